@@ -1,0 +1,166 @@
+"""Seeded, stratified train/validation/test splitting and training-set capping.
+
+Sizes follow scikit-learn: a float in [0, 1) is a fraction of the rows being split, an int >= 1
+an absolute count. Splitting works on row indices, so image data stays uint8 until the final
+float32 conversion of each split (less memory, faster). Index arrays are returned sorted, so each
+split keeps the file's row order (training shuffles per epoch anyway).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from nnexp.data.dataset import Dataset, RawData, make_identity
+
+#: Default validation/test fractions for datasets without a canonical test set.
+DEFAULT_VAL_SIZE = 0.2
+DEFAULT_TEST_SIZE = 0.2
+#: Default validation rows carved from the 60k training images of MNIST / Fashion-MNIST.
+DEFAULT_CANONICAL_VAL_SIZE = 10_000
+
+
+def resolve_size(size: float | int | None, n: int, what: str, default: float | int) -> int:
+    """Turn a fraction (float in [0, 1)) or a row count (int) into a row count out of ``n``."""
+    if size is None:
+        size = default
+    if isinstance(size, bool) or not isinstance(size, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{what} must be a fraction in [0, 1) or a row count, got {size!r}")
+    if isinstance(size, (float, np.floating)):
+        frac = float(size)
+        if 0.0 <= frac < 1.0:
+            return int(round(frac * n))
+        if not frac.is_integer():
+            raise ValueError(f"{what} must be a fraction in [0, 1) or a row count >= 1, got {size!r}")
+    count = int(size)
+    if count < 0 or count >= n:
+        raise ValueError(f"{what}={count} rows is out of range: {n} rows available")
+    return count
+
+
+def _stratified_pick(
+    idx: np.ndarray, y: np.ndarray | None, k: int, seed: int, what: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split ``idx`` into (rest, picked) with ``len(picked) == k``, stratified on ``y[idx]``."""
+    if k == 0:
+        return idx, idx[:0]
+    if k >= len(idx):
+        raise ValueError(f"{what}: cannot take {k} rows out of {len(idx)}")
+    strat = None if y is None else y[idx]
+    try:
+        rest, picked = train_test_split(idx, test_size=k, random_state=seed, stratify=strat)
+    except ValueError as exc:
+        if strat is None:
+            raise
+        counts = np.bincount(strat.astype(np.int64))
+        raise ValueError(
+            f"{what}: stratified split of {len(idx)} rows into {len(idx) - k}/{k} failed ({exc}); "
+            f"smallest class has {counts[counts > 0].min()} rows. Use larger splits, more data, "
+            "or stratify=False"
+        ) from exc
+    return np.sort(rest), np.sort(picked)
+
+
+def split_raw(
+    raw: RawData,
+    *,
+    seed: int = 0,
+    val_size: float | int | None = None,
+    test_size: float | int | None = None,
+    max_train_samples: int | None = None,
+    subsample: float | None = None,
+    stratify: bool = True,
+) -> Dataset:
+    """Split ``raw`` into a :class:`Dataset`.
+
+    Without a canonical test set: test rows are drawn from all rows first (``test_size``, default
+    0.2), then validation rows (``val_size``, default 0.2, a fraction of *all* rows) from the rest.
+    With one (MNIST, Fashion-MNIST): the canonical test set is kept, ``test_size`` is ignored, and
+    validation (``val_size``: fraction of the training file or row count; default 10,000) is carved
+    from the training file. Classification splits are stratified unless ``stratify=False``.
+    ``max_train_samples`` (count) and ``subsample`` (fraction) then cap the training split
+    (stratified, same seed); both given -> the smaller cap wins.
+    """
+    y_strat = raw.y if (stratify and raw.task == "classification") else None
+    n = len(raw.y)
+    all_idx = np.arange(n)
+    canonical = raw.X_test is not None
+    if canonical:
+        n_val = resolve_size(val_size, n, "val_size", DEFAULT_CANONICAL_VAL_SIZE)
+        train_idx, val_idx = _stratified_pick(all_idx, y_strat, n_val, seed, "validation split")
+        test_idx = None
+    else:
+        n_test = resolve_size(test_size, n, "test_size", DEFAULT_TEST_SIZE)
+        n_val = resolve_size(val_size, n, "val_size", DEFAULT_VAL_SIZE)
+        if n_test + n_val >= n:
+            raise ValueError(
+                f"val_size and test_size take {n_val}+{n_test} of {n} rows, leaving none to train on"
+            )
+        rest, test_idx = _stratified_pick(all_idx, y_strat, n_test, seed, "test split")
+        train_idx, val_idx = _stratified_pick(rest, y_strat, n_val, seed, "validation split")
+
+    n_train_full = len(train_idx)
+    cap = n_train_full
+    if max_train_samples is not None:
+        if int(max_train_samples) < 1:
+            raise ValueError(f"max_train_samples must be >= 1, got {max_train_samples!r}")
+        cap = min(cap, int(max_train_samples))
+    if subsample is not None:
+        if not 0.0 < float(subsample) <= 1.0:
+            raise ValueError(f"subsample must be a fraction in (0, 1], got {subsample!r}")
+        cap = min(cap, max(1, int(round(float(subsample) * n_train_full))))
+    if cap < n_train_full:
+        _, train_idx = _stratified_pick(train_idx, y_strat, cap, seed, "training subsample")
+
+    y_dtype = np.int64 if raw.task == "classification" else np.float32
+
+    def take(X: np.ndarray, y: np.ndarray, idx: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        Xs, ys = (X, y) if idx is None else (X[idx], y[idx])
+        Xs = np.ascontiguousarray(Xs.reshape(len(Xs), math.prod(X.shape[1:])), dtype=np.float32)
+        return Xs, np.ascontiguousarray(ys, dtype=y_dtype)
+
+    X_train, y_train = take(raw.X, raw.y, train_idx)
+    X_val, y_val = take(raw.X, raw.y, val_idx)
+    if canonical:
+        assert raw.y_test is not None
+        X_test, y_test = take(raw.X_test, raw.y_test, test_idx)
+    else:
+        X_test, y_test = take(raw.X, raw.y, test_idx)
+
+    h = hashlib.sha256()
+    for part in (train_idx, val_idx, test_idx if test_idx is not None else np.arange(0)):
+        h.update(np.ascontiguousarray(part, dtype="<i8").tobytes())
+        h.update(b"|")
+    split: dict[str, Any] = {
+        "seed": int(seed),
+        "val_size": val_size,
+        "test_size": None if canonical else test_size,
+        "canonical_test": canonical,
+        "stratified": y_strat is not None,
+        "max_train_samples": max_train_samples,
+        "subsample": subsample,
+        "n_train": len(y_train),
+        "n_val": len(y_val),
+        "n_test": len(y_test),
+        "indices_sha256": h.hexdigest(),
+    }
+    return Dataset(
+        name=raw.name,
+        task=raw.task,
+        n_classes=raw.n_classes,
+        X_train=X_train,
+        y_train=y_train,
+        X_val=X_val,
+        y_val=y_val,
+        X_test=X_test,
+        y_test=y_test,
+        identity=make_identity(raw),
+        class_names=raw.class_names,
+        feature_names=raw.feature_names,
+        split=split,
+        info=dict(raw.info),
+    )
