@@ -1,0 +1,77 @@
+"""CSV datasets: task inference, label encoding, NaN and missing-file errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nnexp.data import load_dataset
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
+    path.write_text("\n".join([",".join(header)] + [",".join(str(v) for v in r) for r in rows]) + "\n")
+    return path
+
+
+def _rows(n: int, label: callable) -> list[list[object]]:  # type: ignore[valid-type]
+    rng = np.random.default_rng(0)
+    return [[round(float(a), 3), round(float(b), 3), label(i)] for i, (a, b) in enumerate(rng.normal(size=(n, 2)))]
+
+
+def test_string_labels_classification(tmp_path: Path) -> None:
+    names = ["setosa", "versicolor", "virginica"]
+    p = write_csv(tmp_path / "iris.csv", ["a", "b", "species"], _rows(60, lambda i: names[i % 3]))
+    ds = load_dataset("csv", path=str(p), target="species", seed=0)
+    assert ds.task == "classification" and ds.n_classes == 3
+    assert ds.class_names == tuple(names)
+    assert ds.feature_names == ("a", "b")
+    assert ds.y_train.dtype == np.int64 and ds.X_train.dtype == np.float32
+    assert ds.sizes == {"train": 36, "val": 12, "test": 12}
+    assert ds.identity["files"].keys() == {"iris.csv"} and ds.identity["options"]["target"] == "species"
+
+
+def test_integer_labels_encoded_numerically(tmp_path: Path) -> None:
+    p = write_csv(tmp_path / "d.csv", ["x", "z", "y"], _rows(40, lambda i: [2, 10][i % 2]))
+    ds = load_dataset("csv", path=p, target="y")
+    assert ds.task == "classification" and ds.class_names == ("2", "10")
+
+
+def test_float_target_regression_and_explicit_task(tmp_path: Path) -> None:
+    p = write_csv(tmp_path / "r.csv", ["x", "z", "y"], _rows(50, lambda i: i * 0.5 + 0.25))
+    ds = load_dataset("csv", path=p, target="y")
+    assert ds.task == "regression" and ds.n_classes == 0 and ds.class_names is None
+    assert ds.y_train.dtype == np.float32
+    p2 = write_csv(tmp_path / "r2.csv", ["x", "z", "y"], _rows(50, lambda i: i))
+    assert load_dataset("csv", path=p2, target="y", task="regression").task == "regression"
+    p3 = write_csv(tmp_path / "s.csv", ["x", "z", "y"], _rows(50, lambda i: "ab"[i % 2]))
+    with pytest.raises(ValueError, match="task='regression' but target column 'y' is not numeric"):
+        load_dataset("csv", path=p3, target="y", task="regression")
+
+
+def test_nan_feature_refused(tmp_path: Path) -> None:
+    rows = _rows(30, lambda i: i % 2)
+    rows[3][1] = ""
+    rows[7][1] = "NaN"
+    p = write_csv(tmp_path / "n.csv", ["a", "b", "y"], rows)
+    with pytest.raises(ValueError, match=r"n\.csv: missing/NaN .* column\(s\) 'b' \(2 rows\); 2 of 30 rows"):
+        load_dataset("csv", path=p, target="y")
+
+
+def test_missing_file_and_bad_columns(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.csv"
+    with pytest.raises(FileNotFoundError, match="nope.csv"):
+        load_dataset("csv", path=str(missing), target="y")
+    p = write_csv(tmp_path / "c.csv", ["a", "b", "y"], _rows(20, lambda i: i % 2))
+    with pytest.raises(ValueError, match="target column 'label' not found; columns: \\['a', 'b', 'y'\\]"):
+        load_dataset("csv", path=p, target="label")
+    bad = write_csv(tmp_path / "t.csv", ["a", "b", "y"], [["x", 1, 0], [2, 1, 1]] * 5)
+    with pytest.raises(ValueError, match="column 'a' is not numeric \\(line 2: 'x'\\)"):
+        load_dataset("csv", path=bad, target="y")
+
+
+def test_relative_path_in_data_dir(tmp_path: Path) -> None:
+    write_csv(tmp_path / "rel.csv", ["a", "b", "y"], _rows(20, lambda i: i % 2))
+    ds = load_dataset("csv", data_dir=tmp_path, path="rel.csv", target="y")
+    assert ds.n_features == 2
