@@ -150,15 +150,27 @@ def _verify(coll: IdxCollection, res: IdxResource, f: IdxFile) -> str:
     return "structure (IDX magic, shape, dtype, label range)"
 
 
-def _download_one(coll: IdxCollection, res: IdxResource, directory: Path, timeout: float) -> tuple[Path | None, str]:
-    """Try each mirror for one file; return (path, "") or (None, why it failed)."""
+def _download_one(
+    coll: IdxCollection, res: IdxResource, directory: Path, timeout: float, dead: set[str]
+) -> tuple[Path | None, str]:
+    """Try each live mirror for one file; return (path, "") or (None, why it failed).
+
+    A mirror that cannot be reached at all (DNS, refused, timeout) is added to ``dead`` and not
+    tried again for the other files, so an offline machine fails after one attempt per mirror.
+    """
     errors: list[str] = []
     for base in MIRRORS.get(coll.name, []):
+        if base in dead:
+            continue
         url = f"{base}{res.filename}.gz"
         try:
             with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - fixed https/http mirrors
                 payload = resp.read()
+        except urllib.error.HTTPError as exc:  # reachable, but no such file there
+            errors.append(f"{url}: HTTP {exc.code} {exc.reason}")
+            continue
         except (urllib.error.URLError, OSError, ValueError) as exc:
+            dead.add(base)
             errors.append(f"{url}: {getattr(exc, 'reason', exc)}")
             continue
         try:
@@ -183,7 +195,7 @@ def _download_one(coll: IdxCollection, res: IdxResource, directory: Path, timeou
         except OSError as exc:
             return None, f"downloaded {url} but could not write it into {directory}: {exc}"
         return target, ""
-    return None, "; ".join(errors) if errors else "no download mirrors configured"
+    return None, "; ".join(errors) if errors else "no reachable download mirror"
 
 
 def locate_files(
@@ -209,9 +221,10 @@ def locate_files(
     if not missing:
         return found
     failures: list[str] = []
+    dead: set[str] = set()
     if download:
         for res in list(missing):
-            p, why = _download_one(coll, res, directory, DOWNLOAD_TIMEOUT if timeout is None else timeout)
+            p, why = _download_one(coll, res, directory, DOWNLOAD_TIMEOUT if timeout is None else timeout, dead)
             if p is not None:
                 found[res.role] = p
                 missing.remove(res)
@@ -219,13 +232,9 @@ def locate_files(
                 failures.append(f"{res.filename}.gz: {why}")
     if missing:
         names = ", ".join(f"{r.filename}.gz" for r in missing)
-        how = (
-            f"download failed ({failures[0]}{' ...' if len(failures) > 1 else ''})"
-            if failures
-            else "downloads disabled"
-        )
+        how = f"download failed: {failures[0]}" if failures else "downloads disabled (download=False)"
         raise FileNotFoundError(
-            f"{coll.title} files missing: {names} not found in {directory} ({how}). "
+            f"{coll.title} files missing: {names} not found in {directory}; {how}. "
             f"Fix: put the IDX .gz files in {directory}/ (from {coll.homepage}), or point "
             f"${DATA_DIR_ENV} / the data_dir argument (data.dir in the config) at a directory "
             f"that contains {coll.name}/."
