@@ -63,7 +63,9 @@ def parse_idx(data: bytes | bytearray | memoryview, name: str = "<bytes>") -> np
         )
     if code not in IDX_DTYPES:
         known = ", ".join(f"0x{c:02x}" for c in IDX_DTYPES)
-        raise ValueError(f"{name}: bad IDX magic number 0x{magic:08x}: unknown dtype code 0x{code:02x} (known: {known})")
+        raise ValueError(
+            f"{name}: bad IDX magic number 0x{magic:08x}: unknown dtype code 0x{code:02x} (known: {known})"
+        )
     if ndim == 0:
         raise ValueError(f"{name}: bad IDX magic number 0x{magic:08x}: zero dimensions")
     header = 4 + 4 * ndim

@@ -65,22 +65,30 @@ MNIST = IdxCollection(
     title="MNIST",
     resources=(
         IdxResource(
-            "train-images-idx3-ubyte", "train_images", (60000, 28, 28),
+            "train-images-idx3-ubyte",
+            "train_images",
+            (60000, 28, 28),
             sha256="ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
             gz_md5="f68b3c2dcbeaaa9fbdd348bbdeb94873",
         ),
         IdxResource(
-            "train-labels-idx1-ubyte", "train_labels", (60000,),
+            "train-labels-idx1-ubyte",
+            "train_labels",
+            (60000,),
             sha256="65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
             gz_md5="d53e105ee54ea40749a09fcbcd1e9432",
         ),
         IdxResource(
-            "t10k-images-idx3-ubyte", "test_images", (10000, 28, 28),
+            "t10k-images-idx3-ubyte",
+            "test_images",
+            (10000, 28, 28),
             sha256="0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
             gz_md5="9fb629c4189551a2d022fa330f9573f3",
         ),
         IdxResource(
-            "t10k-labels-idx1-ubyte", "test_labels", (10000,),
+            "t10k-labels-idx1-ubyte",
+            "test_labels",
+            (10000,),
             sha256="ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
             gz_md5="ec29112dd5afa0611ce80d1b7f02629c",
         ),
@@ -93,17 +101,37 @@ FASHION_MNIST = IdxCollection(
     name="fashion_mnist",
     title="Fashion-MNIST",
     resources=(
-        IdxResource("train-images-idx3-ubyte", "train_images", (60000, 28, 28),
-                    gz_md5="8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
-        IdxResource("train-labels-idx1-ubyte", "train_labels", (60000,),
-                    gz_md5="25c81989df183df01b3e8a0aad5dffbe"),
-        IdxResource("t10k-images-idx3-ubyte", "test_images", (10000, 28, 28),
-                    gz_md5="bef4ecab320f06d8554ea6380940ec79"),
-        IdxResource("t10k-labels-idx1-ubyte", "test_labels", (10000,),
-                    gz_md5="bb300cfdad3c16e7a12a480ee83cd310"),
+        IdxResource(
+            "train-images-idx3-ubyte",
+            "train_images",
+            (60000, 28, 28),
+            gz_md5="8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+        ),
+        IdxResource(
+            "train-labels-idx1-ubyte", "train_labels", (60000,), gz_md5="25c81989df183df01b3e8a0aad5dffbe"
+        ),
+        IdxResource(
+            "t10k-images-idx3-ubyte",
+            "test_images",
+            (10000, 28, 28),
+            gz_md5="bef4ecab320f06d8554ea6380940ec79",
+        ),
+        IdxResource(
+            "t10k-labels-idx1-ubyte", "test_labels", (10000,), gz_md5="bb300cfdad3c16e7a12a480ee83cd310"
+        ),
     ),
-    class_names=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                 "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+    class_names=(
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ),
     homepage="https://github.com/zalandoresearch/fashion-mnist",
 )
 
@@ -164,7 +192,7 @@ def _download_one(
             continue
         url = f"{base}{res.filename}.gz"
         try:
-            with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - fixed https/http mirrors
+            with urllib.request.urlopen(url, timeout=timeout) as resp:
                 payload = resp.read()
         except urllib.error.HTTPError as exc:  # reachable, but no such file there
             errors.append(f"{url}: HTTP {exc.code} {exc.reason}")
@@ -224,7 +252,9 @@ def locate_files(
     dead: set[str] = set()
     if download:
         for res in list(missing):
-            p, why = _download_one(coll, res, directory, DOWNLOAD_TIMEOUT if timeout is None else timeout, dead)
+            p, why = _download_one(
+                coll, res, directory, DOWNLOAD_TIMEOUT if timeout is None else timeout, dead
+            )
             if p is not None:
                 found[res.role] = p
                 missing.remove(res)
@@ -279,7 +309,10 @@ def load_idx_collection(
 
 
 def load_mnist(
-    *, seed: int = 0, data_dir: str | os.PathLike[str] | None = None, download: bool = True,
+    *,
+    seed: int = 0,
+    data_dir: str | os.PathLike[str] | None = None,
+    download: bool = True,
     timeout: float | None = None,
 ) -> RawData:
     """MNIST handwritten digits: 60k train (validation is carved from it) + canonical 10k test."""
@@ -288,7 +321,10 @@ def load_mnist(
 
 
 def load_fashion_mnist(
-    *, seed: int = 0, data_dir: str | os.PathLike[str] | None = None, download: bool = True,
+    *,
+    seed: int = 0,
+    data_dir: str | os.PathLike[str] | None = None,
+    download: bool = True,
     timeout: float | None = None,
 ) -> RawData:
     """Fashion-MNIST (Zalando): 60k train (validation is carved from it) + canonical 10k test."""

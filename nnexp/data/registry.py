@@ -42,11 +42,14 @@ class DatasetSpec:
 
 _SPECS = (
     DatasetSpec("xor", load_xor, "noisy XOR, 2 features, 2 classes (n_samples, noise, data_seed)"),
-    DatasetSpec("moons", load_moons, "sklearn make_moons, 2 features, 2 classes (n_samples, noise, data_seed)"),
+    DatasetSpec(
+        "moons", load_moons, "sklearn make_moons, 2 features, 2 classes (n_samples, noise, data_seed)"
+    ),
     DatasetSpec("digits", load_digits, "scikit-learn's bundled 8x8 digits, 64 features, 10 classes"),
     DatasetSpec("mnist", load_mnist, "MNIST IDX files from <data_dir>/mnist, 784 features, 10 classes"),
     DatasetSpec(
-        "fashion_mnist", load_fashion_mnist,
+        "fashion_mnist",
+        load_fashion_mnist,
         "Fashion-MNIST IDX files from <data_dir>/fashion_mnist, 784 features, 10 classes",
     ),
     DatasetSpec("csv", load_csv, "a CSV file (path, target, task, delimiter)"),
@@ -65,7 +68,9 @@ def get_spec(name: str) -> DatasetSpec:
         raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)}") from None
 
 
-def load_raw(name: str, data_dir: str | os.PathLike[str] | None = None, seed: int = 0, **options: Any) -> RawData:
+def load_raw(
+    name: str, data_dir: str | os.PathLike[str] | None = None, seed: int = 0, **options: Any
+) -> RawData:
     """Run a dataset's loader (no splitting); options with value ``None`` count as not given."""
     spec = get_spec(name)
     options = {k: v for k, v in options.items() if v is not None}
@@ -85,8 +90,8 @@ def load_dataset(
     name: str,
     data_dir: str | os.PathLike[str] | None = None,
     seed: int = 0,
-    val_size: float | int | None = None,
-    test_size: float | int | None = None,
+    val_size: float | None = None,
+    test_size: float | None = None,
     **options: Any,
 ) -> Dataset:
     """Load dataset ``name`` and split it into train/validation/test (seeded, stratified).

@@ -24,7 +24,7 @@ DEFAULT_TEST_SIZE = 0.2
 DEFAULT_CANONICAL_VAL_SIZE = 10_000
 
 
-def resolve_size(size: float | int | None, n: int, what: str, default: float | int) -> int:
+def resolve_size(size: float | None, n: int, what: str, default: float) -> int:
     """Turn a fraction (float in [0, 1)) or a row count (int) into a row count out of ``n``."""
     if size is None:
         size = default
@@ -33,7 +33,7 @@ def resolve_size(size: float | int | None, n: int, what: str, default: float | i
     if isinstance(size, (float, np.floating)):
         frac = float(size)
         if 0.0 <= frac < 1.0:
-            return int(round(frac * n))
+            return round(frac * n)
         if not frac.is_integer():
             raise ValueError(f"{what} must be a fraction in [0, 1) or a row count >= 1, got {size!r}")
     count = int(size)
@@ -69,8 +69,8 @@ def split_raw(
     raw: RawData,
     *,
     seed: int = 0,
-    val_size: float | int | None = None,
-    test_size: float | int | None = None,
+    val_size: float | None = None,
+    test_size: float | None = None,
     max_train_samples: int | None = None,
     subsample: float | None = None,
     stratify: bool = True,
@@ -112,7 +112,7 @@ def split_raw(
     if subsample is not None:
         if not 0.0 < float(subsample) <= 1.0:
             raise ValueError(f"subsample must be a fraction in (0, 1], got {subsample!r}")
-        cap = min(cap, max(1, int(round(float(subsample) * n_train_full))))
+        cap = min(cap, max(1, round(float(subsample) * n_train_full)))
     if cap < n_train_full:
         _, train_idx = _stratified_pick(train_idx, y_strat, cap, seed, "training subsample")
 

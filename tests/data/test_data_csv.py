@@ -17,7 +17,9 @@ def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
 
 def _rows(n: int, label: callable) -> list[list[object]]:  # type: ignore[valid-type]
     rng = np.random.default_rng(0)
-    return [[round(float(a), 3), round(float(b), 3), label(i)] for i, (a, b) in enumerate(rng.normal(size=(n, 2)))]
+    return [
+        [round(float(a), 3), round(float(b), 3), label(i)] for i, (a, b) in enumerate(rng.normal(size=(n, 2)))
+    ]
 
 
 def test_string_labels_classification(tmp_path: Path) -> None:

@@ -21,7 +21,14 @@ def idx_bytes(array: np.ndarray, code: int) -> bytes:
 
 @pytest.mark.parametrize(
     ("dtype", "code"),
-    [(np.uint8, 0x08), (np.int8, 0x09), (np.int16, 0x0B), (np.int32, 0x0C), (np.float32, 0x0D), (np.float64, 0x0E)],
+    [
+        (np.uint8, 0x08),
+        (np.int8, 0x09),
+        (np.int16, 0x0B),
+        (np.int32, 0x0C),
+        (np.float32, 0x0D),
+        (np.float64, 0x0E),
+    ],
 )
 def test_roundtrip(dtype: type, code: int) -> None:
     a = (np.arange(24).reshape(2, 3, 4) - 5).astype(dtype)

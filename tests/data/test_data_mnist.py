@@ -18,8 +18,15 @@ import nnexp.data.mnist as mnist_mod
 from nnexp.data import MIRRORS, load_dataset
 from nnexp.data.idx import clear_cache
 
-MNIST_FILES = [f"{n}.gz" for n in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                                   "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")]
+MNIST_FILES = [
+    f"{n}.gz"
+    for n in (
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    )
+]
 
 
 @pytest.fixture
@@ -44,8 +51,9 @@ def test_mnist_loads(shared_data_dir: Path) -> None:
     # stratified validation carve-out from the 60k training file; canonical test set kept
     full = np.bincount(np.concatenate([ds.y_train, ds.y_val])) / 60_000
     assert np.abs(np.bincount(ds.y_val) / 10_000 - full).max() < 0.002
-    np.testing.assert_array_equal(np.bincount(ds.y_test),
-                                  [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009])
+    np.testing.assert_array_equal(
+        np.bincount(ds.y_test), [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    )
 
 
 def test_mnist_caps_and_env_var(shared_data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -98,14 +106,18 @@ def test_missing_files_offline_downloads_disabled(tmp_path: Path) -> None:
 def test_missing_files_unreachable_mirror(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(MIRRORS, "fashion_mnist", ["http://127.0.0.1:9/"])
     monkeypatch.setattr(mnist_mod, "DOWNLOAD_TIMEOUT", 2.0)
-    with pytest.raises(FileNotFoundError, match=r"Fashion-MNIST files missing: .*download failed.*127\.0\.0\.1:9"):
+    with pytest.raises(
+        FileNotFoundError, match=r"Fashion-MNIST files missing: .*download failed.*127\.0\.0\.1:9"
+    ):
         load_dataset("fashion_mnist", data_dir=tmp_path)
 
 
 @pytest.fixture
 def local_mirror(shared_data_dir: Path) -> Iterator[str]:
     """Serve ../shared/data/mnist over HTTP on 127.0.0.1 (no network involved)."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(shared_data_dir / "mnist"))
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(shared_data_dir / "mnist")
+    )
     handler.log_message = lambda *a, **k: None  # type: ignore[method-assign]
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -145,6 +157,8 @@ def test_fashion_mnist_structure_verified(tmp_path: Path) -> None:
     # wrong shape (a truncated-but-consistent copy) is refused, naming the file
     clear_cache()
     _write_idx_gz(d / "t10k-labels-idx1-ubyte.gz", np.zeros(9_999, np.uint8))
-    with pytest.raises(ValueError, match=r"t10k-labels-idx1-ubyte\.gz: Fashion-MNIST .* should hold \(10000,\)"):
+    with pytest.raises(
+        ValueError, match=r"t10k-labels-idx1-ubyte\.gz: Fashion-MNIST .* should hold \(10000,\)"
+    ):
         load_dataset("fashion_mnist", data_dir=tmp_path, download=False)
     shutil.rmtree(d)

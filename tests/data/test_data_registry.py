@@ -41,8 +41,11 @@ def test_small_datasets_shapes_dtypes(name: str, n_features: int, n_classes: int
         assert set(np.unique(y)) == set(range(n_classes))
         total += len(y)
     assert total == n_rows
-    assert ds.sizes == {"train": n_rows - 2 * round(0.2 * n_rows), "val": round(0.2 * n_rows),
-                        "test": round(0.2 * n_rows)}
+    assert ds.sizes == {
+        "train": n_rows - 2 * round(0.2 * n_rows),
+        "val": round(0.2 * n_rows),
+        "test": round(0.2 * n_rows),
+    }
 
 
 def test_digits_raw_values_not_scaled() -> None:
