@@ -1,0 +1,43 @@
+"""The end-of-run summary printed by ``nnexp-train``."""
+
+from __future__ import annotations
+
+from typing import Any, List
+
+from nnexp.tracking.masking import mask_secrets
+
+
+def format_summary(result: Any, experiment: str = "") -> str:
+    """Stop reason, best monitored value, test metrics, weights path, MLflow run and how to open it."""
+    from nnexp.tracking.run import run_url, ui_command
+
+    lines: List[str] = []
+    best = f" (best epoch {result.best_epoch})" if result.best_epoch else ""
+    lines.append(f"stopped: {result.stop_reason} after {result.epochs_run} epochs{best}, {result.seconds:.1f}s")
+    lines.append(f"best {result.metric} ({result.mode}): {result.best_value:.4f}")
+    if result.test_metrics:
+        lines.append("test: " + "  ".join(f"{k} {v:.4f}" for k, v in result.test_metrics.items()))
+    if result.model_path is not None:
+        lines.append(f"weights: {result.model_path}")
+    if result.run_id is None:
+        lines.append("MLflow: tracking disabled (tracking.enabled=false)")
+        return "\n".join(lines)
+    lines.append(
+        f"MLflow run: {result.run_id} (experiment {experiment!r}, id {result.experiment_id}) "
+        f"at {mask_secrets(result.tracking_uri or '')}"
+    )
+    if result.model_uri:
+        lines.append(f"model: {result.model_uri}  (mlflow.pyfunc.load_model(...).predict(X))")
+    url = run_url(result.tracking_uri or "", result.experiment_id or "", result.run_id)
+    if url:
+        lines.append(f"open it: {url}")
+    else:
+        lines.append(
+            f"open it: {ui_command(result.tracking_uri or '')}  then "
+            f"http://127.0.0.1:5000/#/experiments/{result.experiment_id}/runs/{result.run_id}"
+        )
+    timings = result.tracking_seconds
+    if timings:
+        parts = ", ".join(f"{k} {v:.2f}" for k, v in timings.items())
+        lines.append(f"tracking time: {sum(timings.values()):.2f}s ({parts})")
+    return "\n".join(lines)

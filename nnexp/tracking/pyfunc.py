@@ -1,0 +1,104 @@
+"""The servable model: an MLflow pyfunc wrapper around ``MLP`` weights (.npz).
+
+Imports mlflow at import time: import this module lazily (only when a model is logged).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import mlflow.pyfunc
+import numpy as np
+
+#: Name of the logged model (artifact folder ``model/`` under the run for ``runs:/`` URIs).
+MODEL_NAME = "model"
+#: Key of the weights file in the pyfunc model's artifacts.
+WEIGHTS_KEY = "weights"
+
+
+def _as_array(model_input: Any) -> np.ndarray:
+    if hasattr(model_input, "to_numpy"):  # pandas DataFrame / Series
+        model_input = model_input.to_numpy()
+    return np.asarray(model_input)
+
+
+class MLPPyfuncModel(mlflow.pyfunc.PythonModel):
+    """Serves an ``nnexp.nn.MLP`` from its ``.npz``: predict -> class labels (or values)."""
+
+    def load_context(self, context):  # noqa: D102 - MLflow hook
+        from nnexp.nn import MLP
+
+        self.model = MLP.load(context.artifacts[WEIGHTS_KEY])
+
+    def predict(self, context, model_input, params=None):  # noqa: D102 - MLflow hook
+        return self.model.predict(_as_array(model_input))
+
+
+def _requirements() -> list[str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    reqs = []
+    for dist in ("mlflow", "numpy", "scikit-learn", "cloudpickle"):
+        try:
+            reqs.append(f"{dist}=={version(dist)}")
+        except PackageNotFoundError:
+            pass
+    return reqs
+
+
+def log_servable_model(
+    run_id: str,
+    model_path_or_model: Any,
+    X_example: np.ndarray,
+    *,
+    tracking_uri: Optional[str] = None,
+    name: str = MODEL_NAME,
+    n_example: int = 5,
+) -> str:
+    """Log an ``MLP`` (or its ``.npz`` path) to run ``run_id`` as an MLflow pyfunc model.
+
+    The model carries a signature and an input example (the first ``n_example`` rows of
+    ``X_example``); ``mlflow.pyfunc.load_model(uri).predict(X)`` returns ``MLP.predict(X)``.
+    Requirements are pinned explicitly (no slow inference); the serving-input check is skipped
+    since the example is validated here in memory. Returns the model URI (``models:/<id>``).
+    """
+    import mlflow
+    from mlflow.models import Model, infer_signature
+
+    from nnexp.nn import MLP
+
+    if tracking_uri is not None:
+        mlflow.set_tracking_uri(tracking_uri)
+    example = np.ascontiguousarray(np.asarray(X_example)[:n_example])
+    with tempfile.TemporaryDirectory(prefix="nnexp-model-") as tmp:
+        if isinstance(model_path_or_model, (str, os.PathLike)):
+            weights = Path(model_path_or_model)
+            model = MLP.load(weights)
+        else:
+            model = model_path_or_model
+            weights = Path(tmp) / "model.npz"
+            model.save(weights)
+        signature = infer_signature(example, np.asarray(model.predict(example)))
+        info = Model.log(
+            name=name,
+            flavor=mlflow.pyfunc,
+            run_id=run_id,
+            python_model=MLPPyfuncModel(),
+            artifacts={WEIGHTS_KEY: str(weights)},
+            signature=signature,
+            input_example=example,
+            pip_requirements=_requirements(),
+            validate_serving_input=False,
+        )
+    return info.model_uri
+
+
+def timed_log_servable_model(*args: Any, **kwargs: Any) -> tuple[str, float]:
+    """:func:`log_servable_model` plus its wall time in seconds."""
+    start = time.perf_counter()
+    uri = log_servable_model(*args, **kwargs)
+    return uri, time.perf_counter() - start

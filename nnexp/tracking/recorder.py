@@ -1,0 +1,171 @@
+"""Everything a training run records in MLflow, in the order it happens.
+
+``RunRecorder`` wraps a :class:`TrackedRun` with the run-level policy: params from the resolved
+config, one ``log_batch`` per epoch, final test metrics, tags, artifacts (config, weights,
+dataset identity, plots) and optionally the servable pyfunc model. Every phase is timed.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import tempfile
+from pathlib import Path
+from typing import Any, Dict, Mapping, Optional
+
+import numpy as np
+
+from nnexp.tracking.masking import mask_obj
+from nnexp.tracking.params import config_params
+from nnexp.tracking.provenance import version_tags
+from nnexp.tracking.run import TrackedRun, finite_or_none
+from nnexp.tracking.timing import PhaseTimer
+
+#: Artifact paths inside a run.
+CONFIG_ARTIFACT = "config.yaml"
+WEIGHTS_DIR = "weights"
+WEIGHTS_FILE = "model.npz"
+PLOTS_DIR = "plots"
+
+
+class RunRecorder:
+    """Logs one training run to MLflow; use :meth:`epoch_callback` as an ``MLP.fit`` callback."""
+
+    def __init__(self, run: TrackedRun, timer: Optional[PhaseTimer] = None) -> None:
+        self.run = run
+        self.timer = timer or PhaseTimer()
+
+    @classmethod
+    def start(
+        cls,
+        uri: str,
+        experiment_id: str,
+        *,
+        run_name: Optional[str] = None,
+        tags: Optional[Mapping[str, Any]] = None,
+        parent_run_id: Optional[str] = None,
+        timer: Optional[PhaseTimer] = None,
+    ) -> "RunRecorder":
+        """Create the run with the provenance tags (user, source, nnexp version, git commit)."""
+        timer = timer or PhaseTimer()
+        base = {
+            "mlflow.user": _user(),
+            "mlflow.source.type": "LOCAL",
+            "mlflow.source.name": "nnexp-train",
+            **version_tags(),
+            **dict(tags or {}),
+        }
+        with timer("run_create"):
+            run = TrackedRun.start(
+                uri, experiment_id, run_name=run_name, tags=base, parent_run_id=parent_run_id
+            )
+        return cls(run, timer)
+
+    @property
+    def run_id(self) -> str:
+        """The MLflow run id."""
+        return self.run.run_id
+
+    def log_config(self, config: Mapping[str, Any], dataset: Any) -> None:
+        """Params: every leaf of the resolved config; tags: dataset name, checksum and seed."""
+        with self.timer("params"):
+            self.run.log_params(config_params(config))
+            tags = {
+                "dataset": dataset.name,
+                "dataset.sha256": dataset.identity.get("sha256", ""),
+                "dataset.task": dataset.task,
+                "seed": config.get("trainer", {}).get("seed", ""),
+            }
+            self.run.set_tags(tags)
+
+    def epoch_callback(self, model: Any, record: Mapping[str, float]) -> None:
+        """``MLP.fit`` callback: one batched request per epoch, ``step=epoch``."""
+        with self.timer("epochs"):
+            self.run.log_epoch(record)
+
+    def log_outcome(
+        self,
+        *,
+        stop_reason: str,
+        epochs_run: int,
+        best_epoch: Optional[int],
+        monitor: str,
+        best_value: float,
+        test_metrics: Mapping[str, float],
+        extra_tags: Optional[Mapping[str, Any]] = None,
+    ) -> None:
+        """Final metrics (test set, best monitored value) and the stop-reason tags."""
+        with self.timer("final"):
+            final = {k: v for k, v in test_metrics.items() if finite_or_none(v) is not None}
+            if finite_or_none(best_value) is not None:
+                final[f"best_{monitor}"] = best_value
+            self.run.log_metrics(final, step=epochs_run)
+            tags: Dict[str, Any] = {"stop_reason": stop_reason, "epochs_run": epochs_run}
+            if best_epoch is not None:
+                tags["best_epoch"] = best_epoch
+            tags.update(extra_tags or {})
+            self.run.set_tags(tags)
+
+    def log_artifacts(
+        self,
+        *,
+        config: Mapping[str, Any],
+        weights: Optional[Path],
+        dataset: Any,
+        history: Mapping[str, Any],
+        best_epoch: Optional[int],
+        y_pred_test: Optional[np.ndarray],
+        plots: bool = True,
+    ) -> None:
+        """Config YAML, weights, dataset identity and (``plots``) PNG figures, in one upload."""
+        from omegaconf import OmegaConf
+
+        with tempfile.TemporaryDirectory(prefix="nnexp-artifacts-") as tmp:
+            root = Path(tmp)
+            with self.timer("artifacts"):
+                (root / CONFIG_ARTIFACT).write_text(OmegaConf.to_yaml(OmegaConf.create(mask_obj(dict(config)))))
+                identity = {
+                    "identity": dataset.identity,
+                    "split": getattr(dataset, "split", {}),
+                    "sizes": getattr(dataset, "sizes", {}),
+                }
+                (root / "dataset.json").write_text(json.dumps(mask_obj(identity), indent=2, default=str))
+                if weights is not None:
+                    (root / WEIGHTS_DIR).mkdir()
+                    (root / WEIGHTS_DIR / WEIGHTS_FILE).write_bytes(Path(weights).read_bytes())
+            if plots:
+                with self.timer("plots"):
+                    from nnexp.tracking.plots import confusion_matrix_png, learning_curves
+
+                    (root / PLOTS_DIR).mkdir()
+                    learning_curves(history, root / PLOTS_DIR / "learning_curves.png", best_epoch=best_epoch)
+                    if dataset.task == "classification" and y_pred_test is not None:
+                        confusion_matrix_png(
+                            dataset.y_test, y_pred_test, root / PLOTS_DIR / "confusion_matrix.png",
+                            class_names=getattr(dataset, "class_names", None),
+                        )
+            with self.timer("artifacts"):
+                self.run.log_artifacts(root)
+
+    def log_model(self, model: Any, X_example: np.ndarray, tracking_uri: str) -> str:
+        """Log the servable pyfunc model; returns its model URI."""
+        with self.timer("model"):
+            from nnexp.tracking.pyfunc import log_servable_model
+
+            return log_servable_model(self.run_id, model, X_example, tracking_uri=tracking_uri)
+
+    def end(self, status: str = "FINISHED") -> None:
+        """Terminate the run."""
+        with self.timer("end"):
+            self.run.end(status)
+
+    def fail_safely(self, status: str) -> None:
+        """Terminate as FAILED/KILLED without raising."""
+        self.run.fail_safely(status)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name in some containers
+        return "unknown"

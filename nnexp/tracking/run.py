@@ -1,0 +1,124 @@
+"""One MLflow run's lifecycle: create, log in batches, and always terminate (never left RUNNING)."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any, Dict, Mapping, Optional
+
+from nnexp.tracking.masking import mask_secrets
+
+#: MLflow's per-request batch limits.
+_MAX_PARAMS_PER_BATCH = 100
+_MAX_TAGS_PER_BATCH = 100
+
+#: Per-epoch record keys logged as metrics (in this order), each with ``step=epoch``.
+EPOCH_METRICS = ("train_loss", "val_loss", "val_accuracy", "lr", "epoch_seconds", "l2_penalty")
+
+
+class TrackedRun:
+    """A thin wrapper over :class:`mlflow.tracking.MlflowClient` bound to one run id.
+
+    Every logging method masks secrets and batches requests; :meth:`end` is idempotent.
+    """
+
+    def __init__(self, client: Any, run_id: str, experiment_id: str) -> None:
+        self.client = client
+        self.run_id = run_id
+        self.experiment_id = experiment_id
+        self.status: Optional[str] = None
+
+    @classmethod
+    def start(
+        cls,
+        uri: str,
+        experiment_id: str,
+        *,
+        run_name: Optional[str] = None,
+        tags: Optional[Mapping[str, Any]] = None,
+        parent_run_id: Optional[str] = None,
+    ) -> "TrackedRun":
+        """Create a RUNNING run (a nested child when ``parent_run_id`` is given)."""
+        from mlflow.tracking import MlflowClient
+
+        client = MlflowClient(tracking_uri=uri)
+        all_tags = {str(k): mask_secrets(str(v)) for k, v in (tags or {}).items()}
+        if parent_run_id:
+            all_tags["mlflow.parentRunId"] = parent_run_id
+        run = client.create_run(experiment_id, tags=all_tags, run_name=run_name)
+        return cls(client, run.info.run_id, experiment_id)
+
+    @property
+    def run_name(self) -> str:
+        """The run's (possibly generated) name."""
+        return self.client.get_run(self.run_id).info.run_name
+
+    def log_params(self, params: Mapping[str, str]) -> None:
+        """Log params in batches of MLflow's per-request maximum."""
+        from mlflow.entities import Param
+
+        items = [Param(k, mask_secrets(str(v))) for k, v in params.items()]
+        for i in range(0, len(items), _MAX_PARAMS_PER_BATCH):
+            self.client.log_batch(self.run_id, params=items[i : i + _MAX_PARAMS_PER_BATCH])
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        """Set tags in batches (values as masked text)."""
+        from mlflow.entities import RunTag
+
+        items = [RunTag(str(k), mask_secrets(str(v))) for k, v in tags.items()]
+        for i in range(0, len(items), _MAX_TAGS_PER_BATCH):
+            self.client.log_batch(self.run_id, tags=items[i : i + _MAX_TAGS_PER_BATCH])
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int = 0) -> None:
+        """Log several metrics at one step in one request."""
+        from mlflow.entities import Metric
+
+        ts = int(time.time() * 1000)
+        items = [Metric(k, float(v), ts, int(step)) for k, v in metrics.items() if v is not None]
+        if items:
+            self.client.log_batch(self.run_id, metrics=items)
+
+    def log_epoch(self, record: Mapping[str, float]) -> None:
+        """Log one epoch's record (``EPOCH_METRICS`` present in it) with ``step=epoch``."""
+        self.log_metrics(
+            {k: record[k] for k in EPOCH_METRICS if k in record}, step=int(record["epoch"])
+        )
+
+    def log_artifacts(self, local_dir: str | Path, artifact_path: Optional[str] = None) -> None:
+        """Upload every file under ``local_dir`` in one call."""
+        self.client.log_artifacts(self.run_id, str(local_dir), artifact_path)
+
+    def end(self, status: str = "FINISHED") -> None:
+        """Terminate the run with ``FINISHED``, ``FAILED`` or ``KILLED`` (first call wins)."""
+        if self.status is None:
+            self.client.set_terminated(self.run_id, status=status)
+            self.status = status
+
+    def fail_safely(self, status: str) -> None:
+        """Terminate after an error without raising (the original error matters more)."""
+        try:
+            self.end(status)
+        except Exception:  # noqa: BLE001 - the backend may be the thing that failed
+            pass
+
+
+def finite_or_none(value: Any) -> Optional[float]:
+    """``float(value)`` when it is a finite number, else ``None``."""
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def run_url(uri: str, experiment_id: str, run_id: str) -> Optional[str]:
+    """The MLflow UI address of a run on an ``http(s)`` tracking server, else ``None``."""
+    if not uri.startswith(("http://", "https://")):
+        return None
+    return f"{mask_secrets(uri).rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
+
+
+def ui_command(uri: str) -> str:
+    """The shell command that opens a local store in the MLflow UI."""
+    return f"mlflow ui --backend-store-uri {mask_secrets(uri)}"

@@ -1,0 +1,160 @@
+"""Where runs are stored: resolve the tracking URI, probe servers, create the store once."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import socket
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Iterator, Optional
+
+from nnexp.tracking.masking import mask_secrets
+
+#: The tracking home inside the launch directory, and the store/artifact names inside it.
+HOME_DIR = "mlruns"
+DB_NAME = "mlflow.db"
+ARTIFACTS_DIR = "artifacts"
+
+
+class TrackingUnavailable(RuntimeError):
+    """The tracking backend cannot be reached or initialised."""
+
+
+def default_tracking_uri(base_dir: str | os.PathLike[str]) -> str:
+    """``sqlite:///<base_dir>/mlruns/mlflow.db`` (absolute)."""
+    return f"sqlite:///{Path(base_dir).resolve() / HOME_DIR / DB_NAME}"
+
+
+def resolve_tracking_uri(uri: Optional[str], base_dir: str | os.PathLike[str]) -> str:
+    """``tracking.uri``, else ``$MLFLOW_TRACKING_URI``, else the default SQLite home.
+
+    Relative SQLite paths (``sqlite:///runs.db``) are made absolute against ``base_dir`` so that
+    runs launched from Hydra's output directory or a sweep worker land in the same store.
+    """
+    chosen = uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri(base_dir)
+    db = sqlite_path(chosen)
+    if db is not None and not db.is_absolute() and str(db) != ":memory:":
+        chosen = f"sqlite:///{(Path(base_dir) / db).resolve()}"
+    return chosen
+
+
+def sqlite_path(uri: str) -> Optional[Path]:
+    """The database file of a ``sqlite:///`` URI (relative or absolute), else ``None``."""
+    if not uri.startswith("sqlite://"):
+        return None
+    rest = uri[len("sqlite://") :]
+    if rest.startswith("/"):
+        rest = rest[1:]  # sqlite:///relative  ->  "relative";  sqlite:////abs -> "/abs"
+    return Path(rest.split("?", 1)[0])
+
+
+def is_http(uri: str) -> bool:
+    """True for ``http://`` and ``https://`` tracking servers."""
+    return uri.startswith(("http://", "https://"))
+
+
+def default_artifact_location(uri: str) -> Optional[str]:
+    """``<db dir>/artifacts`` (as a ``file://`` URI) for SQLite stores; otherwise MLflow decides."""
+    db = sqlite_path(uri)
+    if db is None or str(db) == ":memory:":
+        return None
+    return (db.resolve().parent / ARTIFACTS_DIR).as_uri()
+
+
+def configure_http_client(timeout: float) -> None:
+    """Low MLflow HTTP retries/timeouts (unless the user set them) so a dead server fails fast."""
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", "0")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(max(10, int(4 * timeout))))
+
+
+def probe_server(uri: str, timeout: float = 5.0) -> None:
+    """Raise :class:`TrackingUnavailable` unless the ``http(s)://`` server answers within ``timeout``.
+
+    Any HTTP answer (even 401/404) counts as reachable; refused connections, DNS failures and
+    timeouts do not. Non-HTTP URIs are not probed.
+    """
+    if not is_http(uri):
+        return
+    parts = urllib.parse.urlsplit(uri)
+    netloc = parts.hostname or ""
+    if ":" in netloc:  # IPv6 literal
+        netloc = f"[{netloc}]"
+    if parts.port:
+        netloc = f"{netloc}:{parts.port}"
+    probe = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path.rstrip("/") + "/health", "", ""))
+    try:
+        with urllib.request.urlopen(probe, timeout=timeout):
+            return
+    except urllib.error.HTTPError:
+        return  # the server answered
+    except (urllib.error.URLError, socket.timeout, TimeoutError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise TrackingUnavailable(
+            f"cannot reach the MLflow tracking server at {mask_secrets(uri)} "
+            f"({reason}; waited at most {timeout:g}s). Start it (mlflow server --host ... --port ...), "
+            "point tracking.uri / MLFLOW_TRACKING_URI at a reachable store, "
+            "or run without tracking: tracking.enabled=false"
+        ) from None
+
+
+@contextlib.contextmanager
+def _store_lock(uri: str) -> Iterator[None]:
+    """An exclusive file lock beside a SQLite database (no-op for other stores)."""
+    db = sqlite_path(uri)
+    if db is None or str(db) == ":memory:":
+        yield
+        return
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{db}.lock", "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def ensure_tracking_store(
+    uri: str,
+    experiment: str,
+    artifact_location: Optional[str] = None,
+    *,
+    timeout: float = 5.0,
+) -> str:
+    """Create (once) the store behind ``uri`` and the experiment; return the experiment id.
+
+    Safe to call from many processes: SQLite schema creation/migration and experiment creation
+    run under a file lock beside the database. A deleted experiment of that name is restored.
+    ``artifact_location`` defaults to ``<db dir>/artifacts`` for SQLite stores.
+    """
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    if is_http(uri):
+        configure_http_client(timeout)
+        probe_server(uri, timeout)
+    location = artifact_location or default_artifact_location(uri)
+    with _store_lock(uri):
+        try:
+            client = MlflowClient(tracking_uri=uri)
+            exp = client.get_experiment_by_name(experiment)
+            if exp is None:
+                try:
+                    return client.create_experiment(experiment, artifact_location=location)
+                except MlflowException as exc:  # created meanwhile by another client
+                    exp = client.get_experiment_by_name(experiment)
+                    if exp is None:
+                        raise exc
+            if exp.lifecycle_stage == "deleted":
+                client.restore_experiment(exp.experiment_id)
+            return exp.experiment_id
+        except Exception as exc:  # noqa: BLE001 - any backend error becomes one clear message
+            message = exc.message if isinstance(exc, MlflowException) else f"{type(exc).__name__}: {exc}"
+            raise TrackingUnavailable(
+                f"cannot use the MLflow tracking store {mask_secrets(uri)}: {mask_secrets(str(message))}"
+            ) from None

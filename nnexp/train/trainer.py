@@ -1,0 +1,283 @@
+"""One training run: config -> data -> MLP -> fit (with tracking) -> TrainResult.
+
+This is the seam the CLI and the sweeper share: ``run_training`` takes a composed config and
+optional extra callbacks (e.g. Optuna pruning raising ``StopTraining("pruned")``) and returns
+the best value of the monitored metric along with the run's record.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from nnexp.config.to_model import dataset_kwargs, model_kwargs
+from nnexp.config.validate import ConfigError, resolve_mode, validate
+from nnexp.train.progress import ProgressPrinter
+from nnexp.train.threads import blas_threads
+from nnexp.tracking.timing import PhaseTimer
+
+WEIGHTS_FILE = "model.npz"
+
+
+@dataclass
+class TrainResult:
+    """What a run produced; ``best_value`` of ``metric`` is the sweep objective."""
+
+    run_id: Optional[str]
+    metric: str
+    mode: str
+    best_value: float
+    stop_reason: str
+    history: Dict[str, List[float]]
+    test_metrics: Dict[str, float]
+    model_path: Optional[Path]
+    epochs_run: int
+    best_epoch: Optional[int] = None
+    experiment_id: Optional[str] = None
+    tracking_uri: Optional[str] = None
+    model_uri: Optional[str] = None
+    dataset: str = ""
+    seconds: float = 0.0
+    tracking_seconds: Dict[str, float] = field(default_factory=dict)
+    model: Any = field(default=None, repr=False, compare=False)
+
+
+def launch_dir() -> Path:
+    """Where the user launched: Hydra's original working directory, else the current one."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        if HydraConfig.initialized():
+            from hydra.utils import get_original_cwd
+
+            return Path(get_original_cwd())
+    except ImportError:  # pragma: no cover - hydra is a dependency
+        pass
+    return Path.cwd()
+
+
+def _hydra_output_dir() -> Optional[Path]:
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        if HydraConfig.initialized():
+            return Path(HydraConfig.get().runtime.output_dir)
+    except (ImportError, ValueError):  # pragma: no cover
+        pass
+    return None
+
+
+def build_model(cfg: DictConfig) -> Any:
+    """A fresh, untrained ``nnexp.nn.MLP`` from ``cfg.model``, ``cfg.optimizer`` and ``cfg.trainer``."""
+    from nnexp.nn import MLP
+
+    try:
+        return MLP(**model_kwargs(cfg))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError([f"the network rejected the configuration: {exc}"]) from None
+
+
+def best_of(values: Sequence[float], mode: str) -> float:
+    """Best finite value (``min``/``max``); the worst possible value when none is finite."""
+    finite = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    if not finite:
+        return math.inf if mode == "min" else -math.inf
+    return min(finite) if mode == "min" else max(finite)
+
+
+def test_metrics(model: Any, X: np.ndarray, y: np.ndarray, task: str) -> tuple[Dict[str, float], Optional[np.ndarray]]:
+    """``test_accuracy``/``test_loss`` (cross-entropy) for classification, ``test_loss`` (MSE)
+    and ``test_r2`` for regression; plus the test predictions (``None`` if weights are unusable)."""
+    if len(y) == 0:
+        return {}, None
+    y_pred = np.asarray(model.predict(X))
+    if task == "classification":
+        proba = np.asarray(model.predict_proba(X), dtype=np.float64)
+        if proba.ndim == 1:  # P(class 1) only
+            proba = np.column_stack([1.0 - proba, proba])
+        p_true = np.clip(proba[np.arange(len(y)), np.asarray(y, dtype=np.int64)], 1e-12, 1.0)
+        metrics = {
+            "test_accuracy": float(np.mean(y_pred == y)),
+            "test_loss": float(-np.mean(np.log(p_true))),
+        }
+    else:
+        err = np.asarray(y_pred, dtype=np.float64).reshape(len(y), -1) - np.asarray(
+            y, dtype=np.float64
+        ).reshape(len(y), -1)
+        mse = float(np.mean(err**2))
+        var = float(np.var(np.asarray(y, dtype=np.float64)))
+        metrics = {"test_loss": mse, "test_r2": 1.0 - mse / var if var > 0 else float("nan")}
+    return metrics, y_pred
+
+
+def _resolve_path(value: Optional[str], base: Path) -> Optional[Path]:
+    if value is None:
+        return None
+    p = Path(os.path.expanduser(value))
+    return p if p.is_absolute() else base / p
+
+
+def _artifact_location(value: Optional[str], base: Path) -> Optional[str]:
+    """A URI as is; a local path made absolute (against the launch dir) as a ``file://`` URI."""
+    if value is None or "://" in value:
+        return value
+    return _resolve_path(value, base).resolve().as_uri()  # type: ignore[union-attr]
+
+
+def _weights_dir(cfg: DictConfig, base: Path) -> Path:
+    explicit = _resolve_path(cfg.trainer.save_dir, base)
+    if explicit is not None:
+        return explicit
+    return _hydra_output_dir() or Path(tempfile.mkdtemp(prefix="nnexp-run-"))
+
+
+def _check_task(cfg: DictConfig, task: str) -> None:
+    monitor = str(cfg.trainer.early_stopping.monitor)
+    if task != "classification" and "accuracy" in monitor:
+        raise ConfigError([
+            f"trainer.early_stopping.monitor={monitor!r} needs a classification dataset, "
+            f"but data={cfg.data.name} is {task}; choose one of val_loss, train_loss"
+        ])
+
+
+def run_training(
+    cfg: DictConfig,
+    *,
+    callbacks: Sequence[Callable[[Any, Mapping[str, float]], Any]] = (),
+    parent_run_id: Optional[str] = None,
+    run_name: Optional[str] = None,
+    extra_tags: Optional[Mapping[str, Any]] = None,
+    log_model: Optional[bool] = None,
+) -> TrainResult:
+    """Train one MLP as ``cfg`` says and record it in MLflow (unless ``tracking.enabled=false``).
+
+    Order: validate the config, set up the tracking store (an unreachable server fails here,
+    before any data is loaded), load data, create the run (nested under ``parent_run_id`` if
+    given), fit with the progress printer, the MLflow epoch logger and ``callbacks``, then log
+    test metrics, tags and artifacts. A crash marks the run FAILED (KeyboardInterrupt: KILLED)
+    and re-raises. ``log_model`` overrides ``tracking.log_model``.
+    """
+    from nnexp.data import load_dataset
+
+    validate(cfg)
+    started = time.perf_counter()
+    timer = PhaseTimer()
+    base = launch_dir()
+    track = bool(cfg.tracking.enabled)
+    monitor = str(cfg.trainer.early_stopping.monitor)
+    mode = resolve_mode(monitor, str(cfg.trainer.early_stopping.mode))
+    config: Dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    want_model = bool(cfg.tracking.log_model) if log_model is None else bool(log_model)
+
+    uri: Optional[str] = None
+    experiment_id: Optional[str] = None
+    if track:
+        from nnexp.tracking.store import ensure_tracking_store, resolve_tracking_uri
+
+        with timer("setup"):
+            uri = resolve_tracking_uri(cfg.tracking.uri, base)
+            experiment_id = ensure_tracking_store(
+                uri,
+                str(cfg.tracking.experiment),
+                _artifact_location(cfg.tracking.artifact_location, base),
+                timeout=float(cfg.tracking.timeout),
+            )
+
+    with blas_threads(cfg.trainer.threads):
+        kw = dataset_kwargs(cfg)
+        if kw["data_dir"] is not None:
+            kw["data_dir"] = str(_resolve_path(kw["data_dir"], base))
+        ds = load_dataset(**kw)
+        _check_task(cfg, ds.task)
+        model = build_model(cfg)
+
+        recorder = None
+        if track:
+            from nnexp.tracking.recorder import RunRecorder
+
+            assert uri is not None and experiment_id is not None
+            tags = {str(k): v for k, v in (cfg.tracking.tags or {}).items()}
+            tags.update(extra_tags or {})
+            recorder = RunRecorder.start(
+                uri, experiment_id, run_name=run_name or cfg.tracking.run_name,
+                tags=tags, parent_run_id=parent_run_id, timer=timer,
+            )
+        try:
+            if recorder is not None:
+                recorder.log_config(config, ds)
+            if cfg.trainer.progress:
+                if recorder is not None:
+                    print(f"MLflow run {recorder.run_id} (experiment {cfg.tracking.experiment!r})", flush=True)
+                print(f"data: {ds.summary()}", flush=True)
+            fit_callbacks: List[Callable[..., Any]] = []
+            if cfg.trainer.progress:
+                fit_callbacks.append(ProgressPrinter(int(cfg.trainer.epochs), monitor))
+            if recorder is not None:
+                fit_callbacks.append(recorder.epoch_callback)
+            fit_callbacks.extend(callbacks)
+            model.fit(ds.X_train, ds.y_train, ds.X_val, ds.y_val, callbacks=fit_callbacks)
+
+            history = {k: [float(v) for v in vals] for k, vals in model.history_.items()}
+            stop_reason = str(model.stop_reason_)
+            best_value = best_of(history.get(monitor, []), mode)
+            best_epoch = getattr(model, "best_epoch_", None)
+            epochs_run = int(model.n_epochs_run_)
+            metrics, y_pred = test_metrics(model, ds.X_test, ds.y_test, ds.task)
+
+            weights: Optional[Path] = _weights_dir(cfg, base) / WEIGHTS_FILE
+            weights.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                model.save(weights)
+            except ValueError as exc:  # non-finite weights (diverged before any finite epoch)
+                print(f"weights not saved: {exc}", flush=True)
+                weights = None
+
+            model_uri = None
+            if recorder is not None:
+                recorder.log_outcome(
+                    stop_reason=stop_reason, epochs_run=epochs_run, best_epoch=best_epoch,
+                    monitor=monitor, best_value=best_value, test_metrics=metrics,
+                )
+                recorder.log_artifacts(
+                    config=config, weights=weights, dataset=ds, history=history,
+                    best_epoch=best_epoch, y_pred_test=y_pred, plots=bool(cfg.tracking.log_plots),
+                )
+                if want_model and weights is not None:
+                    model_uri = recorder.log_model(model, ds.X_train, uri)  # type: ignore[arg-type]
+                recorder.end("FINISHED")
+        except KeyboardInterrupt:
+            if recorder is not None:
+                recorder.fail_safely("KILLED")
+            raise
+        except BaseException:
+            if recorder is not None:
+                recorder.fail_safely("FAILED")
+            raise
+
+    return TrainResult(
+        run_id=recorder.run_id if recorder is not None else None,
+        metric=monitor,
+        mode=mode,
+        best_value=best_value,
+        stop_reason=stop_reason,
+        history=history,
+        test_metrics=metrics,
+        model_path=weights,
+        epochs_run=epochs_run,
+        best_epoch=best_epoch,
+        experiment_id=experiment_id,
+        tracking_uri=uri,
+        model_uri=model_uri,
+        dataset=ds.name,
+        seconds=time.perf_counter() - started,
+        tracking_seconds=dict(timer.seconds),
+        model=model,
+    )
