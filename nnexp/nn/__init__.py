@@ -1,0 +1,39 @@
+"""From-scratch NumPy multi-layer perceptron.
+
+``MLP`` is the estimator (scikit-learn style); ``StopTraining`` is what a per-epoch callback
+raises to end training. The tables of activations, losses, initialisers, optimizers and
+schedules are exported for tests and for code that wants to list the valid choices.
+"""
+
+from .activations import ACTIVATIONS, DERIVATIVES
+from .callbacks import Callback, StopTraining
+from .early_stopping import EarlyStopping
+from .initializers import INIT_CHOICES, INITIALIZERS
+from .losses import LOSSES, OUTPUTS
+from .mlp import MLP
+from .network import Network
+from .optimizers import OPTIMIZERS, clip_by_global_norm, global_norm, make_optimizer
+from .schedules import SCHEDULE_CHOICES, Schedule, make_schedule
+from .validation import validate_hyperparameters
+
+__all__ = [
+    "ACTIVATIONS",
+    "DERIVATIVES",
+    "INITIALIZERS",
+    "INIT_CHOICES",
+    "LOSSES",
+    "OPTIMIZERS",
+    "OUTPUTS",
+    "SCHEDULE_CHOICES",
+    "MLP",
+    "Callback",
+    "EarlyStopping",
+    "Network",
+    "Schedule",
+    "StopTraining",
+    "clip_by_global_norm",
+    "global_norm",
+    "make_optimizer",
+    "make_schedule",
+    "validate_hyperparameters",
+]

@@ -1,0 +1,29 @@
+"""Per-epoch callback protocol and the exception a callback raises to stop training.
+
+A callback is any callable ``callback(model, record) -> None``. ``MLP.fit`` calls each one in
+order after every epoch with ``record`` holding ``epoch`` (1-based), ``train_loss`` (mean data
+loss over the epoch's mini-batches), ``l2_penalty`` (at the end of the epoch), ``lr``,
+``epoch_seconds`` and, when a validation set was given, ``val_loss`` and (classification)
+``val_accuracy``. This is where MLflow metric logging and Optuna pruning plug in.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .mlp import MLP
+
+Callback = Callable[["MLP", dict[str, float]], Any]
+
+
+class StopTraining(Exception):
+    """Raised by a callback to end training cleanly after the current epoch.
+
+    ``fit`` catches it, restores the best weights when early stopping with ``restore_best`` is
+    configured, and sets ``model.stop_reason_`` to ``reason``.
+    """
+
+    def __init__(self, reason: str = "stopped_by_callback") -> None:
+        super().__init__(reason)
+        self.reason = str(reason)
