@@ -341,7 +341,8 @@ class MLP:
                 if np.shape(mask) != (X.shape[0], net.sizes[l + 1]):
                     raise ValueError(f"dropout_masks[{l}] must have shape {(X.shape[0], net.sizes[l + 1])}, got {np.shape(mask)}")
             dropout_masks = [np.asarray(mk, dtype=net.dtype) for mk in dropout_masks]
-        logits = net.forward_train(x, dropout=float(self.dropout), masks=dropout_masks, update_stats=False)
+        dropout = float(self.dropout) if dropout_masks is not None else 0.0
+        logits = net.forward_train(x, dropout=dropout, masks=dropout_masks, update_stats=False)
         loss = net.loss_on_batch(logits, targets, grad=True)
         net.backward(logits)
         if self.l2:
