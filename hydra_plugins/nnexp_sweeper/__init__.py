@@ -1,0 +1,1 @@
+"""nnexp's Optuna sweeper for Hydra (``hydra/sweeper=nnexp``); the logic lives in ``nnexp.search``."""

@@ -1,0 +1,87 @@
+"""Hydra sweeper plugin ``nnexp``: Optuna on current versions, with pruning, pull-based parallel
+workers, exact resume and MLflow parent/child runs.
+
+Select it in a config (``defaults: [override /hydra/sweeper: nnexp]``, as the
+``conf/hparams_search/*.yaml`` configs do). Settings live under ``hydra.sweeper``; see
+:class:`NnexpSweeperConf` and ``nnexp.search.space`` for the search-space syntax.
+"""
+
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from hydra.core.config_store import ConfigStore
+from hydra.plugins.sweeper import Sweeper
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig, OmegaConf
+
+
+@dataclass
+class NnexpSweeperConf:
+    """``hydra.sweeper`` settings of the nnexp sweeper."""
+
+    _target_: str = "hydra_plugins.nnexp_sweeper.nnexp_sweeper.NnexpSweeper"
+    #: the study's total number of trials (all states); a resumed study stops there too
+    n_trials: int = 20
+    #: seconds after which no new trial starts (running trials finish); null: no limit
+    timeout: Optional[float] = None
+    #: parallel workers (also the joblib launcher's n_jobs in conf/hparams_search)
+    n_jobs: int = 1
+    #: per-epoch record key to optimise and report for pruning (val_accuracy, val_loss, ...)
+    metric: str = "val_accuracy"
+    #: minimize | maximize
+    direction: str = "maximize"
+    #: the Optuna study; the same name (and storage) resumes it. null: the hparams_search name
+    study_name: Optional[str] = None
+    #: Optuna storage URL; null: journal file <launch dir>/mlruns/optuna/journal.log
+    storage: Optional[str] = None
+    #: tpe | random | cmaes | gp | qmc, or {name: ..., seed: ..., other sampler keywords}
+    sampler: Any = field(default_factory=lambda: {"name": "tpe", "seed": None})
+    #: median | hyperband | successive_halving | percentile | none, or {name: ..., keywords}
+    pruner: Any = field(
+        default_factory=lambda: {"name": "median", "n_startup_trials": 5, "n_warmup_steps": 2}
+    )
+    #: a RUNNING trial without heartbeat for this many seconds is marked FAIL (dead worker)
+    stale_after: float = 300.0
+    #: the search space: config key -> Hydra override expression (see nnexp.search.space)
+    params: Optional[Dict[str, Any]] = None
+    #: internal: set by the sweeper on its worker jobs
+    worker_context: Optional[str] = None
+
+
+ConfigStore.instance().store(group="hydra/sweeper", name="nnexp", node=NnexpSweeperConf, provider="nnexp")
+
+
+class NnexpSweeper(Sweeper):
+    """Thin Hydra adapter; :func:`nnexp.search.sweep.run_sweep` does the work."""
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__()
+        self.settings: Dict[str, Any] = {
+            k: (OmegaConf.to_container(v, resolve=True) if OmegaConf.is_config(v) else v)
+            for k, v in settings.items()
+        }
+        self.hydra_context: Optional[HydraContext] = None
+        self.config: Optional[DictConfig] = None
+        self.launcher: Any = None
+
+    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+        from hydra.core.plugins import Plugins
+
+        self.hydra_context = hydra_context
+        self.config = config
+        self.launcher = Plugins.instance().instantiate_launcher(
+            hydra_context=hydra_context, task_function=task_function, config=config
+        )
+
+    def sweep(self, arguments: List[str]) -> Any:
+        from nnexp.search.sweep import run_sweep
+
+        assert self.hydra_context is not None and self.config is not None
+        return run_sweep(
+            self.settings,
+            arguments,
+            config=self.config,
+            config_loader=self.hydra_context.config_loader,
+            launcher=self.launcher,
+        )

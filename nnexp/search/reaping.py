@@ -1,0 +1,102 @@
+"""Stale trials: RUNNING trials whose worker is gone become FAIL (and their MLflow runs FAILED).
+
+Each worker stamps its trial with ``worker_host``, ``worker_pid`` and ``heartbeat`` (epoch
+seconds, refreshed every epoch) as user attributes. A RUNNING trial is stale when
+
+* its worker ran on this host and that process no longer exists (immediate), or
+* its heartbeat is older than ``stale_after`` seconds (any host, any storage).
+
+Reaping runs in the sweeper before the workers start (this is what makes resume after a crash
+exact) and in each worker before it asks for a new trial.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from dataclasses import dataclass
+from typing import Callable, List, Optional
+
+import optuna
+from optuna.exceptions import UpdateFinishedTrialError
+from optuna.trial import FrozenTrial, TrialState
+
+log = logging.getLogger(__name__)
+
+HOST_ATTR = "worker_host"
+PID_ATTR = "worker_pid"
+HEARTBEAT_ATTR = "heartbeat"
+FAIL_REASON_ATTR = "fail_reason"
+
+
+@dataclass
+class Reaped:
+    """One trial marked FAIL by the reaper."""
+
+    number: int
+    reason: str
+    mlflow_run_id: Optional[str]
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host and is not a zombie."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            state = fh.read().rsplit(b")", 1)[1].split()[0]
+        return state not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return True
+
+
+def stale_reason(trial: FrozenTrial, stale_after: float, now: Optional[float] = None) -> Optional[str]:
+    """Why ``trial`` (RUNNING) is stale, or None when its worker may still be alive."""
+    now = time.time() if now is None else now
+    attrs = trial.user_attrs
+    host, pid = attrs.get(HOST_ATTR), attrs.get(PID_ATTR)
+    if host == socket.gethostname() and isinstance(pid, int) and not pid_alive(pid):
+        return f"worker process {pid} on {host} died while the trial was running"
+    beat = attrs.get(HEARTBEAT_ATTR)
+    if beat is None and trial.datetime_start is not None:
+        beat = trial.datetime_start.timestamp()
+    if beat is not None and now - float(beat) > stale_after:
+        return f"no heartbeat for {now - float(beat):.0f}s (hydra.sweeper.stale_after={stale_after:g})"
+    return None
+
+
+def reap_stale_trials(
+    study: optuna.Study,
+    stale_after: float,
+    on_reaped: Optional[Callable[[Reaped], None]] = None,
+) -> List[Reaped]:
+    """Mark stale RUNNING trials FAIL with a ``fail_reason``; return what was reaped."""
+    reaped: List[Reaped] = []
+    now = time.time()
+    storage = study._storage  # noqa: SLF001 - user attrs of a trial this process did not ask
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        reason = stale_reason(trial, stale_after, now)
+        if reason is None:
+            continue
+        try:
+            storage.set_trial_user_attr(trial._trial_id, FAIL_REASON_ATTR, reason)  # noqa: SLF001
+            study.tell(trial.number, state=TrialState.FAIL)
+        except (UpdateFinishedTrialError, RuntimeError, ValueError):
+            continue  # finished meanwhile
+        item = Reaped(trial.number, reason, trial.user_attrs.get("mlflow_run_id"))
+        log.warning("trial %d marked FAIL: %s", trial.number, reason)
+        reaped.append(item)
+        if on_reaped is not None:
+            try:
+                on_reaped(item)
+            except Exception as exc:  # noqa: BLE001 - tracking trouble must not stop the sweep
+                log.warning("could not mark the MLflow run of trial %d failed: %s", trial.number, exc)
+    return reaped

@@ -1,0 +1,116 @@
+"""MLflow side of a sweep: the parent run (created once, reused on resume) and trial tags.
+
+Tags: the parent run has ``nnexp.role=sweep`` and ``nnexp.study=<study name>``; each trial's
+child run has ``nnexp.role=trial``, ``nnexp.study``, ``nnexp.trial=<number>``, and after the
+trial ``nnexp.trial_state`` (COMPLETE/PRUNED/FAIL), ``nnexp.pruned_at_epoch`` or
+``nnexp.fail_reason``. Child runs carry ``mlflow.parentRunId`` (set by ``run_training``).
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any, Dict, Mapping, Optional
+
+ROLE_TAG = "nnexp.role"
+STUDY_TAG = "nnexp.study"
+TRIAL_TAG = "nnexp.trial"
+STATE_TAG = "nnexp.trial_state"
+PRUNED_AT_TAG = "nnexp.pruned_at_epoch"
+FAIL_REASON_TAG = "nnexp.fail_reason"
+
+
+def client(uri: str) -> Any:
+    """An MlflowClient bound to ``uri``."""
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=uri)
+
+
+def _quote(value: str) -> str:
+    return "'" + str(value).replace("'", "\\'") + "'"
+
+
+def find_parent_run(cl: Any, experiment_id: str, study_name: str) -> Optional[str]:
+    """The newest sweep run of ``study_name`` in the experiment, if any."""
+    runs = cl.search_runs(
+        [experiment_id],
+        filter_string=f"tags.`{ROLE_TAG}` = 'sweep' and tags.`{STUDY_TAG}` = {_quote(study_name)}",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    return runs[0].info.run_id if runs else None
+
+
+def start_parent_run(
+    uri: str,
+    experiment_id: str,
+    study_name: str,
+    *,
+    known_run_id: Optional[str] = None,
+    tags: Optional[Mapping[str, Any]] = None,
+) -> tuple[str, bool]:
+    """Create the sweep's parent run, or reopen the existing one (resume). Returns (id, resumed)."""
+    from mlflow.exceptions import MlflowException
+
+    cl = client(uri)
+    run_id = None
+    if known_run_id:
+        try:
+            run = cl.get_run(known_run_id)
+            if run.info.lifecycle_stage == "active":
+                run_id = known_run_id
+        except MlflowException:
+            run_id = None
+    if run_id is None:
+        run_id = find_parent_run(cl, experiment_id, study_name)
+    all_tags: Dict[str, str] = {ROLE_TAG: "sweep", STUDY_TAG: study_name, "nnexp.host": socket.gethostname()}
+    all_tags.update({str(k): str(v) for k, v in (tags or {}).items()})
+    if run_id is not None:
+        cl.update_run(run_id, status="RUNNING")
+        set_tags(cl, run_id, all_tags)
+        return run_id, True
+    run = cl.create_run(experiment_id, tags=all_tags, run_name=f"sweep-{study_name}")
+    return run.info.run_id, False
+
+
+def set_tags(cl: Any, run_id: str, tags: Mapping[str, Any]) -> None:
+    """Set many tags in one request."""
+    from mlflow.entities import RunTag
+
+    items = [RunTag(str(k), str(v)[:5000]) for k, v in tags.items()]
+    if items:
+        cl.log_batch(run_id, tags=items)
+
+
+def find_trial_run(cl: Any, experiment_id: str, study_name: str, number: int) -> Optional[str]:
+    """The child run of trial ``number`` (by tags), if one was created."""
+    runs = cl.search_runs(
+        [experiment_id],
+        filter_string=(
+            f"tags.`{ROLE_TAG}` = 'trial' and tags.`{STUDY_TAG}` = {_quote(study_name)} "
+            f"and tags.`{TRIAL_TAG}` = '{int(number)}'"
+        ),
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    return runs[0].info.run_id if runs else None
+
+
+def record_trial_outcome(
+    cl: Any,
+    run_id: str,
+    state: str,
+    *,
+    pruned_at: Optional[int] = None,
+    fail_reason: Optional[str] = None,
+    terminate: Optional[str] = None,
+) -> None:
+    """Tag the trial's run with its Optuna state (and why); ``terminate`` sets the run status."""
+    tags: Dict[str, Any] = {STATE_TAG: state}
+    if pruned_at is not None:
+        tags[PRUNED_AT_TAG] = pruned_at
+    if fail_reason:
+        tags[FAIL_REASON_TAG] = fail_reason
+    set_tags(cl, run_id, tags)
+    if terminate is not None:
+        cl.set_terminated(run_id, status=terminate)
