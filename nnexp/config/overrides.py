@@ -76,7 +76,7 @@ def check_overrides(args: Iterable[str]) -> List[str]:
         if known.get(prefix) is None:  # under a dict leaf (data.options.x, tracking.tags.x)
             continue
         section_keys = [k for k in known if k.startswith(prefix + ".") and k.count(".") == prefix.count(".") + 1]
-        close = difflib.get_close_matches(key, section_keys, n=3, cutoff=0.6)
+        close = difflib.get_close_matches(key, section_keys, n=1, cutoff=0.6)
         hint = f"did you mean {' or '.join(close)}? " if close else ""
         names = ", ".join(k.split(".")[-1] for k in section_keys)
         problems.append(f"unknown key {key!r}; {hint}valid keys in {prefix}: {names}")

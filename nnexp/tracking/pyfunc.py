@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Optional
 
@@ -26,16 +27,20 @@ def _as_array(model_input: Any) -> np.ndarray:
     return np.asarray(model_input)
 
 
-class MLPPyfuncModel(mlflow.pyfunc.PythonModel):
-    """Serves an ``nnexp.nn.MLP`` from its ``.npz``: predict -> class labels (or values)."""
+with warnings.catch_warnings():
+    # MLflow nags about type hints on predict; the explicit signature covers validation.
+    warnings.simplefilter("ignore", UserWarning)
 
-    def load_context(self, context):  # noqa: D102 - MLflow hook
-        from nnexp.nn import MLP
+    class MLPPyfuncModel(mlflow.pyfunc.PythonModel):
+        """Serves an ``nnexp.nn.MLP`` from its ``.npz``: predict -> class labels (or values)."""
 
-        self.model = MLP.load(context.artifacts[WEIGHTS_KEY])
+        def load_context(self, context):  # noqa: D102 - MLflow hook
+            from nnexp.nn import MLP
 
-    def predict(self, context, model_input, params=None):  # noqa: D102 - MLflow hook
-        return self.model.predict(_as_array(model_input))
+            self.model = MLP.load(context.artifacts[WEIGHTS_KEY])
+
+        def predict(self, context, model_input, params=None):  # noqa: D102 - MLflow hook
+            return self.model.predict(_as_array(model_input))
 
 
 def _requirements() -> list[str]:
@@ -63,20 +68,28 @@ def log_servable_model(
 
     The model carries a signature and an input example (the first ``n_example`` rows of
     ``X_example``); ``mlflow.pyfunc.load_model(uri).predict(X)`` returns ``MLP.predict(X)``.
-    Requirements are pinned explicitly (no slow inference); the serving-input check is skipped
-    since the example is validated here in memory. Returns the model URI (``models:/<id>``).
+    ``model_path_or_model``: an ``MLP``, a local ``.npz`` path or an artifact URI of one
+    (``runs:/<run_id>/weights/model.npz``). Requirements are pinned explicitly (no slow
+    inference). The model is a LoggedModel of the run's experiment; its URI
+    (``models:/<model_id>``) is returned and set as the run's ``model_uri`` tag.
     """
     import mlflow
+    import mlflow.artifacts
     from mlflow.models import Model, infer_signature
 
     from nnexp.nn import MLP
 
     if tracking_uri is not None:
         mlflow.set_tracking_uri(tracking_uri)
+    client = mlflow.MlflowClient()
+    # the LoggedModel goes to the fluent "active" experiment: make that the run's experiment
+    mlflow.set_experiment(experiment_id=client.get_run(run_id).info.experiment_id)
     example = np.ascontiguousarray(np.asarray(X_example)[:n_example])
     with tempfile.TemporaryDirectory(prefix="nnexp-model-") as tmp:
         if isinstance(model_path_or_model, (str, os.PathLike)):
             weights = Path(model_path_or_model)
+            if "://" in str(model_path_or_model) or str(model_path_or_model).startswith("runs:/"):
+                weights = Path(mlflow.artifacts.download_artifacts(str(model_path_or_model), dst_path=tmp))
             model = MLP.load(weights)
         else:
             model = model_path_or_model
@@ -84,6 +97,7 @@ def log_servable_model(
             model.save(weights)
         signature = infer_signature(example, np.asarray(model.predict(example)))
         info = Model.log(
+            artifact_path=None,
             name=name,
             flavor=mlflow.pyfunc,
             run_id=run_id,
@@ -92,8 +106,8 @@ def log_servable_model(
             signature=signature,
             input_example=example,
             pip_requirements=_requirements(),
-            validate_serving_input=False,
         )
+    client.set_tag(run_id, "model_uri", info.model_uri)
     return info.model_uri
 
 

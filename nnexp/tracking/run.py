@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, List, Mapping, Optional
 
 from nnexp.tracking.masking import mask_secrets
 
@@ -28,6 +28,7 @@ class TrackedRun:
         self.run_id = run_id
         self.experiment_id = experiment_id
         self.status: Optional[str] = None
+        self._pending: List[Any] = []
 
     @classmethod
     def start(
@@ -70,20 +71,39 @@ class TrackedRun:
         for i in range(0, len(items), _MAX_TAGS_PER_BATCH):
             self.client.log_batch(self.run_id, tags=items[i : i + _MAX_TAGS_PER_BATCH])
 
-    def log_metrics(self, metrics: Mapping[str, float], step: int = 0) -> None:
-        """Log several metrics at one step in one request."""
+    def log_metrics(self, metrics: Mapping[str, float], step: int = 0, *, synchronous: bool = True) -> None:
+        """Log several metrics at one step in one ``log_batch`` request.
+
+        ``synchronous=False`` queues the request on MLflow's async logging thread; :meth:`flush`
+        (called by :meth:`end`) waits for every queued request.
+        """
         from mlflow.entities import Metric
 
         ts = int(time.time() * 1000)
         items = [Metric(k, float(v), ts, int(step)) for k, v in metrics.items() if v is not None]
-        if items:
+        if not items:
+            return
+        if synchronous:
             self.client.log_batch(self.run_id, metrics=items)
+        else:
+            op = self.client.log_batch(self.run_id, metrics=items, synchronous=False)
+            if op is not None:
+                self._pending.append(op)
 
-    def log_epoch(self, record: Mapping[str, float]) -> None:
-        """Log one epoch's record (``EPOCH_METRICS`` present in it) with ``step=epoch``."""
+    def log_epoch(self, record: Mapping[str, float], *, synchronous: bool = False) -> None:
+        """Log one epoch's record (``EPOCH_METRICS`` present in it) with ``step=epoch``:
+        one batched request, queued asynchronously by default so training does not wait."""
         self.log_metrics(
-            {k: record[k] for k in EPOCH_METRICS if k in record}, step=int(record["epoch"])
+            {k: record[k] for k in EPOCH_METRICS if k in record},
+            step=int(record["epoch"]),
+            synchronous=synchronous,
         )
+
+    def flush(self) -> None:
+        """Wait until every asynchronously queued request is stored (re-raising its error)."""
+        pending, self._pending = self._pending, []
+        for op in pending:
+            op.wait()
 
     def log_artifacts(self, local_dir: str | Path, artifact_path: Optional[str] = None) -> None:
         """Upload every file under ``local_dir`` in one call."""
@@ -92,8 +112,11 @@ class TrackedRun:
     def end(self, status: str = "FINISHED") -> None:
         """Terminate the run with ``FINISHED``, ``FAILED`` or ``KILLED`` (first call wins)."""
         if self.status is None:
-            self.client.set_terminated(self.run_id, status=status)
-            self.status = status
+            try:
+                self.flush()
+            finally:
+                self.client.set_terminated(self.run_id, status=status)
+                self.status = status
 
     def fail_safely(self, status: str) -> None:
         """Terminate after an error without raising (the original error matters more)."""
