@@ -11,7 +11,7 @@ the wall time between its callbacks, so it includes any per-epoch work ``fit`` d
 mini-batch loop. The GEMM floor is an epoch of only the matrix products of forward and backward
 (8 sgemm per batch: 3 forward, 3 weight gradients, 2 input gradients) over the same batch shapes.
 
-Peak memory (RSS high-water, ``ru_maxrss``) is taken in a fresh subprocess per framework that loads
+Peak memory (RSS high-water, ``VmHWM``) is taken in a fresh subprocess per framework that loads
 MNIST and trains one epoch (``--memory-epochs``).
 
     .venv/bin/python scripts/bench_nn.py                 # 10 epochs, 2 BLAS threads
@@ -31,7 +31,7 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +75,7 @@ def load_mnist(data_dir: Path, max_train: int | None, seed: int) -> tuple[np.nda
 def flops_per_epoch(n_samples: int) -> float:
     """Matrix-product FLOPs of one training epoch: forward, weight gradients, input gradients
     (none for the input layer)."""
-    pairs = list(zip(LAYERS[:-1], LAYERS[1:]))
+    pairs = list(pairwise(LAYERS))
     fwd = sum(2 * a * b for a, b in pairs)
     dW = fwd
     dX = sum(2 * a * b for a, b in pairs[1:])
@@ -132,7 +132,7 @@ class TorchStepper:
         self.torch = torch
         torch.manual_seed(seed)
         mods: list[nn.Module] = []
-        for i, (a, b) in enumerate(zip(LAYERS[:-1], LAYERS[1:])):
+        for i, (a, b) in enumerate(pairwise(LAYERS)):
             mods.append(nn.Linear(a, b))
             if i < len(LAYERS) - 2:
                 mods.append(nn.ReLU())
@@ -175,8 +175,7 @@ class GemmStepper:
         rng = np.random.default_rng(seed)
         self.X = X
         self.W = [
-            (rng.standard_normal((a, b)) * np.sqrt(2.0 / a)).astype(np.float32)
-            for a, b in zip(LAYERS[:-1], LAYERS[1:])
+            (rng.standard_normal((a, b)) * np.sqrt(2.0 / a)).astype(np.float32) for a, b in pairwise(LAYERS)
         ]
         self.bufs: dict[int, dict[str, np.ndarray]] = {}
 
@@ -319,17 +318,31 @@ def run_interleaved(
     return result
 
 
+def peak_rss_mib() -> float:
+    """This process's RSS high-water mark in MiB: ``VmHWM`` from /proc (per address space, reset
+    by exec), else ``ru_maxrss`` (which on Linux carries the parent's peak across fork+exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return float(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
 def memory_child(framework: str, data_dir: Path, epochs: int, max_train: int | None, seed: int) -> None:
     """(In a fresh subprocess) load MNIST, train ``epochs`` epochs, print RSS high-water as JSON."""
-    X, y, X_test, y_test = load_mnist(data_dir, max_train, seed)
-    after_load = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    X, y, _, _ = load_mnist(data_dir, max_train, seed)
+    after_load = peak_rss_mib()
     if framework == "nnexp":
         make_nnexp(epochs, seed).fit(X, y)
     elif framework != "none":
-        stepper = {"sklearn": SklearnStepper, "pytorch": TorchStepper, "gemm": GemmStepper}[framework](X, y, seed)
+        stepper = {"sklearn": SklearnStepper, "pytorch": TorchStepper, "gemm": GemmStepper}[framework](
+            X, y, seed
+        )
         for _ in range(epochs):
             stepper.epoch()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    peak = peak_rss_mib()
     print(json.dumps({"framework": framework, "maxrss_mib": peak, "maxrss_after_load_mib": after_load}))
 
 
@@ -372,8 +385,12 @@ def report(res: dict[str, Any]) -> str:
     )
     lines.append(f"BLAS: {env['blas']}; OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE']} "
                  f"OPENBLAS_L2_SIZE={env['OPENBLAS_L2_SIZE']}; cpu: {env['cpu']}")  # fmt: skip
+    lines.append(f"load average before: {res['loadavg_before']}, after: {env['loadavg']} "
+                 "(other processes on these cores inflate and scatter the timings)")  # fmt: skip
     lines.append("")
-    lines.append(f"{'framework':<10} {'s/epoch (median)':>17} {'min':>8} {'max':>8} {'GFLOP/s':>8} {'test acc':>9}")
+    lines.append(
+        f"{'framework':<10} {'s/epoch (median)':>17} {'min':>8} {'max':>8} {'GFLOP/s':>8} {'test acc':>9}"
+    )
     for fw, r in res["frameworks"].items():
         acc = r["accuracy"]
         acc_s = f"{100 * acc:8.2f}%" if np.isfinite(acc) else f"{'-':>9}"
@@ -384,7 +401,11 @@ def report(res: dict[str, Any]) -> str:
     lines.append(f"sgemm peak ({res['sgemm_n']}^3, float32): {res['sgemm_peak_gflops']:.1f} GFLOP/s")
     ratios = res["ratios"]
     if "nnexp" in res["frameworks"]:
-        for other, label in (("pytorch", "PyTorch CPU"), ("sklearn", "sklearn (float32)"), ("gemm", "GEMM floor")):
+        for other, label in (
+            ("pytorch", "PyTorch CPU"),
+            ("sklearn", "sklearn (float32)"),
+            ("gemm", "GEMM floor"),
+        ):
             if other in ratios:
                 lines.append(f"nnexp / {label:<18} {_fmt_ratio(ratios[other], TARGETS[other])}")
         nn = res["frameworks"]["nnexp"]
@@ -407,7 +428,7 @@ def report(res: dict[str, Any]) -> str:
     mem = res.get("memory") or {}
     if mem:
         lines.append("")
-        lines.append(f"peak RSS (ru_maxrss, fresh process: load MNIST + {res['memory_epochs']} epoch(s)):")
+        lines.append(f"peak RSS (VmHWM, fresh process: load MNIST + {res['memory_epochs']} epoch(s)):")
         for fw, m in mem.items():
             if m is None:
                 lines.append(f"  {fw:<8} failed")
@@ -416,7 +437,9 @@ def report(res: dict[str, Any]) -> str:
             if fw == "nnexp":
                 ok = m["maxrss_mib"] <= MEMORY_TARGET_MIB
                 tgt = f"  (target < 1 GiB: {'PASS' if ok else 'FAIL'})"
-            lines.append(f"  {fw:<8} {m['maxrss_mib']:7.0f} MiB (after data load {m['maxrss_after_load_mib']:.0f} MiB){tgt}")
+            lines.append(
+                f"  {fw:<8} {m['maxrss_mib']:7.0f} MiB (after data load {m['maxrss_after_load_mib']:.0f} MiB){tgt}"
+            )
     return "\n".join(lines)
 
 
@@ -443,6 +466,7 @@ def environment() -> dict[str, str]:
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
         "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE", "(unset)"),
         "cpu": f"{cpu}, {os.cpu_count()} logical cores",
+        "loadavg": " ".join(f"{v:.2f}" for v in os.getloadavg()),
     }
 
 
@@ -451,7 +475,9 @@ def environment() -> dict[str, str]:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data-dir", type=Path, default=None, help="holds mnist/ (default $NNEXP_DATA_DIR or ../shared/data)")
+    p.add_argument(
+        "--data-dir", type=Path, default=None, help="holds mnist/ (default $NNEXP_DATA_DIR or ../shared/data)"
+    )
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--repeats", type=int, default=1, help="interleaved runs (framework order rotates)")
     p.add_argument("--threads", type=int, default=2, help="BLAS/OpenMP/torch threads for every framework")
@@ -461,7 +487,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--sgemm-n", type=int, default=2048, help="size of the square sgemm for the peak")
     p.add_argument("--memory-epochs", type=int, default=1, help="epochs in each peak-memory subprocess")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
-    p.add_argument("--quick", action="store_true", help="smoke test: 1 epoch, 5000 training rows, small sgemm")
+    p.add_argument(
+        "--quick", action="store_true", help="smoke test: 1 epoch, 5000 training rows, small sgemm"
+    )
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     p.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -499,11 +527,16 @@ def main(argv: list[str] | None = None) -> int:
             memory_child(args.memory_child, args.data_dir, args.memory_epochs, args.max_train, args.seed)
             return 0
 
+        loadavg_before = " ".join(f"{v:.2f}" for v in os.getloadavg())
         X, y, X_test, y_test = load_mnist(args.data_dir, args.max_train, args.seed)
         peak = sgemm_peak(args.sgemm_n)
         runs: list[dict[str, dict[str, Any]]] = []
         for r in range(args.repeats):
-            print(f"[bench] repeat {r + 1}/{args.repeats}: {', '.join(frameworks)} ...", file=sys.stderr, flush=True)
+            print(
+                f"[bench] repeat {r + 1}/{args.repeats}: {', '.join(frameworks)} ...",
+                file=sys.stderr,
+                flush=True,
+            )
             runs.append(run_interleaved(frameworks, X, y, X_test, y_test, args.epochs, args.seed + r, r))
         peak = max(peak, sgemm_peak(args.sgemm_n))  # again after the runs; keep the best
 
@@ -526,12 +559,16 @@ def main(argv: list[str] | None = None) -> int:
         fw_res[fw] = entry
     ratios = {}
     if "nnexp" in fw_res:
-        ratios = {fw: fw_res["nnexp"]["median_s"] / r["median_s"] for fw, r in fw_res.items() if fw != "nnexp"}
+        ratios = {
+            fw: fw_res["nnexp"]["median_s"] / r["median_s"] for fw, r in fw_res.items() if fw != "nnexp"
+        }
 
     memory: dict[str, Any] = {}
     if not args.no_memory:
         for fw in ["none", *[f for f in frameworks if f != "gemm"]]:
-            memory[fw] = measure_memory(fw, args.data_dir, args.memory_epochs, args.max_train, args.seed, args.threads)
+            memory[fw] = measure_memory(
+                fw, args.data_dir, args.memory_epochs, args.max_train, args.seed, args.threads
+            )
 
     res = {
         "n_train": len(y),
@@ -547,6 +584,7 @@ def main(argv: list[str] | None = None) -> int:
         "memory": memory,
         "memory_epochs": args.memory_epochs,
         "environment": environment(),
+        "loadavg_before": loadavg_before,
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
     }
     print(report(res))
