@@ -371,6 +371,12 @@ class MLP:
         batch-norm statistics go back to the end of the last finite epoch, or to the initial
         weights in the first epoch, and the diverged epoch is not recorded).
         """
+        # Overflow on the way to a non-finite loss is expected; it is detected and handled as
+        # divergence, so numpy's warnings about it would only be noise.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._fit(X, y, X_val, y_val, callbacks)
+
+    def _fit(self, X: Any, y: Any, X_val: Any, y_val: Any, callbacks: Iterable[Callback] | None) -> MLP:
         callbacks = list(callbacks or [])
         X, y = self._initialize(X, y)
         net = self._check_initialized()
