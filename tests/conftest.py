@@ -19,3 +19,26 @@ def shared_data_dir() -> Path:
     if not (SHARED_DATA_DIR / "mnist").is_dir():
         pytest.skip(f"shared MNIST data not found at {SHARED_DATA_DIR / 'mnist'} (expected beside the repo)")
     return SHARED_DATA_DIR
+
+
+# --- nnexp.config / train / tracking / cli fixtures ---------------------------------------------
+
+
+@pytest.fixture
+def compose_cfg():
+    """Compose ``conf/`` like ``nnexp-train`` does: ``compose_cfg("model.depth=3", ...)`` -> DictConfig."""
+    from hydra import compose, initialize_config_dir
+
+    from nnexp.cli.train import CONF_DIR
+
+    def _compose(*overrides: str):
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            return compose(config_name="config", overrides=list(overrides))
+
+    return _compose
+
+
+@pytest.fixture
+def sqlite_uri(tmp_path: Path) -> str:
+    """A fresh SQLite tracking URI inside the test's temporary directory."""
+    return f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"

@@ -196,7 +196,8 @@ def run_training(
         if kw["data_dir"] is not None:
             kw["data_dir"] = str(_resolve_path(kw["data_dir"], base))
         ds = load_dataset(**kw)
-        _check_task(cfg, ds.task)
+        task = ds.task if str(cfg.model.task) == "auto" else str(cfg.model.task)
+        _check_task(cfg, task)
         model = build_model(cfg)
 
         recorder = None
@@ -230,7 +231,8 @@ def run_training(
             best_value = best_of(history.get(monitor, []), mode)
             best_epoch = getattr(model, "best_epoch_", None)
             epochs_run = int(model.n_epochs_run_)
-            metrics, y_pred = test_metrics(model, ds.X_test, ds.y_test, ds.task)
+            task = str(getattr(model, "task_", task))
+            metrics, y_pred = test_metrics(model, ds.X_test, ds.y_test, task)
 
             weights: Optional[Path] = _weights_dir(cfg, base) / WEIGHTS_FILE
             weights.parent.mkdir(parents=True, exist_ok=True)
@@ -248,7 +250,8 @@ def run_training(
                 )
                 recorder.log_artifacts(
                     config=config, weights=weights, dataset=ds, history=history,
-                    best_epoch=best_epoch, y_pred_test=y_pred, plots=bool(cfg.tracking.log_plots),
+                    best_epoch=best_epoch, y_pred_test=y_pred if task == "classification" else None,
+                    plots=bool(cfg.tracking.log_plots),
                 )
                 if want_model and weights is not None:
                     model_uri = recorder.log_model(model, ds.X_train, uri)  # type: ignore[arg-type]
