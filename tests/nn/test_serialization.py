@@ -1,0 +1,73 @@
+"""save / load round trips through one pickle-free .npz."""
+
+from __future__ import annotations
+
+import json
+from unittest import mock
+
+import numpy as np
+import pytest
+
+from nnexp.nn import MLP
+
+
+def test_round_trip_gives_identical_predictions(blobs, tmp_path):
+    X, y, Xv, yv = blobs
+    model = MLP(depth=2, width=[16, 8], batch_norm=True, standardize=True, dropout=0.1, epochs=5, batch_size=32)
+    model.fit(X * 10 + 3, y, Xv * 10 + 3, yv)
+    path = model.save(tmp_path / "model.npz")
+    assert path == tmp_path / "model.npz" and path.exists()
+
+    real_load = np.load
+    with mock.patch("numpy.load", side_effect=lambda *a, **k: real_load(*a, **k)) as spy:
+        loaded = MLP.load(path)
+    assert spy.call_args.kwargs["allow_pickle"] is False
+
+    np.testing.assert_array_equal(loaded.predict_proba(Xv * 10 + 3), model.predict_proba(Xv * 10 + 3))
+    np.testing.assert_array_equal(loaded.predict(Xv * 10 + 3), model.predict(Xv * 10 + 3))
+    assert loaded.weights_checksum() == model.weights_checksum()
+    np.testing.assert_array_equal(loaded.network_.stats, model.network_.stats)
+    np.testing.assert_array_equal(loaded.scaler_mean_, model.scaler_mean_)
+    assert loaded.get_params() == {**model.get_params(), "width": [16, 8]}
+    assert loaded.history_ == model.history_
+    assert (loaded.stop_reason_, loaded.best_epoch_, loaded.n_epochs_run_) == ("completed", model.best_epoch_, 5)
+    assert loaded.score(Xv * 10 + 3, yv) == model.score(Xv * 10 + 3, yv)
+
+
+def test_file_holds_no_pickled_objects(blobs, tmp_path):
+    X, y, _, _ = blobs
+    path = MLP(depth=1, width=4, epochs=1, batch_norm=True).fit(X, y).save(tmp_path / "m.npz")
+    with np.load(path, allow_pickle=False) as data:
+        assert all(data[name].dtype != object for name in data.files)
+        meta = json.loads(str(data["__meta__"]))
+        assert {"bn_mean_0", "bn_var_0", "scaler_mean", "scaler_scale", "param_000"} <= set(data.files)
+    assert meta["hyperparameters"]["batch_norm"] is True
+
+
+def test_regression_round_trip(regression_data, tmp_path):
+    X, y = regression_data
+    model = MLP(depth=1, width=8, epochs=3, dtype="float64").fit(X, y)
+    loaded = MLP.load(model.save(tmp_path / "r.npz"))
+    assert loaded.task_ == "regression"
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    assert loaded.params[0].dtype == np.float64
+
+
+def test_saving_non_finite_weights_is_refused(blobs, tmp_path):
+    X, y, _, _ = blobs
+    model = MLP(depth=1, width=4, epochs=1).fit(X, y)
+    model.params[2][0, 0] = np.nan
+    with pytest.raises(ValueError, match="non-finite"):
+        model.save(tmp_path / "bad.npz")
+    assert not (tmp_path / "bad.npz").exists()
+
+
+def test_saving_an_unfitted_model_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="not fitted"):
+        MLP().save(tmp_path / "x.npz")
+
+
+def test_loading_a_foreign_npz_fails_clearly(tmp_path):
+    np.savez(tmp_path / "other.npz", a=np.zeros(3))
+    with pytest.raises(ValueError, match="not an nnexp model"):
+        MLP.load(tmp_path / "other.npz")
