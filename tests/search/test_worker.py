@@ -1,0 +1,163 @@
+"""The worker's trial loop with a fake trainer: states, reasons, pruning, n_trials, reaping."""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List
+
+import optuna
+import pytest
+from omegaconf import OmegaConf
+from optuna.trial import TrialState
+
+from nnexp.nn import StopTraining
+from nnexp.search.context import SweepContext
+from nnexp.search.progress import trial_line
+from nnexp.search.pruners import make_pruner
+from nnexp.search.reaping import reap_stale_trials
+from nnexp.search.samplers import make_sampler
+from nnexp.search.space import parse_search_space
+from nnexp.search.storage import create_or_load_study, resolve_storage_url
+from nnexp.search.worker import Worker, objective_value, worker_threads
+
+
+@dataclass
+class FakeResult:
+    history: Dict[str, List[float]]
+    stop_reason: str
+    epochs_run: int
+    metric: str = "val_loss"
+    best_value: float = math.nan
+    run_id: Any = None
+    model_path: Any = None
+    test_metrics: Dict[str, float] = field(default_factory=dict)
+
+
+def fake_train(cfg, *, callbacks, **_):
+    """Accuracy curve from cfg.lr: lr >= 100 diverges, lr < 0 raises, else acc = lr * epoch."""
+    lr = float(cfg.lr)
+    if lr < 0:
+        raise RuntimeError("boom")
+    hist: Dict[str, List[float]] = {"val_accuracy": []}
+    for epoch in range(1, int(cfg.epochs) + 1):
+        if lr >= 100:
+            return FakeResult(hist, "diverged", epoch)
+        acc = min(1.0, lr * epoch)
+        hist["val_accuracy"].append(acc)
+        try:
+            for cb in callbacks:
+                cb(None, {"epoch": epoch, "val_accuracy": acc})
+        except StopTraining as stop:
+            return FakeResult(hist, stop.reason, epoch)
+    return FakeResult(hist, "completed", int(cfg.epochs))
+
+
+def compose(overrides):
+    cfg = OmegaConf.create({"lr": 0.1, "epochs": 5, "trainer": {"save_dir": None, "progress": True},
+                            "tracking": {"log_plots": True}})
+    for o in overrides:
+        k, v = o.split("=", 1)
+        OmegaConf.update(cfg, k, float(v))
+    return cfg
+
+
+def make_ctx(tmp_path: Path, params, n_trials=4, pruner="none", sampler=None) -> SweepContext:
+    space, _ = parse_search_space(params)
+    url = resolve_storage_url(None, tmp_path)
+    create_or_load_study(url, "s", "maximize", make_sampler(sampler), make_pruner(pruner))
+    return SweepContext(study_name="s", storage_url=url, n_trials=n_trials, metric="val_accuracy",
+                        direction="maximize", space_json=space.to_json(), sampler=sampler, pruner=pruner,
+                        sweeper_host=socket.gethostname())
+
+
+def run(ctx, tmp_path, capsys=None):
+    w = Worker(ctx, worker_index=0, out_dir=tmp_path / "job", base_overrides=[], compose=compose, train=fake_train)
+    return w, w.run()
+
+
+def test_states_and_reasons(tmp_path, capsys):
+    ctx = make_ctx(tmp_path, {"lr": "choice(0.1, 200.0, -1.0)"}, n_trials=6,
+                   sampler={"name": "random", "seed": 0})
+    w, outcomes = run(ctx, tmp_path)
+    trials = w.study.get_trials()
+    assert len(trials) == 6 and [t.number for t in trials] == list(range(6))
+    for t in trials:
+        lr = t.params["lr"]
+        if lr == 0.1:
+            assert t.state == TrialState.COMPLETE and t.value == pytest.approx(0.5)
+        elif lr == 200.0:
+            assert t.state == TrialState.FAIL and "diverged" in t.user_attrs["fail_reason"]
+        else:
+            assert t.state == TrialState.FAIL and "RuntimeError: boom" in t.user_attrs["fail_reason"]
+        assert t.user_attrs["worker_pid"] == os.getpid()
+        assert (tmp_path / "job" / f"trial_{t.number}" / "config.yaml").exists()
+    out = capsys.readouterr().out.splitlines()
+    assert len([line for line in out if line.startswith("[trial ")]) == 6
+    assert (tmp_path / "job" / "trials.jsonl").read_text().count("\n") == 6
+
+
+def test_pruning_stops_at_once_and_records_the_epoch(tmp_path):
+    ctx = make_ctx(tmp_path, {"lr": "choice(0.2, 0.01)"}, n_trials=5,
+                   pruner={"name": "median", "n_startup_trials": 1, "n_warmup_steps": 0},
+                   sampler={"name": "random", "seed": 0})
+    w, outcomes = run(ctx, tmp_path)
+    trials = w.study.get_trials()
+    first_good = min(t.number for t in trials if t.params["lr"] == 0.2)
+    later_bad = [t for t in trials if t.params["lr"] == 0.01 and t.number > first_good]
+    assert later_bad, "the seed should draw a bad trial after a good one"
+    for t in later_bad:
+        assert t.state == TrialState.PRUNED
+        assert t.user_attrs["pruned_at_epoch"] == 1 and t.user_attrs["epochs_run"] == 1
+        assert t.intermediate_values == {1: pytest.approx(0.01)}
+
+
+def test_stops_at_n_trials_and_resumes_to_the_total(tmp_path):
+    ctx = make_ctx(tmp_path, {"lr": "interval(0.01, 0.2)"}, n_trials=3)
+    w, _ = run(ctx, tmp_path)
+    assert len(w.study.get_trials()) == 3
+    ctx.n_trials = 5
+    w, outcomes = run(ctx, tmp_path)
+    assert [o.number for o in outcomes] == [3, 4]
+    assert len(w.study.get_trials()) == 5
+
+
+def test_reaping_dead_and_silent_workers(tmp_path):
+    url = resolve_storage_url(None, tmp_path)
+    study = create_or_load_study(url, "r", "maximize", make_sampler("random"), make_pruner("none"))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    t_dead = study.ask()
+    t_dead.set_user_attr("worker_host", socket.gethostname())
+    t_dead.set_user_attr("worker_pid", dead.pid)
+    t_dead.set_user_attr("heartbeat", time.time())
+    t_silent = study.ask()
+    t_silent.set_user_attr("worker_host", "elsewhere")
+    t_silent.set_user_attr("worker_pid", 1)
+    t_silent.set_user_attr("heartbeat", time.time() - 1000)
+    t_alive = study.ask()
+    t_alive.set_user_attr("worker_host", socket.gethostname())
+    t_alive.set_user_attr("worker_pid", os.getpid())
+    t_alive.set_user_attr("heartbeat", time.time())
+    reaped = reap_stale_trials(study, stale_after=300)
+    assert sorted(r.number for r in reaped) == [0, 1]
+    states = [t.state for t in study.get_trials()]
+    assert states == [TrialState.FAIL, TrialState.FAIL, TrialState.RUNNING]
+    assert "died" in study.get_trials()[0].user_attrs["fail_reason"]
+    assert "heartbeat" in study.get_trials()[1].user_attrs["fail_reason"]
+
+
+def test_helpers():
+    assert worker_threads(2, cores=2) == 1 and worker_threads(1, cores=8) == 8 and worker_threads(4, cores=2) == 1
+    r = FakeResult({"val_accuracy": [0.5, float("nan"), 0.7]}, "completed", 3)
+    assert objective_value(r, "val_accuracy", "maximize") == 0.7
+    assert objective_value(r, "val_accuracy", "minimize") == 0.5
+    assert math.isnan(objective_value(FakeResult({}, "completed", 0), "val_accuracy", "maximize"))
+    line = trial_line(7, "COMPLETE", 0.97222, 0.975, 3, 12.34)
+    assert line == "[trial 7] COMPLETE value=0.9722 best=0.9750 (trial 3) 12.3s"
