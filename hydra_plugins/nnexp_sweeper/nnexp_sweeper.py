@@ -75,13 +75,14 @@ class NnexpSweeper(Sweeper):
         )
 
     def sweep(self, arguments: List[str]) -> Any:
-        from nnexp.search.sweep import run_sweep
+        from nnexp.search.sweep import main_errors, run_sweep
 
         assert self.hydra_context is not None and self.config is not None
-        return run_sweep(
-            self.settings,
-            arguments,
-            config=self.config,
-            config_loader=self.hydra_context.config_loader,
-            launcher=self.launcher,
-        )
+        with main_errors():
+            return run_sweep(
+                self.settings,
+                arguments,
+                config=self.config,
+                config_loader=self.hydra_context.config_loader,
+                launcher=self.launcher,
+            )

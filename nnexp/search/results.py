@@ -137,6 +137,8 @@ def study_plots(study: optuna.Study, out_dir: Path) -> List[Path]:
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     written: List[Path] = []
+    if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        return written  # every plot needs a completed trial
     for name in PLOTS:
         try:
             with warnings.catch_warnings():

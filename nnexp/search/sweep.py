@@ -16,13 +16,14 @@ Order (everything that can fail on bad input fails before any trial):
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Mapping, NoReturn, Optional, Sequence
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
@@ -42,6 +43,31 @@ CONTEXT_FILE = ".nnexp_sweep.json"
 
 class SweepFailed(RuntimeError):
     """No trial completed (everything is still recorded)."""
+
+
+@contextlib.contextmanager
+def main_errors() -> Iterator[None]:
+    """Expected failures end the sweep with one clear message and an exit code, no traceback.
+
+    2: bad search space or settings (nothing ran); 3: tracking server unreachable;
+    1: the sweep ran but no trial completed (everything is recorded).
+    """
+    from nnexp.config.validate import ConfigError
+    from nnexp.tracking.store import TrackingUnavailable
+
+    try:
+        yield
+    except (SearchSpaceError, SweepSettingError, ConfigError) as exc:
+        _exit(f"invalid sweep: {exc}", 2)
+    except TrackingUnavailable as exc:
+        _exit(str(exc), 3)
+    except SweepFailed as exc:
+        _exit(str(exc), 1)
+
+
+def _exit(message: str, code: int) -> NoReturn:
+    print(f"nnexp-train: error: {message}", file=sys.stderr, flush=True)
+    sys.exit(code)
 
 
 def check_settings(s: Mapping[str, Any]) -> None:

@@ -309,7 +309,7 @@ class Worker:
                 trial.set_user_attr("pruned_at_epoch", callback.pruned_at)
                 out.value = self.study.tell(trial, state=TrialState.PRUNED).value
             elif result.stop_reason == "diverged":
-                out.reason = f"diverged: non-finite loss at epoch {result.epochs_run}"
+                out.reason = f"diverged: non-finite loss at epoch {int(result.epochs_run) + 1}"
                 self._fail(trial, out)
             else:
                 value = objective_value(result, self.ctx.metric, self.ctx.direction)

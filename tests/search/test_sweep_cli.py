@@ -1,0 +1,265 @@
+"""End-to-end sweeps through the CLI (``nnexp-train -m hparams_search=digits ...``) on digits.
+
+Each test runs the real console script in a temporary launch directory and reads back what the
+sweep recorded in the Optuna journal (``mlruns/optuna/journal.log``) and the MLflow store
+(``mlruns/mlflow.db``). Small n_trials and epochs keep the whole file to a few minutes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+CLI = str(Path(sys.executable).with_name("nnexp-train"))
+FAST = ["hparams_search=digits", "trainer.epochs=4", "model.depth=int(interval(1,2))",
+        "model.width=range(16,65,16)"]
+
+
+def _env() -> Dict[str, str]:
+    env = dict(os.environ)
+    env.pop("MLFLOW_TRACKING_URI", None)
+    env["HYDRA_FULL_ERROR"] = "1"
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def sweep(cwd: Path, *overrides: str, check: bool = True, timeout: float = 240) -> subprocess.CompletedProcess:
+    proc = subprocess.run([CLI, "-m", *overrides], cwd=cwd, env=_env(), capture_output=True, text=True,
+                          timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"sweep failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+    return proc
+
+
+def study_of(cwd: Path, name: str = "digits"):
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    backend = JournalFileBackend(str(cwd / "mlruns" / "optuna" / "journal.log"))
+    return optuna.load_study(study_name=name, storage=JournalStorage(backend))
+
+
+def mlflow_runs(cwd: Path):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{cwd / 'mlruns' / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("nnexp")
+    runs = client.search_runs([exp.experiment_id], max_results=1000)
+    parents = [r for r in runs if r.data.tags.get("nnexp.role") == "sweep"]
+    children = [r for r in runs if r.data.tags.get("nnexp.role") == "trial"]
+    return client, parents, children
+
+
+def trial_lines(out: str) -> List[str]:
+    return [line for line in out.splitlines() if line.startswith("[trial ")]
+
+
+def test_small_sweep_records_every_trial_with_parent_child_links(tmp_path):
+    proc = sweep(tmp_path, *FAST, "hydra.sweeper.n_trials=4")
+    lines = trial_lines(proc.stdout)
+    assert len(lines) == 4, proc.stdout
+
+    study = study_of(tmp_path)
+    trials = study.trials
+    assert [t.number for t in trials] == [0, 1, 2, 3]
+    assert all(t.state.name in ("COMPLETE", "PRUNED") for t in trials)
+
+    client, parents, children = mlflow_runs(tmp_path)
+    assert len(parents) == 1 and len(children) == 4
+    parent = parents[0]
+    assert parent.info.status == "FINISHED"
+    assert study.user_attrs["mlflow_parent_run_id"] == parent.info.run_id
+    by_id = {c.info.run_id: c for c in children}
+    for t in trials:
+        child = by_id[t.user_attrs["mlflow_run_id"]]
+        assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
+        assert child.data.tags["nnexp.trial"] == str(t.number)
+        assert child.data.tags["nnexp.trial_state"] == t.state.name
+        history = client.get_metric_history(child.info.run_id, "val_accuracy")
+        assert len(history) == t.user_attrs["epochs_run"]
+        assert child.data.params["model.depth"] == str(t.params["model.depth"])
+    best = max((t for t in trials if t.state.name == "COMPLETE"), key=lambda t: t.value)
+    assert parent.data.metrics["best_value"] == pytest.approx(best.value)
+    assert parent.data.tags["best.run_id"] == best.user_attrs["mlflow_run_id"]
+    assert parent.data.tags["best.model.depth"] == str(best.params["model.depth"])
+    assert "COMPLETE" in parent.data.tags["mlflow.note.content"]
+    artifacts = {a.path for a in client.list_artifacts(parent.info.run_id, "plots")}
+    assert {"plots/optimization_history.png", "plots/intermediate_values.png"} <= artifacts
+    best_child = by_id[best.user_attrs["mlflow_run_id"]]
+    assert best_child.data.tags.get("nnexp.best_trial") == "true"
+    assert any(a.path == "plots" for a in client.list_artifacts(best_child.info.run_id))
+
+    import yaml
+
+    sweep_dir = next(tmp_path.glob("multirun/*/*"))
+    results = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
+    assert results["best_trial"] == best.number and results["best_value"] == pytest.approx(best.value)
+    assert results["best_mlflow_run_id"] == best.user_attrs["mlflow_run_id"]
+    best_cfg = yaml.safe_load((sweep_dir / "best_config.yaml").read_text())
+    assert best_cfg["model"]["depth"] == best.params["model.depth"]
+    assert (Path(best.user_attrs["trial_dir"]) / "model.npz").exists()
+
+
+def test_a_sweep_built_to_prune_prunes(tmp_path):
+    # lr 0.05 learns within an epoch, 1e-6 does not: once a good trial exists the median
+    # pruner stops the bad ones at their first reported epoch.
+    proc = sweep(
+        tmp_path, "hparams_search=digits", "trainer.epochs=6", "model.depth=1", "model.width=32",
+        "optimizer=sgd", "optimizer.lr=choice(0.05,0.000001)", "hydra.sweeper.n_trials=6",
+        "hydra.sweeper.sampler.name=random", "hydra.sweeper.sampler.seed=0",
+        "hydra.sweeper.pruner.n_startup_trials=1", "hydra.sweeper.pruner.n_warmup_steps=0",
+    )
+    study = study_of(tmp_path)
+    pruned = [t for t in study.trials if t.state.name == "PRUNED"]
+    assert pruned, proc.stdout
+    assert any("PRUNED at epoch" in line for line in trial_lines(proc.stdout))
+    _, _, children = mlflow_runs(tmp_path)
+    by_id = {c.info.run_id: c for c in children}
+    for t in pruned:
+        assert t.params["optimizer.lr"] == 1e-6
+        assert t.user_attrs["epochs_run"] < 6
+        child = by_id[t.user_attrs["mlflow_run_id"]]
+        assert child.data.tags["nnexp.trial_state"] == "PRUNED"
+        assert child.data.tags["nnexp.pruned_at_epoch"] == str(t.user_attrs["pruned_at_epoch"])
+        assert child.data.tags["stop_reason"] == "pruned"
+
+
+def test_two_workers_pull_trials_without_barriers(tmp_path):
+    n = 8
+    proc = sweep(
+        tmp_path, "hparams_search=digits", "model.depth=1", "model.width=32", "trainer.epochs=choice(2,14)",
+        "hydra.sweeper.sampler.name=random", "hydra.sweeper.sampler.seed=1", "hydra.sweeper.pruner=none",
+        f"hydra.sweeper.n_trials={n}", "hydra.sweeper.n_jobs=2",
+    )
+    assert len(trial_lines(proc.stdout)) == n
+    study = study_of(tmp_path)
+    trials = study.trials
+    assert [t.number for t in trials] == list(range(n))
+    assert all(t.state.name == "COMPLETE" for t in trials)
+    pids = {t.user_attrs["worker_pid"] for t in trials}
+    assert len(pids) == 2
+
+    client, _, children = mlflow_runs(tmp_path)
+    assert len(children) == n
+    for t in trials:
+        hist = client.get_metric_history(t.user_attrs["mlflow_run_id"], "val_accuracy")
+        assert len(hist) == t.user_attrs["epochs_run"]
+
+    # No barrier: some worker starts its next trial while the other worker's trial, which
+    # started before that worker's previous trial ended, is still running.
+    spans = [(t.datetime_start.timestamp(), t.datetime_complete.timestamp(), t.user_attrs["worker_pid"])
+             for t in trials]
+    by_worker: Dict[int, List[tuple]] = {}
+    for s, e, pid in sorted(spans):
+        by_worker.setdefault(pid, []).append((s, e))
+    overlaps = 0
+    for pid, own in by_worker.items():
+        others = [sp for p, sps in by_worker.items() if p != pid for sp in sps]
+        for prev, nxt in zip(own, own[1:]):
+            if any(os_ < prev[1] - 0.2 and oe > nxt[0] + 0.2 for os_, oe in others):
+                overlaps += 1
+    assert overlaps >= 1, by_worker
+
+
+def _wait_for(cond, timeout: float) -> bool:
+    end = time.time() + timeout
+    while time.time() < end:
+        if cond():
+            return True
+        time.sleep(0.25)
+    return False
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_interrupt_and_resume_reaches_exactly_n_trials(tmp_path, sig):
+    n = 6
+    args = ["hparams_search=digits", "model.depth=1", "model.width=32", "trainer.epochs=8",
+            f"hydra.sweeper.n_trials={n}", "hydra.sweeper.pruner=none"]
+    proc = subprocess.Popen([CLI, "-m", *args], cwd=tmp_path, env=_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    journal = tmp_path / "mlruns" / "optuna" / "journal.log"
+
+    def two_done_one_running() -> bool:
+        if not journal.exists():
+            return False
+        try:
+            states = [t.state.name for t in study_of(tmp_path).trials]
+        except Exception:  # noqa: BLE001 - the study may not exist yet
+            return False
+        return states.count("COMPLETE") >= 2 and states[-1:] == ["RUNNING"]
+
+    try:
+        assert _wait_for(two_done_one_running, 120), "sweep never got going"
+        os.killpg(proc.pid, sig)  # the whole process group, as a crash or Ctrl-C would
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    before = study_of(tmp_path).trials
+    interrupted = [t.number for t in before if t.state.name in ("RUNNING", "FAIL")]
+    assert interrupted and len(before) < n
+
+    out = sweep(tmp_path, *args).stdout
+    assert "resuming" in out
+    after = study_of(tmp_path).trials
+    assert [t.number for t in after] == list(range(n))
+    for t in before:
+        if t.state.name == "COMPLETE":
+            assert after[t.number].value == t.value and after[t.number].params == t.params
+    for number in interrupted:
+        assert after[number].state.name == "FAIL" and after[number].user_attrs.get("fail_reason")
+    assert sum(t.state.name == "COMPLETE" for t in after) == n - len(interrupted)
+
+    client, parents, children = mlflow_runs(tmp_path)
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+    states = {c.data.tags["nnexp.trial"]: c for c in children}
+    for number in interrupted:
+        child = states.get(str(number))
+        if child is not None:  # the run existed when the sweep died
+            assert child.info.status in ("FAILED", "KILLED")
+            assert child.data.tags.get("nnexp.trial_state") == "FAIL"
+
+
+def test_diverging_trial_fails_and_the_sweep_completes(tmp_path):
+    proc = sweep(
+        tmp_path, "hparams_search=digits", "trainer.epochs=3", "model.depth=1", "model.width=32",
+        "optimizer=sgd", "optimizer.lr=choice(10.0,0.05)", "hydra.sweeper.n_trials=4",
+        "hydra.sweeper.sampler.name=random", "hydra.sweeper.sampler.seed=0", "hydra.sweeper.pruner=none",
+    )
+    trials = study_of(tmp_path).trials
+    failed = [t for t in trials if t.state.name == "FAIL"]
+    assert failed and len(trials) == 4
+    assert all(t.params["optimizer.lr"] == 10.0 for t in failed)
+    assert all("diverged" in t.user_attrs["fail_reason"] for t in failed)
+    assert any(t.state.name == "COMPLETE" for t in trials)
+    assert "FAIL diverged" in proc.stdout
+    _, _, children = mlflow_runs(tmp_path)
+    for c in children:
+        if c.data.tags["nnexp.trial_state"] == "FAIL":
+            assert c.info.status == "FAILED" and "diverged" in c.data.tags["nnexp.fail_reason"]
+
+
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ("model.depth=interval(5,1)", "interval needs low < high"),
+        ("model.dropout=interval(0.0,1.5)", "model.dropout=1.5 is out of range"),
+        ("optimizer.lr=tag(log,interval(0,0.1))", "log-scale interval needs low > 0"),
+    ],
+)
+def test_bad_search_space_fails_before_any_trial(tmp_path, entry, message):
+    proc = sweep(tmp_path, "hparams_search=digits", entry, check=False, timeout=60)
+    assert proc.returncode == 2
+    assert "invalid sweep" in proc.stderr and message in proc.stderr
+    assert not (tmp_path / "mlruns").exists()
