@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-import warnings
 from pathlib import Path
 from typing import Any, Optional
 
@@ -27,20 +26,20 @@ def _as_array(model_input: Any) -> np.ndarray:
     return np.asarray(model_input)
 
 
-with warnings.catch_warnings():
-    # MLflow nags about type hints on predict; the explicit signature covers validation.
-    warnings.simplefilter("ignore", UserWarning)
+class MLPPyfuncModel(mlflow.pyfunc.PythonModel):
+    """Serves an ``nnexp.nn.MLP`` from its ``.npz``: predict -> class labels (or values).
 
-    class MLPPyfuncModel(mlflow.pyfunc.PythonModel):
-        """Serves an ``nnexp.nn.MLP`` from its ``.npz``: predict -> class labels (or values)."""
+    The ``np.ndarray`` hint tells MLflow not to infer a schema from type hints: the logged
+    signature (from the input example) does the input validation.
+    """
 
-        def load_context(self, context):  # noqa: D102 - MLflow hook
-            from nnexp.nn import MLP
+    def load_context(self, context) -> None:  # noqa: D102 - MLflow hook
+        from nnexp.nn import MLP
 
-            self.model = MLP.load(context.artifacts[WEIGHTS_KEY])
+        self.model = MLP.load(context.artifacts[WEIGHTS_KEY])
 
-        def predict(self, context, model_input, params=None):  # noqa: D102 - MLflow hook
-            return self.model.predict(_as_array(model_input))
+    def predict(self, context, model_input: np.ndarray, params=None) -> np.ndarray:  # noqa: D102
+        return self.model.predict(_as_array(model_input))
 
 
 def _requirements() -> list[str]:

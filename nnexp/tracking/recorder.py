@@ -114,7 +114,7 @@ class RunRecorder:
         dataset: Any,
         history: Mapping[str, Any],
         best_epoch: Optional[int],
-        y_pred_test: Optional[np.ndarray],
+        y_pred_test: Optional[np.ndarray],  # test predictions of a classifier, else None
         plots: bool = True,
     ) -> None:
         """Config YAML, weights, dataset identity and (``plots``) PNG figures, in one upload."""
@@ -139,7 +139,7 @@ class RunRecorder:
 
                     (root / PLOTS_DIR).mkdir()
                     learning_curves(history, root / PLOTS_DIR / "learning_curves.png", best_epoch=best_epoch)
-                    if dataset.task == "classification" and y_pred_test is not None:
+                    if y_pred_test is not None:  # classification only
                         confusion_matrix_png(
                             dataset.y_test, y_pred_test, root / PLOTS_DIR / "confusion_matrix.png",
                             class_names=getattr(dataset, "class_names", None),

@@ -1,0 +1,98 @@
+"""Tracking URI resolution, the fail-fast server probe and one-time store creation."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from nnexp.tracking.store import (
+    TrackingUnavailable,
+    default_artifact_location,
+    default_tracking_uri,
+    ensure_tracking_store,
+    probe_server,
+    resolve_tracking_uri,
+)
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_default_uri_is_mlruns_in_the_launch_dir(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    uri = resolve_tracking_uri(None, tmp_path)
+    assert uri == default_tracking_uri(tmp_path) == f"sqlite:///{tmp_path.resolve()}/mlruns/mlflow.db"
+    assert default_artifact_location(uri) == (tmp_path.resolve() / "mlruns" / "artifacts").as_uri()
+
+
+def test_config_and_env_uris(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://tracker:5000")
+    assert resolve_tracking_uri(None, tmp_path) == "http://tracker:5000"
+    assert resolve_tracking_uri("postgresql://u:p@h/db", tmp_path) == "postgresql://u:p@h/db"
+    # relative SQLite paths are anchored at the launch directory
+    assert resolve_tracking_uri("sqlite:///runs/x.db", tmp_path) == f"sqlite:///{tmp_path.resolve()}/runs/x.db"
+    assert default_artifact_location("http://tracker:5000") is None
+
+
+def test_unreachable_server_fails_fast_with_a_clear_message():
+    port = closed_port()
+    start = time.perf_counter()
+    with pytest.raises(TrackingUnavailable) as info:
+        probe_server(f"http://user:secret@127.0.0.1:{port}", timeout=2.0)
+    assert time.perf_counter() - start < 3.0
+    msg = str(info.value)
+    assert f"cannot reach the MLflow tracking server at http://user:***@127.0.0.1:{port}" in msg
+    assert "secret" not in msg
+    assert "tracking.enabled=false" in msg
+
+
+def test_ensure_store_on_unreachable_server_fails_fast():
+    port = closed_port()
+    start = time.perf_counter()
+    with pytest.raises(TrackingUnavailable):
+        ensure_tracking_store(f"http://127.0.0.1:{port}", "nnexp", timeout=1.0)
+    assert time.perf_counter() - start < 3.0
+
+
+def test_ensure_store_creates_db_experiment_and_artifact_root(tmp_path, sqlite_uri):
+    from mlflow.tracking import MlflowClient
+
+    exp_id = ensure_tracking_store(sqlite_uri, "exp-a")
+    assert ensure_tracking_store(sqlite_uri, "exp-a") == exp_id  # idempotent
+    exp = MlflowClient(sqlite_uri).get_experiment(exp_id)
+    assert exp.name == "exp-a"
+    assert exp.artifact_location == (tmp_path / "mlruns" / "artifacts").as_uri()
+    assert (tmp_path / "mlruns" / "mlflow.db").is_file()
+
+
+def test_deleted_experiment_is_restored(sqlite_uri):
+    from mlflow.tracking import MlflowClient
+
+    exp_id = ensure_tracking_store(sqlite_uri, "gone")
+    MlflowClient(sqlite_uri).delete_experiment(exp_id)
+    assert ensure_tracking_store(sqlite_uri, "gone") == exp_id
+    assert MlflowClient(sqlite_uri).get_experiment(exp_id).lifecycle_stage == "active"
+
+
+@pytest.mark.slow
+def test_concurrent_processes_create_one_store(tmp_path):
+    """Several processes initialising the same new SQLite store agree on one experiment."""
+    uri = f"sqlite:///{tmp_path / 'race' / 'mlflow.db'}"
+    code = (
+        "import sys; from nnexp.tracking.store import ensure_tracking_store; "
+        f"print(ensure_tracking_store({uri!r}, 'race'))"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    outs = [p.communicate(timeout=240) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outs]
+    assert len({o[0].strip() for o in outs}) == 1
+    assert Path(tmp_path / "race" / "mlflow.db").is_file()

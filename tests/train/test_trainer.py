@@ -1,0 +1,148 @@
+"""run_training in-process: results, callbacks, nested runs and run status on every ending."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from nnexp.config import ConfigError
+from nnexp.train.trainer import best_of, build_model, run_training
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """One SQLite store shared by this module's runs (creating a store takes seconds)."""
+    root = tmp_path_factory.mktemp("store")
+    return f"sqlite:///{root / 'mlflow.db'}"
+
+
+def quick(compose_cfg, tmp_path, *extra, uri=None):
+    overrides = [
+        "trainer.epochs=3", "model.width=16", "trainer.progress=false", f"trainer.save_dir={tmp_path}",
+        "tracking.log_plots=false",
+    ]
+    overrides += [f"tracking.uri={uri}"] if uri else ["tracking.enabled=false"]
+    return compose_cfg(*overrides, *extra)
+
+
+def client(uri):
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(uri)
+
+
+def test_best_of():
+    assert best_of([0.5, 0.2, float("nan"), 0.3], "min") == 0.2
+    assert best_of([0.5, 0.9, float("inf")], "max") == 0.9
+    assert best_of([], "min") == math.inf and best_of([float("nan")], "max") == -math.inf
+
+
+def test_build_model_is_pure_and_rejections_become_config_errors(compose_cfg):
+    cfg = compose_cfg("model.depth=3", "model.width=8")
+    a, b = build_model(cfg), build_model(cfg)
+    assert a is not b and a.get_params() == b.get_params()
+    assert a.get_params()["depth"] == 3
+
+
+def test_untracked_run_returns_the_monitored_best(compose_cfg, tmp_path):
+    result = run_training(quick(compose_cfg, tmp_path))
+    assert result.run_id is None and result.tracking_uri is None
+    assert result.metric == "val_loss" and result.mode == "min"
+    assert result.best_value == min(result.history["val_loss"])
+    assert result.epochs_run == 3 == len(result.history["val_loss"])
+    assert result.stop_reason == "completed"
+    assert set(result.test_metrics) == {"test_accuracy", "test_loss"}
+    assert result.model_path == tmp_path / "model.npz" and result.model_path.is_file()
+
+
+def test_monitor_val_accuracy_maximises(compose_cfg, tmp_path):
+    result = run_training(quick(compose_cfg, tmp_path, "trainer.early_stopping.monitor=val_accuracy"))
+    assert result.mode == "max" and result.best_value == max(result.history["val_accuracy"])
+
+
+def test_accuracy_monitor_on_regression_is_a_config_error(compose_cfg, tmp_path):
+    cfg = quick(compose_cfg, tmp_path, "model.task=regression", "trainer.early_stopping.monitor=val_accuracy")
+    with pytest.raises(ConfigError, match="needs a classification dataset"):
+        run_training(cfg)
+
+
+def test_callback_stop_is_recorded_as_the_reason(compose_cfg, tmp_path, store):
+    from nnexp.nn import StopTraining
+
+    def prune(model, record):
+        if record["epoch"] == 2:
+            raise StopTraining("pruned")
+
+    result = run_training(quick(compose_cfg, tmp_path, uri=store), callbacks=[prune])
+    assert result.stop_reason == "pruned" and result.epochs_run == 2
+    run = client(store).get_run(result.run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["stop_reason"] == "pruned"
+    assert len(client(store).get_metric_history(result.run_id, "val_loss")) == 2
+
+
+def test_crash_marks_the_run_failed(compose_cfg, tmp_path, store):
+    def boom(model, record):
+        if record["epoch"] == 2:
+            raise RuntimeError("boom")
+
+    before = {r.info.run_id for r in client(store).search_runs(["1"])}
+    with pytest.raises(RuntimeError, match="boom"):
+        run_training(quick(compose_cfg, tmp_path, uri=store), callbacks=[boom])
+    (run,) = [r for r in client(store).search_runs(["1"]) if r.info.run_id not in before]
+    assert run.info.status == "FAILED" and run.info.end_time is not None
+    assert len(client(store).get_metric_history(run.info.run_id, "train_loss")) == 2
+
+
+def test_interrupt_marks_the_run_killed(compose_cfg, tmp_path, store):
+    def interrupt(model, record):
+        raise KeyboardInterrupt
+
+    before = {r.info.run_id for r in client(store).search_runs(["1"])}
+    with pytest.raises(KeyboardInterrupt):
+        run_training(quick(compose_cfg, tmp_path, uri=store), callbacks=[interrupt])
+    (run,) = [r for r in client(store).search_runs(["1"]) if r.info.run_id not in before]
+    assert run.info.status == "KILLED"
+
+
+def test_diverged_run_is_recorded_with_its_reason(compose_cfg, tmp_path, store):
+    cfg = quick(
+        compose_cfg, tmp_path, "optimizer=sgd", "optimizer.lr=10", "model.standardize=false",
+        "model.activation=identity", uri=store,
+    )
+    result = run_training(cfg)
+    assert result.stop_reason == "diverged"
+    run = client(store).get_run(result.run_id)
+    assert run.info.status == "FINISHED" and run.data.tags["stop_reason"] == "diverged"
+    assert result.best_value == math.inf  # nothing finite to return: the worst value for "min"
+
+
+def test_nested_run_under_a_parent_with_extra_tags(compose_cfg, tmp_path, store):
+    c = client(store)
+    parent = c.create_run("1", run_name="parent").info.run_id
+    result = run_training(
+        quick(compose_cfg, tmp_path, uri=store), parent_run_id=parent, run_name="trial-0",
+        extra_tags={"role": "trial"},
+    )
+    run = c.get_run(result.run_id)
+    assert run.data.tags["mlflow.parentRunId"] == parent
+    assert run.data.tags["role"] == "trial" and run.info.run_name == "trial-0"
+    c.set_terminated(parent)
+
+
+def test_log_servable_model_later_for_a_finished_run(compose_cfg, tmp_path, store):
+    import mlflow
+
+    from nnexp.data import load_dataset
+    from nnexp.tracking import log_servable_model
+
+    result = run_training(quick(compose_cfg, tmp_path, uri=store))
+    ds = load_dataset("digits", seed=0, val_size=0.2, test_size=0.2)
+    uri = log_servable_model(result.run_id, f"runs:/{result.run_id}/weights/model.npz", ds.X_train,
+                             tracking_uri=store)
+    loaded = mlflow.pyfunc.load_model(uri)
+    np.testing.assert_array_equal(loaded.predict(ds.X_test), result.model.predict(ds.X_test))
+    run = client(store).get_run(result.run_id)
+    assert run.data.tags["model_uri"] == uri and run.info.status == "FINISHED"
