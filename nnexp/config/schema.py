@@ -57,7 +57,7 @@ class ModelConfig:
     activation: str = "relu"
     leaky_slope: float = 0.01
     dropout: float = 0.0
-    l2: float = 0.0
+    l2: float = 0.001
     batch_norm: bool = False
     init: str = "auto"
     task: str = "auto"
@@ -98,7 +98,7 @@ class EarlyStoppingConfig:
     enabled: bool = True
     monitor: str = "val_loss"
     mode: str = "auto"
-    patience: int = 10
+    patience: int = 20
     min_delta: float = 0.0
     restore_best: bool = True
 
@@ -107,7 +107,7 @@ class EarlyStoppingConfig:
 class TrainerConfig:
     """The training loop (``trainer/default.yaml``)."""
 
-    batch_size: int = 64
+    batch_size: int = 32
     epochs: int = 100
     seed: int = 0
     threads: Optional[int] = None

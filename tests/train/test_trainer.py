@@ -146,3 +146,11 @@ def test_log_servable_model_later_for_a_finished_run(compose_cfg, tmp_path, stor
     np.testing.assert_array_equal(loaded.predict(ds.X_test), result.model.predict(ds.X_test))
     run = client(store).get_run(result.run_id)
     assert run.data.tags["model_uri"] == uri and run.info.status == "FINISHED"
+
+
+@pytest.mark.slow
+def test_default_config_reaches_97_percent_on_digits(compose_cfg, tmp_path):
+    """The shipped defaults (``nnexp-train`` with no overrides) reach >= 97% test accuracy."""
+    result = run_training(compose_cfg("tracking.enabled=false", "trainer.progress=false", f"trainer.save_dir={tmp_path}"))
+    assert result.dataset == "digits"
+    assert result.test_metrics["test_accuracy"] >= 0.97
