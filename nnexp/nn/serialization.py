@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,12 +36,20 @@ VERSION = 1
 
 
 def _jsonable(value: Any) -> Any:
-    """Hyperparameter values as plain JSON types (tuples and numpy scalars included)."""
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_jsonable(v) for v in value]
+    """Hyperparameter values as plain JSON types.
+
+    Tuples, numpy arrays/scalars and config containers (e.g. OmegaConf ``ListConfig`` widths
+    handed over by Hydra) become lists, dicts and Python scalars.
+    """
     if isinstance(value, np.generic):
         return value.item()
-    return value
+    if isinstance(value, (str, bytes)) or value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (Sequence, np.ndarray)):
+        return [_jsonable(v) for v in value]
+    raise ValueError(f"cannot store hyperparameter value {value!r} of type {type(value).__name__} in a model file")
 
 
 def save_model(model: MLP, path: str | Path) -> Path:

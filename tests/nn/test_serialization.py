@@ -71,3 +71,14 @@ def test_loading_a_foreign_npz_fails_clearly(tmp_path):
     np.savez(tmp_path / "other.npz", a=np.zeros(3))
     with pytest.raises(ValueError, match="not an nnexp model"):
         MLP.load(tmp_path / "other.npz")
+
+
+def test_width_given_as_tuple_or_config_sequence_is_stored_as_a_list(blobs, tmp_path):
+    from collections import UserList
+
+    X, y, _, _ = blobs
+    for width in [(5, 3), UserList([5, 3])]:
+        model = MLP(depth=2, width=width, epochs=1).fit(X, y)
+        loaded = MLP.load(model.save(tmp_path / "w.npz"))
+        assert loaded.width == [5, 3]
+        np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
