@@ -44,9 +44,9 @@ def softmax_cross_entropy(Z: np.ndarray, y: np.ndarray, grad: bool = True) -> fl
     sums = Z.sum(axis=1, keepdims=True)
     loss = (np.log(sums).sum(dtype=np.float64) - z_true) / n
     if grad:
-        np.divide(Z, sums, out=Z)
-        Z[rows, y] -= 1.0
-        np.multiply(Z, 1.0 / n, out=Z)
+        np.multiply(sums, n, out=sums)
+        np.divide(Z, sums, out=Z)  # softmax / n in one pass
+        Z[rows, y] -= 1.0 / n
     return float(loss)
 
 

@@ -391,7 +391,11 @@ class MLP:
             x_val = self._transform(Xv)
 
         monitor = self.monitor
-        available = {"train_loss"} | ({"val_loss"} | ({"val_accuracy"} if self.task_ == "classification" else set()) if has_val else set())
+        available = {"train_loss"}
+        if has_val:
+            available.add("val_loss")
+            if self.task_ == "classification":
+                available.add("val_accuracy")
         if monitor not in available:
             if self.early_stopping:
                 why = "a validation set (X_val, y_val)" if not has_val else "a classification task"
