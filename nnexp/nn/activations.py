@@ -15,7 +15,7 @@ activations ignore it. All functions preserve the dtype of their inputs.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

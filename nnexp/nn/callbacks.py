@@ -9,7 +9,8 @@ loss over the epoch's mini-batches), ``l2_penalty`` (at the end of the epoch), `
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from .mlp import MLP

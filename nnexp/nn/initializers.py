@@ -13,7 +13,7 @@ then cast, so float32 and float64 models built with the same seed start from the
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -19,7 +19,7 @@ heads) in place.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -189,10 +189,7 @@ class MLP:
         changed = []
         for name, value in self.get_params().items():
             default = defaults.get(name)
-            try:
-                same = value == default and type(value) is type(default)
-            except Exception:  # array-valued widths and the like
-                same = False
+            same = type(value) is type(default) and isinstance(value, (bool, int, float, str, type(None))) and value == default
             if not same:
                 changed.append(f"{name}={value!r}")
         return f"MLP({', '.join(changed)})"

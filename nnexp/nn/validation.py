@@ -140,7 +140,7 @@ def check_X(X: Any, *, name: str = "X", n_features: int | None = None) -> np.nda
     """
     try:
         arr = np.asarray(X)
-    except Exception as exc:  # ragged lists and the like
+    except (ValueError, TypeError) as exc:  # ragged lists and the like
         raise ValueError(f"{name} must be a 2-D numeric array of shape (n_samples, n_features): {exc}") from None
     if arr.ndim != 2:
         raise ValueError(
@@ -181,9 +181,8 @@ def check_labels(y: np.ndarray, n_classes: int | None, *, name: str = "y") -> np
             y = y[:, 0]
         else:
             raise ValueError(f"classification labels {name} must be 1-D integers 0..K-1, got shape {y.shape}")
-    if y.dtype.kind == "f":
-        if not np.array_equal(y, np.round(y)):
-            raise ValueError(
+    if y.dtype.kind == "f" and not np.array_equal(y, np.round(y)):
+        raise ValueError(
                 f"classification labels {name} must be integers 0..K-1, got non-integer values; "
                 "use task='regression' for continuous targets"
             )

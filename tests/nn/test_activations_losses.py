@@ -6,7 +6,11 @@ import numpy as np
 import pytest
 
 from nnexp.nn import ACTIVATIONS, DERIVATIVES, MLP
-from nnexp.nn.losses import binary_cross_entropy, mean_squared_error, softmax_cross_entropy
+from nnexp.nn.losses import (
+    binary_cross_entropy,
+    mean_squared_error,
+    softmax_cross_entropy,
+)
 
 Z = np.linspace(-4, 4, 16).reshape(1, -1)
 REFERENCE = {

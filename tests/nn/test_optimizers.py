@@ -7,7 +7,14 @@ import math
 import numpy as np
 import pytest
 
-from nnexp.nn import MLP, OPTIMIZERS, clip_by_global_norm, global_norm, make_optimizer, make_schedule
+from nnexp.nn import (
+    MLP,
+    OPTIMIZERS,
+    clip_by_global_norm,
+    global_norm,
+    make_optimizer,
+    make_schedule,
+)
 
 # lr and steps per optimizer for the quadratic below
 SETTINGS = {
