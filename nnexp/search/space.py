@@ -40,7 +40,7 @@ from __future__ import annotations
 import decimal
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from optuna.distributions import (
@@ -70,6 +70,7 @@ class Param:
     #: categorical only: the Hydra spelling of each choice, aligned with ``distribution.choices``
     choice_strings: Tuple[str, ...] = ()
     source: str = "hydra.sweeper.params"
+    group: bool = False  #: the key is a config group (``optimizer``): its choice selects a file
 
     def override(self, value: Any) -> str:
         """The Hydra override that sets this key to a sampled ``value``."""
@@ -133,6 +134,7 @@ class SearchSpace:
                         "distribution": distribution_to_json(p.distribution),
                         "choice_strings": list(p.choice_strings),
                         "source": p.source,
+                        "group": p.group,
                     }
                     for p in self.params
                 ],
@@ -150,10 +152,17 @@ class SearchSpace:
                 distribution=json_to_distribution(p["distribution"]),
                 choice_strings=tuple(p["choice_strings"]),
                 source=p["source"],
+                group=bool(p.get("group", False)),
             )
             for p in data["params"]
         )
         return cls(params=params, fixed=tuple(data["fixed"]))
+
+
+    def mark_groups(self, is_group: Callable[[str], bool]) -> "SearchSpace":
+        """A copy whose params know whether their key is a config group (``is_group(key)``)."""
+        params = tuple(replace(p, group=bool(is_group(p.name))) for p in self.params)
+        return SearchSpace(params=params, fixed=self.fixed)
 
 
 def _float_str(x: float) -> str:

@@ -128,6 +128,7 @@ def run_sweep(
     make_pruner(s.get("pruner"))
 
     space, passthrough = parse_search_space(s.get("params"), list(arguments), config_loader)
+    space = space.mark_groups(lambda key: bool(config_loader.get_group_options(key)))
     if not space.params:
         log.warning("the search space is empty: every trial runs the same config")
     validate_space(space, lambda ov: _task_config(config_loader, config, passthrough + ov), validate)

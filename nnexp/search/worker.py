@@ -33,6 +33,7 @@ from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import FrozenTrial, TrialState
 
 from nnexp.search import runs
+from nnexp.search.compose import TrialComposer
 from nnexp.search.context import SweepContext
 from nnexp.search.progress import print_line, trial_line
 from nnexp.search.pruners import make_pruner
@@ -74,12 +75,14 @@ class TrialOutcome:
     train_started: float = 0.0
     train_ended: float = 0.0
     ended: float = 0.0  #: epoch seconds after tell() and the line
+    callback_s: float = 0.0  #: time inside the per-epoch callback (report, prune, heartbeat)
     pid: int = field(default_factory=os.getpid)
 
     @property
     def overhead_s(self) -> float:
-        """Sweep machinery time for this trial (everything but ``run_training``)."""
-        return (self.ended - self.started) - (self.train_ended - self.train_started)
+        """Sweep machinery time for this trial: everything but ``run_training``, plus the
+        per-epoch callback's time inside it."""
+        return (self.ended - self.started) - (self.train_ended - self.train_started) + self.callback_s
 
 
 def worker_threads(n_jobs: int, cores: Optional[int] = None) -> int:
@@ -122,8 +125,16 @@ class TrialCallback:
         self.last_beat = time.time()
         self.pruned_at: Optional[int] = None
         self.last_epoch = 0
+        self.seconds = 0.0
 
     def __call__(self, model: Any, record: Mapping[str, float]) -> None:
+        start = time.perf_counter()
+        try:
+            self._epoch(record)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+    def _epoch(self, record: Mapping[str, float]) -> None:
         from nnexp.nn import StopTraining
 
         epoch = int(record["epoch"])
@@ -174,6 +185,7 @@ class Worker:
         self.train = train
         self.stream = stream
         self.space = SearchSpace.from_json(ctx.space_json)
+        self.composer = TrialComposer(compose, base_overrides, self.space)
         self.host = socket.gethostname()
         self.pid = os.getpid()
         self.ppid = os.getppid()
@@ -257,8 +269,6 @@ class Worker:
         out = TrialOutcome(number=number, state="FAIL", started=started)
         trial_dir = self.out_dir / f"trial_{number}"
         overrides = self.space.overrides(trial.params)
-        trial.set_user_attr("overrides", overrides)
-        trial.set_user_attr("trial_dir", str(trial_dir))
         callback = TrialCallback(
             trial, self.ctx.metric,
             heartbeat_every=max(1.0, min(10.0, self.ctx.stale_after / 4)),
@@ -266,7 +276,9 @@ class Worker:
         )
         result = None
         try:
-            cfg = self.compose(self.base_overrides + overrides)
+            trial.set_user_attr("overrides", overrides)
+            trial.set_user_attr("trial_dir", str(trial_dir))
+            cfg, _ = self.composer(trial.params)
             trial_dir.mkdir(parents=True, exist_ok=True)
             (trial_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
             # trial-only settings: weights into the trial dir, quiet epochs, cheap artifacts
@@ -332,6 +344,7 @@ class Worker:
             log.debug("trial %d failed:\n%s", number, traceback.format_exc())
             self._fail(trial, out)
         self._tag_run(out, result, callback)
+        out.callback_s = callback.seconds
         best_value, best_number = self._best()
         out.ended = time.time()
         print_line(

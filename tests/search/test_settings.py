@@ -49,3 +49,28 @@ def test_storage_urls(tmp_path):
     local_file(url).parent.mkdir(parents=True)
     with count_lock(url) as locked:
         assert locked
+
+
+def test_local_journal_backend_is_readable_by_optuna(tmp_path):
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    from nnexp.search.storage import create_or_load_study, open_storage
+
+    url = resolve_storage_url(None, tmp_path)
+    study = create_or_load_study(url, "j", "minimize", make_sampler("random"), make_pruner("none"))
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    plain = optuna.load_study(study_name="j", storage=JournalStorage(JournalFileBackend(str(local_file(url)))))
+    assert len(plain.trials) == 3
+    assert len(optuna.load_study(study_name="j", storage=open_storage(url)).trials) == 3
+
+
+def test_sqlite_storage_created_once_then_opened_by_workers(tmp_path):
+    from nnexp.search.storage import create_or_load_study, load_study
+
+    url = resolve_storage_url("sqlite:///optuna.db", tmp_path)
+    create_or_load_study(url, "q", "maximize", make_sampler("random"), make_pruner("none"))
+    worker = load_study(url, "q", make_sampler("random"), make_pruner("none"))
+    worker.tell(worker.ask(), 1.0)
+    with pytest.raises(ValueError, match="maximize"):
+        create_or_load_study(url, "q", "minimize", make_sampler("random"), make_pruner("none"))

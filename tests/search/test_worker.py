@@ -161,3 +161,26 @@ def test_helpers():
     assert math.isnan(objective_value(FakeResult({}, "completed", 0), "val_accuracy", "maximize"))
     line = trial_line(7, "COMPLETE", 0.97222, 0.975, 3, 12.34)
     assert line == "[trial 7] COMPLETE value=0.9722 best=0.9750 (trial 3) 12.3s"
+
+
+def test_trial_composer_composes_once_per_group_choice():
+    from nnexp.search.compose import TrialComposer
+
+    calls = []
+
+    def compose_groups(overrides):
+        calls.append(tuple(overrides))
+        name = ([o.split("=")[1] for o in overrides if o.startswith("opt=")] or ["a"])[0]
+        return OmegaConf.create({"opt": {"name": name, "lr": 0.1}, "n": 1})
+
+    space, _ = parse_search_space({"opt": "choice(a, b)", "opt.lr": "interval(0.01, 0.2)", "n": "range(1, 4)"})
+    space = space.mark_groups(lambda k: k == "opt")
+    composer = TrialComposer(compose_groups, ["base=1"], space)
+    for name, lr in [("a", 0.05), ("b", 0.02), ("a", 0.03)]:
+        cfg, overrides = composer({"opt": name, "opt.lr": lr, "n": 2})
+        assert cfg.opt.name == name and cfg.opt.lr == lr and cfg.n == 2
+        assert overrides == [f"opt={name}", f"opt.lr={lr!r}", "n=2"]
+    assert calls == [("base=1", "opt=a"), ("base=1", "opt=b")]  # the second "a" hit the cache
+    bad = TrialComposer(compose_groups, [], parse_search_space({"nope": "range(1, 3)"})[0])
+    with pytest.raises(KeyError, match="nope"):
+        bad({"nope": 1})
