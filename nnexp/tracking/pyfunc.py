@@ -5,11 +5,13 @@ Imports mlflow at import time: import this module lazily (only when a model is l
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import mlflow.pyfunc
 import numpy as np
@@ -40,6 +42,23 @@ class MLPPyfuncModel(mlflow.pyfunc.PythonModel):
 
     def predict(self, context, model_input: np.ndarray, params=None) -> np.ndarray:  # noqa: D102
         return self.model.predict(_as_array(model_input))
+
+
+@contextlib.contextmanager
+def _quiet_mlflow() -> Iterator[None]:
+    """No download progress bars or INFO chatter from MLflow while a model is logged."""
+    logger = logging.getLogger("mlflow")
+    level, bar = logger.level, os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
+    logger.setLevel(logging.WARNING)
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+        if bar is None:
+            os.environ.pop("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", None)
+        else:
+            os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = bar
 
 
 def _requirements() -> list[str]:
@@ -84,7 +103,7 @@ def log_servable_model(
     # the LoggedModel goes to the fluent "active" experiment: make that the run's experiment
     mlflow.set_experiment(experiment_id=client.get_run(run_id).info.experiment_id)
     example = np.ascontiguousarray(np.asarray(X_example)[:n_example])
-    with tempfile.TemporaryDirectory(prefix="nnexp-model-") as tmp:
+    with _quiet_mlflow(), tempfile.TemporaryDirectory(prefix="nnexp-model-") as tmp:
         if isinstance(model_path_or_model, (str, os.PathLike)):
             weights = Path(model_path_or_model)
             if "://" in str(model_path_or_model) or str(model_path_or_model).startswith("runs:/"):
@@ -100,7 +119,7 @@ def log_servable_model(
             name=name,
             flavor=mlflow.pyfunc,
             run_id=run_id,
-            python_model=MLPPyfuncModel(),
+            python_model=str(Path(__file__).with_name("pyfunc_entry.py")),  # models from code
             artifacts={WEIGHTS_KEY: str(weights)},
             signature=signature,
             input_example=example,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+import queue
+import threading
 import time
 from pathlib import Path
-from typing import Any, List, Mapping, Optional
+from typing import Any, Mapping, Optional
 
 from nnexp.tracking.masking import mask_secrets
 
@@ -28,7 +30,7 @@ class TrackedRun:
         self.run_id = run_id
         self.experiment_id = experiment_id
         self.status: Optional[str] = None
-        self._pending: List[Any] = []
+        self._writer: Optional[_BackgroundWriter] = None
 
     @classmethod
     def start(
@@ -74,8 +76,8 @@ class TrackedRun:
     def log_metrics(self, metrics: Mapping[str, float], step: int = 0, *, synchronous: bool = True) -> None:
         """Log several metrics at one step in one ``log_batch`` request.
 
-        ``synchronous=False`` queues the request on MLflow's async logging thread; :meth:`flush`
-        (called by :meth:`end`) waits for every queued request.
+        ``synchronous=False`` queues the request on this run's writer thread (requests stay one
+        per call and in order); :meth:`flush` (called by :meth:`end`) waits for all of them.
         """
         from mlflow.entities import Metric
 
@@ -86,9 +88,9 @@ class TrackedRun:
         if synchronous:
             self.client.log_batch(self.run_id, metrics=items)
         else:
-            op = self.client.log_batch(self.run_id, metrics=items, synchronous=False)
-            if op is not None:
-                self._pending.append(op)
+            if self._writer is None:
+                self._writer = _BackgroundWriter()
+            self._writer.submit(self.client.log_batch, self.run_id, metrics=items)
 
     def log_epoch(self, record: Mapping[str, float], *, synchronous: bool = False) -> None:
         """Log one epoch's record (``EPOCH_METRICS`` present in it) with ``step=epoch``:
@@ -100,10 +102,10 @@ class TrackedRun:
         )
 
     def flush(self) -> None:
-        """Wait until every asynchronously queued request is stored (re-raising its error)."""
-        pending, self._pending = self._pending, []
-        for op in pending:
-            op.wait()
+        """Wait until every queued request is stored (re-raising the first error)."""
+        if self._writer is not None:
+            writer, self._writer = self._writer, None
+            writer.close()
 
     def log_artifacts(self, local_dir: str | Path, artifact_path: Optional[str] = None) -> None:
         """Upload every file under ``local_dir`` in one call."""
@@ -124,6 +126,43 @@ class TrackedRun:
             self.end(status)
         except Exception:  # noqa: BLE001 - the backend may be the thing that failed
             pass
+
+
+class _BackgroundWriter:
+    """One daemon thread running queued tracking calls in order, so training never waits on
+    the store (SQLite commits cost milliseconds each). MLflow's own async logging is not used:
+    its queue polls with a 1 s timeout, which would add up to a second to every run's end."""
+
+    def __init__(self) -> None:
+        self._queue: "queue.Queue[Any]" = queue.Queue()
+        self._error: Optional[BaseException] = None
+        self._thread = threading.Thread(target=self._loop, name="nnexp-tracking", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            fn, args, kwargs = item
+            if self._error is None:
+                try:
+                    fn(*args, **kwargs)
+                except BaseException as exc:  # noqa: BLE001 - re-raised by close()
+                    self._error = exc
+
+    def submit(self, fn: Any, *args: Any, **kwargs: Any) -> None:
+        """Queue ``fn(*args, **kwargs)``; raise an earlier call's error right away."""
+        if self._error is not None:
+            raise self._error
+        self._queue.put((fn, args, kwargs))
+
+    def close(self) -> None:
+        """Run everything queued, stop the thread, raise the first error (if any)."""
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def finite_or_none(value: Any) -> Optional[float]:
