@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import shutil
 import tempfile
 import warnings
@@ -250,6 +251,7 @@ def finish_best_trial(tracking_uri: str, best: FrozenTrial, best_cfg: Any, launc
     from nnexp.tracking.plots import confusion_matrix_png, learning_curves
     from nnexp.tracking.pyfunc import log_servable_model
 
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     run_id = best.user_attrs.get("mlflow_run_id")
     model_path = best.user_attrs.get("model_path")
     trial_dir = best.user_attrs.get("trial_dir")

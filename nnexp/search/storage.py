@@ -30,6 +30,8 @@ import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
 
+from nnexp.search.samplers import SweepSettingError
+
 #: Default journal, relative to the launch directory.
 DEFAULT_JOURNAL = Path("mlruns") / "optuna" / "journal.log"
 #: Suffix of the sweep's count lock (Optuna's own journal lock is ``<file>.lock``).
@@ -59,7 +61,7 @@ def resolve_storage_url(url: Optional[str], base_dir: Union[str, os.PathLike[str
     if "://" not in url:
         if url.endswith((".log", ".journal", ".jsonl")):
             return f"journal:{(base / Path(url).expanduser()).resolve()}"
-        raise ValueError(
+        raise SweepSettingError(
             f"hydra.sweeper.storage: {url!r} is neither a URL nor a journal file; use e.g. "
             "null (mlruns/optuna/journal.log), journal:<path>, sqlite:///optuna.db, "
             "postgresql://user:pass@host/db, redis://host:6379"
@@ -147,7 +149,7 @@ def create_or_load_study(
     )
     existing = study.direction.name.lower()
     if existing != direction:
-        raise ValueError(
+        raise SweepSettingError(
             f"study {study_name!r} in {url} was created to {existing} its objective, this sweep "
             f"asks to {direction}; use another hydra.sweeper.study_name"
         )

@@ -313,9 +313,13 @@ def _finish(
         study, sweep_dir, metric=ctx.metric, storage_url=ctx.storage_url, best_config_text=best_text
     )
     if ctx.tracking_uri and ctx.parent_run_id:
-        if best is not None and best_cfg is not None:
+        done = study.user_attrs.get("best_model") or {}
+        if best is not None and done.get("trial") == best.number:
+            summary.model_uri = done.get("uri")  # a resumed sweep without a new best
+        elif best is not None and best_cfg is not None:
             try:
                 summary.model_uri = finish_best_trial(ctx.tracking_uri, best, best_cfg, launch_cwd)
+                study.set_user_attr("best_model", {"trial": best.number, "uri": summary.model_uri})
             except Exception as exc:  # noqa: BLE001
                 log.warning("best trial's model/plots not logged: %s", exc)
         if best is None and status == "FINISHED":
