@@ -9,7 +9,11 @@ from nnexp.nn import MLP, StopTraining
 
 # Settings that reach >= 97% test accuracy on digits (stratified 75/25 split); the default
 # Hydra config mirrors them.
-DIGITS_SETTINGS = dict(depth=2, width=128, activation="relu", optimizer="adam", lr=1e-3, batch_size=64, epochs=30, seed=0)
+# (min 97.1% / mean 97.9% over 3 splits x 2 seeds when this was written).
+DIGITS_SETTINGS = dict(
+    depth=2, width=256, activation="relu", dropout=0.2, optimizer="adam", lr=3e-3, schedule="cosine",
+    batch_size=64, epochs=40, seed=0,
+)
 
 
 def test_xor_is_solved_by_a_2_4_1_network():
@@ -30,7 +34,7 @@ def test_digits_reaches_97_percent(digits_split):
     X_train, X_test, y_train, y_test = digits_split
     model = MLP(**DIGITS_SETTINGS).fit(X_train, y_train)
     assert model.task_ == "classification" and model.n_classes_ == 10 and model.n_features_in_ == 64
-    assert model.stop_reason_ == "completed" and model.n_epochs_run_ == 30
+    assert model.stop_reason_ == "completed" and model.n_epochs_run_ == 40
     accuracy = model.score(X_test, y_test)
     assert accuracy >= 0.97, accuracy
     proba = model.predict_proba(X_test)
