@@ -8,11 +8,15 @@ from typing import Mapping, Optional, Sequence
 import numpy as np
 
 
+#: Resolution of the PNGs (render time grows with pixel count).
+DPI = 80
+
+
 def _figure(width: float, height: float):  # -> (Figure, FigureCanvasAgg)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, height), dpi=100)
+    fig = Figure(figsize=(width, height), dpi=DPI)
     return fig, FigureCanvasAgg(fig)
 
 
@@ -45,7 +49,7 @@ def learning_curves(
             ax.axvline(best_epoch, color="grey", linestyle="--", linewidth=1, label="best epoch")
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.13, top=0.9, wspace=0.25)
     path = Path(path)
     canvas.print_png(str(path))
     return path
@@ -77,8 +81,7 @@ def confusion_matrix_png(
     size = min(4 + 0.45 * n, 14)
     fig, canvas = _figure(size, size)
     ax = fig.add_subplot(1, 1, 1)
-    im = ax.imshow(cm, cmap="Blues")
-    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    ax.imshow(cm, cmap="Blues")
     ax.set_xticks(labels, labels=names, rotation=45 if n > 10 else 0)
     ax.set_yticks(labels, labels=names)
     ax.set_xlabel("predicted")
@@ -90,7 +93,7 @@ def confusion_matrix_png(
             for j in range(n):
                 ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8,
                         color="white" if cm[i, j] > threshold else "black")
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.12, right=0.97, bottom=0.12, top=0.93)
     path = Path(path)
     canvas.print_png(str(path))
     return path
