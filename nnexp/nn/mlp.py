@@ -27,6 +27,20 @@ from .validation import (
 )
 
 
+def _column_mean_std(X: np.ndarray, chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column mean and (population) std in float64, two-pass, without a full float64 copy of X."""
+    n = X.shape[0]
+    total = np.zeros(X.shape[1])
+    for start in range(0, n, chunk):
+        total += X[start : start + chunk].sum(axis=0, dtype=np.float64)
+    mean = total / n
+    sq = np.zeros(X.shape[1])
+    for start in range(0, n, chunk):
+        d = X[start : start + chunk] - mean
+        sq += np.einsum("ij,ij->j", d, d)
+    return mean, np.sqrt(sq / n)
+
+
 class MLP:
     """Multi-layer perceptron for classification and regression, trained with mini-batch SGD-family optimizers.
 
@@ -245,8 +259,7 @@ class MLP:
         self.n_features_in_ = X.shape[1]
         self.n_outputs_ = n_out
         if self.standardize:
-            mean = X.mean(axis=0, dtype=np.float64)
-            std = X.std(axis=0, dtype=np.float64)
+            mean, std = _column_mean_std(X)
             std[std < 10 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1.0)] = 1.0  # constant features
             self.scaler_mean_, self.scaler_scale_ = mean, std
         else:

@@ -189,3 +189,18 @@ def test_float32_training_never_upcasts(blobs):
         assert model.network_.flat.dtype == np.float32
         assert all(p.dtype == np.float32 for p in model.params)
         assert model.network_.stats.dtype == np.float32
+
+
+def test_standardization_matches_standard_scaler_and_handles_constant_columns(blobs):
+    from sklearn.preprocessing import StandardScaler
+
+    X, y, _, _ = blobs
+    X = np.column_stack([X * 100 + 7, np.full(len(X), 3.0)])
+    model = MLP(depth=1, width=4, epochs=1).initialize(X, y)
+    ref = StandardScaler().fit(X)
+    np.testing.assert_allclose(model.scaler_mean_, ref.mean_, rtol=1e-12)
+    np.testing.assert_allclose(model.scaler_scale_, ref.scale_, rtol=1e-12)
+    assert model.scaler_scale_[-1] == 1.0
+    raw = MLP(depth=1, width=4, epochs=1, standardize=False).initialize(X, y)
+    np.testing.assert_array_equal(raw.scaler_mean_, 0.0)
+    np.testing.assert_array_equal(raw.scaler_scale_, 1.0)
