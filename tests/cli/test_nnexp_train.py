@@ -62,7 +62,7 @@ def test_params_are_the_flattened_resolved_config(full_run):
     for key, value in {
         "model.depth": "2", "model.width": "32", "model.activation": "relu", "model.dropout": "0.0",
         "model.batch_norm": "false", "optimizer.name": "adam", "optimizer.lr": "0.001",
-        "trainer.epochs": "4", "trainer.seed": "0", "trainer.early_stopping.patience": "10",
+        "trainer.epochs": "4", "trainer.seed": "0", "trainer.early_stopping.patience": "20",
         "data.name": "digits", "data.dir": "null", "tracking.experiment": "nnexp",
     }.items():
         assert params[key] == value, key
