@@ -17,7 +17,7 @@ import numpy as np
 
 from nnexp.tracking.masking import mask_obj
 from nnexp.tracking.params import config_params
-from nnexp.tracking.provenance import version_tags
+from nnexp.tracking.provenance import run_provenance_tags, version_tags
 from nnexp.tracking.run import TrackedRun, finite_or_none
 from nnexp.tracking.timing import PhaseTimer
 
@@ -67,7 +67,7 @@ class RunRecorder:
         return self.run.run_id
 
     def log_config(self, config: Mapping[str, Any], dataset: Any) -> None:
-        """Params: every leaf of the resolved config; tags: dataset name, checksum and seed."""
+        """Params: every leaf of the resolved config; tags: dataset, seed, environment (provenance)."""
         with self.timer("params"):
             self.run.log_params(config_params(config))
             tags = {
@@ -75,6 +75,7 @@ class RunRecorder:
                 "dataset.sha256": dataset.identity.get("sha256", ""),
                 "dataset.task": dataset.task,
                 "seed": config.get("trainer", {}).get("seed", ""),
+                **run_provenance_tags(dataset),  # environment (BLAS threads now), data files
             }
             self.run.set_tags(tags)
 

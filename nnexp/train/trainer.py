@@ -22,6 +22,7 @@ from nnexp.config.to_model import dataset_kwargs, model_kwargs
 from nnexp.config.validate import ConfigError, resolve_mode, validate
 from nnexp.train.progress import ProgressPrinter
 from nnexp.train.threads import blas_threads
+from nnexp.tracking.provenance import weights_tags
 from nnexp.tracking.timing import PhaseTimer
 
 WEIGHTS_FILE = "model.npz"
@@ -247,6 +248,7 @@ def run_training(
                 recorder.log_outcome(
                     stop_reason=stop_reason, epochs_run=epochs_run, best_epoch=best_epoch,
                     monitor=monitor, best_value=best_value, test_metrics=metrics,
+                    extra_tags=weights_tags(model),
                 )
                 recorder.log_artifacts(
                     config=config, weights=weights, dataset=ds, history=history,
