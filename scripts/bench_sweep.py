@@ -14,7 +14,8 @@ Prints one table:
 * pruning savings: a fixed-seed 40-trial digits sweep with the default median pruner vs no
   pruner: total epochs trained and best validation accuracy;
 * throughput: trials per minute with 1 vs 2 joblib workers on the same equal-cost trials
-  (from the first trial's start to the last trial's end).
+  (4x256 MLP, 15 epochs; from the first trial's start to the last trial's end, i.e. without
+  the per-process start-up, which the end-to-end row includes).
 
 Each sweep runs in a fresh temporary launch directory (default local storages).
 """
@@ -41,6 +42,8 @@ class SweepRun:
     """What one CLI sweep did."""
 
     wall: float
+    t_start: float = 0.0  #: epoch seconds: process launched
+    t_end: float = 0.0  #: epoch seconds: process exited
     trials: List[dict] = field(default_factory=list)  #: optuna trials as dicts
     timings: List[dict] = field(default_factory=list)  #: workers' trials.jsonl rows
     fit_seconds: Dict[int, float] = field(default_factory=dict)  #: trial -> sum of epoch_seconds
@@ -67,16 +70,17 @@ def run_sweep(workdir: Path, overrides: Sequence[str]) -> SweepRun:
     workdir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env.pop("MLFLOW_TRACKING_URI", None)
-    start = time.perf_counter()
+    start = time.time()
     proc = subprocess.run([CLI, "-m", *overrides], cwd=workdir, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - start
+    end = time.time()
+    wall = end - start
     if proc.returncode != 0:
         sys.exit(f"sweep failed in {workdir}:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     storage = JournalStorage(JournalFileBackend(str(workdir / "mlruns" / "optuna" / "journal.log")))
     (name,) = [s.study_name for s in optuna.get_all_study_summaries(storage)]
     study = optuna.load_study(study_name=name, storage=storage)
-    out = SweepRun(wall=wall)
+    out = SweepRun(wall=wall, t_start=start, t_end=end)
     for t in study.trials:
         out.trials.append({"number": t.number, "state": t.state.name, "value": t.value, "user_attrs": t.user_attrs})
         hist = Path(t.user_attrs.get("trial_dir", "")) / "history.json"
@@ -85,6 +89,31 @@ def run_sweep(workdir: Path, overrides: Sequence[str]) -> SweepRun:
     for f in workdir.glob("multirun/*/*/*/trials.jsonl"):
         out.timings += [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
     return out
+
+
+def _spin(n: int) -> None:
+    x = 0
+    for i in range(n):
+        x += i
+
+
+def cpu_capacity(n: int = 8_000_000) -> float:
+    """How many cores' worth of CPU two processes get right now (2.0 on an idle 2-core box)."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+
+    def wall(k: int) -> float:
+        procs = [ctx.Process(target=_spin, args=(n,)) for _ in range(k)]
+        start = time.perf_counter()
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+        return time.perf_counter() - start
+
+    one, two = wall(1), wall(2)
+    return 2 * one / two
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -107,8 +136,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     fixed = r1.wall - sum(row["ended"] - row["started"] for row in r1.timings)
     rows.append(("sweep machinery per trial, mean (median) [target < 0.3 s]",
                  f"{statistics.mean(machinery):.3f} s ({statistics.median(machinery):.3f} s)"))
-    rows.append((f"fixed cost per sweep (start-up, stores, summary, model) / per trial of {n1}",
+    startup = min(r["started"] for r in r1.timings) - r1.t_start
+    finish = r1.t_end - max(r["ended"] for r in r1.timings)
+    rows.append((f"fixed cost per sweep / per trial of {n1} (not per trial; see next two rows)",
                  f"{fixed:.1f} s / {fixed / n1:.2f} s"))
+    rows.append(("  start-up: imports, validation, new MLflow store + Optuna study, parent run",
+                 f"{startup:.1f} s"))
+    rows.append(("  finish: results files, Optuna plots, best trial's plots + servable model",
+                 f"{finish:.1f} s"))
     rows.append(("run_training's non-fit time per trial (MLflow run, data; not the sweeper)",
                  f"{(train_total - fit_total) / n1:.3f} s"))
     rows.append(("fit time per trial (training itself)", f"{fit_total / n1:.3f} s"))
@@ -127,22 +162,32 @@ def main(argv: Sequence[str] | None = None) -> None:
     rows.append(("sweep wall time, pruner on / off", f"{on.wall:.1f} s / {off.wall:.1f} s"))
 
     # 3. throughput: equal-cost trials (fixed architecture and epochs, no early stop, no pruning)
-    n3 = 12 if q else 24
+    n3 = 8 if q else 16
     print(f"[bench] 3/3 throughput: {n3} equal-cost trials with 1 and 2 workers ...", flush=True)
     same = ["hparams_search=digits", f"hydra.sweeper.n_trials={n3}", "hydra.sweeper.pruner=none",
-            "model.depth=3", "model.width=128", "trainer.batch_size=64", "trainer.epochs=12",
+            "model.depth=4", "model.width=256", "trainer.batch_size=32", "trainer.epochs=15",
             "trainer.early_stopping.enabled=false", "optimizer=adam", "hydra.sweeper.sampler.seed=0"]
+    capacity_before = cpu_capacity()
     w1 = run_sweep(root / "workers1", same + ["hydra.sweeper.n_jobs=1"])
     w2 = run_sweep(root / "workers2", same + ["hydra.sweeper.n_jobs=2"])
+    capacity_after = cpu_capacity()
     tpm1, tpm2 = 60 * n3 / w1.span(), 60 * n3 / w2.span()
     rows.append((f"trials/min, 1 / 2 workers [target >= 1.6x]",
                  f"{tpm1:.1f} / {tpm2:.1f} = {tpm2 / tpm1:.2f}x"))
+    rows.append(("  CPU the machine gave 2 busy processes, before / after (2.0 = two idle cores)",
+                 f"{capacity_before:.2f} / {capacity_after:.2f} cores"))
+    fit1 = sum(w1.fit_seconds.values()) / n3
+    fit2 = sum(w2.fit_seconds.values()) / n3
+    rows.append(("  fit time per trial, 1 / 2 workers (same work; > 1x means CPU contention)",
+                 f"{fit1:.2f} s / {fit2:.2f} s = {fit2 / fit1:.2f}x"))
     e1, e2 = 60 * n3 / w1.wall, 60 * n3 / w2.wall
     rows.append(("trials/min end to end incl. start-up, 1 / 2 workers", f"{e1:.1f} / {e2:.1f} = {e2 / e1:.2f}x"))
 
     width = max(len(k) for k, _ in rows)
     print()
-    print(f"nnexp sweep benchmark (digits, {os.cpu_count()} cores, {'quick' if q else 'full'})")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"nnexp sweep benchmark (digits, {os.cpu_count()} cores, {'quick' if q else 'full'}, "
+          f"load average {load:.1f} at the end)")
     print("-" * (width + 40))
     for k, v in rows:
         print(f"{k:<{width}}  {v}")

@@ -107,6 +107,23 @@ def _artifact_location(value: Optional[str], base: Path) -> Optional[str]:
     return (p if p.is_absolute() else base / p).resolve().as_uri()
 
 
+def default_study_name(search: Optional[str], data: str) -> str:
+    """``<hparams_search>``, or ``<hparams_search>-<data>`` when sweeping it on other data."""
+    if not search:
+        return f"sweep-{data}"
+    return search if search == data else f"{search}-{data}"
+
+
+def set_launcher_workers(launcher: Any, n_jobs: int) -> None:
+    """Hydra's joblib launcher runs ``n_jobs`` jobs at once (1: in this process).
+
+    Other launchers (submitit) run every launched job as its own cluster job.
+    """
+    joblib_kwargs = getattr(launcher, "joblib", None)
+    if isinstance(joblib_kwargs, dict):
+        joblib_kwargs["n_jobs"] = int(n_jobs)
+
+
 def run_sweep(
     settings: Mapping[str, Any],
     arguments: Sequence[str],
@@ -139,7 +156,7 @@ def run_sweep(
     if not sweep_dir.is_absolute():
         sweep_dir = launch_cwd / sweep_dir
     choices = config.hydra.runtime.get("choices", {}) or {}
-    study_name = s.get("study_name") or choices.get("hparams_search") or "nnexp-sweep"
+    study_name = s.get("study_name") or default_study_name(choices.get("hparams_search"), str(base_cfg.data.name))
     storage_url = resolve_storage_url(s.get("storage"), launch_cwd)
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -238,6 +255,7 @@ def run_sweep(
     try:
         if remaining > 0:
             job = list(passthrough) + [f"hydra.sweeper.worker_context={_quote(str(context_path))}"]
+            set_launcher_workers(launcher, n_jobs)
             returns = launcher.launch([job] * n_jobs, initial_job_idx=0)
             for r in returns:
                 if getattr(r, "status", None) is not None and r.status.name == "FAILED":

@@ -191,6 +191,8 @@ class Worker:
         self.ppid = os.getppid()
         self.in_sweeper = self.pid == ctx.sweeper_pid
         self._mlflow: Any = None
+        if ctx.tracking_uri:
+            import mlflow  # noqa: F401 - a worker process pays this ~2 s import once, not in a trial
         offset = ctx.n_existing * 1024 + worker_index
         self.study = load_study(
             ctx.storage_url,
