@@ -1,0 +1,85 @@
+"""``nnexp best``: the best trial of a study, and its config as a file ``nnexp-train`` re-runs.
+
+    nnexp best --study digits
+    nnexp-train --config-path $PWD/best --config-name digits     # what it prints
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any, Dict, Optional, Tuple
+
+from nnexp.cli.common import add_storage_option, add_tracking_option, format_value, open_study, tracking_uri
+from nnexp.repro.errors import Refusal
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argparse's own type
+    """Register the subcommand."""
+    p = sub.add_parser("best", help="print a study's best trial and write its config for nnexp-train",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--study", required=True, metavar="NAME", help="the study (see: nnexp studies)")
+    add_storage_option(p)
+    add_tracking_option(p)
+    p.add_argument("--out", metavar="DIR", default="best",
+                   help="directory for the config file (default: ./best)")
+    p.add_argument("--name", metavar="NAME", default=None,
+                   help="config name, i.e. file NAME.yaml (default: the study name)")
+    p.set_defaults(func=run)
+
+
+def trial_config(trial: Any, study: Any, uri: Optional[str]) -> Tuple[Dict[str, Any], Optional[int], str, str]:
+    """``(config, BLAS threads, where from, sweep metric)`` of a trial: its MLflow run's record,
+    else the ``config.yaml`` the worker wrote into the trial directory."""
+    run_id = trial.user_attrs.get("mlflow_run_id")
+    if run_id and uri is not None:
+        from nnexp.repro.reproduce import sweep_metric
+        from nnexp.repro.source import fetch_run
+
+        run = fetch_run(uri, run_id)
+        metric = sweep_metric(run, study.user_attrs.get("mlflow_parent_run_id"))
+        return run.config, run.blas_threads(), f"MLflow run {run_id}", metric
+    local = Path(trial.user_attrs.get("trial_dir") or "") / "config.yaml"
+    if trial.user_attrs.get("trial_dir") and local.exists():
+        import yaml
+
+        return yaml.safe_load(local.read_text()) or {}, None, str(local), "value"
+    raise Refusal(f"trial {trial.number} recorded no config (no MLflow run, no {local})")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the best trial; write ``<out>/<name>.yaml``; print the command that re-runs it."""
+    from nnexp.repro.config import config_name, rerunnable, write_standalone
+    from nnexp.repro.studies import select_trial
+    from nnexp.search.results import state_counts
+    from nnexp.tracking.masking import mask_secrets
+
+    url, study = open_study(args.study, args.storage)
+    best = select_trial(study)  # refuses when nothing completed
+    try:
+        uri: Optional[str] = tracking_uri(args.tracking_uri)
+    except Refusal:
+        uri = None  # no MLflow store here: the trial directory's config may still be there
+    config, threads, origin, metric = trial_config(best, study, uri)
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(state_counts(study.get_trials(deepcopy=False)).items()))
+    run_id = best.user_attrs.get("mlflow_run_id")
+    name = config_name(args.name or args.study)
+    out_dir = Path(args.out).expanduser().resolve()
+    path = write_standalone(
+        rerunnable(config, threads),
+        out_dir / f"{name}.yaml",
+        header=[
+            f"Best trial {best.number} of study {args.study!r}: {metric}={best.value!r}",
+            f"Recorded in {origin}; seed {config.get('trainer', {}).get('seed')}.",
+            f"Re-run: nnexp-train --config-path {out_dir} --config-name {name}",
+        ],
+    )
+    print(f"study {args.study!r} ({mask_secrets(url)}): {len(study.trials)} trials ({counts}), "
+          f"{study.direction.name.lower()} {metric}")
+    print(f"best trial: {best.number}")
+    print(f"  {metric}: {format_value(best.value)} ({best.value!r})")
+    print("  params: " + ", ".join(f"{k}={v}" for k, v in best.params.items()))
+    print(f"  MLflow run: {run_id or '-'}")
+    print(f"config: {path}")
+    print(f"re-run it: nnexp-train --config-path {out_dir} --config-name {name}")
+    return 0

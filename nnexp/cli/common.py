@@ -1,0 +1,53 @@
+"""Options and look-ups shared by the ``nnexp`` subcommands (storage, tracking store, studies)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Optional, Tuple
+
+from nnexp.repro.errors import Refusal
+from nnexp.tracking.masking import mask_secrets
+
+
+def add_storage_option(parser: argparse.ArgumentParser) -> None:
+    """``--storage URL`` (default: the sweeper's default journal)."""
+    parser.add_argument(
+        "--storage", metavar="URL", default=None,
+        help="Optuna storage (as hydra.sweeper.storage); default: mlruns/optuna/journal.log in the cwd",
+    )
+
+
+def add_tracking_option(parser: argparse.ArgumentParser) -> None:
+    """``--tracking-uri URI`` (default: ``$MLFLOW_TRACKING_URI``, else ``mlruns/mlflow.db`` in the cwd)."""
+    parser.add_argument(
+        "--tracking-uri", metavar="URI", default=None,
+        help="MLflow tracking store; default: $MLFLOW_TRACKING_URI, else sqlite:///mlruns/mlflow.db in the cwd",
+    )
+
+
+def tracking_uri(explicit: Optional[str], *, must_exist: bool = True) -> str:
+    """The tracking URI as ``nnexp-train`` resolves it from the cwd; refuse a missing SQLite file."""
+    from nnexp.tracking.store import resolve_tracking_uri, sqlite_path
+
+    uri = resolve_tracking_uri(explicit, Path.cwd())
+    db = sqlite_path(uri)
+    if must_exist and db is not None and str(db) != ":memory:" and not db.exists():
+        raise Refusal(
+            f"no MLflow store at {mask_secrets(uri)}: run from the directory the sweep ran in, "
+            "or pass --tracking-uri (or set MLFLOW_TRACKING_URI)"
+        )
+    return uri
+
+
+def open_study(name: str, storage: Optional[str]) -> Tuple[str, object]:
+    """``(storage URL, optuna.Study)`` for study ``name``; refuses with the list of studies."""
+    from nnexp.repro.studies import load_study, open_existing, storage_url
+
+    url = storage_url(storage)
+    return url, load_study(open_existing(url), name, url)
+
+
+def format_value(value: Optional[float]) -> str:
+    """A metric value for the terminal (6 significant digits; ``-`` for none)."""
+    return "-" if value is None else f"{value:.6g}"

@@ -1,0 +1,64 @@
+"""``nnexp``: from a finished sweep to a verified, registered, servable model.
+
+    nnexp studies                         # what is in the Optuna storage
+    nnexp best --study digits             # best trial + a config nnexp-train re-runs
+    nnexp reproduce --study digits --register digits-mlp
+    nnexp ui                              # MLflow UI on 127.0.0.1:5000
+
+Training and sweeps stay with ``nnexp-train`` (Hydra); these subcommands read what they recorded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import List, Optional
+
+from nnexp.cli import best, reproduce, studies, ui
+from nnexp.repro.errors import Refusal
+
+SUBCOMMANDS = (studies, best, reproduce, ui)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="nnexp", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in SUBCOMMANDS:
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Console-script entry point; returns (and exits with) the subcommand's status.
+
+    2: refused (the message says why and what to do); 3: the tracking store is unreachable.
+    """
+    args = build_parser().parse_args(argv)
+    from nnexp.config.validate import ConfigError
+    from nnexp.tracking.store import TrackingUnavailable
+
+    try:
+        code = int(args.func(args))
+    except Refusal as exc:
+        print(f"nnexp {args.command}: error: {exc}", file=sys.stderr, flush=True)
+        code = exc.exit_code
+    except ConfigError as exc:
+        print(f"nnexp {args.command}: error: invalid configuration:\n  " + "\n  ".join(exc.problems),
+              file=sys.stderr, flush=True)
+        code = 2
+    except TrackingUnavailable as exc:
+        print(f"nnexp {args.command}: error: {exc}", file=sys.stderr, flush=True)
+        code = 3
+    except KeyboardInterrupt:
+        print(f"nnexp {args.command}: interrupted", file=sys.stderr, flush=True)
+        code = 130
+    if argv is None:
+        sys.exit(code)
+    return code
+
+
+if __name__ == "__main__":
+    main()

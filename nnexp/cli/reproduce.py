@@ -1,0 +1,84 @@
+"""``nnexp reproduce``: re-train a trial (the best by default) from scratch and verify it.
+
+    nnexp reproduce --study digits                       # the best trial
+    nnexp reproduce --study digits --trial 7 --register digits-mlp
+    nnexp reproduce --run-id 0123abcd...                 # any nnexp-train run
+
+Exit status: 0 verified (identical, or within --tolerance in another environment), 1 mismatch,
+2 refused (unknown study/trial, unfinished trial, changed data without --force), 3 tracking
+store unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from nnexp.cli.common import add_storage_option, add_tracking_option, open_study, tracking_uri
+from nnexp.repro.errors import Refusal
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argparse's own type
+    """Register the subcommand."""
+    p = sub.add_parser("reproduce", help="re-train a trial from scratch, compare, optionally register",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--study", metavar="NAME", help="the study (see: nnexp studies)")
+    add_storage_option(p)
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--trial", type=int, metavar="N", help="trial number (default: the best trial)")
+    which.add_argument("--run-id", metavar="ID", help="the MLflow run to reproduce (a trial's or any nnexp-train run)")
+    add_tracking_option(p)
+    p.add_argument("--tolerance", type=float, default=0.0, metavar="T",
+                   help="largest accepted |metric difference| when the environment differs (default: 0)")
+    p.add_argument("--force", action="store_true", help="re-train even though the data changed")
+    p.add_argument("--register", metavar="MODEL_NAME",
+                   help="register the verified model as a new version of MODEL_NAME (MLflow Model Registry)")
+    p.add_argument("--out-dir", metavar="DIR", default=None,
+                   help="where the reproduced weights go (default: outputs/reproduce/<date>/<time>)")
+    p.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Select, re-train, compare, print; 0 when verified, 1 on a mismatch."""
+    from nnexp.repro.reproduce import reproduce, target_for_run, target_for_trial
+    from nnexp.repro.studies import select_trial
+    from nnexp.tracking.masking import mask_secrets
+
+    if args.tolerance < 0:
+        raise Refusal(f"--tolerance must be >= 0, got {args.tolerance}")
+    if args.study is None and args.run_id is None:
+        raise Refusal("say what to reproduce: --study NAME [--trial N | --run-id ID], or --run-id ID")
+    if args.study is None and args.trial is not None:
+        raise Refusal("--trial needs --study")
+    uri = tracking_uri(args.tracking_uri)
+    if args.study is not None:
+        _, study = open_study(args.study, args.storage)
+        trial = select_trial(study, number=args.trial, run_id=args.run_id)
+        target = target_for_trial(study, trial, uri)
+    else:
+        from nnexp.repro.source import fetch_run
+
+        target = target_for_run(fetch_run(uri, args.run_id))
+    out_dir = Path(args.out_dir) if args.out_dir else Path("outputs", "reproduce", time.strftime("%Y-%m-%d"), time.strftime("%H-%M-%S"))
+    print(f"original: {target.label}, {target.metric}={target.value!r}", flush=True)
+    rep = reproduce(
+        target, tracking_uri=uri, out_dir=out_dir.resolve(), tolerance=args.tolerance,
+        force=args.force, register=args.register, progress=not args.quiet,
+        echo=lambda line: print(line, flush=True),
+    )
+    print(rep.comparison.report())
+    print(f"reproduction run: {rep.run_id} (tag nnexp.reproduction_of={target.run.run_id}) "
+          f"in {mask_secrets(uri)}")
+    print(f"  see it: nnexp ui  ->  http://127.0.0.1:5000/#/experiments/{rep.experiment_id}/runs/{rep.run_id}")
+    if args.register:
+        if rep.model_version is None:
+            print(f"not registered as {args.register!r}: the reproduction did not verify the original")
+        else:
+            from nnexp.repro.registry import serve_command
+
+            v = rep.model_version.version
+            print(f"registered: models:/{args.register}/{v} (model {rep.model_uri})")
+            print(f"  serve it: {serve_command(args.register, v, uri)}")
+    return 0 if rep.comparison.ok else 1

@@ -1,0 +1,147 @@
+"""Studies and trials in an Optuna storage: list them, load one, pick a trial (or refuse clearly).
+
+The storage defaults exactly as the sweeper's does (``nnexp.search.storage``): ``None`` is the
+journal ``<cwd>/mlruns/optuna/journal.log``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Union
+
+import optuna
+from optuna.storages import BaseStorage
+from optuna.trial import FrozenTrial, TrialState
+
+from nnexp.repro.errors import Refusal
+from nnexp.search.results import best_trial, state_counts
+from nnexp.search.samplers import SweepSettingError
+from nnexp.search.storage import local_file, open_storage, resolve_storage_url
+from nnexp.tracking.masking import mask_secrets
+
+#: Trial user attribute holding the trial's MLflow run id (set by the sweep worker).
+RUN_ID_ATTR = "mlflow_run_id"
+
+
+@dataclass
+class StudyInfo:
+    """One study of a storage: trial counts by state and the best finished trial."""
+
+    name: str
+    direction: str
+    n_trials: int
+    counts: Dict[str, int] = field(default_factory=dict)
+    best_number: Optional[int] = None
+    best_value: Optional[float] = None
+    best_run_id: Optional[str] = None
+
+
+def storage_url(storage: Optional[str], base_dir: Union[str, os.PathLike[str], None] = None) -> str:
+    """The resolved storage URL (``None``: the sweeper's default journal under ``base_dir``/cwd)."""
+    try:
+        return resolve_storage_url(storage, base_dir or Path.cwd())
+    except SweepSettingError as exc:
+        raise Refusal(str(exc).replace("hydra.sweeper.storage", "--storage")) from None
+
+
+def open_existing(url: str) -> BaseStorage:
+    """Open a storage that a sweep created; refuse when its file does not exist."""
+    path = local_file(url)
+    if path is not None and not path.exists():
+        raise Refusal(
+            f"no Optuna storage at {mask_secrets(url)}: run a sweep here first "
+            "(nnexp-train -m hparams_search=digits, or scripts/sweep.sh) or pass --storage URL"
+        )
+    try:
+        return open_storage(url)
+    except Exception as exc:  # noqa: BLE001 - driver/connection errors become one message
+        raise Refusal(f"cannot open the Optuna storage {mask_secrets(url)}: {exc}") from None
+
+
+def _info(name: str, direction: str, trials: List[FrozenTrial], maximize: bool) -> StudyInfo:
+    info = StudyInfo(name=name, direction=direction, n_trials=len(trials), counts=state_counts(trials))
+    done = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
+    if done:
+        best = (max if maximize else min)(done, key=lambda t: t.value)
+        info.best_number, info.best_value = best.number, float(best.value)
+        info.best_run_id = best.user_attrs.get(RUN_ID_ATTR)
+    return info
+
+
+def list_studies(storage: BaseStorage) -> List[StudyInfo]:
+    """Every study in ``storage``, sorted by name."""
+    out = []
+    for summary in optuna.get_all_study_summaries(storage, include_best_trial=False):
+        trials = storage.get_all_trials(summary._study_id, deepcopy=False)  # noqa: SLF001
+        direction = summary.direction.name.lower()
+        out.append(_info(summary.study_name, direction, trials, direction == "maximize"))
+    return sorted(out, key=lambda s: s.name)
+
+
+def describe_studies(infos: List[StudyInfo]) -> str:
+    """``a (5 trials), b (3 trials)``, or ``none``."""
+    return ", ".join(f"{s.name!r} ({s.n_trials} trials)" for s in infos) or "none"
+
+
+def load_study(storage: BaseStorage, name: str, url: str) -> optuna.Study:
+    """The study ``name``; refuse with the list of the storage's studies when it does not exist."""
+    if name not in optuna.get_all_study_names(storage):
+        raise Refusal(
+            f"study {name!r} does not exist in {mask_secrets(url)}; "
+            f"studies there: {describe_studies(list_studies(storage))}"
+        )
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna.load_study(study_name=name, storage=storage)
+
+
+def _why_unfinished(trial: FrozenTrial) -> str:
+    state = trial.state.name
+    if trial.state == TrialState.FAIL:
+        return "FAILED" + (f" ({trial.user_attrs['fail_reason']})" if trial.user_attrs.get("fail_reason") else "")
+    if trial.state == TrialState.PRUNED and trial.user_attrs.get("pruned_at_epoch") is not None:
+        return f"was {state} at epoch {trial.user_attrs['pruned_at_epoch']}"
+    return f"is {state}"
+
+
+def select_trial(
+    study: optuna.Study, *, number: Optional[int] = None, run_id: Optional[str] = None
+) -> FrozenTrial:
+    """The trial ``number``, the trial whose MLflow run is ``run_id``, or the best finished one.
+
+    Refuses for a number out of range, a run of no trial, an empty study, and a trial that did
+    not complete (pruned, failed, running) -- naming the best finished trial instead.
+    """
+    trials = study.get_trials(deepcopy=False)
+    name = study.study_name
+    best = best_trial(study)
+    if number is None and run_id is None:
+        if best is None:
+            counts = ", ".join(f"{k} {v}" for k, v in sorted(state_counts(trials).items())) or "no trials"
+            raise Refusal(f"study {name!r} has no finished (COMPLETE) trial ({counts})")
+        return best
+    if run_id is not None:
+        hits = [t for t in trials if t.user_attrs.get(RUN_ID_ATTR) == run_id]
+        if not hits:
+            raise Refusal(f"MLflow run {run_id} is not the run of any trial of study {name!r}")
+        trial = hits[0]
+    else:
+        if not trials:
+            raise Refusal(f"study {name!r} has no trials")
+        numbers = [t.number for t in trials]
+        if number not in numbers:
+            raise Refusal(
+                f"study {name!r} has no trial {number}; its trials are {min(numbers)}..{max(numbers)}"
+            )
+        trial = trials[numbers.index(number)]
+    if trial.state != TrialState.COMPLETE:
+        offer = (
+            f"; the best finished trial is {best.number} (value {best.value:.6g}): --trial {best.number}"
+            if best is not None else "; the study has no finished trial"
+        )
+        raise Refusal(
+            f"trial {trial.number} of study {name!r} {_why_unfinished(trial)}: only COMPLETE trials "
+            f"can be reproduced{offer}"
+        )
+    return trial
