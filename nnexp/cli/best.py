@@ -10,7 +10,13 @@ import argparse
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
-from nnexp.cli.common import add_storage_option, add_tracking_option, format_value, open_study, tracking_uri
+from nnexp.cli.common import (
+    add_storage_option,
+    add_tracking_option,
+    format_value,
+    open_study,
+    tracking_uri,
+)
 from nnexp.repro.errors import Refusal
 
 

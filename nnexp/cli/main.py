@@ -11,6 +11,7 @@ Training and sweeps stay with ``nnexp-train`` (Hydra); these subcommands read wh
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import List, Optional
 
@@ -37,6 +38,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     2: refused (the message says why and what to do); 3: the tracking store is unreachable.
     """
     args = build_parser().parse_args(argv)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     from nnexp.config.validate import ConfigError
     from nnexp.tracking.store import TrackingUnavailable
 

@@ -15,7 +15,12 @@ import argparse
 import time
 from pathlib import Path
 
-from nnexp.cli.common import add_storage_option, add_tracking_option, open_study, tracking_uri
+from nnexp.cli.common import (
+    add_storage_option,
+    add_tracking_option,
+    open_study,
+    tracking_uri,
+)
 from nnexp.repro.errors import Refusal
 
 

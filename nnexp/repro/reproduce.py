@@ -15,7 +15,12 @@ from typing import Any, Callable, List, Optional
 
 from omegaconf import DictConfig
 
-from nnexp.repro.compare import Comparison, Difference, data_differences, environment_differences
+from nnexp.repro.compare import (
+    Comparison,
+    Difference,
+    data_differences,
+    environment_differences,
+)
 from nnexp.repro.config import as_dictconfig, rerunnable
 from nnexp.repro.errors import Refusal
 from nnexp.repro.source import RecordedRun
