@@ -114,3 +114,39 @@ def record_trial_outcome(
     set_tags(cl, run_id, tags)
     if terminate is not None:
         cl.set_terminated(run_id, status=terminate)
+
+
+def reconcile_trial_runs(cl: Any, experiment_id: str, study: Any) -> int:
+    """Make every trial run's state agree with Optuna (after interrupts and reaping).
+
+    Child runs of ``study`` with no ``nnexp.trial_state`` tag, or still RUNNING, whose Optuna
+    trial has finished get the state (and fail reason) and a terminal status. Returns how many
+    runs were fixed. One search request plus one request per fixed run.
+    """
+    from optuna.trial import TrialState
+
+    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
+    fixed = 0
+    for run in cl.search_runs(
+        [experiment_id],
+        filter_string=f"tags.`{ROLE_TAG}` = 'trial' and tags.`{STUDY_TAG}` = {_quote(study.study_name)}",
+        max_results=5000,
+    ):
+        try:
+            trial = trials.get(int(run.data.tags.get(TRIAL_TAG, "-1")))
+        except ValueError:
+            continue
+        if trial is None or not trial.state.is_finished():
+            continue
+        tagged = run.data.tags.get(STATE_TAG) == trial.state.name
+        running = run.info.status == "RUNNING"
+        if tagged and not running:
+            continue
+        reason = trial.user_attrs.get("fail_reason") if trial.state == TrialState.FAIL else None
+        record_trial_outcome(
+            cl, run.info.run_id, trial.state.name,
+            pruned_at=trial.user_attrs.get("pruned_at_epoch"), fail_reason=reason,
+            terminate=("FAILED" if trial.state == TrialState.FAIL else "FINISHED") if running else None,
+        )
+        fixed += 1
+    return fixed

@@ -263,13 +263,15 @@ def run_sweep(
         else:
             print_line(f"[sweep] study {study_name!r} already holds {n_existing} >= {n_trials} trials; nothing to run")
     except KeyboardInterrupt:
-        status = "KILLED"
         with count_lock(storage_url):
             reap_stale_trials(study, float(s["stale_after"]), on_reaped=mark_reaped)
-        if parent_run_id and tracking_uri:
+        if parent_run_id and tracking_uri and experiment_id:
             from nnexp.search import runs
 
-            runs.client(tracking_uri).set_terminated(parent_run_id, status="KILLED")
+            cl = runs.client(tracking_uri)
+            runs.reconcile_trial_runs(cl, experiment_id, study)
+            cl.set_terminated(parent_run_id, status="KILLED")
+        print_line(f"[sweep] interrupted; run the same command again to resume study {study_name!r}", sys.stderr)
         raise
 
     summary = _finish(study, ctx, config_loader, config, passthrough, sweep_dir, launch_cwd, status)
@@ -342,6 +344,13 @@ def _finish(
                 log.warning("best trial's model/plots not logged: %s", exc)
         if best is None and status == "FINISHED":
             status = "FAILED"
+        if ctx.experiment_id:
+            from nnexp.search import runs
+
+            try:
+                runs.reconcile_trial_runs(runs.client(ctx.tracking_uri), ctx.experiment_id, study)
+            except Exception as exc:  # noqa: BLE001 - the summary matters more
+                log.warning("could not reconcile trial runs with Optuna: %s", exc)
         record_parent(
             ctx.tracking_uri, ctx.parent_run_id, study, summary,
             metric=ctx.metric, sweep_dir=sweep_dir, status=status,
