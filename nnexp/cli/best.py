@@ -1,7 +1,7 @@
 """``nnexp best``: the best trial of a study, and its config as a file ``nnexp-train`` re-runs.
 
     nnexp best --study digits
-    nnexp-train --config-path $PWD/best --config-name digits     # what it prints
+    nnexp-train --config-path $PWD/outputs/best --config-name digits   # what it prints
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argpa
     p.add_argument("--study", required=True, metavar="NAME", help="the study (see: nnexp studies)")
     add_storage_option(p)
     add_tracking_option(p)
-    p.add_argument("--out", metavar="DIR", default="best",
-                   help="directory for the config file (default: ./best)")
+    p.add_argument("--out", metavar="DIR", default="outputs/best",
+                   help="directory for the config file (default: outputs/best)")
     p.add_argument("--name", metavar="NAME", default=None,
                    help="config name, i.e. file NAME.yaml (default: the study name)")
     p.set_defaults(func=run)
