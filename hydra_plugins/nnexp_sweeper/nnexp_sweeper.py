@@ -1,3 +1,5 @@
+# OmegaConf reads the dataclass annotations at runtime: keep typing.Optional/Dict/List here.
+# ruff: noqa: UP006, UP035, UP045
 """Hydra sweeper plugin ``nnexp``: Optuna on current versions, with pruning, pull-based parallel
 workers, exact resume and MLflow parent/child runs.
 
@@ -5,7 +7,6 @@ Select it in a config (``defaults: [override /hydra/sweeper: nnexp]``, as the
 ``conf/hparams_search/*.yaml`` configs do). Settings live under ``hydra.sweeper``; see
 :class:`NnexpSweeperConf` and ``nnexp.search.space`` for the search-space syntax.
 """
-
 
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
@@ -39,7 +40,11 @@ class NnexpSweeperConf:
     sampler: Any = field(default_factory=lambda: {"name": "tpe", "seed": None})
     #: median | hyperband | successive_halving | percentile | none, or {name: ..., keywords}
     pruner: Any = field(
-        default_factory=lambda: {"name": "median", "n_startup_trials": 5, "n_warmup_steps": 2}
+        default_factory=lambda: {
+            "name": "median",
+            "n_startup_trials": 5,
+            "n_warmup_steps": 2,
+        }
     )
     #: a RUNNING trial without heartbeat for this many seconds is marked FAIL (dead worker)
     stale_after: float = 300.0
@@ -49,7 +54,9 @@ class NnexpSweeperConf:
     worker_context: Optional[str] = None
 
 
-ConfigStore.instance().store(group="hydra/sweeper", name="nnexp", node=NnexpSweeperConf, provider="nnexp")
+ConfigStore.instance().store(
+    group="hydra/sweeper", name="nnexp", node=NnexpSweeperConf, provider="nnexp"
+)
 
 
 class NnexpSweeper(Sweeper):
@@ -58,14 +65,22 @@ class NnexpSweeper(Sweeper):
     def __init__(self, **settings: Any) -> None:
         super().__init__()
         self.settings: Dict[str, Any] = {
-            k: (OmegaConf.to_container(v, resolve=True) if OmegaConf.is_config(v) else v)
+            k: (
+                OmegaConf.to_container(v, resolve=True) if OmegaConf.is_config(v) else v
+            )
             for k, v in settings.items()
         }
         self.hydra_context: Optional[HydraContext] = None
         self.config: Optional[DictConfig] = None
         self.launcher: Any = None
 
-    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+    def setup(
+        self,
+        *,
+        hydra_context: HydraContext,
+        task_function: TaskFunction,
+        config: DictConfig,
+    ) -> None:
         from hydra.core.plugins import Plugins
 
         self.hydra_context = hydra_context

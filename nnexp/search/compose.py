@@ -12,7 +12,8 @@ that does not exist fails before any trial.
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, Dict, List, Mapping, Sequence, Tuple
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -30,15 +31,24 @@ def apply_value_overrides(cfg: DictConfig, overrides: Sequence[str]) -> None:
         ov = parser.parse_override(line)
         key, value = ov.key_or_group, ov.value()
         if ov.is_add() or ov.is_force_add():
-            if ov.is_add() and OmegaConf.select(cfg, key, default=_MISSING) is not _MISSING:
-                raise KeyError(f"Could not append to config. An item is already at '{key}'")
+            if (
+                ov.is_add()
+                and OmegaConf.select(cfg, key, default=_MISSING) is not _MISSING
+            ):
+                raise KeyError(
+                    f"Could not append to config. An item is already at '{key}'"
+                )
             OmegaConf.update(cfg, key, value, merge=True, force_add=True)
             continue
         existing = OmegaConf.select(cfg, key, default=_MISSING, throw_on_missing=False)
         if existing is _MISSING:
-            raise KeyError(f"Could not override '{key}'. No match in config; to append, use +{key}={value}")
+            raise KeyError(
+                f"Could not override '{key}'. No match in config; to append, use +{key}={value}"
+            )
         if OmegaConf.is_dict(existing) and not isinstance(value, dict):
-            raise TypeError(f"'{key}' is a config node, not a value: is it a config group that was not marked as one?")
+            raise TypeError(
+                f"'{key}' is a config node, not a value: is it a config group that was not marked as one?"
+            )
         OmegaConf.update(cfg, key, value, merge=True)
 
 
@@ -47,18 +57,18 @@ class TrialComposer:
 
     def __init__(
         self,
-        compose: Callable[[List[str]], DictConfig],
+        compose: Callable[[list[str]], DictConfig],
         base_overrides: Sequence[str],
         space: SearchSpace,
     ) -> None:
         self.compose = compose
         self.base = list(base_overrides)
         self.space = space
-        self.cache: Dict[Tuple[str, ...], DictConfig] = {}
+        self.cache: dict[tuple[str, ...], DictConfig] = {}
 
-    def __call__(self, params: Mapping[str, Any]) -> Tuple[DictConfig, List[str]]:
-        groups: List[str] = []
-        values: List[str] = []
+    def __call__(self, params: Mapping[str, Any]) -> tuple[DictConfig, list[str]]:
+        groups: list[str] = []
+        values: list[str] = []
         for p in self.space.params:
             if p.name in params:
                 (groups if p.group else values).append(p.override(params[p.name]))

@@ -11,7 +11,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any
 
 
 @dataclass
@@ -21,24 +21,30 @@ class SweepContext:
     study_name: str
     storage_url: str  #: resolved (absolute) storage URL
     n_trials: int  #: the study's total target (all states)
-    metric: str  #: per-epoch record key reported to Optuna and optimised (``val_accuracy``)
+    metric: (
+        str  #: per-epoch record key reported to Optuna and optimised (``val_accuracy``)
+    )
     direction: str  #: ``minimize`` | ``maximize``
     space_json: str  #: :meth:`nnexp.search.space.SearchSpace.to_json`
     sampler: Any = None  #: ``hydra.sweeper.sampler`` as plain data
     pruner: Any = None
     n_jobs: int = 1
-    deadline: Optional[float] = None  #: epoch seconds after which no trial starts (timeout)
+    deadline: float | None = (
+        None  #: epoch seconds after which no trial starts (timeout)
+    )
     stale_after: float = 300.0
-    n_existing: int = 0  #: trials in the study when the sweep started (seeds workers apart)
-    tracking_uri: Optional[str] = None
-    experiment_id: Optional[str] = None
-    parent_run_id: Optional[str] = None
+    n_existing: int = (
+        0  #: trials in the study when the sweep started (seeds workers apart)
+    )
+    tracking_uri: str | None = None
+    experiment_id: str | None = None
+    parent_run_id: str | None = None
     launch_cwd: str = field(default_factory=os.getcwd)
     sweep_dir: str = ""
     sweeper_pid: int = field(default_factory=os.getpid)
     sweeper_host: str = ""
     started: float = 0.0
-    extra: Dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write atomically (workers may start reading right after)."""
@@ -50,6 +56,6 @@ class SweepContext:
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> "SweepContext":
+    def load(cls, path: str | os.PathLike[str]) -> SweepContext:
         """Read a context written by :meth:`save`."""
         return cls(**json.loads(Path(path).read_text()))

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Optional, TextIO
+from typing import TextIO
 
 
-def _num(value: Optional[float]) -> str:
+def _num(value: float | None) -> str:
     if value is None:
         return "-"
     if isinstance(value, float) and not math.isfinite(value):
@@ -23,14 +23,14 @@ def _num(value: Optional[float]) -> str:
 def trial_line(
     number: int,
     state: str,
-    value: Optional[float],
-    best_value: Optional[float],
-    best_number: Optional[int],
+    value: float | None,
+    best_value: float | None,
+    best_number: int | None,
     elapsed_s: float,
     *,
-    pruned_at: Optional[int] = None,
-    reason: Optional[str] = None,
-    n_trials: Optional[int] = None,
+    pruned_at: int | None = None,
+    reason: str | None = None,
+    n_trials: int | None = None,
 ) -> str:
     """Format the per-trial line (number, state, value, best so far, elapsed seconds)."""
     head = f"[trial {number}" + (f"/{n_trials - 1}" if n_trials else "") + f"] {state}"
@@ -42,13 +42,15 @@ def trial_line(
         parts.append(short[:120])
     if value is not None:
         parts.append(f"value={_num(value)}")
-    best = f"best={_num(best_value)}" + (f" (trial {best_number})" if best_number is not None else "")
+    best = f"best={_num(best_value)}" + (
+        f" (trial {best_number})" if best_number is not None else ""
+    )
     parts.append(best)
     parts.append(f"{elapsed_s:.1f}s")
     return " ".join(parts)
 
 
-def print_line(line: str, stream: Optional[TextIO] = None) -> None:
+def print_line(line: str, stream: TextIO | None = None) -> None:
     """Print and flush at once (worker processes share the terminal with the sweeper)."""
     out = stream or sys.stdout
     out.write(line + "\n")

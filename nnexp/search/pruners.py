@@ -8,13 +8,14 @@ epochs (1-based).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict
+from collections.abc import Callable
+from typing import Any
 
 import optuna
 
 from nnexp.search.samplers import SweepSettingError, _check_kwargs, split_spec
 
-PRUNERS: Dict[str, Callable[..., optuna.pruners.BasePruner]] = {
+PRUNERS: dict[str, Callable[..., optuna.pruners.BasePruner]] = {
     "median": optuna.pruners.MedianPruner,
     "hyperband": optuna.pruners.HyperbandPruner,
     "successive_halving": optuna.pruners.SuccessiveHalvingPruner,

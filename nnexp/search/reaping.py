@@ -16,8 +16,8 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, List, Optional
 
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
@@ -37,7 +37,7 @@ class Reaped:
 
     number: int
     reason: str
-    mlflow_run_id: Optional[str]
+    mlflow_run_id: str | None
 
 
 def pid_alive(pid: int) -> bool:
@@ -58,7 +58,9 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
-def stale_reason(trial: FrozenTrial, stale_after: float, now: Optional[float] = None) -> Optional[str]:
+def stale_reason(
+    trial: FrozenTrial, stale_after: float, now: float | None = None
+) -> str | None:
     """Why ``trial`` (RUNNING) is stale, or None when its worker may still be alive."""
     now = time.time() if now is None else now
     attrs = trial.user_attrs
@@ -76,18 +78,18 @@ def stale_reason(trial: FrozenTrial, stale_after: float, now: Optional[float] = 
 def reap_stale_trials(
     study: optuna.Study,
     stale_after: float,
-    on_reaped: Optional[Callable[[Reaped], None]] = None,
-) -> List[Reaped]:
+    on_reaped: Callable[[Reaped], None] | None = None,
+) -> list[Reaped]:
     """Mark stale RUNNING trials FAIL with a ``fail_reason``; return what was reaped."""
-    reaped: List[Reaped] = []
+    reaped: list[Reaped] = []
     now = time.time()
-    storage = study._storage  # noqa: SLF001 - user attrs of a trial this process did not ask
+    storage = study._storage
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         reason = stale_reason(trial, stale_after, now)
         if reason is None:
             continue
         try:
-            storage.set_trial_user_attr(trial._trial_id, FAIL_REASON_ATTR, reason)  # noqa: SLF001
+            storage.set_trial_user_attr(trial._trial_id, FAIL_REASON_ATTR, reason)
             study.tell(trial.number, state=TrialState.FAIL)
         except (UpdateFinishedTrialError, RuntimeError, ValueError):
             continue  # finished meanwhile
@@ -98,5 +100,9 @@ def reap_stale_trials(
             try:
                 on_reaped(item)
             except Exception as exc:  # noqa: BLE001 - tracking trouble must not stop the sweep
-                log.warning("could not mark the MLflow run of trial %d failed: %s", trial.number, exc)
+                log.warning(
+                    "could not mark the MLflow run of trial %d failed: %s",
+                    trial.number,
+                    exc,
+                )
     return reaped

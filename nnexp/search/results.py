@@ -15,9 +15,10 @@ import shutil
 import tempfile
 import warnings
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -28,7 +29,12 @@ log = logging.getLogger(__name__)
 
 RESULTS_FILE = "optimization_results.yaml"
 BEST_CONFIG_FILE = "best_config.yaml"
-PLOTS = ("optimization_history", "param_importances", "parallel_coordinate", "intermediate_values")
+PLOTS = (
+    "optimization_history",
+    "param_importances",
+    "parallel_coordinate",
+    "intermediate_values",
+)
 
 
 @dataclass
@@ -37,25 +43,29 @@ class SweepSummary:
 
     study_name: str
     n_trials: int
-    counts: Dict[str, int]
-    best_number: Optional[int] = None
-    best_value: Optional[float] = None
-    best_params: Dict[str, Any] = field(default_factory=dict)
-    best_run_id: Optional[str] = None
-    results_file: Optional[Path] = None
-    best_config_file: Optional[Path] = None
-    model_uri: Optional[str] = None
-    fail_reasons: List[str] = field(default_factory=list)
+    counts: dict[str, int]
+    best_number: int | None = None
+    best_value: float | None = None
+    best_params: dict[str, Any] = field(default_factory=dict)
+    best_run_id: str | None = None
+    results_file: Path | None = None
+    best_config_file: Path | None = None
+    model_uri: str | None = None
+    fail_reasons: list[str] = field(default_factory=list)
 
 
-def state_counts(trials: List[FrozenTrial]) -> Dict[str, int]:
+def state_counts(trials: list[FrozenTrial]) -> dict[str, int]:
     """Trials per state name, e.g. ``{"COMPLETE": 7, "PRUNED": 2, "FAIL": 1}``."""
     return dict(Counter(t.state.name for t in trials))
 
 
-def best_trial(study: optuna.Study) -> Optional[FrozenTrial]:
+def best_trial(study: optuna.Study) -> FrozenTrial | None:
     """The best COMPLETE trial, or None when no trial completed."""
-    done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.value is not None]
+    done = [
+        t
+        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if t.value is not None
+    ]
     if not done:
         return None
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
@@ -68,7 +78,7 @@ def write_results(
     *,
     metric: str,
     storage_url: str,
-    best_config_text: Optional[str],
+    best_config_text: str | None,
 ) -> SweepSummary:
     """Write ``optimization_results.yaml`` (and ``best_config.yaml``) into ``sweep_dir``."""
     from omegaconf import OmegaConf
@@ -76,12 +86,15 @@ def write_results(
     trials = study.get_trials(deepcopy=False)
     counts = state_counts(trials)
     best = best_trial(study)
-    summary = SweepSummary(study_name=study.study_name, n_trials=len(trials), counts=counts)
+    summary = SweepSummary(
+        study_name=study.study_name, n_trials=len(trials), counts=counts
+    )
     summary.fail_reasons = [
         f"trial {t.number}: {t.user_attrs.get('fail_reason', 'unknown')}"
-        for t in trials if t.state == TrialState.FAIL
+        for t in trials
+        if t.state == TrialState.FAIL
     ]
-    data: Dict[str, Any] = {
+    data: dict[str, Any] = {
         "name": "nnexp",
         "study_name": study.study_name,
         "storage": _mask(storage_url),
@@ -112,7 +125,7 @@ def write_results(
     return summary
 
 
-def _plain(params: Dict[str, Any]) -> Dict[str, Any]:
+def _plain(params: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.item() if hasattr(v, "item") else v) for k, v in params.items()}
 
 
@@ -122,7 +135,7 @@ def _mask(url: str) -> str:
     return mask_secrets(url)
 
 
-def study_plots(study: optuna.Study, out_dir: Path) -> List[Path]:
+def study_plots(study: optuna.Study, out_dir: Path) -> list[Path]:
     """Optuna's four plots as PNGs (matplotlib backend); plots that cannot be drawn are skipped."""
     import matplotlib
 
@@ -130,14 +143,14 @@ def study_plots(study: optuna.Study, out_dir: Path) -> List[Path]:
     import matplotlib.pyplot as plt
     from optuna.visualization import matplotlib as ovm
 
-    makers: Dict[str, Callable[[optuna.Study], Any]] = {
+    makers: dict[str, Callable[[optuna.Study], Any]] = {
         "optimization_history": ovm.plot_optimization_history,
         "param_importances": ovm.plot_param_importances,
         "parallel_coordinate": ovm.plot_parallel_coordinate,
         "intermediate_values": ovm.plot_intermediate_values,
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    written: List[Path] = []
+    written: list[Path] = []
     if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         return written  # every plot needs a completed trial
     for name in PLOTS:
@@ -161,16 +174,17 @@ def study_plots(study: optuna.Study, out_dir: Path) -> List[Path]:
 def describe(summary: SweepSummary, metric: str, direction: str) -> str:
     """Markdown note for the parent run (``mlflow.note.content``)."""
     lines = [
-        f"**Sweep `{summary.study_name}`**: {summary.n_trials} trials, "
-        f"{direction} `{metric}`.",
+        f"**Sweep `{summary.study_name}`**: {summary.n_trials} trials, {direction} `{metric}`.",
         "",
         "States: " + ", ".join(f"{k} {v}" for k, v in sorted(summary.counts.items())),
     ]
     if summary.best_number is not None:
         lines += [
             "",
-            f"Best: trial {summary.best_number}, {metric} = {summary.best_value:.6g} "
-            f"(run `{summary.best_run_id}`).",
+            (
+                f"Best: trial {summary.best_number}, {metric} = {summary.best_value:.6g} "
+                f"(run `{summary.best_run_id}`)."
+            ),
             "",
             "Best params:",
         ]
@@ -193,7 +207,7 @@ def record_parent(
     """Best value/params/run id, state counts, plots and the results files on the parent run."""
     cl = runs.client(tracking_uri)
     direction = study.direction.name.lower()
-    tags: Dict[str, Any] = {
+    tags: dict[str, Any] = {
         "mlflow.note.content": describe(summary, metric, direction),
         "sweep.n_trials": summary.n_trials,
         "sweep.metric": metric,
@@ -210,11 +224,19 @@ def record_parent(
         metrics["best_value"] = float(summary.best_value)  # type: ignore[arg-type]
         metrics[f"best_{metric}"] = float(summary.best_value)  # type: ignore[arg-type]
     runs.set_tags(cl, parent_run_id, tags)
-    from mlflow.entities import Metric
     import time
 
+    from mlflow.entities import Metric
+
     ts = int(time.time() * 1000)
-    cl.log_batch(parent_run_id, metrics=[Metric(k, v, ts, summary.n_trials) for k, v in metrics.items() if math.isfinite(v)])
+    cl.log_batch(
+        parent_run_id,
+        metrics=[
+            Metric(k, v, ts, summary.n_trials)
+            for k, v in metrics.items()
+            if math.isfinite(v)
+        ],
+    )
     with tempfile.TemporaryDirectory(prefix="nnexp-sweep-") as tmp:
         root = Path(tmp)
         study_plots(study, root / "plots")
@@ -228,17 +250,25 @@ def record_parent(
                 "value": t.value,
                 "params": _plain(t.params),
                 "user_attrs": t.user_attrs,
-                "datetime_start": t.datetime_start.isoformat() if t.datetime_start else None,
-                "datetime_complete": t.datetime_complete.isoformat() if t.datetime_complete else None,
+                "datetime_start": t.datetime_start.isoformat()
+                if t.datetime_start
+                else None,
+                "datetime_complete": t.datetime_complete.isoformat()
+                if t.datetime_complete
+                else None,
             }
             for t in study.get_trials(deepcopy=False)
         ]
-        (root / "trials.json").write_text(json.dumps(trials_json, indent=1, default=str))
+        (root / "trials.json").write_text(
+            json.dumps(trials_json, indent=1, default=str)
+        )
         cl.log_artifacts(parent_run_id, str(root))
     cl.set_terminated(parent_run_id, status=status)
 
 
-def finish_best_trial(tracking_uri: str, best: FrozenTrial, best_cfg: Any, launch_cwd: Path) -> Optional[str]:
+def finish_best_trial(
+    tracking_uri: str, best: FrozenTrial, best_cfg: Any, launch_cwd: Path
+) -> str | None:
     """Once, for the best trial: learning curves + confusion matrix on its run, servable model.
 
     Returns the model URI (None when the weights are missing).
@@ -256,7 +286,9 @@ def finish_best_trial(tracking_uri: str, best: FrozenTrial, best_cfg: Any, launc
     model_path = best.user_attrs.get("model_path")
     trial_dir = best.user_attrs.get("trial_dir")
     if not run_id or not model_path or not Path(model_path).exists():
-        log.warning("best trial %d has no weights or run; no servable model logged", best.number)
+        log.warning(
+            "best trial %d has no weights or run; no servable model logged", best.number
+        )
         return None
     kw = dataset_kwargs(best_cfg)
     if kw.get("data_dir") is not None and not Path(kw["data_dir"]).is_absolute():
@@ -269,10 +301,16 @@ def finish_best_trial(tracking_uri: str, best: FrozenTrial, best_cfg: Any, launc
         history_file = Path(trial_dir or "") / "history.json"
         if trial_dir and history_file.exists():
             history = json.loads(history_file.read_text())
-            learning_curves(history, root / "learning_curves.png", best_epoch=getattr(model, "best_epoch_", None))
+            learning_curves(
+                history,
+                root / "learning_curves.png",
+                best_epoch=getattr(model, "best_epoch_", None),
+            )
         if ds.task == "classification" and len(ds.y_test):
             confusion_matrix_png(
-                ds.y_test, np.asarray(model.predict(ds.X_test)), root / "confusion_matrix.png",
+                ds.y_test,
+                np.asarray(model.predict(ds.X_test)),
+                root / "confusion_matrix.png",
                 class_names=getattr(ds, "class_names", None),
             )
         if any(root.iterdir()):

@@ -9,7 +9,8 @@ trial ``nnexp.trial_state`` (COMPLETE/PRUNED/FAIL), ``nnexp.pruned_at_epoch`` or
 from __future__ import annotations
 
 import socket
-from typing import Any, Dict, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 ROLE_TAG = "nnexp.role"
 STUDY_TAG = "nnexp.study"
@@ -30,7 +31,7 @@ def _quote(value: str) -> str:
     return "'" + str(value).replace("'", "\\'") + "'"
 
 
-def find_parent_run(cl: Any, experiment_id: str, study_name: str) -> Optional[str]:
+def find_parent_run(cl: Any, experiment_id: str, study_name: str) -> str | None:
     """The newest sweep run of ``study_name`` in the experiment, if any."""
     runs = cl.search_runs(
         [experiment_id],
@@ -46,8 +47,8 @@ def start_parent_run(
     experiment_id: str,
     study_name: str,
     *,
-    known_run_id: Optional[str] = None,
-    tags: Optional[Mapping[str, Any]] = None,
+    known_run_id: str | None = None,
+    tags: Mapping[str, Any] | None = None,
 ) -> tuple[str, bool]:
     """Create the sweep's parent run, or reopen the existing one (resume). Returns (id, resumed)."""
     from mlflow.exceptions import MlflowException
@@ -63,7 +64,11 @@ def start_parent_run(
             run_id = None
     if run_id is None:
         run_id = find_parent_run(cl, experiment_id, study_name)
-    all_tags: Dict[str, str] = {ROLE_TAG: "sweep", STUDY_TAG: study_name, "nnexp.host": socket.gethostname()}
+    all_tags: dict[str, str] = {
+        ROLE_TAG: "sweep",
+        STUDY_TAG: study_name,
+        "nnexp.host": socket.gethostname(),
+    }
     all_tags.update({str(k): str(v) for k, v in (tags or {}).items()})
     if run_id is not None:
         cl.update_run(run_id, status="RUNNING")
@@ -82,7 +87,9 @@ def set_tags(cl: Any, run_id: str, tags: Mapping[str, Any]) -> None:
         cl.log_batch(run_id, tags=items)
 
 
-def find_trial_run(cl: Any, experiment_id: str, study_name: str, number: int) -> Optional[str]:
+def find_trial_run(
+    cl: Any, experiment_id: str, study_name: str, number: int
+) -> str | None:
     """The child run of trial ``number`` (by tags), if one was created."""
     runs = cl.search_runs(
         [experiment_id],
@@ -101,12 +108,12 @@ def record_trial_outcome(
     run_id: str,
     state: str,
     *,
-    pruned_at: Optional[int] = None,
-    fail_reason: Optional[str] = None,
-    terminate: Optional[str] = None,
+    pruned_at: int | None = None,
+    fail_reason: str | None = None,
+    terminate: str | None = None,
 ) -> None:
     """Tag the trial's run with its Optuna state (and why); ``terminate`` sets the run status."""
-    tags: Dict[str, Any] = {STATE_TAG: state}
+    tags: dict[str, Any] = {STATE_TAG: state}
     if pruned_at is not None:
         tags[PRUNED_AT_TAG] = pruned_at
     if fail_reason:
@@ -142,11 +149,20 @@ def reconcile_trial_runs(cl: Any, experiment_id: str, study: Any) -> int:
         running = run.info.status == "RUNNING"
         if tagged and not running:
             continue
-        reason = trial.user_attrs.get("fail_reason") if trial.state == TrialState.FAIL else None
+        reason = (
+            trial.user_attrs.get("fail_reason")
+            if trial.state == TrialState.FAIL
+            else None
+        )
         record_trial_outcome(
-            cl, run.info.run_id, trial.state.name,
-            pruned_at=trial.user_attrs.get("pruned_at_epoch"), fail_reason=reason,
-            terminate=("FAILED" if trial.state == TrialState.FAIL else "FINISHED") if running else None,
+            cl,
+            run.info.run_id,
+            trial.state.name,
+            pruned_at=trial.user_attrs.get("pruned_at_epoch"),
+            fail_reason=reason,
+            terminate=("FAILED" if trial.state == TrialState.FAIL else "FINISHED")
+            if running
+            else None,
         )
         fixed += 1
     return fixed

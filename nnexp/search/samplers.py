@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import optuna
 
 #: name -> (constructor, the extra package it needs, if any)
-SAMPLERS: Dict[str, Tuple[Callable[..., optuna.samplers.BaseSampler], Optional[str]]] = {
+SAMPLERS: dict[str, tuple[Callable[..., optuna.samplers.BaseSampler], str | None]] = {
     "tpe": (optuna.samplers.TPESampler, None),
     "random": (optuna.samplers.RandomSampler, None),
     "cmaes": (optuna.samplers.CmaEsSampler, "cmaes"),
@@ -27,7 +28,7 @@ class SweepSettingError(ValueError):
     """A ``hydra.sweeper`` setting is invalid; the message lists the valid values."""
 
 
-def split_spec(spec: Any, what: str, default: str) -> Tuple[str, Dict[str, Any]]:
+def split_spec(spec: Any, what: str, default: str) -> tuple[str, dict[str, Any]]:
     """``"tpe"`` / ``{"name": "tpe", **kw}`` / ``None`` -> (name, kwargs)."""
     if spec is None:
         return default, {}
@@ -37,7 +38,9 @@ def split_spec(spec: Any, what: str, default: str) -> Tuple[str, Dict[str, Any]]
         kw = {str(k): v for k, v in spec.items()}
         name = kw.pop("name", default)
         return str(name or default).strip().lower(), kw
-    raise SweepSettingError(f"hydra.sweeper.{what} must be a name or a mapping with 'name', got {spec!r}")
+    raise SweepSettingError(
+        f"hydra.sweeper.{what} must be a name or a mapping with 'name', got {spec!r}"
+    )
 
 
 def _check_kwargs(cls: Any, kwargs: Mapping[str, Any], where: str) -> None:
@@ -53,7 +56,9 @@ def _check_kwargs(cls: Any, kwargs: Mapping[str, Any], where: str) -> None:
         )
 
 
-def make_sampler(spec: Any, seed_offset: Optional[int] = None) -> optuna.samplers.BaseSampler:
+def make_sampler(
+    spec: Any, seed_offset: int | None = None
+) -> optuna.samplers.BaseSampler:
     """Build the sampler. ``seed_offset`` derives a distinct seed per worker from ``seed``.
 
     With a seed and several workers (or a resumed study), each worker would otherwise draw the

@@ -40,8 +40,11 @@ from __future__ import annotations
 import decimal
 import json
 import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import (
+    Any,
+)
 
 from optuna.distributions import (
     BaseDistribution,
@@ -68,9 +71,11 @@ class Param:
     key: str  #: the override key with its prefix (``+model.extra``), used to build overrides
     distribution: BaseDistribution
     #: categorical only: the Hydra spelling of each choice, aligned with ``distribution.choices``
-    choice_strings: Tuple[str, ...] = ()
+    choice_strings: tuple[str, ...] = ()
     source: str = "hydra.sweeper.params"
-    group: bool = False  #: the key is a config group (``optimizer``): its choice selects a file
+    group: bool = (
+        False  #: the key is a config group (``optimizer``): its choice selects a file
+    )
 
     def override(self, value: Any) -> str:
         """The Hydra override that sets this key to a sampled ``value``."""
@@ -85,19 +90,21 @@ class Param:
 class SearchSpace:
     """The searched params and the fixed overrides every trial gets."""
 
-    params: Tuple[Param, ...]
-    fixed: Tuple[str, ...] = ()  #: overrides of params given a plain value (``trainer.epochs=30``)
-    _by_name: Dict[str, Param] = field(default_factory=dict, compare=False, repr=False)
+    params: tuple[Param, ...]
+    fixed: tuple[
+        str, ...
+    ] = ()  #: overrides of params given a plain value (``trainer.epochs=30``)
+    _by_name: dict[str, Param] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self._by_name.update({p.name: p for p in self.params})
 
     @property
-    def distributions(self) -> Dict[str, BaseDistribution]:
+    def distributions(self) -> dict[str, BaseDistribution]:
         """Param name -> Optuna distribution (for ``study.ask(fixed_distributions=...)``)."""
         return {p.name: p.distribution for p in self.params}
 
-    def overrides(self, values: Mapping[str, Any]) -> List[str]:
+    def overrides(self, values: Mapping[str, Any]) -> list[str]:
         """Fixed overrides followed by one override per sampled value."""
         out = list(self.fixed)
         for name, value in values.items():
@@ -105,7 +112,7 @@ class SearchSpace:
                 out.append(self._by_name[name].override(value))
         return out
 
-    def corner_overrides(self) -> List[List[str]]:
+    def corner_overrides(self) -> list[list[str]]:
         """Override sets covering every bound and every categorical choice (for validation)."""
         lows = {p.name: _corner(p.distribution, low=True) for p in self.params}
         highs = {p.name: _corner(p.distribution, low=False) for p in self.params}
@@ -119,7 +126,9 @@ class SearchSpace:
     def describe(self) -> str:
         """One line per dimension, for logs."""
         lines = [f"  {p.name}: {_describe(p.distribution)}" for p in self.params]
-        lines += [f"  {o.split('=', 1)[0]}: fixed {o.split('=', 1)[1]}" for o in self.fixed]
+        lines += [
+            f"  {o.split('=', 1)[0]}: fixed {o.split('=', 1)[1]}" for o in self.fixed
+        ]
         return "\n".join(lines)
 
     def to_json(self) -> str:
@@ -142,7 +151,7 @@ class SearchSpace:
         )
 
     @classmethod
-    def from_json(cls, text: str) -> "SearchSpace":
+    def from_json(cls, text: str) -> SearchSpace:
         """Inverse of :meth:`to_json`."""
         data = json.loads(text)
         params = tuple(
@@ -158,8 +167,7 @@ class SearchSpace:
         )
         return cls(params=params, fixed=tuple(data["fixed"]))
 
-
-    def mark_groups(self, is_group: Callable[[str], bool]) -> "SearchSpace":
+    def mark_groups(self, is_group: Callable[[str], bool]) -> SearchSpace:
         """A copy whose params know whether their key is a config group (``is_group(key)``)."""
         params = tuple(replace(p, group=bool(is_group(p.name))) for p in self.params)
         return SearchSpace(params=params, fixed=self.fixed)
@@ -225,7 +233,9 @@ def _check_tags(where: str, tags: Iterable[str], allow_log: bool) -> bool:
             "(e.g. tag(log, interval(1e-4, 1e-1)))"
         )
     if "log" in tags and not allow_log:
-        raise SearchSpaceError(f"{where}: 'log' applies to numeric ranges and intervals, not to choices")
+        raise SearchSpaceError(
+            f"{where}: 'log' applies to numeric ranges and intervals, not to choices"
+        )
     return "log" in tags
 
 
@@ -235,11 +245,15 @@ def _is_int(x: Any) -> bool:
 
 def _numeric(where: str, *values: Any) -> None:
     for v in values:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)):
+        if (
+            isinstance(v, bool)
+            or not isinstance(v, (int, float))
+            or not math.isfinite(float(v))
+        ):
             raise SearchSpaceError(f"{where}: bounds must be finite numbers, got {v!r}")
 
 
-def _from_override(ov: Any, where: str) -> Tuple[BaseDistribution, Tuple[str, ...]]:
+def _from_override(ov: Any, where: str) -> tuple[BaseDistribution, tuple[str, ...]]:
     """Distribution (and choice spellings) of one parsed sweep override."""
     from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
 
@@ -248,30 +262,36 @@ def _from_override(ov: Any, where: str) -> Tuple[BaseDistribution, Tuple[str, ..
         tags = value.tags if isinstance(value, ChoiceSweep) else set()
         _check_tags(where, tags, allow_log=False)
         if isinstance(value, ChoiceSweep) and value.shuffle:
-            raise SearchSpaceError(f"{where}: shuffle() means nothing to a sampler; drop it")
+            raise SearchSpaceError(
+                f"{where}: shuffle() means nothing to a sampler; drop it"
+            )
         spelled = list(ov.sweep_string_iterator())
         if ov.value_type.name == "GLOB_CHOICE_SWEEP":
-            elements: List[Any] = list(spelled)
+            elements: list[Any] = list(spelled)
         else:
             elements = list(value.list if isinstance(value, ChoiceSweep) else value)
         if not spelled:
             raise SearchSpaceError(f"{where}: the choice is empty")
         choices = [_categorical_value(e, s) for e, s in zip(elements, spelled)]
-        seen: Dict[str, int] = {}
+        seen: dict[str, int] = {}
         for s in spelled:
             seen[s] = seen.get(s, 0) + 1
         dup = [s for s, n in seen.items() if n > 1]
         if dup:
             raise SearchSpaceError(f"{where}: repeated choice(s) {', '.join(dup)}")
         if len({repr(c) for c in choices}) != len(choices):
-            raise SearchSpaceError(f"{where}: choices {spelled} are not distinct values")
+            raise SearchSpaceError(
+                f"{where}: choices {spelled} are not distinct values"
+            )
         return CategoricalDistribution(choices), tuple(spelled)
 
     if ov.is_range_sweep():
         assert isinstance(value, RangeSweep)
         log = _check_tags(where, value.tags, allow_log=True)
         if value.shuffle:
-            raise SearchSpaceError(f"{where}: shuffle() means nothing to a sampler; drop it")
+            raise SearchSpaceError(
+                f"{where}: shuffle() means nothing to a sampler; drop it"
+            )
         _numeric(where, value.start, value.stop, value.step)
         if value.step == 0:
             raise SearchSpaceError(f"{where}: range step must not be 0")
@@ -284,11 +304,17 @@ def _from_override(ov: Any, where: str) -> Tuple[BaseDistribution, Tuple[str, ..
                 )
             low, high, step = min(items), max(items), abs(value.step)
             if log and step != 1:
-                raise SearchSpaceError(f"{where}: a log-scale int range needs step 1, got {step}")
+                raise SearchSpaceError(
+                    f"{where}: a log-scale int range needs step 1, got {step}"
+                )
             if log and low < 1:
-                raise SearchSpaceError(f"{where}: a log-scale int range needs values >= 1, got {low}")
+                raise SearchSpaceError(
+                    f"{where}: a log-scale int range needs values >= 1, got {low}"
+                )
             if low == high:
-                raise SearchSpaceError(f"{where}: the range holds one value ({low}); give it as a plain value")
+                raise SearchSpaceError(
+                    f"{where}: the range holds one value ({low}); give it as a plain value"
+                )
             return IntDistribution(low, high, step=step, log=log), ()
         if log:
             raise SearchSpaceError(
@@ -296,12 +322,19 @@ def _from_override(ov: Any, where: str) -> Tuple[BaseDistribution, Tuple[str, ..
                 "scale; use tag(log, interval(low, high))"
             )
         # decimal arithmetic on the written values: range(0.0, 0.55, 0.05) ends at 0.5
-        start, stop, step_d = (decimal.Decimal(repr(float(v))) for v in (value.start, value.stop, value.step))
-        n = int(math.ceil((stop - start) / step_d))
+        start, stop, step_d = (
+            decimal.Decimal(repr(float(v)))
+            for v in (value.start, value.stop, value.step)
+        )
+        n = math.ceil((stop - start) / step_d)
         items_f = [float(start + i * step_d) for i in range(max(n, 0))]
         if len(items_f) < 2:
-            raise SearchSpaceError(f"{where}: the range holds fewer than two values: {items_f}")
-        return FloatDistribution(min(items_f), max(items_f), step=float(abs(step_d))), ()
+            raise SearchSpaceError(
+                f"{where}: the range holds fewer than two values: {items_f}"
+            )
+        return FloatDistribution(
+            min(items_f), max(items_f), step=float(abs(step_d))
+        ), ()
 
     if ov.is_interval_sweep():
         assert isinstance(value, IntervalSweep)
@@ -309,21 +342,27 @@ def _from_override(ov: Any, where: str) -> Tuple[BaseDistribution, Tuple[str, ..
         _numeric(where, value.start, value.end)
         low, high = value.start, value.end
         if not low < high:
-            raise SearchSpaceError(f"{where}: interval needs low < high, got ({low}, {high})")
+            raise SearchSpaceError(
+                f"{where}: interval needs low < high, got ({low}, {high})"
+            )
         if log and low <= 0:
-            raise SearchSpaceError(f"{where}: a log-scale interval needs low > 0, got {low}")
+            raise SearchSpaceError(
+                f"{where}: a log-scale interval needs low > 0, got {low}"
+            )
         if _is_int(low) and _is_int(high):
             return IntDistribution(int(low), int(high), log=log), ()
         return FloatDistribution(float(low), float(high), log=log), ()
 
-    raise SearchSpaceError(f"{where}: unsupported sweep type {ov.value_type}")  # pragma: no cover
+    raise SearchSpaceError(
+        f"{where}: unsupported sweep type {ov.value_type}"
+    )  # pragma: no cover
 
 
 def parse_search_space(
-    params: Optional[Mapping[str, Any]],
+    params: Mapping[str, Any] | None,
     arguments: Sequence[str] = (),
     config_loader: Any = None,
-) -> Tuple[SearchSpace, List[str]]:
+) -> tuple[SearchSpace, list[str]]:
     """Build the search space from ``hydra.sweeper.params`` and the command-line ``arguments``.
 
     Returns the space and the command-line overrides to pass to every job unchanged (the
@@ -339,10 +378,12 @@ def parse_search_space(
             return parser.parse_override(line)
         except (HydraException, ValueError) as exc:
             msg = str(exc).strip().splitlines()
-            raise SearchSpaceError(f"{where}: cannot parse {line!r}: {msg[-1] if msg else exc}") from None
+            raise SearchSpaceError(
+                f"{where}: cannot parse {line!r}: {msg[-1] if msg else exc}"
+            ) from None
 
-    entries: Dict[str, Tuple[Any, str]] = {}  # name -> (parsed override, where)
-    fixed: Dict[str, str] = {}  # name -> override line
+    entries: dict[str, tuple[Any, str]] = {}  # name -> (parsed override, where)
+    fixed: dict[str, str] = {}  # name -> override line
     for key, raw in (params or {}).items():
         key = str(key)
         where = f"hydra.sweeper.params[{key!r}]"
@@ -350,13 +391,15 @@ def parse_search_space(
         ov = parse(line, where)
         _add(ov, where, line, entries, fixed)
 
-    passthrough: List[str] = []
+    passthrough: list[str] = []
     for arg in arguments:
         ov = parse(arg, f"command-line override {arg!r}")
         if ov.is_hydra_override():
             passthrough.append(arg)
             continue
-        name = ov.key_or_group if ov.package is None else f"{ov.key_or_group}@{ov.package}"
+        name = (
+            ov.key_or_group if ov.package is None else f"{ov.key_or_group}@{ov.package}"
+        )
         if ov.is_sweep_override():
             fixed.pop(name, None)
             _add(ov, f"command-line override {arg!r}", arg, entries, fixed)
@@ -381,7 +424,13 @@ def parse_search_space(
     return SearchSpace(params=tuple(built), fixed=tuple(fixed.values())), passthrough
 
 
-def _add(ov: Any, where: str, line: str, entries: Dict[str, Tuple[Any, str]], fixed: Dict[str, str]) -> None:
+def _add(
+    ov: Any,
+    where: str,
+    line: str,
+    entries: dict[str, tuple[Any, str]],
+    fixed: dict[str, str],
+) -> None:
     name = ov.key_or_group if ov.package is None else f"{ov.key_or_group}@{ov.package}"
     if ov.is_delete():
         raise SearchSpaceError(f"{where}: a deletion (~key) cannot be searched")
@@ -397,8 +446,8 @@ def _add(ov: Any, where: str, line: str, entries: Dict[str, Tuple[Any, str]], fi
 
 def validate_space(
     space: SearchSpace,
-    compose: Callable[[List[str]], Any],
-    check: Optional[Callable[[Any], None]] = None,
+    compose: Callable[[list[str]], Any],
+    check: Callable[[Any], None] | None = None,
 ) -> None:
     """Compose the config at every bound and categorical choice; raise on the first failure.
 

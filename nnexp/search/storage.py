@@ -23,8 +23,9 @@ import contextlib
 import fcntl
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Union
+from typing import Any
 
 import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
@@ -38,7 +39,7 @@ DEFAULT_JOURNAL = Path("mlruns") / "optuna" / "journal.log"
 COUNT_LOCK_SUFFIX = ".sweep.lock"
 
 
-def resolve_storage_url(url: Optional[str], base_dir: Union[str, os.PathLike[str]]) -> str:
+def resolve_storage_url(url: str | None, base_dir: str | os.PathLike[str]) -> str:
     """Normalise ``url``: journal files become ``journal:<absolute path>``, SQLite paths absolute."""
     base = Path(base_dir).resolve()
     if url is None or str(url).strip() in ("", "null", "None"):
@@ -46,13 +47,12 @@ def resolve_storage_url(url: Optional[str], base_dir: Union[str, os.PathLike[str
     url = str(url).strip()
     for prefix in ("journal-nfs:", "journal:", "file:"):
         if url.startswith(prefix):
-            path = url[len(prefix):]
-            if path.startswith("//"):
-                path = path[2:]
+            path = url[len(prefix) :]
+            path = path.removeprefix("//")
             scheme = "journal-nfs:" if prefix == "journal-nfs:" else "journal:"
             return f"{scheme}{(base / Path(path).expanduser()).resolve()}"
     if url.startswith("sqlite:///"):
-        rest = url[len("sqlite:///"):]
+        rest = url[len("sqlite:///") :]
         path, _, query = rest.partition("?")
         if path and path != ":memory:" and not Path(path).is_absolute():
             path = str((base / path).resolve())
@@ -69,13 +69,13 @@ def resolve_storage_url(url: Optional[str], base_dir: Union[str, os.PathLike[str
     return url
 
 
-def local_file(url: str) -> Optional[Path]:
+def local_file(url: str) -> Path | None:
     """The file behind a journal or SQLite URL (None for servers)."""
     for scheme in ("journal:", "journal-nfs:"):
         if url.startswith(scheme):
-            return Path(url[len(scheme):])
+            return Path(url[len(scheme) :])
     if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///"):].partition("?")[0]
+        path = url[len("sqlite:///") :].partition("?")[0]
         return Path(path) if path and path != ":memory:" else None
     return None
 
@@ -95,8 +95,10 @@ class LocalJournalFileBackend(JournalFileBackend):
         super().__init__(file_path)
         self._append_path = file_path
 
-    def append_logs(self, logs: List[Dict[str, Any]]) -> None:
-        data = ("\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n").encode("utf-8")
+    def append_logs(self, logs: list[dict[str, Any]]) -> None:
+        data = (
+            "\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n"
+        ).encode("utf-8")
         with open(self._append_path, "ab") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
@@ -108,13 +110,18 @@ class LocalJournalFileBackend(JournalFileBackend):
 
 def open_storage(url: str, *, create: bool = False) -> BaseStorage:
     """Open the storage behind a resolved ``url``; ``create`` makes files/tables (main process)."""
-    for scheme, backend in (("journal:", LocalJournalFileBackend), ("journal-nfs:", JournalFileBackend)):
+    for scheme, backend in (
+        ("journal:", LocalJournalFileBackend),
+        ("journal-nfs:", JournalFileBackend),
+    ):
         if url.startswith(scheme):
-            path = Path(url[len(scheme):])
+            path = Path(url[len(scheme) :])
             if create:
                 path.parent.mkdir(parents=True, exist_ok=True)
             elif not path.exists():
-                raise FileNotFoundError(f"Optuna journal {path} does not exist (the sweeper creates it)")
+                raise FileNotFoundError(
+                    f"Optuna journal {path} does not exist (the sweeper creates it)"
+                )
             return JournalStorage(backend(str(path)))
     if url.startswith("redis"):
         from optuna.storages.journal import JournalRedisBackend
@@ -126,8 +133,12 @@ def open_storage(url: str, *, create: bool = False) -> BaseStorage:
         if db is not None and create:
             db.parent.mkdir(parents=True, exist_ok=True)
         engine_kwargs = {"connect_args": {"timeout": 60}}
-    return RDBStorage(url, engine_kwargs=engine_kwargs, skip_table_creation=not create,
-                      skip_compatibility_check=not create)
+    return RDBStorage(
+        url,
+        engine_kwargs=engine_kwargs,
+        skip_table_creation=not create,
+        skip_compatibility_check=not create,
+    )
 
 
 def create_or_load_study(

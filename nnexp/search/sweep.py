@@ -22,8 +22,9 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Mapping, NoReturn, Optional, Sequence
+from typing import Any, NoReturn
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
@@ -31,9 +32,19 @@ from nnexp.search.context import SweepContext
 from nnexp.search.progress import print_line
 from nnexp.search.pruners import make_pruner
 from nnexp.search.reaping import reap_stale_trials
-from nnexp.search.results import SweepSummary, best_trial, finish_best_trial, record_parent, write_results
+from nnexp.search.results import (
+    SweepSummary,
+    best_trial,
+    finish_best_trial,
+    record_parent,
+    write_results,
+)
 from nnexp.search.samplers import SweepSettingError, make_sampler
-from nnexp.search.space import SearchSpace, SearchSpaceError, parse_search_space, validate_space
+from nnexp.search.space import (
+    SearchSpaceError,
+    parse_search_space,
+    validate_space,
+)
 from nnexp.search.storage import create_or_load_study, resolve_storage_url
 
 log = logging.getLogger(__name__)
@@ -74,22 +85,36 @@ def check_settings(s: Mapping[str, Any]) -> None:
     """Range checks on ``hydra.sweeper`` settings with messages naming the key."""
     problems = []
     if not isinstance(s.get("n_trials"), int) or s["n_trials"] < 1:
-        problems.append(f"hydra.sweeper.n_trials must be an integer >= 1, got {s.get('n_trials')!r}")
+        problems.append(
+            f"hydra.sweeper.n_trials must be an integer >= 1, got {s.get('n_trials')!r}"
+        )
     if not isinstance(s.get("n_jobs"), int) or s["n_jobs"] < 1:
-        problems.append(f"hydra.sweeper.n_jobs must be an integer >= 1, got {s.get('n_jobs')!r}")
+        problems.append(
+            f"hydra.sweeper.n_jobs must be an integer >= 1, got {s.get('n_jobs')!r}"
+        )
     if str(s.get("direction", "")).lower() not in ("minimize", "maximize"):
-        problems.append(f"hydra.sweeper.direction must be minimize or maximize, got {s.get('direction')!r}")
+        problems.append(
+            f"hydra.sweeper.direction must be minimize or maximize, got {s.get('direction')!r}"
+        )
     if not s.get("metric"):
-        problems.append("hydra.sweeper.metric must name a per-epoch metric (val_accuracy, val_loss, ...)")
+        problems.append(
+            "hydra.sweeper.metric must name a per-epoch metric (val_accuracy, val_loss, ...)"
+        )
     if s.get("timeout") is not None and float(s["timeout"]) <= 0:
-        problems.append(f"hydra.sweeper.timeout must be > 0 seconds or null, got {s['timeout']!r}")
+        problems.append(
+            f"hydra.sweeper.timeout must be > 0 seconds or null, got {s['timeout']!r}"
+        )
     if float(s.get("stale_after", 1)) <= 0:
-        problems.append(f"hydra.sweeper.stale_after must be > 0 seconds, got {s['stale_after']!r}")
+        problems.append(
+            f"hydra.sweeper.stale_after must be > 0 seconds, got {s['stale_after']!r}"
+        )
     if problems:
         raise SweepSettingError("\n".join(problems))
 
 
-def _task_config(config_loader: Any, master: DictConfig, overrides: List[str]) -> DictConfig:
+def _task_config(
+    config_loader: Any, master: DictConfig, overrides: list[str]
+) -> DictConfig:
     cfg = config_loader.load_sweep_config(master, list(overrides))
     with open_dict(cfg):
         del cfg["hydra"]
@@ -100,14 +125,14 @@ def _quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _artifact_location(value: Optional[str], base: Path) -> Optional[str]:
+def _artifact_location(value: str | None, base: Path) -> str | None:
     if value is None or "://" in value:
         return value
     p = Path(os.path.expanduser(value))
     return (p if p.is_absolute() else base / p).resolve().as_uri()
 
 
-def default_study_name(search: Optional[str], data: str) -> str:
+def default_study_name(search: str | None, data: str) -> str:
     """``<hparams_search>``, or ``<hparams_search>-<data>`` when sweeping it on other data."""
     if not search:
         return f"sweep-{data}"
@@ -144,11 +169,17 @@ def run_sweep(
     make_sampler(s.get("sampler"))  # fail early on a bad sampler/pruner
     make_pruner(s.get("pruner"))
 
-    space, passthrough = parse_search_space(s.get("params"), list(arguments), config_loader)
+    space, passthrough = parse_search_space(
+        s.get("params"), list(arguments), config_loader
+    )
     space = space.mark_groups(lambda key: bool(config_loader.get_group_options(key)))
     if not space.params:
         log.warning("the search space is empty: every trial runs the same config")
-    validate_space(space, lambda ov: _task_config(config_loader, config, passthrough + ov), validate)
+    validate_space(
+        space,
+        lambda ov: _task_config(config_loader, config, passthrough + ov),
+        validate,
+    )
     base_cfg = _task_config(config_loader, config, passthrough)
 
     launch_cwd = Path(str(config.hydra.runtime.cwd))
@@ -156,22 +187,31 @@ def run_sweep(
     if not sweep_dir.is_absolute():
         sweep_dir = launch_cwd / sweep_dir
     choices = config.hydra.runtime.get("choices", {}) or {}
-    study_name = s.get("study_name") or default_study_name(choices.get("hparams_search"), str(base_cfg.data.name))
+    study_name = s.get("study_name") or default_study_name(
+        choices.get("hparams_search"), str(base_cfg.data.name)
+    )
     storage_url = resolve_storage_url(s.get("storage"), launch_cwd)
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = create_or_load_study(
-        storage_url, study_name, s["direction"], make_sampler(s.get("sampler")), make_pruner(s.get("pruner"))
+        storage_url,
+        study_name,
+        s["direction"],
+        make_sampler(s.get("sampler")),
+        make_pruner(s.get("pruner")),
     )
     previous = study.user_attrs.get("search_space")
     if previous is not None and previous != space.to_json():
-        log.warning("study %r was started with another search space; continuing with this one", study_name)
+        log.warning(
+            "study %r was started with another search space; continuing with this one",
+            study_name,
+        )
     if previous is None:
         study.set_user_attr("search_space", space.to_json())
 
-    tracking_uri: Optional[str] = None
-    experiment_id: Optional[str] = None
-    parent_run_id: Optional[str] = None
+    tracking_uri: str | None = None
+    experiment_id: str | None = None
+    parent_run_id: str | None = None
     if bool(base_cfg.tracking.enabled):
         from nnexp.search import runs
         from nnexp.tracking.store import ensure_tracking_store, resolve_tracking_uri
@@ -183,8 +223,10 @@ def run_sweep(
             _artifact_location(base_cfg.tracking.artifact_location, launch_cwd),
             timeout=float(base_cfg.tracking.timeout),
         )
-        parent_run_id, resumed_run = runs.start_parent_run(
-            tracking_uri, experiment_id, study_name,
+        parent_run_id, _resumed = runs.start_parent_run(
+            tracking_uri,
+            experiment_id,
+            study_name,
             known_run_id=study.user_attrs.get("mlflow_parent_run_id"),
             tags={
                 "optuna.study_name": study_name,
@@ -201,17 +243,25 @@ def run_sweep(
             from nnexp.search import runs
 
             cl = runs.client(tracking_uri)
-            run_id = item.mlflow_run_id or runs.find_trial_run(cl, experiment_id, study_name, item.number)
+            run_id = item.mlflow_run_id or runs.find_trial_run(
+                cl, experiment_id, study_name, item.number
+            )
             if run_id:
                 running = cl.get_run(run_id).info.status == "RUNNING"
                 runs.record_trial_outcome(
-                    cl, run_id, "FAIL", fail_reason=item.reason, terminate="FAILED" if running else None
+                    cl,
+                    run_id,
+                    "FAIL",
+                    fail_reason=item.reason,
+                    terminate="FAILED" if running else None,
                 )
 
     from nnexp.search.storage import count_lock
 
     with count_lock(storage_url):
-        reaped = reap_stale_trials(study, float(s["stale_after"]), on_reaped=mark_reaped)
+        reaped = reap_stale_trials(
+            study, float(s["stale_after"]), on_reaped=mark_reaped
+        )
     n_existing = len(study.get_trials(deepcopy=False))
     n_trials = int(s["n_trials"])
     remaining = max(0, n_trials - n_existing)
@@ -251,17 +301,21 @@ def run_sweep(
     OmegaConf.save(config, sweep_dir / "multirun.yaml")
 
     status = "FINISHED"
-    worker_errors: List[str] = []
+    worker_errors: list[str] = []
     try:
         if remaining > 0:
-            job = list(passthrough) + [f"hydra.sweeper.worker_context={_quote(str(context_path))}"]
+            job = list(passthrough) + [
+                f"hydra.sweeper.worker_context={_quote(str(context_path))}"
+            ]
             set_launcher_workers(launcher, n_jobs)
             returns = launcher.launch([job] * n_jobs, initial_job_idx=0)
             for r in returns:
                 if getattr(r, "status", None) is not None and r.status.name == "FAILED":
-                    worker_errors.append(repr(r._return_value))  # noqa: SLF001 - Hydra keeps it there
+                    worker_errors.append(repr(r._return_value))
         else:
-            print_line(f"[sweep] study {study_name!r} already holds {n_existing} >= {n_trials} trials; nothing to run")
+            print_line(
+                f"[sweep] study {study_name!r} already holds {n_existing} >= {n_trials} trials; nothing to run"
+            )
     except KeyboardInterrupt:
         with count_lock(storage_url):
             reap_stale_trials(study, float(s["stale_after"]), on_reaped=mark_reaped)
@@ -271,10 +325,15 @@ def run_sweep(
             cl = runs.client(tracking_uri)
             runs.reconcile_trial_runs(cl, experiment_id, study)
             cl.set_terminated(parent_run_id, status="KILLED")
-        print_line(f"[sweep] interrupted; run the same command again to resume study {study_name!r}", sys.stderr)
+        print_line(
+            f"[sweep] interrupted; run the same command again to resume study {study_name!r}",
+            sys.stderr,
+        )
         raise
 
-    summary = _finish(study, ctx, config_loader, config, passthrough, sweep_dir, launch_cwd, status)
+    summary = _finish(
+        study, ctx, config_loader, config, passthrough, sweep_dir, launch_cwd, status
+    )
     elapsed = time.time() - started
     counts = ", ".join(f"{k} {v}" for k, v in sorted(summary.counts.items()))
     print_line(f"[sweep] done in {elapsed:.1f}s: {summary.n_trials} trials ({counts})")
@@ -290,9 +349,14 @@ def run_sweep(
         f"[sweep] best: trial {summary.best_number} {ctx.metric}={summary.best_value:.4f} "
         f"params {summary.best_params}"
     )
-    print_line(f"[sweep] results: {summary.results_file}" + (f", {summary.best_config_file}" if summary.best_config_file else ""))
+    print_line(
+        f"[sweep] results: {summary.results_file}"
+        + (f", {summary.best_config_file}" if summary.best_config_file else "")
+    )
     if summary.best_run_id:
-        print_line(f"[sweep] MLflow parent run {parent_run_id}, best child run {summary.best_run_id}")
+        print_line(
+            f"[sweep] MLflow parent run {parent_run_id}, best child run {summary.best_run_id}"
+        )
     if worker_errors:
         raise SweepFailed("worker job(s) crashed:\n  " + "\n  ".join(worker_errors))
     return summary
@@ -309,7 +373,7 @@ def _finish(
     ctx: SweepContext,
     config_loader: Any,
     config: DictConfig,
-    passthrough: List[str],
+    passthrough: list[str],
     sweep_dir: Path,
     launch_cwd: Path,
     status: str,
@@ -325,12 +389,20 @@ def _finish(
             best_cfg = OmegaConf.create(best_text)
         else:
             try:
-                best_cfg = _task_config(config_loader, config, passthrough + list(best.user_attrs.get("overrides", [])))
+                best_cfg = _task_config(
+                    config_loader,
+                    config,
+                    passthrough + list(best.user_attrs.get("overrides", [])),
+                )
                 best_text = OmegaConf.to_yaml(best_cfg, resolve=True)
             except Exception as exc:  # noqa: BLE001 - the results file matters more
                 log.warning("cannot rebuild the best config: %s", exc)
     summary = write_results(
-        study, sweep_dir, metric=ctx.metric, storage_url=ctx.storage_url, best_config_text=best_text
+        study,
+        sweep_dir,
+        metric=ctx.metric,
+        storage_url=ctx.storage_url,
+        best_config_text=best_text,
     )
     if ctx.tracking_uri and ctx.parent_run_id:
         done = study.user_attrs.get("best_model") or {}
@@ -338,8 +410,12 @@ def _finish(
             summary.model_uri = done.get("uri")  # a resumed sweep without a new best
         elif best is not None and best_cfg is not None:
             try:
-                summary.model_uri = finish_best_trial(ctx.tracking_uri, best, best_cfg, launch_cwd)
-                study.set_user_attr("best_model", {"trial": best.number, "uri": summary.model_uri})
+                summary.model_uri = finish_best_trial(
+                    ctx.tracking_uri, best, best_cfg, launch_cwd
+                )
+                study.set_user_attr(
+                    "best_model", {"trial": best.number, "uri": summary.model_uri}
+                )
             except Exception as exc:  # noqa: BLE001
                 log.warning("best trial's model/plots not logged: %s", exc)
         if best is None and status == "FINISHED":
@@ -348,11 +424,18 @@ def _finish(
             from nnexp.search import runs
 
             try:
-                runs.reconcile_trial_runs(runs.client(ctx.tracking_uri), ctx.experiment_id, study)
+                runs.reconcile_trial_runs(
+                    runs.client(ctx.tracking_uri), ctx.experiment_id, study
+                )
             except Exception as exc:  # noqa: BLE001 - the summary matters more
                 log.warning("could not reconcile trial runs with Optuna: %s", exc)
         record_parent(
-            ctx.tracking_uri, ctx.parent_run_id, study, summary,
-            metric=ctx.metric, sweep_dir=sweep_dir, status=status,
+            ctx.tracking_uri,
+            ctx.parent_run_id,
+            study,
+            summary,
+            metric=ctx.metric,
+            sweep_dir=sweep_dir,
+            status=status,
         )
     return summary

@@ -24,13 +24,14 @@ import socket
 import sys
 import time
 import traceback
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, TextIO
+from typing import Any, TextIO
 
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import TrialState
 
 from nnexp.search import runs
 from nnexp.search.compose import TrialComposer
@@ -67,25 +68,31 @@ class TrialOutcome:
 
     number: int
     state: str
-    value: Optional[float] = None
-    reason: Optional[str] = None
-    pruned_at: Optional[int] = None
-    run_id: Optional[str] = None
+    value: float | None = None
+    reason: str | None = None
+    pruned_at: int | None = None
+    run_id: str | None = None
     started: float = 0.0  #: epoch seconds at ask()
     train_started: float = 0.0
     train_ended: float = 0.0
     ended: float = 0.0  #: epoch seconds after tell() and the line
-    callback_s: float = 0.0  #: time inside the per-epoch callback (report, prune, heartbeat)
+    callback_s: float = (
+        0.0  #: time inside the per-epoch callback (report, prune, heartbeat)
+    )
     pid: int = field(default_factory=os.getpid)
 
     @property
     def overhead_s(self) -> float:
         """Sweep machinery time for this trial: everything but ``run_training``, plus the
         per-epoch callback's time inside it."""
-        return (self.ended - self.started) - (self.train_ended - self.train_started) + self.callback_s
+        return (
+            (self.ended - self.started)
+            - (self.train_ended - self.train_started)
+            + self.callback_s
+        )
 
 
-def worker_threads(n_jobs: int, cores: Optional[int] = None) -> int:
+def worker_threads(n_jobs: int, cores: int | None = None) -> int:
     """BLAS threads per worker: ``cores // n_jobs``, at least 1."""
     if cores is None:
         try:
@@ -116,14 +123,14 @@ class TrialCallback:
         metric: str,
         *,
         heartbeat_every: float = 10.0,
-        orphan_check: Optional[Callable[[], bool]] = None,
+        orphan_check: Callable[[], bool] | None = None,
     ) -> None:
         self.trial = trial
         self.metric = metric
         self.heartbeat_every = heartbeat_every
         self.orphan_check = orphan_check
         self.last_beat = time.time()
-        self.pruned_at: Optional[int] = None
+        self.pruned_at: int | None = None
         self.last_epoch = 0
         self.seconds = 0.0
 
@@ -173,9 +180,9 @@ class Worker:
         worker_index: int,
         out_dir: Path,
         base_overrides: Sequence[str],
-        compose: Callable[[List[str]], Any],
-        train: Optional[Callable[..., Any]] = None,
-        stream: Optional[TextIO] = None,
+        compose: Callable[[list[str]], Any],
+        train: Callable[..., Any] | None = None,
+        stream: TextIO | None = None,
     ) -> None:
         self.ctx = ctx
         self.worker_index = worker_index
@@ -232,18 +239,23 @@ class Worker:
         if run_id:
             status = cl.get_run(run_id).info.status
             runs.record_trial_outcome(
-                cl, run_id, "FAIL", fail_reason=item.reason,
+                cl,
+                run_id,
+                "FAIL",
+                fail_reason=item.reason,
                 terminate="FAILED" if status == "RUNNING" else None,
             )
 
-    def _ask(self) -> Optional[optuna.Trial]:
+    def _ask(self) -> optuna.Trial | None:
         """Next trial, or None when the study is full, past the deadline or orphaned."""
         if self.ctx.deadline is not None and time.time() >= self.ctx.deadline:
             return None
         if self.orphaned():
             return None
         with count_lock(self.ctx.storage_url):
-            reap_stale_trials(self.study, self.ctx.stale_after, on_reaped=self._mark_reaped)
+            reap_stale_trials(
+                self.study, self.ctx.stale_after, on_reaped=self._mark_reaped
+            )
             if len(self.study.get_trials(deepcopy=False)) >= self.ctx.n_trials:
                 return None
             trial = self.study.ask(self.space.distributions)
@@ -253,7 +265,7 @@ class Worker:
             trial.set_user_attr(HEARTBEAT_ATTR, now)
         return trial
 
-    def _best(self) -> tuple[Optional[float], Optional[int]]:
+    def _best(self) -> tuple[float | None, int | None]:
         done = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         if not done:
             return None, None
@@ -272,7 +284,8 @@ class Worker:
         trial_dir = self.out_dir / f"trial_{number}"
         overrides = self.space.overrides(trial.params)
         callback = TrialCallback(
-            trial, self.ctx.metric,
+            trial,
+            self.ctx.metric,
             heartbeat_every=max(1.0, min(10.0, self.ctx.stale_after / 4)),
             orphan_check=None if self.in_sweeper else self.orphaned,
         )
@@ -317,13 +330,18 @@ class Worker:
             if result.model_path is not None:
                 trial.set_user_attr("model_path", str(result.model_path))
             if result.test_metrics:
-                trial.set_user_attr("test_metrics", {k: float(v) for k, v in result.test_metrics.items()})
+                trial.set_user_attr(
+                    "test_metrics",
+                    {k: float(v) for k, v in result.test_metrics.items()},
+                )
             if result.stop_reason == "pruned":
                 out.state, out.pruned_at = "PRUNED", callback.pruned_at
                 trial.set_user_attr("pruned_at_epoch", callback.pruned_at)
                 out.value = self.study.tell(trial, state=TrialState.PRUNED).value
             elif result.stop_reason == "diverged":
-                out.reason = f"diverged: non-finite loss at epoch {int(result.epochs_run) + 1}"
+                out.reason = (
+                    f"diverged: non-finite loss at epoch {int(result.epochs_run) + 1}"
+                )
                 self._fail(trial, out)
             else:
                 value = objective_value(result, self.ctx.metric, self.ctx.direction)
@@ -331,10 +349,14 @@ class Worker:
                     out.state, out.value = "COMPLETE", value
                     self.study.tell(trial, value)
                 else:
-                    out.reason = f"no finite {self.ctx.metric} in {result.epochs_run} epochs"
+                    out.reason = (
+                        f"no finite {self.ctx.metric} in {result.epochs_run} epochs"
+                    )
                     self._fail(trial, out)
         except (SweepAborted, KeyboardInterrupt) as exc:
-            out.reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+            out.reason = (
+                "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+            )
             self._fail(trial, out, quiet=True)
             self._tag_run(out, result, callback, terminate=True)
             raise
@@ -351,14 +373,22 @@ class Worker:
         out.ended = time.time()
         print_line(
             trial_line(
-                number, out.state, out.value, best_value, best_number, out.ended - out.started,
-                pruned_at=out.pruned_at, reason=out.reason,
+                number,
+                out.state,
+                out.value,
+                best_value,
+                best_number,
+                out.ended - out.started,
+                pruned_at=out.pruned_at,
+                reason=out.reason,
             ),
             self.stream,
         )
         return out
 
-    def _fail(self, trial: optuna.Trial, out: TrialOutcome, quiet: bool = False) -> None:
+    def _fail(
+        self, trial: optuna.Trial, out: TrialOutcome, quiet: bool = False
+    ) -> None:
         out.state = "FAIL"
         try:
             trial.set_user_attr(FAIL_REASON_ATTR, out.reason or "unknown")
@@ -367,14 +397,23 @@ class Worker:
             if not quiet:
                 log.warning("trial %d could not be marked FAIL: %s", trial.number, exc)
 
-    def _tag_run(self, out: TrialOutcome, result: Any, callback: TrialCallback, terminate: bool = False) -> None:
+    def _tag_run(
+        self,
+        out: TrialOutcome,
+        result: Any,
+        callback: TrialCallback,
+        terminate: bool = False,
+    ) -> None:
         cl = self.mlflow
         if cl is None:
             return
         try:
             run_id = out.run_id or (
-                runs.find_trial_run(cl, self.ctx.experiment_id, self.ctx.study_name, out.number)
-                if self.ctx.experiment_id else None
+                runs.find_trial_run(
+                    cl, self.ctx.experiment_id, self.ctx.study_name, out.number
+                )
+                if self.ctx.experiment_id
+                else None
             )
             if not run_id:
                 return
@@ -384,18 +423,23 @@ class Worker:
             elif terminate and cl.get_run(run_id).info.status == "RUNNING":
                 status = "KILLED"
             runs.record_trial_outcome(
-                cl, run_id, out.state, pruned_at=out.pruned_at, fail_reason=out.reason, terminate=status
+                cl,
+                run_id,
+                out.state,
+                pruned_at=out.pruned_at,
+                fail_reason=out.reason,
+                terminate=status,
             )
         except Exception as exc:  # noqa: BLE001 - tracking trouble must not stop the sweep
             log.warning("trial %d: could not tag its MLflow run: %s", out.number, exc)
 
     # -- the loop ------------------------------------------------------------------------
 
-    def run(self) -> List[TrialOutcome]:
+    def run(self) -> list[TrialOutcome]:
         """Pull and run trials until the study is full, the timeout passes or the sweep dies."""
         from threadpoolctl import threadpool_limits
 
-        outcomes: List[TrialOutcome] = []
+        outcomes: list[TrialOutcome] = []
         self.out_dir.mkdir(parents=True, exist_ok=True)
         timings = self.out_dir / TIMINGS_FILE
         with threadpool_limits(limits=worker_threads(self.ctx.n_jobs), user_api="blas"):
@@ -407,7 +451,12 @@ class Worker:
                 outcome = self.run_trial(trial, started)
                 outcomes.append(outcome)
                 with open(timings, "a") as fh:
-                    fh.write(json.dumps({**asdict(outcome), "overhead_s": outcome.overhead_s}) + "\n")
+                    fh.write(
+                        json.dumps(
+                            {**asdict(outcome), "overhead_s": outcome.overhead_s}
+                        )
+                        + "\n"
+                    )
         return outcomes
 
 
@@ -432,7 +481,7 @@ def is_sweep_worker() -> bool:
     )
 
 
-def run_worker_job(cfg: Any = None) -> Dict[str, Any]:
+def run_worker_job(cfg: Any = None) -> dict[str, Any]:
     """The task function of a worker job: run trials; return a summary of what it ran."""
     from hydra import compose
     from hydra.core.hydra_config import HydraConfig
@@ -442,7 +491,7 @@ def run_worker_job(cfg: Any = None) -> Dict[str, Any]:
     config_name = hc.job.config_name
     base = [str(o) for o in hc.overrides.task]
 
-    def compose_trial(overrides: List[str]) -> Any:
+    def compose_trial(overrides: list[str]) -> Any:
         return compose(config_name=config_name, overrides=overrides)
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)

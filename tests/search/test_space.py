@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.distributions import (
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
 
-from nnexp.search.space import SearchSpace, SearchSpaceError, parse_search_space, validate_space
+from nnexp.search.space import (
+    SearchSpace,
+    SearchSpaceError,
+    parse_search_space,
+    validate_space,
+)
 
 
 def _space(params=None, args=()):
@@ -32,7 +41,9 @@ def test_every_kind_maps_to_its_distribution():
     assert d["model.depth"] == IntDistribution(1, 10)
     assert d["model.width"] == IntDistribution(16, 512, log=True)
     assert d["model.dropout"] == FloatDistribution(0.0, 0.5)
-    assert d["model.l2"].high == pytest.approx(0.5) and d["model.l2"].step == pytest.approx(0.05)
+    assert d["model.l2"].high == pytest.approx(0.5) and d[
+        "model.l2"
+    ].step == pytest.approx(0.05)
     assert space.fixed == ("trainer.epochs=30",)
     assert passthrough == []
 
@@ -40,28 +51,50 @@ def test_every_kind_maps_to_its_distribution():
 def test_overrides_round_trip_through_hydra_grammar():
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    space, _ = _space({"optimizer.lr": "tag(log, interval(1e-6, 1e-1))", "s": "choice('a b', c)", "n": "range(1, 5)"})
+    space, _ = _space(
+        {
+            "optimizer.lr": "tag(log, interval(1e-6, 1e-1))",
+            "s": "choice('a b', c)",
+            "n": "range(1, 5)",
+        }
+    )
     values = {"optimizer.lr": 1.2345678901234e-05, "s": "a b", "n": 3}
     parser = OverridesParser.create()
-    parsed = {o.key_or_group: o.value() for o in parser.parse_overrides(space.overrides(values))}
+    parsed = {
+        o.key_or_group: o.value()
+        for o in parser.parse_overrides(space.overrides(values))
+    }
     assert parsed == values
 
 
 def test_command_line_fixes_or_adds_dimensions():
     space, passthrough = _space(
         {"model.depth": "int(interval(1, 10))", "trainer.epochs": 30},
-        ["hparams_search=digits", "model.depth=3", "model.activation=relu,tanh", "trainer.epochs=range(5,20,5)",
-         "hydra.sweeper.n_trials=3"],
+        [
+            "hparams_search=digits",
+            "model.depth=3",
+            "model.activation=relu,tanh",
+            "trainer.epochs=range(5,20,5)",
+            "hydra.sweeper.n_trials=3",
+        ],
     )
     assert "model.depth" not in space.distributions  # fixed by the command line
-    assert space.distributions["model.activation"] == CategoricalDistribution(["relu", "tanh"])
+    assert space.distributions["model.activation"] == CategoricalDistribution(
+        ["relu", "tanh"]
+    )
     assert space.distributions["trainer.epochs"] == IntDistribution(5, 15, step=5)
     assert space.fixed == ()
-    assert passthrough == ["hparams_search=digits", "model.depth=3", "hydra.sweeper.n_trials=3"]
+    assert passthrough == [
+        "hparams_search=digits",
+        "model.depth=3",
+        "hydra.sweeper.n_trials=3",
+    ]
 
 
 def test_json_round_trip():
-    space, _ = _space({"a": "choice(x, 1, true)", "b": "tag(log, interval(1e-3, 1.0))", "c": 4})
+    space, _ = _space(
+        {"a": "choice(x, 1, true)", "b": "tag(log, interval(1e-3, 1.0))", "c": 4}
+    )
     assert SearchSpace.from_json(space.to_json()) == space
 
 
@@ -89,7 +122,12 @@ def test_bad_entries_name_the_key(expr, message):
 def test_validate_space_composes_bounds_and_every_choice(compose_cfg):
     from nnexp.config.validate import validate
 
-    good, _ = _space({"optimizer": "choice(adam, sgd, momentum)", "model.dropout": "interval(0.0, 0.5)"})
+    good, _ = _space(
+        {
+            "optimizer": "choice(adam, sgd, momentum)",
+            "model.dropout": "interval(0.0, 0.5)",
+        }
+    )
     seen = []
 
     def compose(ov):
@@ -98,7 +136,10 @@ def test_validate_space_composes_bounds_and_every_choice(compose_cfg):
 
     validate_space(good, compose, validate)
     assert {o for ov in seen for o in ov if o.startswith("optimizer=")} == {
-        "optimizer=adam", "optimizer=sgd", "optimizer=momentum"}
+        "optimizer=adam",
+        "optimizer=sgd",
+        "optimizer=momentum",
+    }
 
     bad, _ = _space({"model.dropout": "interval(0.0, 1.5)"})
     with pytest.raises(SearchSpaceError, match="dropout"):

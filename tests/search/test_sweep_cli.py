@@ -7,24 +7,28 @@ sweep recorded in the Optuna journal (``mlruns/optuna/journal.log``) and the MLf
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Sequence
 
 import pytest
 
 pytestmark = pytest.mark.slow
 
 CLI = str(Path(sys.executable).with_name("nnexp-train"))
-FAST = ["hparams_search=digits", "trainer.epochs=4", "model.depth=int(interval(1,2))",
-        "model.width=range(16,65,16)"]
+FAST = [
+    "hparams_search=digits",
+    "trainer.epochs=4",
+    "model.depth=int(interval(1,2))",
+    "model.width=range(16,65,16)",
+]
 
 
-def _env() -> Dict[str, str]:
+def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("MLFLOW_TRACKING_URI", None)
     env["HYDRA_FULL_ERROR"] = "1"
@@ -32,11 +36,22 @@ def _env() -> Dict[str, str]:
     return env
 
 
-def sweep(cwd: Path, *overrides: str, check: bool = True, timeout: float = 240) -> subprocess.CompletedProcess:
-    proc = subprocess.run([CLI, "-m", *overrides], cwd=cwd, env=_env(), capture_output=True, text=True,
-                          timeout=timeout)
+def sweep(
+    cwd: Path, *overrides: str, check: bool = True, timeout: float = 240
+) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [CLI, "-m", *overrides],
+        cwd=cwd,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"sweep failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+        raise AssertionError(
+            f"sweep failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+        )
     return proc
 
 
@@ -60,7 +75,7 @@ def mlflow_runs(cwd: Path):
     return client, parents, children
 
 
-def trial_lines(out: str) -> List[str]:
+def trial_lines(out: str) -> list[str]:
     return [line for line in out.splitlines() if line.startswith("[trial ")]
 
 
@@ -94,7 +109,10 @@ def test_small_sweep_records_every_trial_with_parent_child_links(tmp_path):
     assert parent.data.tags["best.model.depth"] == str(best.params["model.depth"])
     assert "COMPLETE" in parent.data.tags["mlflow.note.content"]
     artifacts = {a.path for a in client.list_artifacts(parent.info.run_id, "plots")}
-    assert {"plots/optimization_history.png", "plots/intermediate_values.png"} <= artifacts
+    assert {
+        "plots/optimization_history.png",
+        "plots/intermediate_values.png",
+    } <= artifacts
     best_child = by_id[best.user_attrs["mlflow_run_id"]]
     assert best_child.data.tags.get("nnexp.best_trial") == "true"
     assert any(a.path == "plots" for a in client.list_artifacts(best_child.info.run_id))
@@ -103,7 +121,9 @@ def test_small_sweep_records_every_trial_with_parent_child_links(tmp_path):
 
     sweep_dir = next(tmp_path.glob("multirun/*/*"))
     results = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
-    assert results["best_trial"] == best.number and results["best_value"] == pytest.approx(best.value)
+    assert results["best_trial"] == best.number and results[
+        "best_value"
+    ] == pytest.approx(best.value)
     assert results["best_mlflow_run_id"] == best.user_attrs["mlflow_run_id"]
     best_cfg = yaml.safe_load((sweep_dir / "best_config.yaml").read_text())
     assert best_cfg["model"]["depth"] == best.params["model.depth"]
@@ -114,11 +134,21 @@ def test_a_sweep_built_to_prune_prunes(tmp_path):
     # lr 0.05 learns within an epoch, 1e-6 does not: once a good trial exists the median
     # pruner stops the bad ones at their first reported epoch.
     proc = sweep(
-        tmp_path, "hparams_search=digits", "trainer.epochs=6", "model.depth=1", "model.width=32",
-        "trainer.batch_size=64", "model.dropout=0.0", "model.l2=0.0001",
-        "optimizer=sgd", "optimizer.lr=choice(0.05,0.000001)", "hydra.sweeper.n_trials=6",
-        "hydra.sweeper.sampler.name=random", "hydra.sweeper.sampler.seed=0",
-        "hydra.sweeper.pruner.n_startup_trials=1", "hydra.sweeper.pruner.n_warmup_steps=0",
+        tmp_path,
+        "hparams_search=digits",
+        "trainer.epochs=6",
+        "model.depth=1",
+        "model.width=32",
+        "trainer.batch_size=64",
+        "model.dropout=0.0",
+        "model.l2=0.0001",
+        "optimizer=sgd",
+        "optimizer.lr=choice(0.05,0.000001)",
+        "hydra.sweeper.n_trials=6",
+        "hydra.sweeper.sampler.name=random",
+        "hydra.sweeper.sampler.seed=0",
+        "hydra.sweeper.pruner.n_startup_trials=1",
+        "hydra.sweeper.pruner.n_warmup_steps=0",
     )
     study = study_of(tmp_path)
     pruned = [t for t in study.trials if t.state.name == "PRUNED"]
@@ -131,16 +161,25 @@ def test_a_sweep_built_to_prune_prunes(tmp_path):
         assert t.user_attrs["epochs_run"] == t.user_attrs["pruned_at_epoch"] < 6
         child = by_id[t.user_attrs["mlflow_run_id"]]
         assert child.data.tags["nnexp.trial_state"] == "PRUNED"
-        assert child.data.tags["nnexp.pruned_at_epoch"] == str(t.user_attrs["pruned_at_epoch"])
+        assert child.data.tags["nnexp.pruned_at_epoch"] == str(
+            t.user_attrs["pruned_at_epoch"]
+        )
         assert child.data.tags["stop_reason"] == "pruned"
 
 
 def test_two_workers_pull_trials_without_barriers(tmp_path):
     n = 8
     proc = sweep(
-        tmp_path, "hparams_search=digits", "model.depth=1", "model.width=32", "trainer.epochs=choice(2,14)",
-        "hydra.sweeper.sampler.name=random", "hydra.sweeper.sampler.seed=1", "hydra.sweeper.pruner=none",
-        f"hydra.sweeper.n_trials={n}", "hydra.sweeper.n_jobs=2",
+        tmp_path,
+        "hparams_search=digits",
+        "model.depth=1",
+        "model.width=32",
+        "trainer.epochs=choice(2,14)",
+        "hydra.sweeper.sampler.name=random",
+        "hydra.sweeper.sampler.seed=1",
+        "hydra.sweeper.pruner=none",
+        f"hydra.sweeper.n_trials={n}",
+        "hydra.sweeper.n_jobs=2",
     )
     assert len(trial_lines(proc.stdout)) == n
     study = study_of(tmp_path)
@@ -158,15 +197,21 @@ def test_two_workers_pull_trials_without_barriers(tmp_path):
 
     # No barrier: some worker starts its next trial while the other worker's trial, which
     # started before that worker's previous trial ended, is still running.
-    spans = [(t.datetime_start.timestamp(), t.datetime_complete.timestamp(), t.user_attrs["worker_pid"])
-             for t in trials]
-    by_worker: Dict[int, List[tuple]] = {}
+    spans = [
+        (
+            t.datetime_start.timestamp(),
+            t.datetime_complete.timestamp(),
+            t.user_attrs["worker_pid"],
+        )
+        for t in trials
+    ]
+    by_worker: dict[int, list[tuple]] = {}
     for s, e, pid in sorted(spans):
         by_worker.setdefault(pid, []).append((s, e))
     overlaps = 0
     for pid, own in by_worker.items():
         others = [sp for p, sps in by_worker.items() if p != pid for sp in sps]
-        for prev, nxt in zip(own, own[1:]):
+        for prev, nxt in itertools.pairwise(own):
             if any(os_ < prev[1] - 0.2 and oe > nxt[0] + 0.2 for os_, oe in others):
                 overlaps += 1
     assert overlaps >= 1, by_worker
@@ -184,10 +229,23 @@ def _wait_for(cond, timeout: float) -> bool:
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_interrupt_and_resume_reaches_exactly_n_trials(tmp_path, sig):
     n = 6
-    args = ["hparams_search=digits", "model.depth=1", "model.width=32", "trainer.epochs=8",
-            f"hydra.sweeper.n_trials={n}", "hydra.sweeper.pruner=none"]
-    proc = subprocess.Popen([CLI, "-m", *args], cwd=tmp_path, env=_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    args = [
+        "hparams_search=digits",
+        "model.depth=1",
+        "model.width=32",
+        "trainer.epochs=8",
+        f"hydra.sweeper.n_trials={n}",
+        "hydra.sweeper.pruner=none",
+    ]
+    proc = subprocess.Popen(
+        [CLI, "-m", *args],
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     journal = tmp_path / "mlruns" / "optuna" / "journal.log"
 
     def two_done_one_running() -> bool:
@@ -217,12 +275,16 @@ def test_interrupt_and_resume_reaches_exactly_n_trials(tmp_path, sig):
     assert [t.number for t in after] == list(range(n))
     for t in before:
         if t.state.name == "COMPLETE":
-            assert after[t.number].value == t.value and after[t.number].params == t.params
+            assert (
+                after[t.number].value == t.value and after[t.number].params == t.params
+            )
     for number in interrupted:
-        assert after[number].state.name == "FAIL" and after[number].user_attrs.get("fail_reason")
+        assert after[number].state.name == "FAIL" and after[number].user_attrs.get(
+            "fail_reason"
+        )
     assert sum(t.state.name == "COMPLETE" for t in after) == n - len(interrupted)
 
-    client, parents, children = mlflow_runs(tmp_path)
+    _, parents, children = mlflow_runs(tmp_path)
     assert len(parents) == 1 and parents[0].info.status == "FINISHED"
     states = {c.data.tags["nnexp.trial"]: c for c in children}
     for number in interrupted:
@@ -234,10 +296,20 @@ def test_interrupt_and_resume_reaches_exactly_n_trials(tmp_path, sig):
 
 def test_diverging_trial_fails_and_the_sweep_completes(tmp_path):
     proc = sweep(
-        tmp_path, "hparams_search=digits", "trainer.epochs=3", "model.depth=1", "model.width=32",
-        "trainer.batch_size=32", "model.dropout=0.0", "model.l2=0.0001",
-        "optimizer=sgd", "optimizer.lr=choice(10.0,0.05)", "hydra.sweeper.n_trials=4",
-        "hydra.sweeper.sampler.name=random", "hydra.sweeper.sampler.seed=0", "hydra.sweeper.pruner=none",
+        tmp_path,
+        "hparams_search=digits",
+        "trainer.epochs=3",
+        "model.depth=1",
+        "model.width=32",
+        "trainer.batch_size=32",
+        "model.dropout=0.0",
+        "model.l2=0.0001",
+        "optimizer=sgd",
+        "optimizer.lr=choice(10.0,0.05)",
+        "hydra.sweeper.n_trials=4",
+        "hydra.sweeper.sampler.name=random",
+        "hydra.sweeper.sampler.seed=0",
+        "hydra.sweeper.pruner=none",
     )
     trials = study_of(tmp_path).trials
     failed = [t for t in trials if t.state.name == "FAIL"]
@@ -249,7 +321,10 @@ def test_diverging_trial_fails_and_the_sweep_completes(tmp_path):
     _, _, children = mlflow_runs(tmp_path)
     for c in children:
         if c.data.tags["nnexp.trial_state"] == "FAIL":
-            assert c.info.status == "FAILED" and "diverged" in c.data.tags["nnexp.fail_reason"]
+            assert (
+                c.info.status == "FAILED"
+                and "diverged" in c.data.tags["nnexp.fail_reason"]
+            )
 
 
 @pytest.mark.parametrize(

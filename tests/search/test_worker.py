@@ -10,9 +10,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any
 
-import optuna
 import pytest
 from omegaconf import OmegaConf
 from optuna.trial import TrialState
@@ -30,14 +29,14 @@ from nnexp.search.worker import Worker, objective_value, worker_threads
 
 @dataclass
 class FakeResult:
-    history: Dict[str, List[float]]
+    history: dict[str, list[float]]
     stop_reason: str
     epochs_run: int
     metric: str = "val_loss"
     best_value: float = math.nan
     run_id: Any = None
     model_path: Any = None
-    test_metrics: Dict[str, float] = field(default_factory=dict)
+    test_metrics: dict[str, float] = field(default_factory=dict)
 
 
 def fake_train(cfg, *, callbacks, **_):
@@ -45,7 +44,7 @@ def fake_train(cfg, *, callbacks, **_):
     lr = float(cfg.lr)
     if lr < 0:
         raise RuntimeError("boom")
-    hist: Dict[str, List[float]] = {"val_accuracy": []}
+    hist: dict[str, list[float]] = {"val_accuracy": []}
     for epoch in range(1, int(cfg.epochs) + 1):
         if lr >= 100:
             return FakeResult(hist, "diverged", epoch)
@@ -60,32 +59,61 @@ def fake_train(cfg, *, callbacks, **_):
 
 
 def compose(overrides):
-    cfg = OmegaConf.create({"lr": 0.1, "epochs": 5, "trainer": {"save_dir": None, "progress": True},
-                            "tracking": {"log_plots": True}})
+    cfg = OmegaConf.create(
+        {
+            "lr": 0.1,
+            "epochs": 5,
+            "trainer": {"save_dir": None, "progress": True},
+            "tracking": {"log_plots": True},
+        }
+    )
     for o in overrides:
         k, v = o.split("=", 1)
         OmegaConf.update(cfg, k, float(v))
     return cfg
 
 
-def make_ctx(tmp_path: Path, params, n_trials=4, pruner="none", sampler=None) -> SweepContext:
+def make_ctx(
+    tmp_path: Path, params, n_trials=4, pruner="none", sampler=None
+) -> SweepContext:
     space, _ = parse_search_space(params)
     url = resolve_storage_url(None, tmp_path)
-    create_or_load_study(url, "s", "maximize", make_sampler(sampler), make_pruner(pruner))
-    return SweepContext(study_name="s", storage_url=url, n_trials=n_trials, metric="val_accuracy",
-                        direction="maximize", space_json=space.to_json(), sampler=sampler, pruner=pruner,
-                        sweeper_host=socket.gethostname())
+    create_or_load_study(
+        url, "s", "maximize", make_sampler(sampler), make_pruner(pruner)
+    )
+    return SweepContext(
+        study_name="s",
+        storage_url=url,
+        n_trials=n_trials,
+        metric="val_accuracy",
+        direction="maximize",
+        space_json=space.to_json(),
+        sampler=sampler,
+        pruner=pruner,
+        sweeper_host=socket.gethostname(),
+    )
 
 
 def run(ctx, tmp_path, capsys=None):
-    w = Worker(ctx, worker_index=0, out_dir=tmp_path / "job", base_overrides=[], compose=compose, train=fake_train)
+    w = Worker(
+        ctx,
+        worker_index=0,
+        out_dir=tmp_path / "job",
+        base_overrides=[],
+        compose=compose,
+        train=fake_train,
+    )
     return w, w.run()
 
 
 def test_states_and_reasons(tmp_path, capsys):
-    ctx = make_ctx(tmp_path, {"lr": "choice(0.1, 200.0, -1.0)"}, n_trials=6,
-                   sampler={"name": "random", "seed": 0})
-    w, outcomes = run(ctx, tmp_path)
+    ctx = make_ctx(
+        tmp_path,
+        {"lr": "choice(0.1, 200.0, -1.0)"},
+        n_trials=6,
+        sampler={"name": "random", "seed": 0},
+    )
+    w, _ = run(ctx, tmp_path)
     trials = w.study.get_trials()
     assert len(trials) == 6 and [t.number for t in trials] == list(range(6))
     for t in trials:
@@ -93,9 +121,14 @@ def test_states_and_reasons(tmp_path, capsys):
         if lr == 0.1:
             assert t.state == TrialState.COMPLETE and t.value == pytest.approx(0.5)
         elif lr == 200.0:
-            assert t.state == TrialState.FAIL and "diverged" in t.user_attrs["fail_reason"]
+            assert (
+                t.state == TrialState.FAIL and "diverged" in t.user_attrs["fail_reason"]
+            )
         else:
-            assert t.state == TrialState.FAIL and "RuntimeError: boom" in t.user_attrs["fail_reason"]
+            assert (
+                t.state == TrialState.FAIL
+                and "RuntimeError: boom" in t.user_attrs["fail_reason"]
+            )
         assert t.user_attrs["worker_pid"] == os.getpid()
         assert (tmp_path / "job" / f"trial_{t.number}" / "config.yaml").exists()
     out = capsys.readouterr().out.splitlines()
@@ -104,10 +137,14 @@ def test_states_and_reasons(tmp_path, capsys):
 
 
 def test_pruning_stops_at_once_and_records_the_epoch(tmp_path):
-    ctx = make_ctx(tmp_path, {"lr": "choice(0.2, 0.01)"}, n_trials=5,
-                   pruner={"name": "median", "n_startup_trials": 1, "n_warmup_steps": 0},
-                   sampler={"name": "random", "seed": 0})
-    w, outcomes = run(ctx, tmp_path)
+    ctx = make_ctx(
+        tmp_path,
+        {"lr": "choice(0.2, 0.01)"},
+        n_trials=5,
+        pruner={"name": "median", "n_startup_trials": 1, "n_warmup_steps": 0},
+        sampler={"name": "random", "seed": 0},
+    )
+    w, _ = run(ctx, tmp_path)
     trials = w.study.get_trials()
     first_good = min(t.number for t in trials if t.params["lr"] == 0.2)
     later_bad = [t for t in trials if t.params["lr"] == 0.01 and t.number > first_good]
@@ -130,7 +167,9 @@ def test_stops_at_n_trials_and_resumes_to_the_total(tmp_path):
 
 def test_reaping_dead_and_silent_workers(tmp_path):
     url = resolve_storage_url(None, tmp_path)
-    study = create_or_load_study(url, "r", "maximize", make_sampler("random"), make_pruner("none"))
+    study = create_or_load_study(
+        url, "r", "maximize", make_sampler("random"), make_pruner("none")
+    )
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     t_dead = study.ask()
@@ -154,11 +193,17 @@ def test_reaping_dead_and_silent_workers(tmp_path):
 
 
 def test_helpers():
-    assert worker_threads(2, cores=2) == 1 and worker_threads(1, cores=8) == 8 and worker_threads(4, cores=2) == 1
+    assert (
+        worker_threads(2, cores=2) == 1
+        and worker_threads(1, cores=8) == 8
+        and worker_threads(4, cores=2) == 1
+    )
     r = FakeResult({"val_accuracy": [0.5, float("nan"), 0.7]}, "completed", 3)
     assert objective_value(r, "val_accuracy", "maximize") == 0.7
     assert objective_value(r, "val_accuracy", "minimize") == 0.5
-    assert math.isnan(objective_value(FakeResult({}, "completed", 0), "val_accuracy", "maximize"))
+    assert math.isnan(
+        objective_value(FakeResult({}, "completed", 0), "val_accuracy", "maximize")
+    )
     line = trial_line(7, "COMPLETE", 0.97222, 0.975, 3, 12.34)
     assert line == "[trial 7] COMPLETE value=0.9722 best=0.9750 (trial 3) 12.3s"
 
@@ -170,17 +215,26 @@ def test_trial_composer_composes_once_per_group_choice():
 
     def compose_groups(overrides):
         calls.append(tuple(overrides))
-        name = ([o.split("=")[1] for o in overrides if o.startswith("opt=")] or ["a"])[0]
+        name = ([o.split("=")[1] for o in overrides if o.startswith("opt=")] or ["a"])[
+            0
+        ]
         return OmegaConf.create({"opt": {"name": name, "lr": 0.1}, "n": 1})
 
-    space, _ = parse_search_space({"opt": "choice(a, b)", "opt.lr": "interval(0.01, 0.2)", "n": "range(1, 4)"})
+    space, _ = parse_search_space(
+        {"opt": "choice(a, b)", "opt.lr": "interval(0.01, 0.2)", "n": "range(1, 4)"}
+    )
     space = space.mark_groups(lambda k: k == "opt")
     composer = TrialComposer(compose_groups, ["base=1"], space)
     for name, lr in [("a", 0.05), ("b", 0.02), ("a", 0.03)]:
         cfg, overrides = composer({"opt": name, "opt.lr": lr, "n": 2})
         assert cfg.opt.name == name and cfg.opt.lr == lr and cfg.n == 2
         assert overrides == [f"opt={name}", f"opt.lr={lr!r}", "n=2"]
-    assert calls == [("base=1", "opt=a"), ("base=1", "opt=b")]  # the second "a" hit the cache
-    bad = TrialComposer(compose_groups, [], parse_search_space({"nope": "range(1, 3)"})[0])
+    assert calls == [
+        ("base=1", "opt=a"),
+        ("base=1", "opt=b"),
+    ]  # the second "a" hit the cache
+    bad = TrialComposer(
+        compose_groups, [], parse_search_space({"nope": "range(1, 3)"})[0]
+    )
     with pytest.raises(KeyError, match="nope"):
         bad({"nope": 1})
