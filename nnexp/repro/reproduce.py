@@ -156,7 +156,10 @@ def reproduce(
 
     orig = target.run
     cfg = prepare_config(orig, tracking_uri, out_dir, progress)
-    dataset = load_data(cfg)
+    try:
+        dataset = load_data(cfg)
+    except (OSError, ValueError) as exc:
+        raise Refusal(f"cannot load the data of run {orig.run_id} ({cfg.data.name}): {exc}") from None
     data_diffs = check_data(orig, dataset, force)
     tags = {REPRODUCTION_TAG: orig.run_id, ROLE_TAG: ROLE}
     if target.study is not None:
