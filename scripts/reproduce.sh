@@ -5,7 +5,7 @@
 #   STUDY=mnist MODEL=mnist-mlp scripts/reproduce.sh
 #   scripts/reproduce.sh --trial 7 --tolerance 0.005   # extra arguments go to `nnexp reproduce`
 # Exit status: 0 verified, 1 mismatch, 2 refused (the message says why).
-source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh" ""   # "": not this script's arguments
 cd "$NNEXP_ROOT"   # like main.sh: every script uses <repo>/mlruns
 study="${STUDY:-digits}"
 nnexp studies
