@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         from nnexp.repro.source import fetch_run
 
         target = target_for_run(fetch_run(uri, args.run_id))
-    out_dir = Path(args.out_dir) if args.out_dir else Path("outputs", "reproduce", time.strftime("%Y-%m-%d"), time.strftime("%H-%M-%S"))
+    out_dir = Path(args.out_dir or Path("outputs", "reproduce", time.strftime("%Y-%m-%d"), time.strftime("%H-%M-%S")))
     print(f"original: {target.label}, {target.metric}={target.value!r}", flush=True)
     rep = reproduce(
         target, tracking_uri=uri, out_dir=out_dir.resolve(), tolerance=args.tolerance,

@@ -95,7 +95,9 @@ def fetch_run(tracking_uri: str, run_id: str) -> RecordedRun:
         try:
             path = Path(client.download_artifacts(run_id, CONFIG_ARTIFACT, tmp))
         except Exception:  # noqa: BLE001
-            raise Refusal(f"MLflow run {run_id} has no {CONFIG_ARTIFACT} artifact: it was not recorded by nnexp-train") from None
+            raise Refusal(
+                f"MLflow run {run_id} has no {CONFIG_ARTIFACT} artifact: it was not recorded by nnexp-train"
+            ) from None
         import yaml
 
         config = yaml.safe_load(path.read_text()) or {}

@@ -10,7 +10,13 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
 from nnexp.repro.errors import Refusal
-from nnexp.repro.studies import list_studies, load_study, open_existing, select_trial, storage_url
+from nnexp.repro.studies import (
+    list_studies,
+    load_study,
+    open_existing,
+    select_trial,
+    storage_url,
+)
 from nnexp.search.storage import open_storage
 
 DIST = {"x": FloatDistribution(0, 1)}
