@@ -153,6 +153,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--quick", action="store_true", help="fewer trials (numbers are noisier)"
     )
     ap.add_argument("--keep", help="keep the sweep directories under this path")
+    ap.add_argument(
+        "--parts",
+        default="overhead,pruning,throughput",
+        help="comma-separated subset of the three parts",
+    )
     args = ap.parse_args(argv)
     root = (
         Path(args.keep)
@@ -160,9 +165,21 @@ def main(argv: Sequence[str] | None = None) -> None:
         else Path(tempfile.mkdtemp(prefix="nnexp-bench-sweep-"))
     )
     q = args.quick
+    parts = {p.strip() for p in args.parts.split(",")}
     rows: list[tuple] = []
 
     # 1. machinery overhead: the default digits sweep (sampler seeded for repeatability)
+    if "overhead" in parts:
+        overhead_part(root, q, rows)
+    if "pruning" in parts:
+        pruning_part(root, q, rows)
+    if "throughput" in parts:
+        throughput_part(root, q, rows)
+    report(rows, q, root)
+
+
+def overhead_part(root: Path, q: bool, rows: list[tuple]) -> None:
+    """Sweep machinery time per trial, fixed costs, run_training's own overhead."""
     n1 = 12 if q else 30
     print(f"[bench] 1/3 overhead: digits sweep, {n1} trials, 1 worker ...", flush=True)
     r1 = run_sweep(
@@ -211,7 +228,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     rows.append(("fit time per trial (training itself)", f"{fit_total / n1:.3f} s"))
 
-    # 2. pruning savings: same fixed seed, pruner on vs off
+
+def pruning_part(root: Path, q: bool, rows: list[tuple]) -> None:
+    """Epochs and best value of a fixed-seed sweep, median pruner vs none."""
     n2 = 20 if q else 40
     print(
         f"[bench] 2/3 pruning: {n2}-trial sweeps, median pruner vs none ...", flush=True
@@ -240,7 +259,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         ("sweep wall time, pruner on / off", f"{on.wall:.1f} s / {off.wall:.1f} s")
     )
 
-    # 3. throughput: equal-cost trials (fixed architecture and epochs, no early stop, no pruning)
+
+def throughput_part(root: Path, q: bool, rows: list[tuple]) -> None:
+    """Trials per minute with 1 vs 2 workers on equal-cost trials."""
     n3 = 8 if q else 16
     print(
         f"[bench] 3/3 throughput: {n3} equal-cost trials with 1 and 2 workers ...",
@@ -291,6 +312,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     )
 
+
+def report(rows: list[tuple], q: bool, root: Path) -> None:
+    """Print the table."""
     width = max(len(k) for k, _ in rows)
     print()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
