@@ -38,14 +38,10 @@ class NnexpSweeperConf:
     storage: Optional[str] = None
     #: tpe | random | cmaes | gp | qmc, or {name: ..., seed: ..., other sampler keywords}
     sampler: Any = field(default_factory=lambda: {"name": "tpe", "seed": None})
-    #: median | hyperband | successive_halving | percentile | none, or {name: ..., keywords}
-    pruner: Any = field(
-        default_factory=lambda: {
-            "name": "median",
-            "n_startup_trials": 5,
-            "n_warmup_steps": 2,
-        }
-    )
+    #: median | hyperband | successive_halving | percentile | none, or {name: ..., keywords};
+    #: a config's mapping merges into this one, so switch pruners with pruner=<name> or a whole
+    #: mapping ('pruner={name: hyperband, min_resource: 2}'), not pruner.name=<name>
+    pruner: Any = field(default_factory=lambda: {"name": "median"})
     #: a RUNNING trial without heartbeat for this many seconds is marked FAIL (dead worker)
     stale_after: float = 300.0
     #: the search space: config key -> Hydra override expression (see nnexp.search.space)
