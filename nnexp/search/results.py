@@ -278,8 +278,8 @@ def finish_best_trial(
     from nnexp.config.to_model import dataset_kwargs
     from nnexp.data import load_dataset
     from nnexp.nn import MLP
-    from nnexp.tracking.plots import confusion_matrix_png, learning_curves
     from nnexp.tracking import log_servable_model
+    from nnexp.tracking.plots import confusion_matrix_png, learning_curves
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     run_id = best.user_attrs.get("mlflow_run_id")
