@@ -198,8 +198,7 @@ class Worker:
         self.ppid = os.getppid()
         self.in_sweeper = self.pid == ctx.sweeper_pid
         self._mlflow: Any = None
-        if ctx.tracking_uri:
-            import mlflow  # noqa: F401 - a worker process pays this ~2 s import once, not in a trial
+        self._warm_up()
         offset = ctx.n_existing * 1024 + worker_index
         self.study = load_study(
             ctx.storage_url,
@@ -209,6 +208,18 @@ class Worker:
         )
 
     # -- helpers -------------------------------------------------------------------------
+
+    def _warm_up(self) -> None:
+        """Pay the per-process costs (imports, the tracking store's engine) before any trial,
+        so that trial durations and heartbeats measure trials."""
+        import nnexp.data
+        import nnexp.train.trainer  # noqa: F401
+
+        if self.ctx.tracking_uri and self.ctx.experiment_id:
+            try:
+                self.mlflow.get_experiment(self.ctx.experiment_id)
+            except Exception as exc:  # noqa: BLE001 - the first trial will report it properly
+                log.debug("tracking warm-up failed: %s", exc)
 
     @property
     def mlflow(self) -> Any:
