@@ -171,27 +171,83 @@ def study_plots(study: optuna.Study, out_dir: Path) -> list[Path]:
     return written
 
 
-def describe(summary: SweepSummary, metric: str, direction: str) -> str:
-    """Markdown note for the parent run (``mlflow.note.content``)."""
+STATE_WORDS = {"COMPLETE": "completed", "PRUNED": "pruned", "FAIL": "failed"}
+
+
+def _run_link(text: str, run_id: str | None, experiment_id: str | None) -> str:
+    if run_id and experiment_id:
+        return f"[{text}](#/experiments/{experiment_id}/runs/{run_id})"
+    return text
+
+
+def describe(
+    summary: SweepSummary,
+    metric: str,
+    direction: str,
+    *,
+    experiment_id: str | None = None,
+    trials: list[FrozenTrial] | None = None,
+    top: int = 5,
+) -> str:
+    """Markdown note for the parent run (``mlflow.note.content``).
+
+    The sweep in one line (trials by state, objective), the best trial with a link to its run
+    and its params, the ``top`` completed trials as a table, and why trials failed.
+    """
+    order = ("COMPLETE", "PRUNED", "FAIL")
+    states = sorted(
+        summary.counts, key=lambda k: (order.index(k) if k in order else 9, k)
+    )
+    counted = ", ".join(
+        f"{summary.counts[k]} {STATE_WORDS.get(k, k.lower())}" for k in states
+    )
     lines = [
-        f"**Sweep `{summary.study_name}`**: {summary.n_trials} trials, {direction} `{metric}`.",
-        "",
-        "States: " + ", ".join(f"{k} {v}" for k, v in sorted(summary.counts.items())),
+        (
+            f"**Sweep `{summary.study_name}`**: {summary.n_trials} trials "
+            f"({counted or 'none'}), {direction} `{metric}`."
+        ),
     ]
     if summary.best_number is not None:
+        best = _run_link(
+            f"trial {summary.best_number}", summary.best_run_id, experiment_id
+        )
         lines += [
             "",
-            (
-                f"Best: trial {summary.best_number}, {metric} = {summary.best_value:.6g} "
-                f"(run `{summary.best_run_id}`)."
-            ),
+            f"**Best**: {best}, `{metric}` = {summary.best_value:.6g}",
             "",
-            "Best params:",
         ]
-        lines += [f"- `{k}` = {v}" for k, v in summary.best_params.items()]
+        lines += [f"- `{k}` = {_fmt(v)}" for k, v in summary.best_params.items()]
+    done = [
+        t
+        for t in trials or []
+        if t.state == TrialState.COMPLETE and t.value is not None
+    ]
+    if len(done) > 1:
+        done.sort(key=lambda t: t.value, reverse=direction == "maximize")
+        keys = sorted({k for t in done for k in t.params})
+        lines += [
+            "",
+            f"Top {min(top, len(done))} of {len(done)} completed trials:",
+            "",
+            "| trial | " + metric + " | " + " | ".join(keys) + " |",
+            "|---" * (len(keys) + 2) + "|",
+        ]
+        for t in done[:top]:
+            link = _run_link(
+                str(t.number), t.user_attrs.get("mlflow_run_id"), experiment_id
+            )
+            cells = [link, f"{t.value:.4g}"] + [_fmt(t.params.get(k, "")) for k in keys]
+            lines.append("| " + " | ".join(cells) + " |")
     if summary.fail_reasons:
-        lines += ["", "Failures:"] + [f"- {r}" for r in summary.fail_reasons[:20]]
+        lines += ["", "Failures:", ""] + [f"- {r}" for r in summary.fail_reasons[:20]]
     return "\n".join(lines)
+
+
+def _fmt(value: Any) -> str:
+    """Params for people: floats to 3 significant digits."""
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
 
 
 def record_parent(
@@ -207,8 +263,15 @@ def record_parent(
     """Best value/params/run id, state counts, plots and the results files on the parent run."""
     cl = runs.client(tracking_uri)
     direction = study.direction.name.lower()
+    experiment_id = cl.get_run(parent_run_id).info.experiment_id
     tags: dict[str, Any] = {
-        "mlflow.note.content": describe(summary, metric, direction),
+        "mlflow.note.content": describe(
+            summary,
+            metric,
+            direction,
+            experiment_id=experiment_id,
+            trials=study.get_trials(deepcopy=False),
+        ),
         "sweep.n_trials": summary.n_trials,
         "sweep.metric": metric,
         "sweep.direction": direction,

@@ -4,6 +4,11 @@ Tags: the parent run has ``nnexp.role=sweep`` and ``nnexp.study=<study name>``; 
 child run has ``nnexp.role=trial``, ``nnexp.study``, ``nnexp.trial=<number>``, and after the
 trial ``nnexp.trial_state`` (COMPLETE/PRUNED/FAIL), ``nnexp.pruned_at_epoch`` or
 ``nnexp.fail_reason``. Child runs carry ``mlflow.parentRunId`` (set by ``run_training``).
+
+Names for people browsing the MLflow UI: the parent is ``sweep-<study>``; once a trial ends its
+run is renamed after its number, key hyperparameters and state, e.g.
+``trial-7 adam lr=3.1e-03 d=2 w=128`` or ``trial-3 sgd lr=1.0e-06 d=1 w=32 [pruned]``, and its
+description (``mlflow.note.content``) says what happened to it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,18 @@ TRIAL_TAG = "nnexp.trial"
 STATE_TAG = "nnexp.trial_state"
 PRUNED_AT_TAG = "nnexp.pruned_at_epoch"
 FAIL_REASON_TAG = "nnexp.fail_reason"
+NAME_TAG = "mlflow.runName"
+NOTE_TAG = "mlflow.note.content"
+
+#: The run params shown in a trial run's name, with their short labels ("" = the bare value).
+NAME_PARAMS: tuple[tuple[str, str], ...] = (
+    ("optimizer.name", ""),
+    ("optimizer.lr", "lr"),
+    ("model.depth", "d"),
+    ("model.width", "w"),
+)
+#: Name suffix per Optuna trial state (COMPLETE has none).
+STATE_SUFFIX = {"PRUNED": " [pruned]", "FAIL": " [failed]"}
 
 
 def client(uri: str) -> Any:
@@ -103,6 +120,63 @@ def find_trial_run(
     return runs[0].info.run_id if runs else None
 
 
+def _short_value(value: Any) -> str:
+    """``0.0031`` -> ``3.1e-03``, ``[128, 64]`` -> ``128-64``, ``"2"`` -> ``2``."""
+    text = str(value).strip()
+    if text.startswith("[") and text.endswith("]"):
+        return "-".join(_short_value(v) for v in text[1:-1].split(",") if v.strip())
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if number.is_integer() and "e" not in text.lower() and "." not in text:
+        return str(int(number))
+    return f"{number:.1e}"
+
+
+def trial_run_name(
+    number: int, params: Mapping[str, Any], state: str | None = None
+) -> str:
+    """A trial run's name: ``trial-7 adam lr=3.1e-03 d=2 w=128`` (+ ``[pruned]``/``[failed]``).
+
+    ``params`` are the run's params (dotted config keys); missing keys are left out.
+    """
+    parts = [f"trial-{int(number)}"]
+    for key, label in NAME_PARAMS:
+        if key in params and params[key] not in (None, ""):
+            value = _short_value(params[key])
+            parts.append(f"{label}={value}" if label else value)
+    return " ".join(parts) + STATE_SUFFIX.get(state or "", "")
+
+
+def trial_note(
+    study_name: str,
+    number: int,
+    state: str,
+    *,
+    pruned_at: int | None = None,
+    fail_reason: str | None = None,
+    parent_run_id: str | None = None,
+    experiment_id: str | None = None,
+) -> str:
+    """Markdown description of a trial run: its sweep and what happened to the trial."""
+    sweep = f"`{study_name}`"
+    if parent_run_id and experiment_id:
+        sweep = (
+            f"[sweep-{study_name}](#/experiments/{experiment_id}/runs/{parent_run_id})"
+        )
+    what = {"COMPLETE": "completed", "PRUNED": "pruned", "FAIL": "failed"}.get(
+        state, state.lower()
+    )
+    if state == "PRUNED" and pruned_at is not None:
+        what += (
+            f" at epoch {pruned_at} (its learning curve was behind the other trials')"
+        )
+    if state == "FAIL" and fail_reason:
+        what += f": {fail_reason}"
+    return f"Trial {int(number)} of sweep {sweep}: **{what}**."
+
+
 def record_trial_outcome(
     cl: Any,
     run_id: str,
@@ -112,12 +186,33 @@ def record_trial_outcome(
     fail_reason: str | None = None,
     terminate: str | None = None,
 ) -> None:
-    """Tag the trial's run with its Optuna state (and why); ``terminate`` sets the run status."""
+    """Tag the trial's run with its Optuna state (and why); ``terminate`` sets the run status.
+
+    Also renames the run after its trial number, key params and state (:func:`trial_run_name`)
+    and describes it (:func:`trial_note`); that costs one ``get_run`` request.
+    """
     tags: dict[str, Any] = {STATE_TAG: state}
     if pruned_at is not None:
         tags[PRUNED_AT_TAG] = pruned_at
     if fail_reason:
         tags[FAIL_REASON_TAG] = fail_reason
+    run = cl.get_run(run_id)
+    run_tags = run.data.tags
+    try:
+        number = int(run_tags.get(TRIAL_TAG, ""))
+    except ValueError:
+        number = None
+    if number is not None:
+        tags[NAME_TAG] = trial_run_name(number, run.data.params, state)
+        tags[NOTE_TAG] = trial_note(
+            run_tags.get(STUDY_TAG, "?"),
+            number,
+            state,
+            pruned_at=pruned_at,
+            fail_reason=fail_reason,
+            parent_run_id=run_tags.get("mlflow.parentRunId"),
+            experiment_id=run.info.experiment_id,
+        )
     set_tags(cl, run_id, tags)
     if terminate is not None:
         cl.set_terminated(run_id, status=terminate)
