@@ -34,7 +34,8 @@ class NnexpSweeperConf:
     direction: str = "maximize"
     #: the Optuna study; the same name (and storage) resumes it. null: the hparams_search name
     study_name: Optional[str] = None
-    #: Optuna storage URL; null: journal file <launch dir>/mlruns/optuna/journal.log
+    #: Optuna storage URL; null: $NNEXP_OPTUNA_STORAGE, else the journal file
+    #: <launch dir>/mlruns/optuna/journal.log
     storage: Optional[str] = None
     #: tpe | random | cmaes | gp | qmc, or {name: ..., seed: ..., other sampler keywords}
     sampler: Any = field(default_factory=lambda: {"name": "tpe", "seed": None})
@@ -44,6 +45,9 @@ class NnexpSweeperConf:
     pruner: Any = field(default_factory=lambda: {"name": "median"})
     #: a RUNNING trial without heartbeat for this many seconds is marked FAIL (dead worker)
     stale_after: float = 300.0
+    #: a trial whose worker died (reaped) is run again with the same params up to this many
+    #: times; retried trials do not count towards n_trials
+    max_retries: int = 0
     #: the search space: config key -> Hydra override expression (see nnexp.search.space)
     params: Optional[Dict[str, Any]] = None
     #: internal: set by the sweeper on its worker jobs

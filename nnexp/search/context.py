@@ -19,7 +19,7 @@ class SweepContext:
     """Everything a worker needs to run trials of one sweep."""
 
     study_name: str
-    storage_url: str  #: resolved (absolute) storage URL
+    storage_url: str  #: resolved storage URL, or ``env:<VAR>`` (see ``storage_for_context``)
     n_trials: int  #: the study's total target (all states)
     metric: (
         str  #: per-epoch record key reported to Optuna and optimised (``val_accuracy``)
@@ -33,6 +33,7 @@ class SweepContext:
         None  #: epoch seconds after which no trial starts (timeout)
     )
     stale_after: float = 300.0
+    max_retries: int = 0  #: re-enqueue a dead worker's trial this many times
     n_existing: int = (
         0  #: trials in the study when the sweep started (seeds workers apart)
     )

@@ -38,6 +38,7 @@ class Reaped:
     number: int
     reason: str
     mlflow_run_id: str | None
+    retried: bool = False
 
 
 def pid_alive(pid: int) -> bool:
@@ -79,8 +80,15 @@ def reap_stale_trials(
     study: optuna.Study,
     stale_after: float,
     on_reaped: Callable[[Reaped], None] | None = None,
+    max_retries: int = 0,
 ) -> list[Reaped]:
-    """Mark stale RUNNING trials FAIL with a ``fail_reason``; return what was reaped."""
+    """Mark stale RUNNING trials FAIL with a ``fail_reason``; return what was reaped.
+
+    With ``max_retries`` > 0 each reaped trial's params are enqueued again
+    (:func:`nnexp.search.retries.retry_trial`). Call it under the count lock.
+    """
+    from nnexp.search.retries import retry_trial
+
     reaped: list[Reaped] = []
     now = time.time()
     storage = study._storage
@@ -95,6 +103,10 @@ def reap_stale_trials(
             continue  # finished meanwhile
         item = Reaped(trial.number, reason, trial.user_attrs.get("mlflow_run_id"))
         log.warning("trial %d marked FAIL: %s", trial.number, reason)
+        try:
+            item.retried = retry_trial(study, trial, max_retries)
+        except Exception as exc:  # noqa: BLE001 - the reaping itself is done
+            log.warning("trial %d could not be retried: %s", trial.number, exc)
         reaped.append(item)
         if on_reaped is not None:
             try:

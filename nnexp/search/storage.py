@@ -10,7 +10,10 @@
   journal on NFS (Optuna's own backend: link-based lock, ``fsync`` per write);
 * ``redis://...`` (journal on Redis; needs the ``redis`` package);
 * any SQLAlchemy URL Optuna's RDB storage takes: ``sqlite:///optuna.db``,
-  ``postgresql://user:pass@host/db``, ``mysql+pymysql://...``.
+  ``postgresql://user@host:5432/db``, ``mysql+pymysql://...``.
+
+``null`` takes ``$NNEXP_OPTUNA_STORAGE`` first when it is set (keep passwords there, or in
+``PGPASSWORD`` / ``~/.pgpass``, never on the command line: Hydra writes overrides to disk).
 
 Relative paths are taken from the launch directory. The main (sweeper) process creates the
 storage (directories, journal file, database tables) before any worker starts; workers open it
@@ -27,22 +30,30 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import logging
+
 import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
 
 from nnexp.search.samplers import SweepSettingError
 
+log = logging.getLogger(__name__)
+
 #: Default journal, relative to the launch directory.
 DEFAULT_JOURNAL = Path("mlruns") / "optuna" / "journal.log"
 #: Suffix of the sweep's count lock (Optuna's own journal lock is ``<file>.lock``).
 COUNT_LOCK_SUFFIX = ".sweep.lock"
+#: Environment variable read when ``hydra.sweeper.storage`` is null.
+STORAGE_ENV = "NNEXP_OPTUNA_STORAGE"
 
 
 def resolve_storage_url(url: str | None, base_dir: str | os.PathLike[str]) -> str:
     """Normalise ``url``: journal files become ``journal:<absolute path>``, SQLite paths absolute."""
     base = Path(base_dir).resolve()
     if url is None or str(url).strip() in ("", "null", "None"):
+        url = os.environ.get(STORAGE_ENV, "").strip() or None
+    if url is None:
         return f"journal:{base / DEFAULT_JOURNAL}"
     url = str(url).strip()
     for prefix in ("journal-nfs:", "journal:", "file:"):
@@ -67,6 +78,33 @@ def resolve_storage_url(url: str | None, base_dir: str | os.PathLike[str]) -> st
             "postgresql://user:pass@host/db, redis://host:6379"
         )
     return url
+
+
+def storage_for_context(setting: str | None, url: str) -> str:
+    """What the sweep context file (on disk, read by workers) records for the storage.
+
+    A URL with a password that came from ``$NNEXP_OPTUNA_STORAGE`` is recorded as
+    ``env:NNEXP_OPTUNA_STORAGE`` (workers read the variable), so no password is written.
+    """
+    from nnexp.tracking.masking import mask_secrets
+
+    from_env = setting is None or str(setting).strip() in ("", "null", "None")
+    if from_env and os.environ.get(STORAGE_ENV) and mask_secrets(url) != url:
+        return f"env:{STORAGE_ENV}"
+    return url
+
+
+def context_storage_url(recorded: str, base_dir: str | os.PathLike[str]) -> str:
+    """The storage URL behind a context's record (see :func:`storage_for_context`)."""
+    if recorded.startswith("env:"):
+        name = recorded[len("env:") :]
+        value = os.environ.get(name)
+        if not value:
+            raise SweepSettingError(
+                f"the sweep's Optuna storage comes from ${name}, which this worker lacks"
+            )
+        return resolve_storage_url(value, base_dir)
+    return recorded
 
 
 def local_file(url: str) -> Path | None:
@@ -99,13 +137,37 @@ class LocalJournalFileBackend(JournalFileBackend):
         data = (
             "\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n"
         ).encode("utf-8")
-        with open(self._append_path, "ab") as fh:
+        with open(self._append_path, "a+b") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
+                drop_torn_tail(fh.fileno())
                 fh.write(data)
                 fh.flush()
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def drop_torn_tail(fd: int) -> int:
+    """Truncate a last line without newline (a writer killed mid-``write``); returns bytes cut.
+
+    Called under the exclusive append lock, where a line without its newline can only be the
+    remains of a dead writer. Optuna's reader already skips such a tail; appending after it
+    would glue the next record onto it and make the rest of the journal unreadable.
+    """
+    size = os.fstat(fd).st_size
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return 0
+    keep, end = 0, size
+    while end > 0:
+        start = max(0, end - (1 << 16))
+        cut = os.pread(fd, end - start, start).rfind(b"\n")
+        if cut >= 0:
+            keep = start + cut + 1
+            break
+        end = start
+    os.ftruncate(fd, keep)
+    log.warning("Optuna journal: dropped a torn last record (%d bytes)", size - keep)
+    return size - keep
 
 
 def open_storage(url: str, *, create: bool = False) -> BaseStorage:
@@ -148,16 +210,21 @@ def create_or_load_study(
     sampler: optuna.samplers.BaseSampler,
     pruner: optuna.pruners.BasePruner,
 ) -> optuna.Study:
-    """Main process: create the storage and the study (or load it: resume). Checks the direction."""
-    storage = open_storage(url, create=True)
-    study = optuna.create_study(
-        storage=storage,
-        study_name=study_name,
-        direction=direction,
-        sampler=sampler,
-        pruner=pruner,
-        load_if_exists=True,
-    )
+    """Main process: create the storage and the study (or load it: resume). Checks the direction.
+
+    Runs under :func:`count_lock` with a storage-wide key, so sweepers started at the same
+    moment on several machines do not race on PostgreSQL's table creation.
+    """
+    with count_lock(url, "create"):
+        storage = open_storage(url, create=True)
+        study = optuna.create_study(
+            storage=storage,
+            study_name=study_name,
+            direction=direction,
+            sampler=sampler,
+            pruner=pruner,
+            load_if_exists=True,
+        )
     existing = study.direction.name.lower()
     if existing != direction:
         raise SweepSettingError(
@@ -179,22 +246,49 @@ def load_study(
     )
 
 
-@contextlib.contextmanager
-def count_lock(url: str) -> Iterator[bool]:
-    """Exclusive lock for "count trials, then ask" on local storages; yields whether it locked.
+_ENGINES: dict[str, Any] = {}
 
-    Journal files and SQLite databases get an ``fcntl`` lock file beside them, so workers on
-    this machine never overshoot ``n_trials``. Server storages (PostgreSQL, MySQL, Redis) are
-    not locked: with workers on several machines the study may end up to ``n_jobs - 1`` trials
-    over ``n_trials`` when workers ask at the same instant.
+
+def _lock_engine(url: str) -> Any:
+    """One small SQLAlchemy engine per server URL for advisory locks (per process)."""
+    if url not in _ENGINES:
+        from sqlalchemy import create_engine
+
+        _ENGINES[url] = create_engine(url, pool_size=1, max_overflow=1, pool_pre_ping=True)
+    return _ENGINES[url]
+
+
+@contextlib.contextmanager
+def count_lock(url: str, study_name: str = "") -> Iterator[bool]:
+    """Exclusive lock for "reap, count trials, then ask"; yields whether it locked.
+
+    Journal files and SQLite databases get an ``fcntl`` lock file beside them (one machine).
+    PostgreSQL gets a session-level advisory lock keyed on the study name, held on its own
+    connection (the server drops it when a killed worker's connection closes), so workers on
+    any number of machines never overshoot ``n_trials``. MySQL and Redis storages are not
+    locked: there the study may end up to ``n_jobs - 1`` trials over ``n_trials``.
     """
     path = local_file(url)
-    if path is None:
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(f"{path}{COUNT_LOCK_SUFFIX}", "a+") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield True
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+        return
+    if not url.startswith("postgresql"):
         yield False
         return
-    with open(f"{path}{COUNT_LOCK_SUFFIX}", "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+    from sqlalchemy import text
+
+    key = f"nnexp:{study_name}"
+    with _lock_engine(url).connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(hashtext(:k))"), {"k": key})
+        conn.commit()
         try:
             yield True
         finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+            conn.execute(text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": key})
+            conn.commit()

@@ -45,7 +45,13 @@ from nnexp.search.space import (
     parse_search_space,
     validate_space,
 )
-from nnexp.search.storage import create_or_load_study, resolve_storage_url
+from nnexp.search.retries import counted_trials
+from nnexp.search.storage import (
+    count_lock,
+    create_or_load_study,
+    resolve_storage_url,
+    storage_for_context,
+)
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +109,10 @@ def check_settings(s: Mapping[str, Any]) -> None:
     if s.get("timeout") is not None and float(s["timeout"]) <= 0:
         problems.append(
             f"hydra.sweeper.timeout must be > 0 seconds or null, got {s['timeout']!r}"
+        )
+    if not isinstance(s.get("max_retries", 0), int) or s.get("max_retries", 0) < 0:
+        problems.append(
+            f"hydra.sweeper.max_retries must be an integer >= 0, got {s.get('max_retries')!r}"
         )
     if float(s.get("stale_after", 1)) <= 0:
         problems.append(
@@ -223,20 +233,22 @@ def run_sweep(
             _artifact_location(base_cfg.tracking.artifact_location, launch_cwd),
             timeout=float(base_cfg.tracking.timeout),
         )
-        parent_run_id, _resumed = runs.start_parent_run(
-            tracking_uri,
-            experiment_id,
-            study_name,
-            known_run_id=study.user_attrs.get("mlflow_parent_run_id"),
-            tags={
-                "optuna.study_name": study_name,
-                "sweep.sampler": s.get("sampler"),
-                "sweep.pruner": s.get("pruner"),
-                "sweep.storage": _masked(storage_url),
-                "sweep.search_space": space.describe(),
-            },
-        )
-        study.set_user_attr("mlflow_parent_run_id", parent_run_id)
+        # under the study's lock: sweepers joining one study by name share one parent run
+        with count_lock(storage_url, study_name):
+            parent_run_id, _resumed = runs.start_parent_run(
+                tracking_uri,
+                experiment_id,
+                study_name,
+                known_run_id=study.user_attrs.get("mlflow_parent_run_id"),
+                tags={
+                    "optuna.study_name": study_name,
+                    "sweep.sampler": s.get("sampler"),
+                    "sweep.pruner": s.get("pruner"),
+                    "sweep.storage": _masked(storage_url),
+                    "sweep.search_space": space.describe(),
+                },
+            )
+            study.set_user_attr("mlflow_parent_run_id", parent_run_id)
 
     def mark_reaped(item: Any) -> None:
         if tracking_uri and experiment_id:
@@ -256,13 +268,15 @@ def run_sweep(
                     terminate="FAILED" if running else None,
                 )
 
-    from nnexp.search.storage import count_lock
-
-    with count_lock(storage_url):
+    max_retries = int(s.get("max_retries") or 0)
+    with count_lock(storage_url, study_name):
         reaped = reap_stale_trials(
-            study, float(s["stale_after"]), on_reaped=mark_reaped
+            study,
+            float(s["stale_after"]),
+            on_reaped=mark_reaped,
+            max_retries=max_retries,
         )
-    n_existing = len(study.get_trials(deepcopy=False))
+    n_existing = counted_trials(study.get_trials(deepcopy=False))
     n_trials = int(s["n_trials"])
     remaining = max(0, n_trials - n_existing)
     n_jobs = max(1, min(int(s["n_jobs"]), remaining or 1))
@@ -277,7 +291,7 @@ def run_sweep(
 
     ctx = SweepContext(
         study_name=study_name,
-        storage_url=storage_url,
+        storage_url=storage_for_context(s.get("storage"), storage_url),
         n_trials=n_trials,
         metric=str(s["metric"]),
         direction=s["direction"],
@@ -287,6 +301,7 @@ def run_sweep(
         n_jobs=n_jobs,
         deadline=(started + float(s["timeout"])) if s.get("timeout") else None,
         stale_after=float(s["stale_after"]),
+        max_retries=max_retries,
         n_existing=n_existing,
         tracking_uri=tracking_uri,
         experiment_id=experiment_id,
@@ -317,8 +332,13 @@ def run_sweep(
                 f"[sweep] study {study_name!r} already holds {n_existing} >= {n_trials} trials; nothing to run"
             )
     except KeyboardInterrupt:
-        with count_lock(storage_url):
-            reap_stale_trials(study, float(s["stale_after"]), on_reaped=mark_reaped)
+        with count_lock(storage_url, study_name):
+            reap_stale_trials(
+                study,
+                float(s["stale_after"]),
+                on_reaped=mark_reaped,
+                max_retries=max_retries,
+            )
         if parent_run_id and tracking_uri and experiment_id:
             from nnexp.search import runs
 

@@ -48,7 +48,8 @@ from nnexp.search.reaping import (
 )
 from nnexp.search.samplers import make_sampler
 from nnexp.search.space import SearchSpace
-from nnexp.search.storage import count_lock, load_study
+from nnexp.search.retries import counted_trials
+from nnexp.search.storage import context_storage_url, count_lock, load_study
 
 log = logging.getLogger(__name__)
 
@@ -200,8 +201,9 @@ class Worker:
         self._mlflow: Any = None
         self._warm_up()
         offset = ctx.n_existing * 1024 + worker_index
+        self.storage_url = context_storage_url(ctx.storage_url, ctx.launch_cwd)
         self.study = load_study(
-            ctx.storage_url,
+            self.storage_url,
             ctx.study_name,
             make_sampler(ctx.sampler, seed_offset=offset),
             make_pruner(ctx.pruner),
@@ -263,11 +265,14 @@ class Worker:
             return None
         if self.orphaned():
             return None
-        with count_lock(self.ctx.storage_url):
+        with count_lock(self.storage_url, self.ctx.study_name):
             reap_stale_trials(
-                self.study, self.ctx.stale_after, on_reaped=self._mark_reaped
+                self.study,
+                self.ctx.stale_after,
+                on_reaped=self._mark_reaped,
+                max_retries=self.ctx.max_retries,
             )
-            if len(self.study.get_trials(deepcopy=False)) >= self.ctx.n_trials:
+            if counted_trials(self.study.get_trials(deepcopy=False)) >= self.ctx.n_trials:
                 return None
             trial = self.study.ask(self.space.distributions)
             now = time.time()
