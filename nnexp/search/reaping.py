@@ -87,7 +87,7 @@ def reap_stale_trials(
     With ``max_retries`` > 0 each reaped trial's params are enqueued again
     (:func:`nnexp.search.retries.retry_trial`). Call it under the count lock.
     """
-    from nnexp.search.retries import retry_trial
+    from nnexp.search.retries import RETRIED_ATTR, enqueue_retry, should_retry
 
     reaped: list[Reaped] = []
     now = time.time()
@@ -96,17 +96,19 @@ def reap_stale_trials(
         reason = stale_reason(trial, stale_after, now)
         if reason is None:
             continue
+        retry = should_retry(trial, max_retries)
         try:
             storage.set_trial_user_attr(trial._trial_id, FAIL_REASON_ATTR, reason)
+            if retry:
+                storage.set_trial_user_attr(trial._trial_id, RETRIED_ATTR, True)
             study.tell(trial.number, state=TrialState.FAIL)
         except (UpdateFinishedTrialError, RuntimeError, ValueError):
             continue  # finished meanwhile
         item = Reaped(trial.number, reason, trial.user_attrs.get("mlflow_run_id"))
         log.warning("trial %d marked FAIL: %s", trial.number, reason)
-        try:
-            item.retried = retry_trial(study, trial, max_retries)
-        except Exception as exc:  # noqa: BLE001 - the reaping itself is done
-            log.warning("trial %d could not be retried: %s", trial.number, exc)
+        if retry:
+            enqueue_retry(study, trial, max_retries)
+            item.retried = True
         reaped.append(item)
         if on_reaped is not None:
             try:

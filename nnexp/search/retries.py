@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 import optuna
-from optuna.trial import FrozenTrial
+from optuna.trial import FrozenTrial, TrialState
 
 log = logging.getLogger(__name__)
 
@@ -25,23 +25,30 @@ RETRIES_ATTR = "retries"
 
 def counted_trials(trials: list[FrozenTrial]) -> int:
     """Trials that count towards ``n_trials``: all but the reaped ones that were retried."""
-    return sum(1 for t in trials if not t.user_attrs.get(RETRIED_ATTR))
+    return sum(
+        1
+        for t in trials
+        if not (t.state == TrialState.FAIL and t.user_attrs.get(RETRIED_ATTR))
+    )
 
 
-def retry_trial(study: optuna.Study, trial: FrozenTrial, max_retries: int) -> bool:
-    """Enqueue ``trial``'s params again unless they were retried ``max_retries`` times already.
+def should_retry(trial: FrozenTrial, max_retries: int) -> bool:
+    """Whether a reaped ``trial``'s params get another run (fewer than ``max_retries`` so far)."""
+    done = int(trial.user_attrs.get(RETRIES_ATTR, 0))
+    return max_retries > 0 and done < max_retries and bool(trial.params)
 
-    Call it right after the trial was marked FAIL by the reaper, under the count lock.
+
+def enqueue_retry(study: optuna.Study, trial: FrozenTrial, max_retries: int) -> None:
+    """Enqueue ``trial``'s params again, with ``retry_of`` and ``retries`` user attributes.
+
+    The reaper calls it under the count lock, after it set ``retried`` on the trial and
+    marked it FAIL, so the study's count stays the same.
     """
     done = int(trial.user_attrs.get(RETRIES_ATTR, 0))
-    if max_retries <= 0 or done >= max_retries or not trial.params:
-        return False
-    original = int(trial.user_attrs.get(RETRY_OF_ATTR, trial.number))
-    study._storage.set_trial_user_attr(trial._trial_id, RETRIED_ATTR, True)
-    attrs: dict[str, Any] = {RETRY_OF_ATTR: original, RETRIES_ATTR: done + 1}
-    for key in ("overrides",):
-        if key in trial.user_attrs:
-            attrs[key] = trial.user_attrs[key]
+    attrs: dict[str, Any] = {
+        RETRY_OF_ATTR: int(trial.user_attrs.get(RETRY_OF_ATTR, trial.number)),
+        RETRIES_ATTR: done + 1,
+    }
     study.enqueue_trial(dict(trial.params), user_attrs=attrs)
     log.warning(
         "trial %d: params enqueued again (retry %d of %d)",
@@ -49,4 +56,3 @@ def retry_trial(study: optuna.Study, trial: FrozenTrial, max_retries: int) -> bo
         done + 1,
         max_retries,
     )
-    return True

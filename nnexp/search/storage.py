@@ -25,12 +25,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import logging
 
 import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage

@@ -39,13 +39,13 @@ from nnexp.search.results import (
     record_parent,
     write_results,
 )
+from nnexp.search.retries import counted_trials
 from nnexp.search.samplers import SweepSettingError, make_sampler
 from nnexp.search.space import (
     SearchSpaceError,
     parse_search_space,
     validate_space,
 )
-from nnexp.search.retries import counted_trials
 from nnexp.search.storage import (
     count_lock,
     create_or_load_study,

@@ -46,9 +46,9 @@ from nnexp.search.reaping import (
     Reaped,
     reap_stale_trials,
 )
+from nnexp.search.retries import counted_trials
 from nnexp.search.samplers import make_sampler
 from nnexp.search.space import SearchSpace
-from nnexp.search.retries import counted_trials
 from nnexp.search.storage import context_storage_url, count_lock, load_study
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,119 @@
+"""Helpers of the scale tests: start ``nnexp-train -m`` processes, read back both stores, and
+check the invariants every sweep must keep (each trial once in Optuna and once in MLflow, one
+metric point per epoch run, nothing left RUNNING)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+CLI = str(Path(sys.executable).with_name("nnexp-train"))
+#: tiny, fast trials: digits, 4 epochs, 1-2 small layers, no pruning
+FAST = [
+    "hparams_search=digits",
+    "trainer.epochs=4",
+    "model.depth=int(interval(1,2))",
+    "model.width=range(16,65,16)",
+    "hydra.sweeper.pruner=none",
+]
+
+
+def env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The test process's environment, no inherited tracking/storage, one BLAS thread."""
+    e = dict(os.environ)
+    for key in ("MLFLOW_TRACKING_URI", "NNEXP_OPTUNA_STORAGE"):
+        e.pop(key, None)
+    e.update(
+        HYDRA_FULL_ERROR="1", PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1",
+        OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
+    )
+    e.update(extra or {})
+    return e
+
+
+def start_sweep(cwd: Path, name: str, *overrides: str, extra_env: dict[str, str] | None = None
+                ) -> tuple[subprocess.Popen[str], Path]:
+    """Start one sweeper process (its own sweep dir ``<cwd>/<name>``); output to ``<name>.log``."""
+    log = cwd / f"{name}.log"
+    proc = subprocess.Popen(
+        [CLI, "-m", *FAST, f"hydra.sweep.dir={cwd / name}", *overrides],
+        cwd=cwd, env=env(extra_env), stdout=open(log, "w"), stderr=subprocess.STDOUT,
+        text=True, start_new_session=True,
+    )
+    return proc, log
+
+
+def wait_all(procs: list[subprocess.Popen[str]], logs: list[Path], timeout: float = 300) -> None:
+    """Wait for every process; fail with the logs' tails if one fails or hangs."""
+    deadline = time.time() + timeout
+    for proc, log in zip(procs, logs):
+        try:
+            rc = proc.wait(max(1.0, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            for p in procs:
+                if p.poll() is None:
+                    os.killpg(p.pid, 9)
+            raise AssertionError(f"sweep hung:\n{log.read_text()[-4000:]}") from None
+        assert rc == 0, f"sweep failed ({rc}):\n{log.read_text()[-4000:]}"
+
+
+def load(storage_url: str, study_name: str) -> Any:
+    """The study behind a storage URL (journal:<path> or a database URL)."""
+    import optuna
+
+    from nnexp.search.storage import open_storage
+
+    return optuna.load_study(study_name=study_name, storage=open_storage(storage_url))
+
+
+def trial_runs(tracking_uri: str, study_name: str, experiment: str = "nnexp") -> tuple[Any, list]:
+    """(client, child runs of ``study_name``)."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri)
+    exp = client.get_experiment_by_name(experiment)
+    runs = client.search_runs(
+        [exp.experiment_id],
+        filter_string=f"tags.`nnexp.study` = '{study_name}' and tags.`nnexp.role` = 'trial'",
+        max_results=5000,
+    )
+    return client, runs
+
+
+def check_invariants(study: Any, client: Any, runs: list, n_trials: int) -> dict[str, int]:
+    """Assert what every sweep keeps; return the Optuna state counts."""
+    from optuna.trial import TrialState
+
+    from nnexp.search.retries import counted_trials
+
+    trials = study.get_trials(deepcopy=False)
+    states = Counter(t.state.name for t in trials)
+    assert counted_trials(trials) == n_trials, f"{counted_trials(trials)} counted trials, {states}"
+    assert not states.get("RUNNING") and not states.get("WAITING"), states
+    per_trial = Counter(int(r.data.tags["nnexp.trial"]) for r in runs)
+    dup = {k: v for k, v in per_trial.items() if v > 1}
+    assert not dup, f"trials with more than one MLflow run: {dup}"
+    numbers = {t.number for t in trials}
+    assert set(per_trial) <= numbers
+    finished_without_run = [
+        t.number for t in trials if t.state != TrialState.FAIL and t.number not in per_trial
+    ]
+    assert not finished_without_run, f"finished trials without a run: {finished_without_run}"
+    by_number = {t.number: t for t in trials}
+    for run in runs:
+        trial = by_number[int(run.data.tags["nnexp.trial"])]
+        assert run.info.status != "RUNNING", f"run of trial {trial.number} left RUNNING"
+        assert run.data.tags.get("nnexp.trial_state") == trial.state.name
+        if trial.state == TrialState.FAIL:
+            assert run.info.status in ("FAILED", "KILLED")
+        if "epochs_run" in run.data.tags:
+            steps = [m.step for m in client.get_metric_history(run.info.run_id, "val_loss")]
+            assert sorted(steps) == list(range(1, int(run.data.tags["epochs_run"]) + 1)), (
+                f"trial {trial.number}: val_loss steps {steps}"
+            )
+    return dict(states)

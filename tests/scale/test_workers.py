@@ -1,0 +1,122 @@
+"""Many workers, killed workers: real ``nnexp-train -m`` processes and real signals against the
+local default storage (journal + SQLite) and PostgreSQL + an MLflow server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from scale_sweeps import check_invariants, load, start_sweep, trial_runs, wait_all
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
+
+@pytest.fixture(params=["local", "postgres"])
+def backend(request, tmp_path: Path) -> dict:
+    """Where a test's sweep records: storage URL, tracking URI, extra environment."""
+    if request.param == "local":
+        return {
+            "name": "local",
+            "storage": f"journal:{tmp_path / 'mlruns' / 'optuna' / 'journal.log'}",
+            "tracking": f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}",
+            "overrides": [],
+            "env": {},
+        }
+    pg = request.getfixturevalue("pg")
+    server = request.getfixturevalue("mlflow_server")
+    storage = request.getfixturevalue("optuna_db")  # with the password: from the environment
+    return {
+        "name": "postgres",
+        "storage": storage,
+        "tracking": server.url,
+        "overrides": [f"tracking.uri={server.url}"],
+        "env": {"NNEXP_OPTUNA_STORAGE": storage},
+        "password": pg.password,
+    }
+
+
+def _no_password_anywhere(backend: dict, tmp_path: Path, runs: list) -> None:
+    secret = backend.get("password")
+    if not secret:
+        return
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), f"password written to {path}"
+    for run in runs:
+        text = repr(run.data.params) + repr(run.data.tags)
+        assert secret not in text, f"password in params/tags of {run.info.run_id}"
+
+
+def test_four_workers_record_every_trial_once(backend: dict, tmp_path: Path) -> None:
+    """Local: Hydra's joblib launcher, 4 worker processes. PostgreSQL: 4 independent sweepers
+    joining one study by name (as on 4 machines). 4 x 5 trials, none lost, none extra."""
+    study, n_trials = "conc", 20
+    common = [f"hydra.sweeper.study_name={study}", f"hydra.sweeper.n_trials={n_trials}",
+              *backend["overrides"]]
+    if backend["name"] == "local":
+        started = [start_sweep(tmp_path, "s0", *common, "hydra.sweeper.n_jobs=4",
+                               extra_env=backend["env"])]
+    else:
+        started = [start_sweep(tmp_path, f"s{i}", *common, extra_env=backend["env"])
+                   for i in range(4)]
+    wait_all([p for p, _ in started], [log for _, log in started])
+    st = load(backend["storage"], study)
+    client, runs = trial_runs(backend["tracking"], study)
+    states = check_invariants(st, client, runs, n_trials)
+    assert len(st.trials) == n_trials and states.get("COMPLETE", 0) == n_trials, states
+    pids = {t.user_attrs["worker_pid"] for t in st.trials}
+    assert len(pids) == 4, f"trials ran in {len(pids)} worker processes, not 4"
+    for _, log in started:
+        assert "database is locked" not in log.read_text()
+    _no_password_anywhere(backend, tmp_path, runs)
+
+
+def test_sigkilled_worker_trial_fails_is_retried_and_the_sweep_completes(
+    backend: dict, tmp_path: Path
+) -> None:
+    """SIGKILL one of two sweeper processes in the middle of a trial: the survivor marks that
+    trial FAIL (dead pid), runs its params again (max_retries=1), marks the run FAILED, and
+    the study still reaches n_trials with every other trial and metric intact."""
+    study, n_trials = "kill", 8
+    common = [f"hydra.sweeper.study_name={study}", f"hydra.sweeper.n_trials={n_trials}",
+              "hydra.sweeper.max_retries=1", "trainer.epochs=8", *backend["overrides"]]
+    survivor = start_sweep(tmp_path, "survivor", *common, extra_env=backend["env"])
+    victim, victim_log = start_sweep(tmp_path, "victim", *common, extra_env=backend["env"])
+    killed = None
+    deadline = time.time() + 120
+    while killed is None and time.time() < deadline:
+        time.sleep(0.2)
+        assert victim.poll() is None, victim_log.read_text()[-3000:]
+        if "[sweep] study" not in victim_log.read_text():
+            continue  # opening an RDB storage while it is being created races on its tables
+        try:
+            st = load(backend["storage"], study)
+        except Exception:  # noqa: BLE001 - not created yet
+            continue
+        for t in st.get_trials(deepcopy=False):
+            if (t.state.name == "RUNNING" and t.user_attrs.get("worker_pid") == victim.pid
+                    and len(t.intermediate_values) >= 2):
+                os.killpg(victim.pid, signal.SIGKILL)
+                victim.wait(10)
+                killed = t
+                break
+    assert killed is not None, "the victim never ran a trial"
+    wait_all([survivor[0]], [survivor[1]])
+    st = load(backend["storage"], study)
+    client, runs = trial_runs(backend["tracking"], study)
+    check_invariants(st, client, runs, n_trials)
+    dead = st.trials[killed.number]
+    assert dead.state.name == "FAIL" and "died" in dead.user_attrs["fail_reason"]
+    assert dead.user_attrs.get("retried") is True
+    retries = [t for t in st.trials if t.user_attrs.get("retry_of") == killed.number]
+    assert len(retries) == 1 and retries[0].params == killed.params
+    assert retries[0].state.name == "COMPLETE"
+    run = next(r for r in runs if r.data.tags["nnexp.trial"] == str(killed.number))
+    assert run.info.status == "FAILED" and "died" in run.data.tags["nnexp.fail_reason"]
+    # the killed trial's epochs logged before the kill are still there, once each
+    steps = [m.step for m in client.get_metric_history(run.info.run_id, "val_loss")]
+    assert len(steps) == len(set(steps)) >= 1
+    _no_password_anywhere(backend, tmp_path, runs)
