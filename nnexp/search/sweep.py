@@ -200,6 +200,7 @@ def run_sweep(
     study_name = s.get("study_name") or default_study_name(
         choices.get("hparams_search"), str(base_cfg.data.name)
     )
+    _check_names(study_name, base_cfg)
     storage_url = resolve_storage_url(s.get("storage"), launch_cwd)
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -380,6 +381,19 @@ def run_sweep(
     if worker_errors:
         raise SweepFailed("worker job(s) crashed:\n  " + "\n  ".join(worker_errors))
     return summary
+
+
+def _check_names(study_name: str, cfg: DictConfig) -> None:
+    """Study, experiment and run names become MLflow names and paths: refuse traversal."""
+    from nnexp.tracking.store import UnsafeName, check_safe_name
+
+    try:
+        check_safe_name(study_name, "hydra.sweeper.study_name")
+        check_safe_name(str(cfg.tracking.experiment), "tracking.experiment")
+        if cfg.tracking.get("run_name"):
+            check_safe_name(str(cfg.tracking.run_name), "tracking.run_name")
+    except UnsafeName as exc:
+        raise SweepSettingError(str(exc)) from None
 
 
 def _masked(url: str) -> str:

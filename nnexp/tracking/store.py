@@ -20,6 +20,36 @@ DB_NAME = "mlflow.db"
 ARTIFACTS_DIR = "artifacts"
 
 
+class UnsafeName(ValueError):
+    """A run, experiment, study or artifact name that could escape its directory."""
+
+
+_ENCODED_DOT = ("%2e", "%2f", "%5c")
+
+
+def check_safe_name(value: str, what: str) -> str:
+    """Return ``value`` unless it could walk out of a directory: ``..`` segments, absolute
+    paths, backslashes, NUL, or their percent-encoded forms (``%2e%2e``); else raise
+    :class:`UnsafeName` naming ``what``. Called before anything is written."""
+    text = str(value)
+    lowered = text.lower()
+    decoded = urllib.parse.unquote(urllib.parse.unquote(text))
+    problems = (
+        not text.strip(),
+        "\x00" in decoded,
+        "\\" in decoded,
+        decoded.startswith(("/", "~")),
+        any(part == ".." for part in decoded.split("/")),
+        any(code in lowered for code in _ENCODED_DOT),
+    )
+    if any(problems):
+        raise UnsafeName(
+            f"{what} {text!r} is not a safe name: no empty names, '..' segments, absolute "
+            "paths, backslashes or percent-encoded dots/slashes"
+        )
+    return text
+
+
 class TrackingUnavailable(RuntimeError):
     """The tracking backend cannot be reached or initialised."""
 
