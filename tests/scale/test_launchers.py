@@ -1,0 +1,42 @@
+"""Hydra's submitit launcher (``submitit_local``, the local twin of ``nnexp_slurm``): each sweep
+worker is its own submitit job pulling trials from the shared study."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from scale_sweeps import check_invariants, load, start_sweep, trial_runs, wait_all
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
+
+def test_submitit_local_workers_complete_the_study(tmp_path: Path) -> None:
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+    study, n_trials = "submitit", 6
+    proc, log = start_sweep(
+        tmp_path, "s", "hydra/launcher=nnexp_local", "hydra.sweeper.n_jobs=2",
+        f"hydra.sweeper.n_trials={n_trials}", f"hydra.sweeper.study_name={study}",
+    )
+    wait_all([proc], [log])
+    st = load(f"journal:{tmp_path / 'mlruns/optuna/journal.log'}", study)
+    client, runs = trial_runs(f"sqlite:///{tmp_path / 'mlruns/mlflow.db'}", study)
+    states = check_invariants(st, client, runs, n_trials)
+    assert states.get("COMPLETE") == n_trials
+    pids = {t.user_attrs["worker_pid"] for t in st.trials}
+    assert len(pids) == 2 and proc.pid not in pids, "trials must run in 2 submitit job processes"
+
+
+def test_slurm_launcher_config_composes() -> None:
+    from hydra import compose, initialize_config_dir
+
+    from nnexp.cli.train import CONF_DIR
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
+        cfg = compose(
+            config_name="config",
+            overrides=["hparams_search=digits", "hydra/launcher=nnexp_slurm"],
+            return_hydra_config=True,
+        )
+    assert cfg.hydra.launcher._target_.endswith("SlurmLauncher")
+    assert cfg.hydra.launcher.cpus_per_task == 2
