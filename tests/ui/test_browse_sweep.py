@@ -185,12 +185,40 @@ def shot(page: Any, out: Path, name: str) -> Path:
     return path
 
 
+def widen(page: Any, col_id: str, by: int) -> None:
+    """Drag a run-table column's resize handle ``by`` pixels to the right (cosmetic)."""
+    handle = page.locator(f'.ag-header-cell[col-id="{col_id}"] .ag-header-cell-resize').first
+    box = handle.bounding_box()
+    if box is None:
+        return
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + by, y, steps=5)
+    page.mouse.up()
+
+
+def image_shown(page: Any, seen: list[str]) -> None:
+    """Wait until the artifact preview shows a new loaded image (not one of ``seen``)."""
+    src = page.wait_for_function(
+        """seen => {
+            const img = [...document.images].find(
+                i => i.complete && i.naturalWidth > 200 && !seen.includes(i.src));
+            return img ? img.src : false;
+        }""",
+        arg=seen,
+    ).json_value()
+    seen.append(src)
+
+
 def test_mlflow_ui_shows_the_sweep_runs_charts_and_artifacts(swept: Path, tmp_path: Path) -> None:
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} missing: .ci/run installs Debian's chromium")
         pytest.skip(f"{CHROMIUM} missing (apt-get install chromium)")
     from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=30_000)  # a cold UI on 2 busy cores takes seconds per view
 
     exp_id, parent, children = sweep_runs(swept)
     states = {n: r.data.tags["nnexp.trial_state"] for n, r in children.items()}
@@ -229,8 +257,61 @@ def test_mlflow_ui_shows_the_sweep_runs_charts_and_artifacts(swept: Path, tmp_pa
                 expect(header.filter(has_text=column).first).to_be_visible()
             for state in ("COMPLETE", "PRUNED", "FAIL"):
                 expect(page.get_by_text(state, exact=True).first).to_be_visible()
+            widen(page, "attributes.`Run Name`", 190)
             readme = shot(page, shots, README_SHOT)
-            open(tmp_path / "done", "w").write("runs")
+
+            # sort by a final metric: clicking its header orders the trials by it
+            page.locator("[role=columnheader]", has_text="val_accuracy").last.click()
+            scored = [n for n in children if "val_accuracy" in children[n].data.metrics]
+            ranked = sorted(scored, key=lambda n: children[n].data.metrics["val_accuracy"])
+            names = [children[n].info.run_name for n in ranked]
+            # ag-grid positions rows absolutely: the visual order is the row-index attribute
+            page.wait_for_function(
+                """names => {
+                    const rows = [...document.querySelectorAll('[role=row][row-index]')]
+                        .filter(r => r.textContent.includes('trial-'));
+                    if (!rows.length) return false;
+                    const top = Math.min(...rows.map(r => +r.getAttribute('row-index')));
+                    const text = rows.filter(r => +r.getAttribute('row-index') === top)
+                        .map(r => r.textContent).join(' ');
+                    return names.some(n => text.includes(n));
+                }""",
+                arg=[names[-1], names[0]],  # best first (descending) or worst first (ascending)
+            )
+            shot(page, shots, "2-sorted-by-val_accuracy.png")
+
+            # the best trial: its description, per-epoch metric charts and artifacts
+            run_url = f"{base}/#/experiments/{exp_id}/runs/{best_run.info.run_id}"
+            page.goto(run_url)
+            expect(page.get_by_text(best_run.info.run_name).first).to_be_visible()
+            expect(page.get_by_text(f"Trial {best} of sweep").first).to_be_visible()
+            page.get_by_role("tab", name="Model metrics").click()
+            page.get_by_placeholder("Search metric charts").fill("val_accuracy")
+            chart = page.locator("[data-testid*=chart], .js-plotly-plot").filter(
+                has_text="val_accuracy"
+            )
+            expect(page.locator(".js-plotly-plot").first).to_be_visible()
+            expect(page.locator(".js-plotly-plot .scatterlayer .trace").first).to_be_attached()
+            shot(page, shots, "3-best-trial-metrics.png")
+            page.get_by_role("tab", name="Artifacts").click()
+            page.get_by_text("plots", exact=True).click()
+            page.get_by_text("learning_curves.png", exact=True).click()
+            seen: list[str] = []
+            image_shown(page, seen)
+            shot(page, shots, "4-best-trial-learning-curves.png")
+            page.get_by_text("confusion_matrix.png", exact=True).click()
+            image_shown(page, seen)
+
+            # the parent run: the sweep's summary and Optuna's plots
+            page.goto(f"{base}/#/experiments/{exp_id}/runs/{parent.info.run_id}")
+            expect(page.get_by_text(f"Sweep {STUDY}").first).to_be_visible()
+            expect(page.get_by_text(f"trial {best}").first).to_be_visible()
+            shot(page, shots, "5-sweep-description.png")
+            page.get_by_role("tab", name="Artifacts").click()
+            page.get_by_text("plots", exact=True).click()
+            page.get_by_text("optimization_history.png", exact=True).click()
+            image_shown(page, seen)
+            shot(page, shots, "6-sweep-optimization-history.png")
         finally:
             browser.close()
     out_dir = os.environ.get("NNEXP_SCREENSHOT_DIR")
