@@ -318,3 +318,27 @@ def test_mlflow_ui_shows_the_sweep_runs_charts_and_artifacts(swept: Path, tmp_pa
     if out_dir:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         shutil.copy(readme, Path(out_dir) / README_SHOT)
+
+
+def test_optuna_dashboard_reads_the_sweep_journal(swept: Path, tmp_path: Path) -> None:
+    """``optuna-dashboard mlruns/optuna/journal.log`` serves the study, no conversion."""
+    exe = BIN / "optuna-dashboard"
+    assert exe.exists(), "optuna-dashboard is in the test extra (pip install -e '.[test]')"
+    journal = swept / "mlruns" / "optuna" / "journal.log"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with serve(
+        [str(exe), str(journal), "--host", "127.0.0.1", "--port", str(port), "--quiet"],
+        f"{base}/api/studies",
+        swept,
+        tmp_path / "optuna-dashboard.log",
+    ):
+        summaries = json.loads(get(f"{base}/api/studies"))["study_summaries"]
+        study = next(s for s in summaries if s["study_name"] == STUDY)
+        assert study["directions"] == ["maximize"]
+        detail = json.loads(get(f"{base}/api/studies/{study['study_id']}", timeout=30))
+    trials = detail["trials"]
+    assert len(trials) == 6
+    assert {t["state"] for t in trials} == {"Complete", "Pruned", "Fail"}
+    assert all({p["name"] for p in t["params"]} == {"optimizer.lr", "model.depth"} for t in trials)
+    assert any(t["intermediate_values"] for t in trials if t["state"] == "Pruned")
