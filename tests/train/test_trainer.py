@@ -154,3 +154,94 @@ def test_default_config_reaches_97_percent_on_digits(compose_cfg, tmp_path):
     result = run_training(compose_cfg("tracking.enabled=false", "trainer.progress=false", f"trainer.save_dir={tmp_path}"))
     assert result.dataset == "digits"
     assert result.test_metrics["test_accuracy"] >= 0.97
+
+
+def slow_store(monkeypatch, seconds=1.0, error=None):
+    """Make the background store set-up slow (or fail), as it is in a fresh process."""
+    import time
+
+    import nnexp.tracking.store as store_mod
+
+    real = store_mod.ensure_tracking_store
+
+    def slow(*args, **kwargs):
+        time.sleep(seconds)
+        if error is not None:
+            raise error
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store_mod, "ensure_tracking_store", slow)
+
+
+def test_slow_background_start_keeps_every_epoch_and_reports_the_wait(compose_cfg, tmp_path, store, monkeypatch):
+    slow_store(monkeypatch, 1.0)
+    result = run_training(quick(compose_cfg, tmp_path, uri=store))
+    run = client(store).get_run(result.run_id)
+    assert run.info.status == "FINISHED" and result.experiment_id == run.info.experiment_id
+    for key in ("train_loss", "val_loss", "lr"):
+        assert [m.step for m in client(store).get_metric_history(result.run_id, key)] == [1, 2, 3], key
+    assert run.data.params["model.width"] == "16" and run.data.tags["dataset"] == "digits"
+    assert "wait" in result.tracking_seconds and "setup" in result.tracking_background_seconds
+
+
+def test_crash_before_the_background_start_finished_marks_the_run_failed(compose_cfg, tmp_path, store, monkeypatch):
+    slow_store(monkeypatch, 1.0)
+
+    def boom(model, record):
+        raise RuntimeError("boom")
+
+    before = {r.info.run_id for r in client(store).search_runs(["1"])}
+    with pytest.raises(RuntimeError, match="boom"):
+        run_training(quick(compose_cfg, tmp_path, uri=store), callbacks=[boom])
+    (run,) = [r for r in client(store).search_runs(["1"]) if r.info.run_id not in before]
+    assert run.info.status == "FAILED" and run.info.end_time is not None
+    assert [m.step for m in client(store).get_metric_history(run.info.run_id, "train_loss")] == [1]
+
+
+def test_interrupt_before_the_background_start_finished_marks_the_run_killed(compose_cfg, tmp_path, store, monkeypatch):
+    slow_store(monkeypatch, 1.0)
+
+    def interrupt(model, record):
+        raise KeyboardInterrupt
+
+    before = {r.info.run_id for r in client(store).search_runs(["1"])}
+    with pytest.raises(KeyboardInterrupt):
+        run_training(quick(compose_cfg, tmp_path, uri=store), callbacks=[interrupt])
+    (run,) = [r for r in client(store).search_runs(["1"]) if r.info.run_id not in before]
+    assert run.info.status == "KILLED"
+
+
+def test_store_error_in_the_background_fails_the_run_clearly(compose_cfg, tmp_path, store, monkeypatch):
+    from nnexp.tracking.store import TrackingUnavailable
+
+    slow_store(monkeypatch, 0.0, TrackingUnavailable("cannot use the MLflow tracking store x: down"))
+    before = {r.info.run_id for r in client(store).search_runs(["1"])}
+    with pytest.raises(TrackingUnavailable, match="down"):
+        run_training(quick(compose_cfg, tmp_path, uri=store))
+    assert {r.info.run_id for r in client(store).search_runs(["1"])} == before
+
+
+def test_config_error_found_after_loading_the_data_creates_no_run(compose_cfg, tmp_path):
+    uri = f"sqlite:///{tmp_path / 'fresh' / 'mlflow.db'}"
+    cfg = quick(compose_cfg, tmp_path, "model.task=regression", "trainer.early_stopping.monitor=val_accuracy", uri=uri)
+    with pytest.raises(ConfigError, match="needs a classification dataset"):
+        run_training(cfg)
+    assert not (tmp_path / "fresh").exists()
+
+
+def test_background_start_timeout_is_clear_and_the_late_run_ends_failed(store):
+    import threading
+
+    from nnexp.tracking.run import TrackedRun
+    from nnexp.tracking.store import TrackingUnavailable
+
+    go = threading.Event()
+    run = TrackedRun(timeout=0.2)
+    run.start_in_background(store, lambda: (go.wait(10), "1")[1], run_name="late")
+    run.log_metrics({"x": 1.0}, step=1, synchronous=False)
+    with pytest.raises(TrackingUnavailable, match="did not answer within 0.2s"):
+        run.wait_ready()
+    go.set()
+    run._writer._thread.join(10)
+    assert run.run_id is not None
+    assert client(store).get_run(run.run_id).info.status == "FAILED"
