@@ -45,6 +45,9 @@ class NnexpSweeperConf:
     pruner: Any = field(default_factory=lambda: {"name": "median"})
     #: a RUNNING trial without heartbeat for this many seconds is marked FAIL (dead worker)
     stale_after: float = 300.0
+    #: seconds a worker waits (probing with exponential backoff) for a lost MLflow tracking
+    #: server or Optuna database before it stops with an error (the trial it was running fails)
+    reconnect_timeout: float = 60.0
     #: a trial whose worker died (reaped) is run again with the same params up to this many
     #: times; retried trials do not count towards n_trials
     max_retries: int = 0

@@ -188,12 +188,15 @@ def open_storage(url: str, *, create: bool = False) -> BaseStorage:
         from optuna.storages.journal import JournalRedisBackend
 
         return JournalStorage(JournalRedisBackend(url))
-    engine_kwargs = {}
+    engine_kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         db = local_file(url)
         if db is not None and create:
             db.parent.mkdir(parents=True, exist_ok=True)
         engine_kwargs = {"connect_args": {"timeout": 60}}
+    else:
+        # a database server that restarted leaves dead pooled connections: check before use
+        engine_kwargs = {"pool_pre_ping": True, **_connect_timeout(url)}
     return RDBStorage(
         url,
         engine_kwargs=engine_kwargs,
@@ -253,7 +256,9 @@ def _lock_engine(url: str) -> Any:
     if url not in _ENGINES:
         from sqlalchemy import create_engine
 
-        _ENGINES[url] = create_engine(url, pool_size=1, max_overflow=1, pool_pre_ping=True)
+        _ENGINES[url] = create_engine(
+            url, pool_size=1, max_overflow=1, pool_pre_ping=True, **_connect_timeout(url)
+        )
     return _ENGINES[url]
 
 
@@ -291,3 +296,69 @@ def count_lock(url: str, study_name: str = "") -> Iterator[bool]:
         finally:
             conn.execute(text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": key})
             conn.commit()
+
+
+class StorageUnavailable(RuntimeError):
+    """The Optuna storage (a database server) cannot be reached."""
+
+
+def _connect_timeout(url: str, seconds: float = 10.0) -> dict[str, Any]:
+    """``connect_args`` that bound a connection attempt (PostgreSQL/MySQL drivers)."""
+    if url.startswith("postgresql"):
+        return {"connect_args": {"connect_timeout": max(1, int(seconds))}}
+    if url.startswith("mysql"):
+        return {"connect_args": {"connect_timeout": max(1, int(seconds))}}
+    return {}
+
+
+def describe_storage(url: str) -> str:
+    """``the Optuna storage postgresql://user:***@host/db`` (password masked)."""
+    from nnexp.tracking.masking import mask_secrets
+
+    return f"the Optuna storage {mask_secrets(url)}"
+
+
+def is_storage_error(exc: BaseException) -> bool:
+    """Whether ``exc`` (or its cause chain) is a database connection/driver error."""
+    seen = 0
+    cur: BaseException | None = exc
+    while cur is not None and seen < 8:
+        mod = type(cur).__module__ or ""
+        if mod.startswith(("sqlalchemy", "psycopg", "psycopg2", "pymysql", "redis")):
+            return True
+        if type(cur).__name__ == "StorageInternalError":
+            return True
+        cur = cur.__cause__ or cur.__context__
+        seen += 1
+    return False
+
+
+def probe_storage(url: str, timeout: float = 5.0) -> None:
+    """Raise :class:`StorageUnavailable` unless the storage behind ``url`` answers a trivial
+    query within about ``timeout`` seconds. Local files (journal, SQLite) are not probed."""
+    if local_file(url) is not None:
+        return
+    try:
+        if url.startswith("redis"):
+            import redis
+
+            redis.Redis.from_url(url, socket_connect_timeout=timeout).ping()
+            return
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.pool import NullPool
+
+        engine = create_engine(url, poolclass=NullPool, **_connect_timeout(url, timeout))
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        finally:
+            engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not usable now"
+        from nnexp.tracking.masking import mask_secrets
+
+        first = mask_secrets(str(exc).strip().splitlines()[0] if str(exc).strip() else "")
+        raise StorageUnavailable(
+            f"cannot reach {describe_storage(url)} ({type(exc).__name__}: {first[:300]}; waited "
+            f"at most {timeout:g}s). Start the database server (or fix its address), then run "
+            "the same command again to resume the study"
+        ) from None

@@ -62,11 +62,16 @@ class SweepFailed(RuntimeError):
     """No trial completed (everything is still recorded)."""
 
 
+class SweepStopped(RuntimeError):
+    """Workers stopped because the tracking server or the Optuna storage stayed unreachable."""
+
+
 @contextlib.contextmanager
 def main_errors() -> Iterator[None]:
     """Expected failures end the sweep with one clear message and an exit code, no traceback.
 
-    2: bad search space or settings (nothing ran); 3: tracking server unreachable;
+    2: bad search space or settings (nothing ran); 3: tracking server unreachable (at the
+    start, or mid-sweep past ``reconnect_timeout``) or Optuna storage unreachable mid-sweep;
     1: the sweep ran but no trial completed (everything is recorded).
     """
     from nnexp.config.validate import ConfigError
@@ -76,7 +81,7 @@ def main_errors() -> Iterator[None]:
         yield
     except (SearchSpaceError, SweepSettingError, ConfigError) as exc:
         _exit(f"invalid sweep: {exc}", 2)
-    except TrackingUnavailable as exc:
+    except (TrackingUnavailable, SweepStopped) as exc:
         _exit(str(exc), 3)
     except SweepFailed as exc:
         _exit(str(exc), 1)
@@ -113,6 +118,10 @@ def check_settings(s: Mapping[str, Any]) -> None:
     if not isinstance(s.get("max_retries", 0), int) or s.get("max_retries", 0) < 0:
         problems.append(
             f"hydra.sweeper.max_retries must be an integer >= 0, got {s.get('max_retries')!r}"
+        )
+    if float(s.get("reconnect_timeout", 0)) < 0:
+        problems.append(
+            f"hydra.sweeper.reconnect_timeout must be >= 0 seconds, got {s['reconnect_timeout']!r}"
         )
     if float(s.get("stale_after", 1)) <= 0:
         problems.append(
@@ -312,12 +321,14 @@ def run_sweep(
         sweeper_pid=os.getpid(),
         sweeper_host=socket.gethostname(),
         started=started,
+        extra={"reconnect_timeout": float(s.get("reconnect_timeout", 60.0))},
     )
     context_path = ctx.save(sweep_dir / CONTEXT_FILE)
     OmegaConf.save(config, sweep_dir / "multirun.yaml")
 
     status = "FINISHED"
     worker_errors: list[str] = []
+    unreachable: list[str] = []
     try:
         if remaining > 0:
             job = list(passthrough) + [
@@ -328,6 +339,10 @@ def run_sweep(
             for r in returns:
                 if getattr(r, "status", None) is not None and r.status.name == "FAILED":
                     worker_errors.append(repr(r._return_value))
+                elif isinstance(getattr(r, "_return_value", None), dict) and r._return_value.get(
+                    "unreachable"
+                ):
+                    unreachable.append(str(r._return_value["unreachable"]))
         else:
             print_line(
                 f"[sweep] study {study_name!r} already holds {n_existing} >= {n_trials} trials; nothing to run"
@@ -351,6 +366,8 @@ def run_sweep(
             sys.stderr,
         )
         raise
+    if unreachable:
+        _stopped(study, study_name, n_trials, unreachable)
 
     summary = _finish(
         study, ctx, config_loader, config, passthrough, sweep_dir, launch_cwd, status
@@ -381,6 +398,23 @@ def run_sweep(
     if worker_errors:
         raise SweepFailed("worker job(s) crashed:\n  " + "\n  ".join(worker_errors))
     return summary
+
+
+def _stopped(study: Any, study_name: str, n_trials: int, messages: list[str]) -> None:
+    """Workers gave up on a lost service: raise :class:`SweepStopped` unless the study is full
+    anyway (then the sweep finishes as usual, with a warning)."""
+    try:
+        done = counted_trials(study.get_trials(deepcopy=False))
+    except Exception:  # noqa: BLE001 - the storage may be the lost service
+        done = -1
+    if done >= n_trials:
+        for m in messages:
+            print_line(f"[sweep] warning: a worker stopped: {m}", sys.stderr)
+        return
+    held = f"{done} of {n_trials}" if done >= 0 else f"? of {n_trials}"
+    raise SweepStopped(
+        f"sweep of study {study_name!r} stopped with {held} trials: {messages[0]}"
+    )
 
 
 def _check_names(study_name: str, cfg: DictConfig) -> None:

@@ -49,7 +49,15 @@ from nnexp.search.reaping import (
 from nnexp.search.retries import counted_trials
 from nnexp.search.samplers import make_sampler
 from nnexp.search.space import SearchSpace
-from nnexp.search.storage import context_storage_url, count_lock, load_study
+from nnexp.search.storage import (
+    StorageUnavailable,
+    context_storage_url,
+    count_lock,
+    describe_storage,
+    is_storage_error,
+    load_study,
+    probe_storage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +69,15 @@ TIMINGS_FILE = "trials.jsonl"
 
 class SweepAborted(BaseException):
     """The sweeper process is gone (or the user interrupted): stop this worker now."""
+
+
+class ServiceUnreachable(RuntimeError):
+    """The tracking server or the Optuna storage stayed unreachable past
+    ``hydra.sweeper.reconnect_timeout``: this worker stops (the sweep exits non-zero)."""
+
+
+#: Default of ``hydra.sweeper.reconnect_timeout`` (seconds a worker waits for a lost service).
+RECONNECT_TIMEOUT = 60.0
 
 
 @dataclass
@@ -81,6 +98,8 @@ class TrialOutcome:
         0.0  #: time inside the per-epoch callback (report, prune, heartbeat)
     )
     pid: int = field(default_factory=os.getpid)
+    #: what was unreachable when the trial failed (``tracking`` | ``storage``), else None
+    fault: str | None = None
 
     @property
     def overhead_s(self) -> float:
@@ -199,6 +218,7 @@ class Worker:
         self.ppid = os.getppid()
         self.in_sweeper = self.pid == ctx.sweeper_pid
         self._mlflow: Any = None
+        self._unfinished: list[tuple[optuna.Trial, TrialOutcome]] = []
         self._warm_up()
         offset = ctx.n_existing * 1024 + worker_index
         self.storage_url = context_storage_url(ctx.storage_url, ctx.launch_cwd)
@@ -288,6 +308,122 @@ class Worker:
         pick = max if self.ctx.direction == "maximize" else min
         best = pick(done, key=lambda t: t.value)
         return best.value, best.number
+
+    # -- lost services -------------------------------------------------------------------
+
+    @property
+    def reconnect_timeout(self) -> float:
+        """``hydra.sweeper.reconnect_timeout``: how long a lost service is waited for."""
+        return float(self.ctx.extra.get("reconnect_timeout", RECONNECT_TIMEOUT))
+
+    def _http_tracking(self) -> str | None:
+        from nnexp.tracking.store import is_http
+
+        uri = self.ctx.tracking_uri
+        return uri if uri and is_http(uri) else None
+
+    def _probe_services(self, timeout: float = 5.0) -> None:
+        """Raise StorageUnavailable / TrackingUnavailable for the first service that does not
+        answer (local files are not probed)."""
+        from nnexp.tracking.store import probe_server
+
+        probe_storage(self.storage_url, timeout)
+        uri = self._http_tracking()
+        if uri is not None:
+            probe_server(uri, timeout)
+
+    def _diagnose(self, exc: BaseException) -> tuple[str, str] | None:
+        """(``tracking`` | ``storage``, fail reason) when ``exc`` came from a service that is
+        unreachable now; None for an ordinary trial failure."""
+        from nnexp.tracking.masking import mask_secrets
+        from nnexp.tracking.store import TrackingUnavailable, probe_server
+
+        try:
+            probe_storage(self.storage_url, 5.0)
+        except StorageUnavailable:
+            return "storage", (
+                f"{describe_storage(self.storage_url)} became unreachable during the trial "
+                f"({mask_secrets(_short(exc))})"
+            )[:500]
+        uri = self._http_tracking()
+        if uri is not None:
+            try:
+                probe_server(uri, 5.0)
+            except TrackingUnavailable as down:
+                why = str(down).split(" (", 1)[-1].split(";", 1)[0]
+                return "tracking", (
+                    f"MLflow tracking server {mask_secrets(uri)} unreachable during the trial "
+                    f"({why}): {mask_secrets(_short(exc))}"
+                )[:500]
+        if is_storage_error(exc):
+            return "storage", (
+                f"{describe_storage(self.storage_url)} failed during the trial "
+                f"({mask_secrets(_short(exc))})"
+            )[:500]
+        return None
+
+    def _say(self, text: str) -> None:
+        print(f"[worker {self.worker_index}] {text}", file=sys.stderr, flush=True)
+
+    def _reconnect(self) -> None:
+        """Wait (exponential backoff, at most ``reconnect_timeout`` s) until the storage and the
+        tracking server answer; raise :class:`ServiceUnreachable` with what to do if not."""
+        limit = self.reconnect_timeout
+        first = [True]
+
+        def told(exc: BaseException, wait: float) -> None:
+            if first[0]:
+                self._say(
+                    f"{exc}\n  waiting for it to come back: retrying with backoff for up to "
+                    f"{limit:g}s (hydra.sweeper.reconnect_timeout)"
+                )
+                first[0] = False
+            log.info("still unreachable; next probe in %.1fs", wait)
+
+        from nnexp.tracking.store import wait_reachable
+
+        started = time.monotonic()
+        try:
+            wait_reachable(self._probe_services, limit, on_retry=told)
+        except Exception as exc:  # noqa: BLE001 - StorageUnavailable / TrackingUnavailable
+            raise ServiceUnreachable(
+                f"{exc}\n  It did not come back within {limit:g}s "
+                "(hydra.sweeper.reconnect_timeout), so this worker stopped. Bring it back "
+                "(or fix tracking.uri / hydra.sweeper.storage), then run the same command "
+                f"again to resume study {self.ctx.study_name!r}: finished trials are kept."
+            ) from None
+        if not first[0]:
+            self._say(f"reachable again after {time.monotonic() - started:.1f}s; continuing")
+        self._settle_unfinished()
+
+    def _settle_unfinished(self) -> None:
+        """Tell FAIL the trials whose end could not be stored while the storage was down."""
+        pending, self._unfinished = self._unfinished, []
+        for trial, out in pending:
+            try:
+                trial.set_user_attr(FAIL_REASON_ATTR, out.reason or "unknown")
+                self.study.tell(trial, state=TrialState.FAIL)
+            except (UpdateFinishedTrialError, ValueError):
+                pass  # reaped meanwhile
+            except Exception as exc:  # noqa: BLE001 - the reaper will get it
+                log.warning("trial %d still could not be marked FAIL: %s", trial.number, exc)
+
+    def _retry_fault(self, trial: optuna.Trial, out: TrialOutcome) -> None:
+        """With ``max_retries``: a trial failed by a lost service is a fault, not a result,
+        so its params run again (as the reaper does for dead workers)."""
+        from nnexp.search.retries import RETRIED_ATTR, enqueue_retry, should_retry
+
+        if out.fault is None or self.ctx.max_retries <= 0:
+            return
+        try:
+            frozen = self.study._storage.get_trial(trial._trial_id)
+            if frozen.state != TrialState.FAIL or not should_retry(frozen, self.ctx.max_retries):
+                return
+            with count_lock(self.storage_url, self.ctx.study_name):
+                trial.set_user_attr(RETRIED_ATTR, True)
+                enqueue_retry(self.study, frozen, self.ctx.max_retries)
+        except Exception as exc:  # noqa: BLE001 - counted as an ordinary FAIL then
+            log.warning("trial %d: not retried: %s", trial.number, exc)
 
     # -- one trial -----------------------------------------------------------------------
 
@@ -382,10 +518,20 @@ class Worker:
         except Exception as exc:  # noqa: BLE001 - a failing trial must not stop the sweep
             out.reason = _short(exc)
             log.debug("trial %d failed:\n%s", number, traceback.format_exc())
-            self._fail(trial, out)
-        self._tag_run(out, result, callback)
+            diagnosis = self._diagnose(exc)
+            if diagnosis is not None:
+                out.fault, out.reason = diagnosis
+            if not self._fail(trial, out, quiet=out.fault == "storage"):
+                self._unfinished.append((trial, out))
+            self._retry_fault(trial, out)
+        if out.fault != "tracking":  # a lost server's run is fixed by the sweeper's reconcile
+            self._tag_run(out, result, callback)
         out.callback_s = callback.seconds
-        best_value, best_number = self._best()
+        try:
+            best_value, best_number = self._best()
+        except Exception as exc:  # noqa: BLE001 - the storage may be the thing that failed
+            log.debug("best trial unknown: %s", exc)
+            best_value, best_number = None, None
         out.ended = time.time()
         print_line(
             trial_line(
@@ -404,7 +550,8 @@ class Worker:
 
     def _fail(
         self, trial: optuna.Trial, out: TrialOutcome, quiet: bool = False
-    ) -> None:
+    ) -> bool:
+        """Tell FAIL with the reason; False when the storage could not be written."""
         out.state = "FAIL"
         try:
             trial.set_user_attr(FAIL_REASON_ATTR, out.reason or "unknown")
@@ -412,6 +559,11 @@ class Worker:
         except (UpdateFinishedTrialError, ValueError) as exc:
             if not quiet:
                 log.warning("trial %d could not be marked FAIL: %s", trial.number, exc)
+        except Exception as exc:  # noqa: BLE001 - storage down: told again after reconnecting
+            if not quiet:
+                log.warning("trial %d could not be marked FAIL: %s", trial.number, exc)
+            return False
+        return True
 
     def _tag_run(
         self,
@@ -461,11 +613,19 @@ class Worker:
         with threadpool_limits(limits=worker_threads(self.ctx.n_jobs), user_api="blas"):
             while True:
                 started = time.time()
-                trial = self._ask()
+                try:
+                    trial = self._ask()
+                except Exception as exc:  # noqa: BLE001 - a lost storage: wait, then ask again
+                    if self._diagnose(exc) is None:
+                        raise
+                    self._reconnect()
+                    continue
                 if trial is None:
                     break
                 outcome = self.run_trial(trial, started)
                 outcomes.append(outcome)
+                if outcome.fault is not None:
+                    self._reconnect()
                 with open(timings, "a") as fh:
                     fh.write(
                         json.dumps(
@@ -523,6 +683,9 @@ def run_worker_job(cfg: Any = None) -> dict[str, Any]:
     except SweepAborted as exc:
         print(f"[worker {hc.job.num}] stopped: {exc}", file=sys.stderr, flush=True)
         return {"aborted": True}
+    except ServiceUnreachable as exc:
+        print(f"[worker {hc.job.num}] stopped: {exc}", file=sys.stderr, flush=True)
+        return {"unreachable": str(exc)}
     return {
         "trials": [o.number for o in outcomes],
         "states": [o.state for o in outcomes],

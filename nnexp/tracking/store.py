@@ -6,11 +6,12 @@ import contextlib
 import fcntl
 import os
 import socket
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 from nnexp.tracking.masking import mask_secrets
 
@@ -188,3 +189,35 @@ def ensure_tracking_store(
             raise TrackingUnavailable(
                 f"cannot use the MLflow tracking store {mask_secrets(uri)}: {mask_secrets(str(message))}"
             ) from None
+
+
+def wait_reachable(
+    probe: Callable[[float], None],
+    limit: float,
+    *,
+    first: float = 1.0,
+    cap: float = 15.0,
+    probe_timeout: float = 5.0,
+    on_retry: Optional[Callable[[BaseException, float], None]] = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Call ``probe(timeout)`` until it returns, with exponential backoff (``first``, 2x, ...,
+    at most ``cap`` seconds apart) for at most ``limit`` seconds in all; then re-raise its last
+    error. ``on_retry(error, delay)`` is told before each wait. Never waits past ``limit``."""
+    deadline = clock() + max(0.0, float(limit))
+    delay = max(0.01, float(first))
+    while True:
+        left = deadline - clock()
+        try:
+            probe(max(0.5, min(probe_timeout, left)))
+            return
+        except Exception as exc:  # noqa: BLE001 - the caller's probe decides what is fatal
+            left = deadline - clock()
+            if left <= 0:
+                raise
+            wait = min(delay, cap, left)
+            if on_retry is not None:
+                on_retry(exc, wait)
+            sleep(wait)
+            delay *= 2

@@ -109,6 +109,11 @@ class PostgresCluster:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
+    def halt(self) -> None:
+        """pg_ctl stop -m immediate (as a crash would), keeping the files: ``start`` is not
+        repeatable, ``stop`` still cleans up."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
     def stop(self) -> None:
         """pg_ctl stop (immediate) and remove the cluster's files."""
         try:
@@ -146,7 +151,7 @@ class MlflowServer:
         self.artifact_root.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **self.env}
         env.pop("MLFLOW_TRACKING_URI", None)
-        self._log = open(self.log_path, "wb")
+        self._log = open(self.log_path, "ab")  # "ab": a restart on the same port appends
         self.proc = subprocess.Popen(
             [mlflow, "server", "--backend-store-uri", self.backend_uri, "--serve-artifacts",
              "--artifacts-destination", str(self.artifact_root), "--host", "127.0.0.1",
@@ -164,6 +169,17 @@ class MlflowServer:
                 time.sleep(0.5)
         self.stop()
         raise RuntimeError(f"mlflow server did not answer in {timeout}s")
+
+    def kill(self) -> None:
+        """SIGKILL the server's process group (a crash); ``start`` brings it back on the same
+        port."""
+        import signal
+
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+        self._log.close()
 
     def stop(self) -> None:
         """SIGTERM the server's process group, SIGKILL after 10 s."""

@@ -1,0 +1,218 @@
+"""Services going away mid-sweep, with real processes: the MLflow tracking server SIGKILLed (and
+restarted on the same port), the PostgreSQL server behind the Optuna storage stopped, and the
+whole sweep SIGKILLed and rerun on PostgreSQL + an MLflow server.
+
+A sweep must never hang on a lost service: the trial in progress fails with a reason naming
+what was lost, the worker probes with backoff for ``hydra.sweeper.reconnect_timeout`` seconds,
+then either continues (the study still reaches ``n_trials``) or stops with a clear message and
+exit status 3.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scale_servers import MlflowServer, PostgresCluster
+from scale_sweeps import check_invariants, load, start_sweep, trial_runs, wait_all
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
+
+_names = itertools.count()
+#: trials of about a second: time to catch one RUNNING
+LONG = ["trainer.epochs=15", "trainer.early_stopping.enabled=false"]
+
+
+@pytest.fixture
+def own_server(pg: PostgresCluster, tmp_path: Path):
+    """An MLflow server this test may kill (the module's shared one must stay up)."""
+    db = pg.create_database(f"mlflow_fault_{next(_names)}")
+    server = MlflowServer(db, tmp_path / "server" / "root", pg.env()).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _wait_running(storage: str, study: str, proc: subprocess.Popen, log: Path,
+                  epochs: int = 2, done: int = 0, timeout: float = 90) -> Any:
+    """The first RUNNING trial with ``epochs`` reported epochs once ``done`` trials completed."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        time.sleep(0.2)
+        assert proc.poll() is None, log.read_text()[-3000:]
+        if "[sweep] study" not in log.read_text():
+            continue
+        try:
+            trials = load(storage, study).get_trials(deepcopy=False)
+        except Exception:  # noqa: BLE001 - not created yet
+            continue
+        if sum(t.state.name == "COMPLETE" for t in trials) < done:
+            continue
+        for t in trials:
+            if t.state.name == "RUNNING" and len(t.intermediate_values) >= epochs:
+                return t
+    raise AssertionError(f"no trial got going:\n{log.read_text()[-3000:]}")
+
+
+def _wait_exit(proc: subprocess.Popen, log: Path, within: float) -> int:
+    try:
+        return proc.wait(within)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise AssertionError(f"sweep hung (> {within}s):\n{log.read_text()[-4000:]}") from None
+
+
+def test_tracking_server_lost_for_good_fails_the_trial_and_stops(
+    own_server: MlflowServer, tmp_path: Path
+) -> None:
+    """SIGKILL the MLflow server mid-trial and never bring it back: that trial is FAIL with a
+    reason naming the server, the worker retries for reconnect_timeout (8 s) and the sweep
+    exits 3 with a message saying what is unreachable and how to resume; no trial is left
+    RUNNING and no further trial is burnt."""
+    study, storage = "lost", f"journal:{tmp_path / 'mlruns/optuna/journal.log'}"
+    proc, log = start_sweep(
+        tmp_path, "s", *LONG, f"tracking.uri={own_server.url}", f"hydra.sweeper.study_name={study}",
+        "hydra.sweeper.n_trials=6", "hydra.sweeper.reconnect_timeout=8",
+    )
+    victim = _wait_running(storage, study, proc, log)
+    own_server.kill()
+    killed_at = time.time()
+    rc = _wait_exit(proc, log, 60)
+    took = time.time() - killed_at
+    text = log.read_text()
+    assert rc == 3, text[-3000:]
+    assert took < 40, f"exit {took:.0f}s after the kill"
+    assert f"MLflow tracking server at {own_server.url}" in text, text[-3000:]
+    assert "did not come back within 8s (hydra.sweeper.reconnect_timeout)" in text
+    assert "run the same command again to resume" in text
+    assert "Traceback" not in text
+    trials = load(storage, study).get_trials(deepcopy=False)
+    failed = trials[victim.number]
+    assert failed.state.name == "FAIL"
+    reason = failed.user_attrs["fail_reason"]
+    assert f"MLflow tracking server {own_server.url} unreachable" in reason, reason
+    assert not [t for t in trials if t.state.name == "RUNNING"]
+    assert len(trials) == victim.number + 1, "trials after the lost one were started and burnt"
+
+
+def test_tracking_server_back_in_time_the_sweep_completes(
+    own_server: MlflowServer, tmp_path: Path
+) -> None:
+    """SIGKILL the MLflow server mid-trial, restart it on the same port 3 s later: the trial
+    in progress is FAIL (reason names the server) and, with max_retries=1, its params run
+    again; the sweep exits 0 with exactly n_trials counted, each trial once in MLflow."""
+    study, n_trials = "back", 5
+    storage = f"journal:{tmp_path / 'mlruns/optuna/journal.log'}"
+    proc, log = start_sweep(
+        tmp_path, "s", *LONG, f"tracking.uri={own_server.url}", f"hydra.sweeper.study_name={study}",
+        f"hydra.sweeper.n_trials={n_trials}", "hydra.sweeper.reconnect_timeout=45",
+        "hydra.sweeper.max_retries=1",
+    )
+    victim = _wait_running(storage, study, proc, log, done=1)
+    own_server.kill()
+    time.sleep(3)
+    own_server.start()
+    wait_all([proc], [log], timeout=120)
+    text = log.read_text()
+    assert "reachable again after" in text, text[-3000:]
+    st = load(storage, study)
+    client, runs = trial_runs(own_server.url, study)
+    states = check_invariants(st, client, runs, n_trials)
+    failed = st.trials[victim.number]
+    assert failed.state.name == "FAIL", states
+    assert f"MLflow tracking server {own_server.url} unreachable" in failed.user_attrs["fail_reason"]
+    assert failed.user_attrs.get("retried") is True
+    retry = [t for t in st.trials if t.user_attrs.get("retry_of") == victim.number]
+    assert len(retry) == 1 and retry[0].params == victim.params
+    assert states.get("COMPLETE") == n_trials, states
+    run = next(r for r in runs if r.data.tags["nnexp.trial"] == str(victim.number))
+    assert run.info.status == "FAILED" and "unreachable" in run.data.tags["nnexp.fail_reason"]
+
+
+def test_optuna_database_lost_stops_the_sweep_with_a_clear_message(tmp_path: Path) -> None:
+    """Stop the PostgreSQL server holding the Optuna study mid-trial (immediate shutdown, as a
+    crash): the worker cannot record anything, probes for reconnect_timeout (6 s) and the sweep
+    exits 3 within a bound, naming the storage (password masked) and how to resume."""
+    from scale_servers import postgres_bin
+
+    if postgres_bin() is None:
+        pytest.skip("PostgreSQL binaries not installed (apt-get install -y postgresql)")
+    cluster = PostgresCluster().start()
+    try:
+        cluster.create_database("optuna")
+        storage = cluster.url("optuna", password=True)
+        study = "dbgone"
+        proc, log = start_sweep(
+            tmp_path, "s", *LONG, f"hydra.sweeper.study_name={study}", "hydra.sweeper.n_trials=6",
+            "hydra.sweeper.reconnect_timeout=6", extra_env={"NNEXP_OPTUNA_STORAGE": storage},
+        )
+        _wait_running(storage, study, proc, log)
+        cluster.halt()
+        halted_at = time.time()
+        rc = _wait_exit(proc, log, 60)
+        took = time.time() - halted_at
+    finally:
+        cluster.stop()
+    text = log.read_text()
+    assert rc == 3, text[-3000:]
+    assert took < 40, f"exit {took:.0f}s after the database stopped"
+    assert f"cannot reach the Optuna storage postgresql://nnexp:***@127.0.0.1:{cluster.port}/optuna" in text, text[-3000:]
+    assert "did not come back within 6s (hydra.sweeper.reconnect_timeout)" in text
+    assert cluster.password not in text
+    assert "Traceback" not in text
+
+
+def test_whole_sweep_killed_and_rerun_on_postgres(
+    pg: PostgresCluster, mlflow_server: MlflowServer, optuna_db: str, tmp_path: Path
+) -> None:
+    """SIGKILL the sweeper and its 2 worker processes mid-trial (PostgreSQL storage, MLflow
+    server), rerun the same command: the killed trials become FAIL ("died"), every trial is
+    once in Optuna and once in MLflow, finished trials are kept as they were, numbering
+    continues and the study holds exactly n_trials."""
+    study, n_trials = "rerun", 6
+    args = [*LONG, f"tracking.uri={mlflow_server.url}", f"hydra.sweeper.study_name={study}",
+            f"hydra.sweeper.n_trials={n_trials}", "hydra.sweeper.n_jobs=2"]
+    environ = {"NNEXP_OPTUNA_STORAGE": optuna_db}
+    proc, log = start_sweep(tmp_path, "s", *args, extra_env=environ)
+    _wait_running(optuna_db, study, proc, log, epochs=1, done=2)
+    os.killpg(proc.pid, signal.SIGKILL)  # the sweeper and its loky workers: one process group
+    proc.wait(10)
+    before = {t.number: t for t in load(optuna_db, study).get_trials(deepcopy=False)}
+    interrupted = [n for n, t in before.items() if t.state.name == "RUNNING"]
+    assert interrupted and len(before) < n_trials, {n: t.state.name for n, t in before.items()}
+
+    again, log2 = start_sweep(tmp_path, "s", *args, extra_env=environ)  # the same command
+    wait_all([again], [log2])
+    assert "resuming" in log2.read_text()
+    st = load(optuna_db, study)
+    client, runs = trial_runs(mlflow_server.url, study)
+    states = check_invariants(st, client, runs, n_trials)
+    assert [t.number for t in st.trials] == list(range(n_trials))
+    for n, t in before.items():
+        after = st.trials[n]
+        if t.state.name == "COMPLETE":
+            assert after.state.name == "COMPLETE" and after.value == t.value
+            assert after.params == t.params
+    for n in interrupted:
+        assert st.trials[n].state.name == "FAIL"
+        assert "died" in st.trials[n].user_attrs["fail_reason"]
+    assert states.get("COMPLETE") == n_trials - len(interrupted), states
+    per_trial = {r.data.tags["nnexp.trial"]: r for r in runs}
+    assert len(per_trial) == len(runs)
+    for n in interrupted:
+        run = per_trial.get(str(n))
+        if run is not None:
+            assert run.info.status in ("FAILED", "KILLED")
+    parents = client.search_runs(
+        [client.get_experiment_by_name("nnexp").experiment_id],
+        filter_string=f"tags.`nnexp.study` = '{study}' and tags.`nnexp.role` = 'sweep'",
+    )
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
