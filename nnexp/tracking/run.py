@@ -14,7 +14,6 @@ from nnexp.tracking.masking import mask_secrets
 #: MLflow's per-request batch limits.
 _MAX_PARAMS_PER_BATCH = 100
 _MAX_TAGS_PER_BATCH = 100
-_MAX_METRICS_PER_BATCH = 1000
 
 #: Default longest wait (seconds) for a background run start or the queued requests to finish.
 SETUP_TIMEOUT_S = 120.0
@@ -50,9 +49,6 @@ class TrackedRun:
         self._ready = threading.Event()  # set once the run exists (or its creation failed)
         self._setup_error: Optional[BaseException] = None
         self._abandoned = False
-        self._pending_lock = threading.Lock()
-        self._pending_metrics: list = []  # (key, value, timestamp, step) awaiting the writer
-        self._drain_queued = False
         if run_id is not None:
             self._ready.set()
 
@@ -179,36 +175,22 @@ class TrackedRun:
     def log_metrics(self, metrics: Mapping[str, float], step: int = 0, *, synchronous: bool = True) -> None:
         """Log several metrics at one step in one ``log_batch`` request.
 
-        ``synchronous=False`` queues the values for this run's writer thread (in order; values
-        queued while it is busy go out together, still one point per key and step);
-        :meth:`flush` (called by :meth:`end`) waits for all of them.
+        ``synchronous=False`` queues the request on this run's writer thread (requests stay one
+        per call and in order); :meth:`flush` (called by :meth:`end`) waits for all of them.
         """
         ts = int(time.time() * 1000)
         values = [(str(k), float(v)) for k, v in metrics.items() if v is not None]
         if not values:
             return
         if synchronous:
-            self._log_metric_values([(k, v, ts, int(step)) for k, v in values])
-            return
-        # Entities are built on the writer thread (MLflow may still be importing there), and
-        # records queued while it is busy (e.g. creating the run) go out in one request.
-        with self._pending_lock:
-            self._pending_metrics.extend((k, v, ts, int(step)) for k, v in values)
-            drain_queued, self._drain_queued = self._drain_queued, True
-        if not drain_queued:
-            self.submit(self._drain_metrics)
+            self._log_metric_values(values, ts, int(step))
+        else:  # entities are built on the writer thread: MLflow may still be importing there
+            self.submit(self._log_metric_values, values, ts, int(step))
 
-    def _drain_metrics(self) -> None:
-        with self._pending_lock:
-            items, self._pending_metrics, self._drain_queued = self._pending_metrics, [], False
-        self._log_metric_values(items)
-
-    def _log_metric_values(self, items: Any) -> None:
+    def _log_metric_values(self, values: Any, ts: int, step: int) -> None:
         from mlflow.entities import Metric
 
-        metrics = [Metric(k, v, ts, step) for k, v, ts, step in items]
-        for i in range(0, len(metrics), _MAX_METRICS_PER_BATCH):
-            self.client.log_batch(self.run_id, metrics=metrics[i : i + _MAX_METRICS_PER_BATCH])
+        self.client.log_batch(self.run_id, metrics=[Metric(k, v, ts, step) for k, v in values])
 
     def log_epoch(self, record: Mapping[str, float], *, synchronous: bool = False) -> None:
         """Log one epoch's record (``EPOCH_METRICS`` present in it) with ``step=epoch``:
