@@ -7,12 +7,11 @@ dataset identity, plots) and optionally the servable pyfunc model. Every phase i
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 import json
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional
 
 import numpy as np
 
@@ -32,12 +31,9 @@ PLOTS_DIR = "plots"
 class RunRecorder:
     """Logs one training run to MLflow; use :meth:`epoch_callback` as an ``MLP.fit`` callback."""
 
-    def __init__(
-        self, run: TrackedRun, timer: Optional[PhaseTimer] = None, background: Optional[PhaseTimer] = None
-    ) -> None:
+    def __init__(self, run: TrackedRun, timer: Optional[PhaseTimer] = None) -> None:
         self.run = run
-        self.timer = timer or PhaseTimer()  # the caller's thread: time a run really waits
-        self.background = background or PhaseTimer()  # the writer thread: overlaps the training
+        self.timer = timer or PhaseTimer()
 
     @classmethod
     def start(
@@ -52,49 +48,18 @@ class RunRecorder:
     ) -> "RunRecorder":
         """Create the run with the provenance tags (user, source, nnexp version, git commit)."""
         timer = timer or PhaseTimer()
+        base = {
+            "mlflow.user": _user(),
+            "mlflow.source.type": "LOCAL",
+            "mlflow.source.name": "nnexp-train",
+            **version_tags(),
+            **dict(tags or {}),
+        }
         with timer("run_create"):
             run = TrackedRun.start(
-                uri, experiment_id, run_name=run_name, tags=_base_tags(tags), parent_run_id=parent_run_id
+                uri, experiment_id, run_name=run_name, tags=base, parent_run_id=parent_run_id
             )
         return cls(run, timer)
-
-    @classmethod
-    def start_in_background(
-        cls,
-        run: TrackedRun,
-        uri: str,
-        experiment_id: Callable[[], str],
-        *,
-        config: Mapping[str, Any],
-        run_name: Optional[str] = None,
-        tags: Optional[Mapping[str, Any]] = None,
-        parent_run_id: Optional[str] = None,
-        timer: Optional[PhaseTimer] = None,
-        background: Optional[PhaseTimer] = None,
-    ) -> "RunRecorder":
-        """Queue on ``run``'s writer thread: the store (``experiment_id()``), the run with its
-        provenance tags, then the config params; return at once (see :meth:`TrackedRun.wait_ready`)."""
-        rec = cls(run, timer, background)
-        bg = rec.background
-
-        def experiment() -> str:
-            with bg("setup"):
-                return experiment_id()
-
-        def params() -> None:
-            with bg("params"):
-                run.log_params(config_params(config))
-
-        with bg("run_create"):  # the version tags (git) are read here; the request is queued
-            base = _base_tags(tags)
-        run.start_in_background(uri, experiment, run_name=run_name, tags=base, parent_run_id=parent_run_id)
-        run.submit(params)
-        return rec
-
-    def wait_ready(self) -> None:
-        """Wait for a background start (raising its error, or a timeout)."""
-        with self.timer("wait"):
-            self.run.wait_ready()
 
     @property
     def run_id(self) -> str:
@@ -105,12 +70,14 @@ class RunRecorder:
         """Params: every leaf of the resolved config; tags: dataset, seed, environment (provenance)."""
         with self.timer("params"):
             self.run.log_params(config_params(config))
-            self.run.set_tags(_dataset_tags(config, dataset))
-
-    def log_dataset(self, config: Mapping[str, Any], dataset: Any) -> None:
-        """The dataset and environment tags (read now, inside the run's BLAS limits), queued."""
-        with self.timer("params"):
-            self.run.submit(self.run.set_tags, _dataset_tags(config, dataset))
+            tags = {
+                "dataset": dataset.name,
+                "dataset.sha256": dataset.identity.get("sha256", ""),
+                "dataset.task": dataset.task,
+                "seed": config.get("trainer", {}).get("seed", ""),
+                **run_provenance_tags(dataset),  # environment (BLAS threads now), data files
+            }
+            self.run.set_tags(tags)
 
     def epoch_callback(self, model: Any, record: Mapping[str, float]) -> None:
         """``MLP.fit`` callback: one batched request per epoch, ``step=epoch``."""
@@ -152,26 +119,6 @@ class RunRecorder:
         plots: bool = True,
     ) -> None:
         """Config YAML, weights, dataset identity and (``plots``) PNG figures, in one upload."""
-        with self.staged_artifacts(
-            config=config, weights=weights, dataset=dataset, history=history,
-            best_epoch=best_epoch, y_pred_test=y_pred_test, plots=plots,
-        ) as root:
-            self.upload_artifacts(root)
-
-    @contextlib.contextmanager
-    def staged_artifacts(
-        self,
-        *,
-        config: Mapping[str, Any],
-        weights: Optional[Path],
-        dataset: Any,
-        history: Mapping[str, Any],
-        best_epoch: Optional[int],
-        y_pred_test: Optional[np.ndarray],
-        plots: bool = True,
-    ) -> Iterator[Path]:
-        """Write the artifact files (and render the plots) into a temporary directory, without
-        the run: this can overlap a background start. Upload with :meth:`upload_artifacts`."""
         from omegaconf import OmegaConf
 
         with tempfile.TemporaryDirectory(prefix="nnexp-artifacts-") as tmp:
@@ -198,12 +145,8 @@ class RunRecorder:
                             dataset.y_test, y_pred_test, root / PLOTS_DIR / "confusion_matrix.png",
                             class_names=getattr(dataset, "class_names", None),
                         )
-            yield root
-
-    def upload_artifacts(self, root: Path) -> None:
-        """Upload a staged artifact directory in one call."""
-        with self.timer("artifacts"):
-            self.run.log_artifacts(root)
+            with self.timer("artifacts"):
+                self.run.log_artifacts(root)
 
     def log_model(self, model: Any, X_example: np.ndarray, tracking_uri: str) -> str:
         """Log the servable pyfunc model; returns its model URI."""
@@ -220,27 +163,6 @@ class RunRecorder:
     def fail_safely(self, status: str) -> None:
         """Terminate as FAILED/KILLED without raising."""
         self.run.fail_safely(status)
-
-
-def _base_tags(tags: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
-    """Provenance tags of a new run (user, source, nnexp version, git commit) and ``tags``."""
-    return {
-        "mlflow.user": _user(),
-        "mlflow.source.type": "LOCAL",
-        "mlflow.source.name": "nnexp-train",
-        **version_tags(),
-        **dict(tags or {}),
-    }
-
-
-def _dataset_tags(config: Mapping[str, Any], dataset: Any) -> Dict[str, Any]:
-    return {
-        "dataset": dataset.name,
-        "dataset.sha256": dataset.identity.get("sha256", ""),
-        "dataset.task": dataset.task,
-        "seed": config.get("trainer", {}).get("seed", ""),
-        **run_provenance_tags(dataset),  # environment (BLAS threads now), data files
-    }
 
 
 def _user() -> str:

@@ -47,11 +47,7 @@ class TrainResult:
     model_uri: Optional[str] = None
     dataset: str = ""
     seconds: float = 0.0
-    #: Tracking time the run waited for (caller's thread), by phase.
     tracking_seconds: Dict[str, float] = field(default_factory=dict)
-    #: Tracking time spent on the writer thread, overlapping the training (MLflow import, store,
-    #: run creation, params), by phase.
-    tracking_background_seconds: Dict[str, float] = field(default_factory=dict)
     model: Any = field(default=None, repr=False, compare=False)
 
 
@@ -153,33 +149,6 @@ def _check_task(cfg: DictConfig, task: str) -> None:
         ])
 
 
-def _timed(timer: PhaseTimer, phase: str, fn: Callable[..., Any], *args: Any) -> Any:
-    with timer(phase):
-        return fn(*args)
-
-
-def _abandon(recorder: Any, pending: Any, status: str) -> None:
-    """After an error: end the run ``status`` (waiting for a background start to finish first),
-    or, before the run was queued, stop its writer thread without creating anything."""
-    if recorder is not None:
-        recorder.fail_safely(status)
-    elif pending is not None:
-        pending.discard()
-
-
-class _RunAnnouncer:
-    """Epoch callback printing ``MLflow run <id> (experiment ...)`` once, as soon as the run
-    (created in the background) exists; the summary names it anyway."""
-
-    def __init__(self, recorder: Any, experiment: str) -> None:
-        self.recorder, self.experiment, self.done = recorder, experiment, False
-
-    def __call__(self, model: Any, record: Mapping[str, float]) -> None:
-        if not self.done and self.recorder.run.ready:
-            self.done = True
-            print(f"MLflow run {self.recorder.run_id} (experiment {self.experiment!r})", flush=True)
-
-
 def run_training(
     cfg: DictConfig,
     *,
@@ -191,18 +160,11 @@ def run_training(
 ) -> TrainResult:
     """Train one MLP as ``cfg`` says and record it in MLflow (unless ``tracking.enabled=false``).
 
-    Order: validate the config, probe an ``http(s)`` tracking server (unreachable: fails here,
-    before any data is loaded), load data, build the model, create the run (nested under
-    ``parent_run_id`` if given), fit with the progress printer, the MLflow epoch logger and
-    ``callbacks``, then log test metrics, tags and artifacts. A crash marks the run FAILED
-    (KeyboardInterrupt: KILLED) and re-raises. ``log_model`` overrides ``tracking.log_model``.
-
-    The MLflow side runs on the run's writer thread, overlapping the data loading and the
-    training: importing MLflow (seconds in a fresh process) starts right after the probe; the
-    store, the run and its params follow once the data and model are built (so a bad
-    configuration creates no run); epoch records queue behind them. Before the final logging
-    the caller waits for the run (``tracking_seconds["wait"]``); a store error surfaces at the
-    next epoch or there.
+    Order: validate the config, set up the tracking store (an unreachable server fails here,
+    before any data is loaded), load data, create the run (nested under ``parent_run_id`` if
+    given), fit with the progress printer, the MLflow epoch logger and ``callbacks``, then log
+    test metrics, tags and artifacts. A crash marks the run FAILED (KeyboardInterrupt: KILLED)
+    and re-raises. ``log_model`` overrides ``tracking.log_model``.
     """
     from nnexp.data import load_dataset
 
@@ -218,57 +180,50 @@ def run_training(
 
     uri: Optional[str] = None
     experiment_id: Optional[str] = None
-    background = PhaseTimer()
-    pending = None  # the run-to-be: its writer thread imports MLflow while the data loads
     if track:
-        from nnexp.tracking.run import SETUP_TIMEOUT_S, TrackedRun, preload_mlflow
-        from nnexp.tracking.store import configure_http_client, is_http, probe_server, resolve_tracking_uri
+        from nnexp.tracking.store import ensure_tracking_store, resolve_tracking_uri
 
-        timeout = float(cfg.tracking.timeout)
         with timer("setup"):
             uri = resolve_tracking_uri(cfg.tracking.uri, base)
-            if is_http(uri):  # an unreachable server fails here, before any data is loaded
-                configure_http_client(timeout)
-                probe_server(uri, timeout)
-            pending = TrackedRun(timeout=max(SETUP_TIMEOUT_S, 10 * timeout))
-            pending.submit(_timed, background, "import", preload_mlflow, uri)
+            experiment_id = ensure_tracking_store(
+                uri,
+                str(cfg.tracking.experiment),
+                _artifact_location(cfg.tracking.artifact_location, base),
+                timeout=float(cfg.tracking.timeout),
+            )
 
-    recorder = None
     with blas_threads(cfg.trainer.threads):
+        kw = dataset_kwargs(cfg)
+        if kw["data_dir"] is not None:
+            kw["data_dir"] = str(_resolve_path(kw["data_dir"], base))
+        ds = load_dataset(**kw)
+        task = ds.task if str(cfg.model.task) == "auto" else str(cfg.model.task)
+        _check_task(cfg, task)
+        model = build_model(cfg)
+
+        recorder = None
+        if track:
+            from nnexp.tracking.recorder import RunRecorder
+
+            assert uri is not None and experiment_id is not None
+            tags = {str(k): v for k, v in (cfg.tracking.tags or {}).items()}
+            tags.update(extra_tags or {})
+            recorder = RunRecorder.start(
+                uri, experiment_id, run_name=run_name or cfg.tracking.run_name,
+                tags=tags, parent_run_id=parent_run_id, timer=timer,
+            )
         try:
-            kw = dataset_kwargs(cfg)
-            if kw["data_dir"] is not None:
-                kw["data_dir"] = str(_resolve_path(kw["data_dir"], base))
-            ds = load_dataset(**kw)
-            task = ds.task if str(cfg.model.task) == "auto" else str(cfg.model.task)
-            _check_task(cfg, task)
-            model = build_model(cfg)
-
-            if pending is not None:  # the configuration and data are usable: create the run
-                from nnexp.tracking.recorder import RunRecorder
-                from nnexp.tracking.store import ensure_tracking_store
-
-                assert uri is not None
-                tags = {str(k): v for k, v in (cfg.tracking.tags or {}).items()}
-                tags.update(extra_tags or {})
-                store_args = (
-                    uri, str(cfg.tracking.experiment), _artifact_location(cfg.tracking.artifact_location, base)
-                )
-                recorder = RunRecorder.start_in_background(
-                    pending, uri, lambda: ensure_tracking_store(*store_args, timeout=timeout),
-                    config=config, run_name=run_name or cfg.tracking.run_name, tags=tags,
-                    parent_run_id=parent_run_id, timer=timer, background=background,
-                )
-                recorder.log_dataset(config, ds)
+            if recorder is not None:
+                recorder.log_config(config, ds)
             if cfg.trainer.progress:
+                if recorder is not None:
+                    print(f"MLflow run {recorder.run_id} (experiment {cfg.tracking.experiment!r})", flush=True)
                 print(f"data: {ds.summary()}", flush=True)
             fit_callbacks: List[Callable[..., Any]] = []
             if cfg.trainer.progress:
                 fit_callbacks.append(ProgressPrinter(int(cfg.trainer.epochs), monitor))
             if recorder is not None:
                 fit_callbacks.append(recorder.epoch_callback)
-                if cfg.trainer.progress:
-                    fit_callbacks.append(_RunAnnouncer(recorder, str(cfg.tracking.experiment)))
             fit_callbacks.extend(callbacks)
             model.fit(ds.X_train, ds.y_train, ds.X_val, ds.y_val, callbacks=fit_callbacks)
 
@@ -290,28 +245,26 @@ def run_training(
 
             model_uri = None
             if recorder is not None:
-                # files and plots first (no run needed: overlaps a background start still running)
-                with recorder.staged_artifacts(
+                recorder.log_outcome(
+                    stop_reason=stop_reason, epochs_run=epochs_run, best_epoch=best_epoch,
+                    monitor=monitor, best_value=best_value, test_metrics=metrics,
+                    extra_tags=weights_tags(model),
+                )
+                recorder.log_artifacts(
                     config=config, weights=weights, dataset=ds, history=history,
                     best_epoch=best_epoch, y_pred_test=y_pred if task == "classification" else None,
                     plots=bool(cfg.tracking.log_plots),
-                ) as staged:
-                    recorder.wait_ready()
-                    recorder.log_outcome(
-                        stop_reason=stop_reason, epochs_run=epochs_run, best_epoch=best_epoch,
-                        monitor=monitor, best_value=best_value, test_metrics=metrics,
-                        extra_tags=weights_tags(model),
-                    )
-                    recorder.upload_artifacts(staged)
+                )
                 if want_model and weights is not None:
                     model_uri = recorder.log_model(model, ds.X_train, uri)  # type: ignore[arg-type]
                 recorder.end("FINISHED")
-                experiment_id = recorder.run.experiment_id
         except KeyboardInterrupt:
-            _abandon(recorder, pending, "KILLED")
+            if recorder is not None:
+                recorder.fail_safely("KILLED")
             raise
         except BaseException:
-            _abandon(recorder, pending, "FAILED")
+            if recorder is not None:
+                recorder.fail_safely("FAILED")
             raise
 
     return TrainResult(
@@ -331,6 +284,5 @@ def run_training(
         dataset=ds.name,
         seconds=time.perf_counter() - started,
         tracking_seconds=dict(timer.seconds),
-        tracking_background_seconds=dict(background.seconds),
         model=model,
     )
