@@ -384,7 +384,7 @@ class Worker:
 
         started = time.monotonic()
         try:
-            wait_reachable(self._probe_services, limit, on_retry=told)
+            wait_reachable(self._probe_services, limit, cap=8.0, on_retry=told)
         except Exception as exc:  # noqa: BLE001 - StorageUnavailable / TrackingUnavailable
             raise ServiceUnreachable(
                 f"{exc}\n  It did not come back within {limit:g}s "
@@ -408,22 +408,27 @@ class Worker:
             except Exception as exc:  # noqa: BLE001 - the reaper will get it
                 log.warning("trial %d still could not be marked FAIL: %s", trial.number, exc)
 
-    def _retry_fault(self, trial: optuna.Trial, out: TrialOutcome) -> None:
-        """With ``max_retries``: a trial failed by a lost service is a fault, not a result,
-        so its params run again (as the reaper does for dead workers)."""
+    def _fail_and_retry(self, trial: optuna.Trial, out: TrialOutcome) -> bool:
+        """A trial failed by a lost service: with ``max_retries`` it is a fault, not a result,
+        so (as the reaper does for dead workers) it is marked ``retried`` and its params are
+        enqueued again, all under the count lock. Returns False when FAIL could not be stored."""
         from nnexp.search.retries import RETRIED_ATTR, enqueue_retry, should_retry
 
         if out.fault is None or self.ctx.max_retries <= 0:
-            return
+            return self._fail(trial, out, quiet=out.fault == "storage")
         try:
             frozen = self.study._storage.get_trial(trial._trial_id)
-            if frozen.state != TrialState.FAIL or not should_retry(frozen, self.ctx.max_retries):
-                return
+            if not should_retry(frozen, self.ctx.max_retries):
+                return self._fail(trial, out)
             with count_lock(self.storage_url, self.ctx.study_name):
                 trial.set_user_attr(RETRIED_ATTR, True)
+                if not self._fail(trial, out):
+                    return False
                 enqueue_retry(self.study, frozen, self.ctx.max_retries)
+            return True
         except Exception as exc:  # noqa: BLE001 - counted as an ordinary FAIL then
             log.warning("trial %d: not retried: %s", trial.number, exc)
+            return self._fail(trial, out, quiet=True)
 
     # -- one trial -----------------------------------------------------------------------
 
@@ -521,9 +526,8 @@ class Worker:
             diagnosis = self._diagnose(exc)
             if diagnosis is not None:
                 out.fault, out.reason = diagnosis
-            if not self._fail(trial, out, quiet=out.fault == "storage"):
+            if not self._fail_and_retry(trial, out):
                 self._unfinished.append((trial, out))
-            self._retry_fault(trial, out)
         if out.fault != "tracking":  # a lost server's run is fixed by the sweeper's reconcile
             self._tag_run(out, result, callback)
         out.callback_s = callback.seconds

@@ -109,7 +109,7 @@ def test_tracking_server_back_in_time_the_sweep_completes(
     """SIGKILL the MLflow server mid-trial, restart it on the same port 3 s later: the trial
     in progress is FAIL (reason names the server) and, with max_retries=1, its params run
     again; the sweep exits 0 with exactly n_trials counted, each trial once in MLflow."""
-    study, n_trials = "back", 5
+    study, n_trials = "back", 4
     storage = f"journal:{tmp_path / 'mlruns/optuna/journal.log'}"
     proc, log = start_sweep(
         tmp_path, "s", *LONG, f"tracking.uri={own_server.url}", f"hydra.sweeper.study_name={study}",
