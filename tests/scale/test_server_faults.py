@@ -194,7 +194,8 @@ def test_whole_sweep_killed_and_rerun_on_postgres(
     assert "resuming" in log2.read_text()
     st = load(optuna_db, study)
     client, runs = trial_runs(mlflow_server.url, study)
-    states = check_invariants(st, client, runs, n_trials)
+    # a SIGKILLed trial may lose its queued epoch records (its epochs_run tag can be ahead)
+    states = check_invariants(st, client, runs, n_trials, killed=frozenset(interrupted))
     assert [t.number for t in st.trials] == list(range(n_trials))
     for n, t in before.items():
         after = st.trials[n]
