@@ -61,3 +61,60 @@ def test_unsafe_names_are_refused(name: str) -> None:
 @pytest.mark.parametrize("name", ["digits", "digits-mnist", "trial 3", "a.b_c", "x..y"])
 def test_ordinary_names_pass(name: str) -> None:
     assert check_safe_name(name, "hydra.sweeper.study_name") == name
+
+
+def test_wait_reachable_backs_off_exponentially_and_gives_up_at_the_limit() -> None:
+    from nnexp.tracking.store import TrackingUnavailable, wait_reachable
+
+    now = [0.0]
+    waits: list[float] = []
+
+    def sleep(s: float) -> None:
+        waits.append(s)
+        now[0] += s
+
+    def down(timeout: float) -> None:
+        raise TrackingUnavailable("cannot reach the MLflow tracking server at http://x")
+
+    with pytest.raises(TrackingUnavailable, match="http://x"):
+        wait_reachable(down, 20, cap=8, sleep=sleep, clock=lambda: now[0])
+    assert waits == [1, 2, 4, 8, 5]  # doubling, capped, never past the limit
+    assert sum(waits) == 20
+
+
+def test_wait_reachable_returns_once_the_service_answers() -> None:
+    from nnexp.tracking.store import wait_reachable
+
+    now, calls = [0.0], []
+
+    def probe(timeout: float) -> None:
+        calls.append(timeout)
+        if len(calls) < 3:
+            raise OSError("refused")
+
+    def sleep(s: float) -> None:
+        now[0] += s
+
+    wait_reachable(probe, 60, sleep=sleep, clock=lambda: now[0])
+    assert len(calls) == 3 and now[0] == 3.0
+
+
+def test_probe_storage_names_the_database_and_masks_the_password() -> None:
+    from nnexp.search.storage import StorageUnavailable, is_storage_error, probe_storage
+
+    probe_storage("journal:/nonexistent/journal.log")  # local files are not probed
+    with pytest.raises(StorageUnavailable) as err:
+        probe_storage("postgresql://u:s3cret@127.0.0.1:1/db", 1)
+    text = str(err.value)
+    assert "postgresql://u:***@127.0.0.1:1/db" in text and "s3cret" not in text
+    assert not is_storage_error(ValueError("x"))
+
+
+def test_reconnect_timeout_setting_is_checked() -> None:
+    from nnexp.search.samplers import SweepSettingError
+    from nnexp.search.sweep import check_settings
+
+    base = {"n_trials": 1, "n_jobs": 1, "direction": "maximize", "metric": "val_accuracy"}
+    check_settings({**base, "reconnect_timeout": 0})
+    with pytest.raises(SweepSettingError, match="reconnect_timeout"):
+        check_settings({**base, "reconnect_timeout": -1})
