@@ -619,7 +619,7 @@ class Worker:
                 started = time.time()
                 try:
                     trial = self._ask()
-                except Exception as exc:  # noqa: BLE001 - a lost storage: wait, then ask again
+                except Exception as exc:  # a lost storage: wait, then ask again
                     if self._diagnose(exc) is None:
                         raise
                     self._reconnect()

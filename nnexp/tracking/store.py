@@ -212,7 +212,7 @@ def wait_reachable(
         try:
             probe(max(0.5, min(probe_timeout, left)))
             return
-        except Exception as exc:  # noqa: BLE001 - the caller's probe decides what is fatal
+        except Exception as exc:  # the caller's probe decides what is fatal
             left = deadline - clock()
             if left <= 0:
                 raise
