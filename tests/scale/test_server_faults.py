@@ -51,7 +51,7 @@ def _wait_running(storage: str, study: str, proc: subprocess.Popen, log: Path,
             continue
         try:
             trials = load(storage, study).get_trials(deepcopy=False)
-        except Exception:  # noqa: S112 - not created yet
+        except Exception:  # noqa: BLE001, S112 - not created yet
             continue
         if sum(t.state.name == "COMPLETE" for t in trials) < done:
             continue
