@@ -95,8 +95,13 @@ class RunRecorder:
         test_metrics: Mapping[str, float],
         extra_tags: Optional[Mapping[str, Any]] = None,
     ) -> None:
-        """Final metrics (test set, best monitored value) and the stop-reason tags."""
+        """Final metrics (test set, best monitored value) and the stop-reason tags.
+
+        The queued per-epoch batches are stored first, so a run whose ``epochs_run`` tag exists
+        holds every epoch's metrics even when the process is killed right after.
+        """
         with self.timer("final"):
+            self.run.flush()
             final = {k: v for k, v in test_metrics.items() if finite_or_none(v) is not None}
             if finite_or_none(best_value) is not None:
                 final[f"best_{monitor}"] = best_value
