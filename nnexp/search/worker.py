@@ -472,7 +472,9 @@ class Worker:
                     cfg,
                     callbacks=[callback],
                     parent_run_id=self.ctx.parent_run_id,
-                    run_name=f"trial-{number}",
+                    run_name=runs.trial_run_name(
+                        number, {k: OmegaConf.select(cfg, k) for k, _ in runs.NAME_PARAMS}
+                    ),
                     extra_tags=tags,
                     log_model=False,
                 )
