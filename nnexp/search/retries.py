@@ -32,6 +32,16 @@ def counted_trials(trials: list[FrozenTrial]) -> int:
     )
 
 
+def remaining_trials(trials: list[FrozenTrial], n_trials: int) -> int:
+    """Trials still to run: enqueued (WAITING) ones, which already count, plus the shortfall.
+
+    A retry enqueued by the reaper keeps the count where it was, so a study can hold
+    ``n_trials`` counted trials and still have a WAITING retry that must run.
+    """
+    waiting = sum(1 for t in trials if t.state == TrialState.WAITING)
+    return waiting + max(0, n_trials - counted_trials(trials))
+
+
 def should_retry(trial: FrozenTrial, max_retries: int) -> bool:
     """Whether a reaped ``trial``'s params get another run (fewer than ``max_retries`` so far)."""
     done = int(trial.user_attrs.get(RETRIES_ATTR, 0))

@@ -39,7 +39,7 @@ from nnexp.search.results import (
     record_parent,
     write_results,
 )
-from nnexp.search.retries import counted_trials
+from nnexp.search.retries import counted_trials, remaining_trials
 from nnexp.search.samplers import SweepSettingError, make_sampler
 from nnexp.search.space import (
     SearchSpaceError,
@@ -286,9 +286,10 @@ def run_sweep(
             on_reaped=mark_reaped,
             max_retries=max_retries,
         )
-    n_existing = counted_trials(study.get_trials(deepcopy=False))
+    existing = study.get_trials(deepcopy=False)
+    n_existing = counted_trials(existing)
     n_trials = int(s["n_trials"])
-    remaining = max(0, n_trials - n_existing)
+    remaining = remaining_trials(existing, n_trials)
     n_jobs = max(1, min(int(s["n_jobs"]), remaining or 1))
 
     print_line(

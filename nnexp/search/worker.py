@@ -46,7 +46,7 @@ from nnexp.search.reaping import (
     Reaped,
     reap_stale_trials,
 )
-from nnexp.search.retries import counted_trials
+from nnexp.search.retries import remaining_trials
 from nnexp.search.samplers import make_sampler
 from nnexp.search.space import SearchSpace
 from nnexp.search.storage import (
@@ -292,9 +292,9 @@ class Worker:
                 on_reaped=self._mark_reaped,
                 max_retries=self.ctx.max_retries,
             )
-            if counted_trials(self.study.get_trials(deepcopy=False)) >= self.ctx.n_trials:
+            if remaining_trials(self.study.get_trials(deepcopy=False), self.ctx.n_trials) <= 0:
                 return None
-            trial = self.study.ask(self.space.distributions)
+            trial = self.study.ask(self.space.distributions)  # enqueued (WAITING) trials first
             now = time.time()
             trial.set_user_attr(HOST_ATTR, self.host)
             trial.set_user_attr(PID_ATTR, self.pid)

@@ -74,6 +74,18 @@ def test_four_workers_record_every_trial_once(backend: dict, tmp_path: Path) -> 
     _no_password_anywhere(backend, tmp_path, runs)
 
 
+def _logged_epochs(backend: dict, study: str, number: int) -> int:
+    """val_loss points stored so far in the MLflow run of trial ``number`` (0 if none yet)."""
+    try:
+        client, runs = trial_runs(backend["tracking"], study)
+    except Exception:  # noqa: BLE001 - store or experiment not created yet
+        return 0
+    run = next((r for r in runs if r.data.tags.get("nnexp.trial") == str(number)), None)
+    if run is None:
+        return 0
+    return len(client.get_metric_history(run.info.run_id, "val_loss"))
+
+
 def test_sigkilled_worker_trial_fails_is_retried_and_the_sweep_completes(
     backend: dict, tmp_path: Path
 ) -> None:
@@ -82,7 +94,10 @@ def test_sigkilled_worker_trial_fails_is_retried_and_the_sweep_completes(
     the study still reaches n_trials with every other trial and metric intact."""
     study, n_trials = "kill", 8
     common = [f"hydra.sweeper.study_name={study}", f"hydra.sweeper.n_trials={n_trials}",
-              "hydra.sweeper.max_retries=1", "trainer.epochs=8", *backend["overrides"]]
+              "hydra.sweeper.max_retries=1", *backend["overrides"],
+              # trials of about a second, so the one picked below is still running at the kill
+              "trainer.epochs=60", "trainer.early_stopping.enabled=false"]
+    _logged_epochs(backend, study, -1)  # import mlflow here now, not inside the kill window
     survivor = start_sweep(tmp_path, "survivor", *common, extra_env=backend["env"])
     victim, victim_log = start_sweep(tmp_path, "victim", *common, extra_env=backend["env"])
     killed = None
@@ -98,7 +113,10 @@ def test_sigkilled_worker_trial_fails_is_retried_and_the_sweep_completes(
             continue
         for t in st.get_trials(deepcopy=False):
             if (t.state.name == "RUNNING" and t.user_attrs.get("worker_pid") == victim.pid
-                    and len(t.intermediate_values) >= 2):
+                    and len(t.intermediate_values) >= 2
+                    and _logged_epochs(backend, study, t.number) >= 1):
+                # epoch metrics reach MLflow from a writer thread: kill once one is stored,
+                # so "logged before the kill" below is about what the store really holds
                 os.killpg(victim.pid, signal.SIGKILL)
                 victim.wait(10)
                 killed = t

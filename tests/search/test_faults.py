@@ -118,3 +118,27 @@ def test_reconnect_timeout_setting_is_checked() -> None:
     check_settings({**base, "reconnect_timeout": 0})
     with pytest.raises(SweepSettingError, match="reconnect_timeout"):
         check_settings({**base, "reconnect_timeout": -1})
+
+
+def test_an_enqueued_retry_still_runs_when_the_study_holds_n_trials() -> None:
+    """The reaper's retry keeps the count at n_trials; it must still be run, not left WAITING."""
+    import optuna
+    from optuna.distributions import FloatDistribution
+    from optuna.trial import TrialState, create_trial
+
+    from nnexp.search.retries import RETRIED_ATTR, remaining_trials
+
+    study = optuna.create_study()
+    dist = {"x": FloatDistribution(0, 1)}
+    for _ in range(3):
+        study.add_trial(create_trial(params={"x": 0.5}, distributions=dist, value=1.0))
+    study.add_trial(create_trial(params={"x": 0.2}, distributions=dist, state=TrialState.FAIL,
+                                 user_attrs={RETRIED_ATTR: True}))
+    assert remaining_trials(study.get_trials(), 4) == 1  # the reaped trial does not count
+    study.enqueue_trial({"x": 0.2})
+    trials = study.get_trials()
+    assert remaining_trials(trials, 4) == 1  # 4 counted, but the WAITING retry must run
+    trial = study.ask(dist)
+    assert trial.params == {"x": 0.2}
+    study.tell(trial, 0.9)
+    assert remaining_trials(study.get_trials(), 4) == 0
