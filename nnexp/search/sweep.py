@@ -347,6 +347,8 @@ def run_sweep(
         else:
             print_line(
                 f"[sweep] study {study_name!r} already holds {n_existing} >= {n_trials} trials; nothing to run"
+                f" (raise hydra.sweeper.n_trials to continue it, or set hydra.sweeper.study_name"
+                f" for a new study)"
             )
     except KeyboardInterrupt:
         with count_lock(storage_url, study_name):
