@@ -56,6 +56,18 @@ def clip_by_global_norm(grad: np.ndarray, max_norm: float) -> float:
     return norm
 
 
+
+def _step_scaled_by_root(
+    params: np.ndarray, grad: np.ndarray, accum: np.ndarray, tmp: np.ndarray, eps: float, lr: float
+) -> None:
+    """``params -= lr * grad / (sqrt(accum) + eps)`` in place (RMSprop, Adagrad); clobbers grad, tmp."""
+    np.sqrt(accum, out=tmp)
+    np.add(tmp, eps, out=tmp)
+    np.divide(grad, tmp, out=grad)
+    np.multiply(grad, -lr, out=grad)
+    np.add(params, grad, out=params)
+
+
 class Optimizer:
     """Base class: holds the parameter vector and the step counter."""
 
@@ -161,11 +173,7 @@ class RMSProp(Optimizer):
         np.multiply(tmp, 1.0 - self.rho, out=tmp)
         np.multiply(s, self.rho, out=s)
         np.add(s, tmp, out=s)
-        np.sqrt(s, out=tmp)
-        np.add(tmp, self.eps, out=tmp)
-        np.divide(grad, tmp, out=grad)
-        np.multiply(grad, -lr, out=grad)
-        np.add(self.params, grad, out=self.params)
+        _step_scaled_by_root(self.params, grad, s, tmp, self.eps, lr)
 
 
 class Adagrad(Optimizer):
@@ -183,11 +191,7 @@ class Adagrad(Optimizer):
         s, tmp = self.sum_sq, self._tmp
         np.multiply(grad, grad, out=tmp)
         np.add(s, tmp, out=s)
-        np.sqrt(s, out=tmp)
-        np.add(tmp, self.eps, out=tmp)
-        np.divide(grad, tmp, out=grad)
-        np.multiply(grad, -lr, out=grad)
-        np.add(self.params, grad, out=self.params)
+        _step_scaled_by_root(self.params, grad, s, tmp, self.eps, lr)
 
 
 class Adam(Optimizer):
