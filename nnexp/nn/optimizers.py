@@ -56,7 +56,6 @@ def clip_by_global_norm(grad: np.ndarray, max_norm: float) -> float:
     return norm
 
 
-
 def _step_scaled_by_root(
     params: np.ndarray, grad: np.ndarray, accum: np.ndarray, tmp: np.ndarray, eps: float, lr: float
 ) -> None:
