@@ -33,6 +33,11 @@ class RawData:
     X_test: np.ndarray | None = None
     y_test: np.ndarray | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    task_reason: str = ""  #: why ``task`` (shown at the start of a run); empty: the dataset's own
+
+    def __post_init__(self) -> None:
+        if not self.task_reason:
+            self.task_reason = f"{self.name} is a {self.task} dataset"
 
     @property
     def n_classes(self) -> int:
@@ -69,6 +74,7 @@ class Dataset:
     feature_names: tuple[str, ...] | None = None
     split: dict[str, Any] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    task_reason: str = ""  #: why ``task``: inferred from the target column, or set in the config
 
     @property
     def n_features(self) -> int:

@@ -43,7 +43,12 @@ def resolve_size(size: float | None, n: int, what: str, default: float) -> int:
 
 
 def _stratified_pick(
-    idx: np.ndarray, y: np.ndarray | None, k: int, seed: int, what: str
+    idx: np.ndarray,
+    y: np.ndarray | None,
+    k: int,
+    seed: int,
+    what: str,
+    class_names: tuple[str, ...] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Split ``idx`` into (rest, picked) with ``len(picked) == k``, stratified on ``y[idx]``."""
     if k == 0:
@@ -56,13 +61,39 @@ def _stratified_pick(
     except ValueError as exc:
         if strat is None:
             raise
-        counts = np.bincount(strat.astype(np.int64))
-        raise ValueError(
-            f"{what}: stratified split of {len(idx)} rows into {len(idx) - k}/{k} failed ({exc}); "
-            f"smallest class has {counts[counts > 0].min()} rows. Use larger splits, more data, "
-            "or stratify=False"
-        ) from exc
+        raise ValueError(stratify_error(strat, len(idx), k, what, class_names)) from exc
     return np.sort(rest), np.sort(picked)
+
+
+def stratify_error(
+    strat: np.ndarray, n: int, k: int, what: str, class_names: tuple[str, ...] | None = None
+) -> str:
+    """Why a stratified split of ``n`` rows into ``n-k``/``k`` is impossible, and what to do.
+
+    Names the classes with fewer than 2 rows (label and count), or says that a side is smaller
+    than the number of classes.
+    """
+    labels, counts = np.unique(strat.astype(np.int64), return_counts=True)
+
+    def name(code: int) -> str:
+        return repr(class_names[code]) if class_names is not None and code < len(class_names) else str(code)
+
+    head = f"{what}: cannot stratify {n} rows into {n - k}/{k} by class"
+    rare = [(name(int(c)), int(m)) for c, m in zip(labels, counts) if m < 2]
+    if rare:
+        shown = ", ".join(f"{lab} ({m} row{'s' if m != 1 else ''})" for lab, m in rare[:10])
+        more = f" and {len(rare) - 10} more" if len(rare) > 10 else ""
+        return (
+            f"{head}: {len(rare)} of {len(labels)} classes have fewer than 2 rows: {shown}{more}. "
+            "If the target is a numeric quantity, set data.task=regression; otherwise merge or remove "
+            "the rare classes, or turn stratification off (+data.options.stratify=false)"
+        )
+    return (
+        f"{head}: each side needs at least one row of each of the {len(labels)} classes "
+        f"(smallest class: {int(counts.min())} rows). Make data.val_size/data.test_size larger (or "
+        "smaller, to leave more training rows), set data.task=regression if the target is a numeric "
+        "quantity, or merge rare classes"
+    )
 
 
 def split_raw(
@@ -86,12 +117,13 @@ def split_raw(
     (stratified, same seed); both given -> the smaller cap wins.
     """
     y_strat = raw.y if (stratify and raw.task == "classification") else None
+    names = raw.class_names
     n = len(raw.y)
     all_idx = np.arange(n)
     canonical = raw.X_test is not None
     if canonical:
         n_val = resolve_size(val_size, n, "val_size", DEFAULT_CANONICAL_VAL_SIZE)
-        train_idx, val_idx = _stratified_pick(all_idx, y_strat, n_val, seed, "validation split")
+        train_idx, val_idx = _stratified_pick(all_idx, y_strat, n_val, seed, "validation split", names)
         test_idx = None
     else:
         n_test = resolve_size(test_size, n, "test_size", DEFAULT_TEST_SIZE)
@@ -100,8 +132,8 @@ def split_raw(
             raise ValueError(
                 f"val_size and test_size take {n_val}+{n_test} of {n} rows, leaving none to train on"
             )
-        rest, test_idx = _stratified_pick(all_idx, y_strat, n_test, seed, "test split")
-        train_idx, val_idx = _stratified_pick(rest, y_strat, n_val, seed, "validation split")
+        rest, test_idx = _stratified_pick(all_idx, y_strat, n_test, seed, "test split", names)
+        train_idx, val_idx = _stratified_pick(rest, y_strat, n_val, seed, "validation split", names)
 
     n_train_full = len(train_idx)
     cap = n_train_full
@@ -114,7 +146,7 @@ def split_raw(
             raise ValueError(f"subsample must be a fraction in (0, 1], got {subsample!r}")
         cap = min(cap, max(1, round(float(subsample) * n_train_full)))
     if cap < n_train_full:
-        _, train_idx = _stratified_pick(train_idx, y_strat, cap, seed, "training subsample")
+        _, train_idx = _stratified_pick(train_idx, y_strat, cap, seed, "training subsample", names)
 
     y_dtype = np.int64 if raw.task == "classification" else np.float32
 
@@ -163,4 +195,5 @@ def split_raw(
         feature_names=raw.feature_names,
         split=split,
         info=dict(raw.info),
+        task_reason=raw.task_reason,
     )

@@ -78,6 +78,40 @@ def _to_float(values: list[str], column: str, path: Path) -> np.ndarray:
         raise  # pragma: no cover - numpy failed but every value parsed
 
 
+#: A numeric target of whole numbers with more distinct values than this is a quantity
+#: (regression), not class labels. 20 covers ratings, grades and digit-like labels; counts,
+#: prices and scores have far more distinct values.
+MAX_INFERRED_CLASSES = 20
+
+
+def infer_task(y_text: list[str], y_num: np.ndarray | None, target: str) -> tuple[str, str]:
+    """The task a target column implies, and a one-line reason to show the user.
+
+    Text labels -> classification; any value with a fractional part -> regression; whole numbers
+    (``3`` or ``151.0``) -> classification when at most :data:`MAX_INFERRED_CLASSES` distinct
+    values, else regression.
+    """
+    if y_num is None:
+        labels = sorted(set(y_text))
+        shown = ", ".join(repr(v) for v in labels[:5]) + (", ..." if len(labels) > 5 else "")
+        return "classification", f"target {target!r} holds text labels ({shown})"
+    distinct = np.unique(y_num)
+    fractional = distinct[np.mod(distinct, 1.0) != 0]
+    if fractional.size:
+        return "regression", (
+            f"target {target!r} has values with a fractional part (e.g. {fractional[0]:g})"
+        )
+    if distinct.size > MAX_INFERRED_CLASSES:
+        return "regression", (
+            f"target {target!r} has {distinct.size} distinct whole numbers "
+            f"(more than {MAX_INFERRED_CLASSES}); set data.task=classification if they are labels"
+        )
+    return "classification", (
+        f"target {target!r} has {distinct.size} distinct whole numbers "
+        f"(at most {MAX_INFERRED_CLASSES}); set data.task=regression if they are quantities"
+    )
+
+
 def load_csv(
     *,
     path: str | os.PathLike[str],
@@ -89,9 +123,9 @@ def load_csv(
 ) -> RawData:
     """Load a CSV with a header row; ``target`` names the label column, every other column is a feature.
 
-    Task inference (unless ``task=`` is given): a non-numeric or integer-valued target means
-    classification (labels encoded to ``0..K-1`` with ``LabelEncoder``, numerically ordered for
-    numbers; names kept in ``class_names``), a non-integer float target means regression.
+    Task inference (unless ``task=`` is given): see :func:`infer_task`. Class labels are encoded
+    to ``0..K-1`` with ``LabelEncoder`` (numerically ordered for numbers, alphabetically for text);
+    their names are kept in ``class_names``, the reason for the task in ``task_reason``.
     Missing values (empty, NA, NaN, null, ?) or infinities in a feature raise ``ValueError`` naming
     the columns and how many rows are affected; nnexp does not impute.
     """
@@ -140,10 +174,9 @@ def load_csv(
     except ValueError:
         y_num = None
     if task in (None, "auto"):
-        if y_num is None or np.all(np.mod(y_num, 1.0) == 0):
-            task = "classification"
-        else:
-            task = "regression"
+        task, reason = infer_task(y_text, y_num, target)
+    else:
+        reason = f"data.task={task} (set in the config)"
 
     class_names: tuple[str, ...] | None = None
     if task == "regression":
@@ -173,6 +206,7 @@ def load_csv(
         source=f"csv:{file}",
         files={file.name: hashlib.sha256(raw_bytes).hexdigest()},
         options={"target": target, "task": task, "delimiter": delimiter},
+        task_reason=reason,
         class_names=class_names,
         feature_names=feature_names,
         info={"path": str(file)},

@@ -77,3 +77,60 @@ def test_relative_path_in_data_dir(tmp_path: Path) -> None:
     write_csv(tmp_path / "rel.csv", ["a", "b", "y"], _rows(20, lambda i: i % 2))
     ds = load_dataset("csv", data_dir=tmp_path, path="rel.csv", target="y")
     assert ds.n_features == 2
+
+
+# --- task inference (issue 14.1) ------------------------------------------------------------------
+
+
+def test_whole_number_floats_with_many_values_are_regression(tmp_path: Path) -> None:
+    """Diabetes-style targets written as ``151.0``: many distinct whole numbers -> regression."""
+    p = write_csv(tmp_path / "d.csv", ["x", "z", "progression"], _rows(100, lambda i: f"{25 + 3 * i}.0"))
+    ds = load_dataset("csv", path=p, target="progression")
+    assert ds.task == "regression" and ds.y_train.dtype == np.float32
+    assert "100 distinct whole numbers (more than 20)" in ds.task_reason
+    assert "data.task=classification" in ds.task_reason
+
+
+def test_a_few_whole_numbers_are_classes(tmp_path: Path) -> None:
+    p = write_csv(tmp_path / "c.csv", ["x", "z", "grade"], _rows(100, lambda i: f"{i % 5}.0"))
+    ds = load_dataset("csv", path=p, target="grade")
+    assert ds.task == "classification" and ds.class_names == ("0", "1", "2", "3", "4")
+    assert "5 distinct whole numbers (at most 20)" in ds.task_reason
+    assert "data.task=regression" in ds.task_reason
+
+
+def test_text_labels_are_classes_with_their_names(tmp_path: Path) -> None:
+    p = write_csv(tmp_path / "t.csv", ["x", "z", "diagnosis"], _rows(60, lambda i: "MB"[i % 3 == 0]))
+    ds = load_dataset("csv", path=p, target="diagnosis")
+    assert ds.task == "classification" and ds.class_names == ("B", "M")
+    assert set(np.unique(ds.y_train)) == {0, 1}
+    assert ds.task_reason == "target 'diagnosis' holds text labels ('B', 'M')"
+
+
+def test_fractional_values_are_regression_and_task_overrides(tmp_path: Path) -> None:
+    p = write_csv(tmp_path / "f.csv", ["x", "z", "y"], _rows(40, lambda i: [1, 2.5][i % 2]))
+    ds = load_dataset("csv", path=p, target="y")
+    assert ds.task == "regression" and "fractional part (e.g. 2.5)" in ds.task_reason
+    forced = load_dataset("csv", path=p, target="y", task="classification")
+    assert forced.task == "classification" and forced.task_reason == "data.task=classification (set in the config)"
+
+
+def test_other_datasets_say_their_task() -> None:
+    assert load_dataset("digits").task_reason == "digits is a classification dataset"
+
+
+def test_unstratifiable_split_names_the_small_classes(tmp_path: Path) -> None:
+    labels = ["a"] * 20 + ["b"] * 20 + ["rare"] + ["odd"]
+    p = write_csv(tmp_path / "s.csv", ["x", "z", "y"], _rows(len(labels), lambda i: labels[i]))
+    with pytest.raises(ValueError) as err:
+        load_dataset("csv", path=p, target="y")
+    msg = str(err.value)
+    assert "test split: cannot stratify 42 rows into 34/8 by class" in msg
+    assert "2 of 4 classes have fewer than 2 rows: 'odd' (1 row), 'rare' (1 row)" in msg
+    assert "data.task=regression" in msg and "merge or remove" in msg
+
+
+def test_split_too_small_for_every_class_says_so(tmp_path: Path) -> None:
+    p = write_csv(tmp_path / "k.csv", ["x", "z", "y"], _rows(40, lambda i: i % 10))
+    with pytest.raises(ValueError, match=r"each side needs at least one row of each of the 10 classes"):
+        load_dataset("csv", path=p, target="y", test_size=5)
