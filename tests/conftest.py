@@ -42,3 +42,19 @@ def compose_cfg():
 def sqlite_uri(tmp_path: Path) -> str:
     """A fresh SQLite tracking URI inside the test's temporary directory."""
     return f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _baseline_cache(tmp_path_factory):
+    """Baseline scores are cached in a session directory, not the user's ~/.cache (subprocesses too)."""
+    import os
+
+    from nnexp.train.baseline import CACHE_DIR_ENV
+
+    old = os.environ.get(CACHE_DIR_ENV)
+    os.environ[CACHE_DIR_ENV] = str(tmp_path_factory.mktemp("nnexp-cache"))
+    yield
+    if old is None:
+        os.environ.pop(CACHE_DIR_ENV, None)
+    else:
+        os.environ[CACHE_DIR_ENV] = old

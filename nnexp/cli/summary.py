@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, List
 
 from nnexp.tracking.masking import mask_secrets
+from nnexp.train.baseline import format_vs_baseline
 
 
 def format_summary(result: Any, experiment: str = "") -> str:
@@ -17,6 +18,11 @@ def format_summary(result: Any, experiment: str = "") -> str:
     lines.append(f"best {result.metric} ({result.mode}): {result.best_value:.4f}")
     if result.test_metrics:
         lines.append("test: " + "  ".join(f"{k} {v:.4f}" for k, v in result.test_metrics.items()))
+    baseline = getattr(result, "baseline", None)
+    if baseline is not None:
+        versus = format_vs_baseline({**result.test_metrics, **baseline.metrics}, baseline.model)
+        if versus:
+            lines.append(f"network vs baseline: {versus}")
     if result.model_path is not None:
         lines.append(f"weights: {result.model_path}")
     if result.run_id is None:

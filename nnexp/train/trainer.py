@@ -20,6 +20,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from nnexp.config.to_model import dataset_kwargs, model_kwargs
 from nnexp.config.validate import ConfigError, resolve_mode, validate
+from nnexp.train.baseline import Baseline, baseline_for, input_scaling
+from nnexp.train.metrics import regression_scores
 from nnexp.train.progress import ProgressPrinter
 from nnexp.train.threads import blas_threads
 from nnexp.tracking.provenance import weights_tags
@@ -49,6 +51,8 @@ class TrainResult:
     seconds: float = 0.0
     tracking_seconds: Dict[str, float] = field(default_factory=dict)
     model: Any = field(default=None, repr=False, compare=False)
+    task: str = ""
+    baseline: Optional[Baseline] = None
 
 
 def launch_dir() -> Path:
@@ -95,8 +99,9 @@ def best_of(values: Sequence[float], mode: str) -> float:
 
 
 def test_metrics(model: Any, X: np.ndarray, y: np.ndarray, task: str) -> tuple[Dict[str, float], Optional[np.ndarray]]:
-    """``test_accuracy``/``test_loss`` (cross-entropy) for classification, ``test_loss`` (MSE)
-    and ``test_r2`` for regression; plus the test predictions (``None`` if weights are unusable)."""
+    """``test_accuracy``/``test_loss`` (cross-entropy) for classification; ``test_loss`` (MSE),
+    ``test_r2``, ``test_rmse`` and ``test_mae`` for regression; plus the test predictions
+    (``None`` if weights are unusable)."""
     if len(y) == 0:
         return {}, None
     y_pred = np.asarray(model.predict(X))
@@ -110,12 +115,8 @@ def test_metrics(model: Any, X: np.ndarray, y: np.ndarray, task: str) -> tuple[D
             "test_loss": float(-np.mean(np.log(p_true))),
         }
     else:
-        err = np.asarray(y_pred, dtype=np.float64).reshape(len(y), -1) - np.asarray(
-            y, dtype=np.float64
-        ).reshape(len(y), -1)
-        mse = float(np.mean(err**2))
-        var = float(np.var(np.asarray(y, dtype=np.float64)))
-        metrics = {"test_loss": mse, "test_r2": 1.0 - mse / var if var > 0 else float("nan")}
+        s = regression_scores(y, y_pred)
+        metrics = {"test_loss": s["mse"], "test_r2": s["r2"], "test_rmse": s["rmse"], "test_mae": s["mae"]}
     return metrics, y_pred
 
 
@@ -147,6 +148,33 @@ def _check_task(cfg: DictConfig, task: str) -> None:
             f"trainer.early_stopping.monitor={monitor!r} needs a classification dataset, "
             f"but data={cfg.data.name} is {task}; choose one of val_loss, train_loss"
         ])
+
+
+def _baseline(cfg: DictConfig, ds: Any, task: str) -> Optional[Baseline]:
+    """The split's linear baseline (cached on disk); a failed fit is said and the run goes on."""
+    if task != ds.task:  # model.task overrides the data's task: targets do not fit the baseline
+        return None
+    try:
+        return baseline_for(ds, input_scaling(cfg), seed=int(cfg.trainer.seed))
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+        print(f"baseline: skipped ({type(exc).__name__}: {exc})", flush=True)
+        return None
+
+
+def _announce(cfg: DictConfig, ds: Any, task: str, baseline: Optional[Baseline], run_id: Optional[str]) -> None:
+    """The run's first lines: MLflow run, data, task (and why), baseline scores."""
+    if run_id is not None:
+        print(f"MLflow run {run_id} (experiment {cfg.tracking.experiment!r})", flush=True)
+    print(f"data: {ds.summary()}", flush=True)
+    print(f"task: {task} ({_task_reason(cfg, ds, task)})", flush=True)
+    if baseline is not None:
+        print(f"baseline: {baseline.describe()}", flush=True)
+
+
+def _task_reason(cfg: DictConfig, ds: Any, task: str) -> str:
+    if str(cfg.model.task) != "auto":
+        return f"model.task={task} (set in the config)"
+    return str(ds.task_reason)
 
 
 def run_training(
@@ -200,6 +228,7 @@ def run_training(
         task = ds.task if str(cfg.model.task) == "auto" else str(cfg.model.task)
         _check_task(cfg, task)
         model = build_model(cfg)
+        baseline = _baseline(cfg, ds, task)
 
         recorder = None
         if track:
@@ -216,9 +245,7 @@ def run_training(
             if recorder is not None:
                 recorder.log_config(config, ds)
             if cfg.trainer.progress:
-                if recorder is not None:
-                    print(f"MLflow run {recorder.run_id} (experiment {cfg.tracking.experiment!r})", flush=True)
-                print(f"data: {ds.summary()}", flush=True)
+                _announce(cfg, ds, task, baseline, recorder.run_id if recorder is not None else None)
             fit_callbacks: List[Callable[..., Any]] = []
             if cfg.trainer.progress:
                 fit_callbacks.append(ProgressPrinter(int(cfg.trainer.epochs), monitor))
@@ -245,10 +272,14 @@ def run_training(
 
             model_uri = None
             if recorder is not None:
+                tags = {**weights_tags(model), "dataset.task_reason": _task_reason(cfg, ds, task)}
+                if baseline is not None:
+                    tags.update({"baseline.model": baseline.model, "baseline.scaling": baseline.scaling})
                 recorder.log_outcome(
                     stop_reason=stop_reason, epochs_run=epochs_run, best_epoch=best_epoch,
-                    monitor=monitor, best_value=best_value, test_metrics=metrics,
-                    extra_tags=weights_tags(model),
+                    monitor=monitor, best_value=best_value,
+                    test_metrics={**metrics, **(baseline.metrics if baseline is not None else {})},
+                    extra_tags=tags,
                 )
                 recorder.log_artifacts(
                     config=config, weights=weights, dataset=ds, history=history,
@@ -285,4 +316,6 @@ def run_training(
         seconds=time.perf_counter() - started,
         tracking_seconds=dict(timer.seconds),
         model=model,
+        task=task,
+        baseline=baseline,
     )

@@ -54,6 +54,7 @@ def test_untracked_run_returns_the_monitored_best(compose_cfg, tmp_path):
     assert result.epochs_run == 3 == len(result.history["val_loss"])
     assert result.stop_reason == "completed"
     assert set(result.test_metrics) == {"test_accuracy", "test_loss"}
+    assert result.task == "classification" and result.baseline.model == "logistic_regression"
     assert result.model_path == tmp_path / "model.npz" and result.model_path.is_file()
 
 
@@ -146,6 +147,40 @@ def test_log_servable_model_later_for_a_finished_run(compose_cfg, tmp_path, stor
     np.testing.assert_array_equal(loaded.predict(ds.X_test), result.model.predict(ds.X_test))
     run = client(store).get_run(result.run_id)
     assert run.data.tags["model_uri"] == uri and run.info.status == "FINISHED"
+
+
+def test_run_logs_baseline_beside_network_scores(compose_cfg, tmp_path, store):
+    result = run_training(quick(compose_cfg, tmp_path, uri=store))
+    run = client(store).get_run(result.run_id)
+    m = run.data.metrics
+    assert m["baseline_test_accuracy"] == result.baseline.metrics["baseline_test_accuracy"] > 0.9
+    assert "baseline_val_accuracy" in m and "test_accuracy" in m
+    assert run.data.tags["baseline.model"] == "logistic_regression"
+    assert run.data.tags["baseline.scaling"] == "standard"
+    assert run.data.tags["dataset.task_reason"] == "digits is a classification dataset"
+
+
+def test_regression_csv_run_reports_r2_rmse_mae_and_its_task(compose_cfg, tmp_path, store, capsys):
+    from nnexp.cli.summary import format_summary
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 3))
+    y = np.round(150 + 60 * X[:, 0] + 20 * X[:, 1])  # whole numbers written as 151.0
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,c,target\n" + "".join(f"{a},{b},{c},{t:.1f}\n" for (a, b, c), t in zip(X, y)))
+    cfg = quick(compose_cfg, tmp_path, "data=csv", f"data.path={path}", "data.target=target",
+                "trainer.progress=true", uri=store)
+    result = run_training(cfg)
+    out = capsys.readouterr().out
+    assert "task: regression (target 'target' has" in out and "(more than 20)" in out
+    assert out.index("task: regression") < out.index("baseline: ridge") < out.index("epoch")
+    assert set(result.test_metrics) == {"test_loss", "test_r2", "test_rmse", "test_mae"}
+    assert result.test_metrics["test_rmse"] == pytest.approx(math.sqrt(result.test_metrics["test_loss"]))
+    m = client(store).get_run(result.run_id).data.metrics
+    assert {"test_r2", "test_rmse", "test_mae", "baseline_test_r2", "baseline_val_r2",
+            "baseline_test_rmse", "baseline_test_mae"} <= set(m)
+    summary = format_summary(result, "nnexp")
+    assert "test_r2 " in summary and "network vs baseline: test_r2 " in summary and "(ridge)" in summary
 
 
 @pytest.mark.slow
