@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
-
 CLI = str(Path(sys.executable).with_name("nnexp-train"))
 
 
@@ -51,6 +49,29 @@ def _trials_and_runs(cwd: Path):
     return study.trials, runs
 
 
+def test_mlp_space_is_valid_for_any_dataset(compose_cfg):
+    """hparams_search=mlp pins no dataset and its space composes on a table and on moons."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from nnexp.cli.train import CONF_DIR
+    from nnexp.config.validate import validate
+    from nnexp.search.space import parse_search_space, validate_space
+    from nnexp.search.sweep import check_settings
+
+    for data in (["data=moons"], ["data=csv", "data.path=t.csv", "data.target=y"]):
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = compose(config_name="config", overrides=["hparams_search=mlp", *data], return_hydra_config=True)
+        assert cfg.data.name == data[0].split("=")[1]
+        sweeper = OmegaConf.to_container(cfg.hydra.sweeper, resolve=True)
+        check_settings(sweeper)
+        assert (sweeper["metric"], sweeper["direction"]) == ("val_loss", "minimize")
+        assert cfg.trainer.early_stopping.monitor == "val_loss"
+        space, _ = parse_search_space(sweeper["params"])
+        validate_space(space, lambda ov, d=data: compose_cfg("hparams_search=mlp", *d, *ov), validate)
+
+
+@pytest.mark.slow
 def test_text_label_table_sweeps_with_the_generic_space(tmp_path):
     from sklearn.datasets import load_breast_cancer
 
@@ -69,6 +90,7 @@ def test_text_label_table_sweeps_with_the_generic_space(tmp_path):
     assert all("test_accuracy" in t.user_attrs["test_metrics"] for t in trials)
 
 
+@pytest.mark.slow
 def test_regression_table_sweeps_without_data_task(tmp_path):
     from sklearn.datasets import load_diabetes
 
