@@ -54,7 +54,7 @@ def test_public_keys_map_to_mlp_keywords(compose_cfg):
     assert (kw["depth"], kw["width"], kw["activation"], kw["dropout"], kw["l2"]) == (3, 32, "tanh", 0.25, 0.001)
     assert (kw["batch_norm"], kw["optimizer"], kw["lr"], kw["momentum"]) == (True, "momentum", 0.05, 0.9)
     assert (kw["batch_size"], kw["epochs"], kw["seed"]) == (16, 7, 3)
-    assert (kw["early_stopping"], kw["patience"], kw["min_delta"], kw["mode"]) == (True, 4, 0.01, "min")
+    assert (kw["early_stopping"], kw["patience"], kw["min_delta"], kw["mode"]) == (True, 4, 0.01, "auto")
     assert "beta1" not in kw  # only the chosen optimizer's keys are passed
 
 
@@ -71,7 +71,9 @@ def test_typo_in_choice_names_key_and_choices(compose_cfg):
         ("model.dropout=1.5", "model.dropout=1.5 is out of range; must be a number in [0.0, 1.0)"),
         ("model.depth=0", "model.depth=0 is out of range; must be an integer in [1, 10]"),
         ("optimizer.lr=-1", "optimizer.lr=-1.0 is out of range; must be a number in (0.0, 10.0]"),
-        ("trainer.batch_size=0", "trainer.batch_size=0 is out of range; must be an integer in [1, inf]"),
+        ("trainer.batch_size=0", "trainer.batch_size=0 is out of range; must be an integer >= 1"),
+        ("optimizer.lr=11", "optimizer.lr=11.0 is out of range; must be a number in (0.0, 10.0]"),
+        ("data.scaling=zscore", "data.scaling='zscore' is not valid; choose one of standard, minmax, none"),
         ("trainer.early_stopping.patience=0", "trainer.early_stopping.patience=0 is out of range"),
         ("trainer.early_stopping.monitor=val_acc", "trainer.early_stopping.monitor='val_acc' is not valid; choose one of val_loss, val_accuracy, train_loss"),
         ("data.val_size=1.5", "data.val_size=1.5 is out of range"),

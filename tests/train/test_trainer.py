@@ -109,7 +109,7 @@ def test_interrupt_marks_the_run_killed(compose_cfg, tmp_path, store):
 
 def test_diverged_run_is_recorded_with_its_reason(compose_cfg, tmp_path, store):
     cfg = quick(
-        compose_cfg, tmp_path, "optimizer=sgd", "optimizer.lr=10", "model.standardize=false",
+        compose_cfg, tmp_path, "optimizer=sgd", "optimizer.lr=10", "data.scaling=none",
         "model.activation=identity", uri=store,
     )
     result = run_training(cfg)
