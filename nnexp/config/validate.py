@@ -185,7 +185,7 @@ def _check_hyperparameters(c: _Checker) -> None:
 
         kw = {name: h.default for name, h in HYPERPARAMETERS.items()}
         kw.update(model_kwargs(c.cfg))
-        c.problems.extend(relation_problems(kw))
+        c.problems.extend(relation_problems(kw, {h.name: h.key for h in BY_KEY.values()}))
 
 
 def _check_trainer(c: _Checker) -> None:

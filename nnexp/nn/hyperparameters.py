@@ -70,8 +70,8 @@ class Hyperparameter:
 
     @property
     def python_type(self) -> type:
-        """The config field's type (``width`` is an int in the config)."""
-        return {"int": int, "width": int, "real": float, "bool": bool, "choice": str}.get(self.kind, object)
+        """The config field's type (``width``: an int or a list of them, so left open)."""
+        return {"int": int, "real": float, "bool": bool, "choice": str}.get(self.kind, Any)
 
     def expected(self) -> str:
         """What a valid value looks like, e.g. ``an integer in [1, 10]``, ``a number in (0.0, 10.0]``."""

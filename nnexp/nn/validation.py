@@ -48,13 +48,20 @@ def hidden_sizes(depth: int, width: int | Sequence[int]) -> list[int]:
     return [int(x) for x in widths]
 
 
-def relation_problems(p: Mapping[str, Any]) -> list[str]:
-    """Rules between hyperparameters (each one valid on its own), as messages."""
+def relation_problems(p: Mapping[str, Any], names: Mapping[str, str] | None = None) -> list[str]:
+    """Rules between hyperparameters (each one valid on its own), as messages; ``names`` maps a
+    keyword to how the caller shows it (the config passes its dotted keys)."""
+    n = {k: (names or {}).get(k, k) for k in ("width", "depth", "min_lr", "lr", "n_classes", "task")}
     problems = []
+    width = p["width"]
+    if not is_int(width) and isinstance(width, Sequence) and not isinstance(width, str) and len(width) != p["depth"]:
+        problems.append(f"{n['width']} has {len(width)} entries but {n['depth']} is {p['depth']}; "
+                        "give one width per hidden layer")
     if p["schedule"] == "cosine" and is_real(p["lr"]) and is_real(p["min_lr"]) and p["min_lr"] > p["lr"]:
-        problems.append(f"min_lr must be <= lr for the cosine schedule, got min_lr={p['min_lr']!r} > lr={p['lr']!r}")
+        problems.append(f"{n['min_lr']} must be <= {n['lr']} for the cosine schedule, "
+                        f"got {n['min_lr']}={p['min_lr']!r} > {n['lr']}={p['lr']!r}")
     if p["n_classes"] is not None and p["task"] == "regression":
-        problems.append("n_classes is only valid for classification, but task='regression'")
+        problems.append(f"{n['n_classes']} is only valid for classification, but {n['task']}='regression'")
     return problems
 
 
