@@ -82,3 +82,30 @@ def test_width_given_as_tuple_or_config_sequence_is_stored_as_a_list(blobs, tmp_
         loaded = MLP.load(model.save(tmp_path / "w.npz"))
         assert loaded.width == [5, 3]
         np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_version_1_files_still_load(blobs, tmp_path):
+    """A file from before ``scaling``/``classes_`` (standardize=True, labels 0..K-1) loads unchanged."""
+    from nnexp.nn.serialization import write_state
+
+    X, y, Xv, yv = blobs
+    model = MLP(depth=1, width=8, epochs=3, early_stopping=False).fit(X, y)
+    meta, arrays = model.state_dict()
+    hp = dict(meta["hyperparameters"])
+    hp["standardize"] = hp.pop("scaling") == "standard"
+    del hp["validation_fraction"]
+    old = {k: v for k, v in arrays.items() if not k.endswith("_")}
+    old.update(scaler_mean=arrays["scaler_offset_"], scaler_scale=arrays["scaler_scale_"])
+    path = write_state(tmp_path / "v1.npz", {**meta, "version": 1, "hyperparameters": hp}, old)
+    loaded = MLP.load(path)
+    assert loaded.scaling == "standard" and loaded.classes_.tolist() == [0, 1, 2]
+    np.testing.assert_array_equal(loaded.predict_proba(Xv), model.predict_proba(Xv))
+
+
+def test_state_dict_is_plain_data(blobs):
+    X, y, _, _ = blobs
+    meta, arrays = MLP(depth=1, width=4, epochs=1).fit(X, y).state_dict()
+    json.dumps(meta)
+    assert all(isinstance(a, np.ndarray) and a.dtype.kind in "biufU" for a in arrays.values())
+    again = MLP.from_state(meta, arrays)
+    assert again.state_dict()[0] == meta
