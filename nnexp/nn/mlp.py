@@ -239,12 +239,12 @@ class MLP:
             raise ValueError("this MLP is not fitted yet; call fit(X, y) (or initialize / MLP.load) first")
         return self.network_
 
-    def _transform(self, X: np.ndarray, *, copy: bool = True) -> np.ndarray:
-        """X in the model dtype, C-contiguous, scaled as fitted."""
+    def _transform(self, X: np.ndarray) -> np.ndarray:
+        """X in the model dtype, C-contiguous, scaled as fitted (a new array unless ``none``)."""
         dt = self._np_dtype
         if self.scaling == "none":
             return np.ascontiguousarray(X, dtype=dt)
-        out = np.array(X, dtype=dt, order="C", copy=True) if copy else np.ascontiguousarray(X, dtype=dt)
+        out = np.array(X, dtype=dt, order="C", copy=True)
         np.subtract(out, self.scaler_offset_.astype(dt), out=out)
         np.multiply(out, (1.0 / self.scaler_scale_).astype(dt), out=out)
         return out
@@ -335,8 +335,9 @@ class MLP:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             return self._fit(X, y, X_val, y_val, callbacks)
 
-    def _fit(self, X: Any, y: Any, X_val: Any, y_val: Any, callbacks: Iterable[Callback] | None) -> MLP:
-        callbacks = list(callbacks or [])
+    def _prepare(self, X: Any, y: Any, X_val: Any, y_val: Any) -> tuple[Any, ...]:
+        """Check the data, hold out validation rows if needed, set the model up; return the
+        transformed training and validation data and the metric early stopping watches."""
         self.validate_params()
         X = check_X(X)
         y = check_targets(y, X.shape[0])
@@ -350,12 +351,7 @@ class MLP:
             X, y, Xv, yv = self._holdout(X, y)
             has_val = True
         self._setup(X, y)
-        net = self._check_initialized()
-        y_train = self._targets(y)
-        if has_val:
-            y_val_t = self._targets(yv, name="y_val")
-            x_val = self._transform(Xv)
-
+        val = (self._transform(Xv), self._targets(yv, name="y_val")) if has_val else None
         monitor = self.monitor
         available = {"train_loss"}
         if has_val:
@@ -367,10 +363,15 @@ class MLP:
                 why = "a validation set (X_val, y_val)" if not has_val else "a classification task"
                 raise ValueError(f"early_stopping monitors {monitor!r}, which needs {why}; available here: {sorted(available)}")
             monitor = "val_loss" if has_val else "train_loss"
+        return self._transform(X), self._targets(y), val, monitor
+
+    def _fit(self, X: Any, y: Any, X_val: Any, y_val: Any, callbacks: Iterable[Callback] | None) -> MLP:
+        callbacks = list(callbacks or [])
+        x_train, y_train, val, monitor = self._prepare(X, y, X_val, y_val)
+        net = self._check_initialized()
         tracker = EarlyStopping(monitor, self.mode, int(self.patience), float(self.min_delta))
         keep_best = bool(self.early_stopping and self.restore_best)
 
-        x_train = self._transform(X)
         n = x_train.shape[0]
         B = min(int(self.batch_size), n)
         _, rng_shuffle, rng_dropout, _ = self._rngs()
@@ -434,8 +435,8 @@ class MLP:
                 break
 
             record: dict[str, float] = {"epoch": epoch + 1, "train_loss": loss_sum / n, "l2_penalty": net.l2_penalty(l2), "lr": lr}
-            if has_val:
-                val_loss, val_acc = self._evaluate(x_val, y_val_t)
+            if val is not None:
+                val_loss, val_acc = self._evaluate(*val)
                 record["val_loss"] = val_loss
                 if val_acc is not None:
                     record["val_accuracy"] = val_acc
