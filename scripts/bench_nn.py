@@ -3,7 +3,7 @@
 
 The network: 784-256-128-10, ReLU, softmax cross-entropy, Adam (lr 1e-3), batch 128, no dropout,
 no L2, float32. Every framework trains on the same input (MNIST pixels / 255, float32; nnexp with
-``standardize=False`` so no one gets extra preprocessing) and is scored on the canonical 10k test set.
+``scaling="none"`` so no one gets extra preprocessing) and is scored on the canonical 10k test set.
 
 Interleaving: one epoch of each framework runs in turn (nnexp drives the loop: its per-epoch callback
 runs one epoch of every other framework), so machine noise hits all alike. nnexp's epoch time is
@@ -235,7 +235,7 @@ def make_nnexp(epochs: int, seed: int) -> Any:
         seed=seed,
         dtype="float32",
         early_stopping=False,
-        standardize=False,
+        scaling="none",
     )
 
 

@@ -18,7 +18,7 @@ from omegaconf import DictConfig
 import nnexp
 from nnexp.config.overrides import check_overrides
 from nnexp.config.schema import register_configs
-from nnexp.config.validate import ConfigError, validate
+from nnexp.config.validate import ConfigError
 
 #: The top-level ``conf/`` directory (the project is installed editable).
 CONF_DIR = Path(nnexp.__file__).resolve().parents[1] / "conf"
@@ -45,8 +45,7 @@ def app(cfg: DictConfig) -> float:
     from nnexp.train.trainer import run_training
 
     try:
-        validate(cfg)
-        result = run_training(cfg)
+        result = run_training(cfg)  # validates the config before anything is created
     except ConfigError as exc:
         _fail("invalid configuration:\n  " + "\n  ".join(exc.problems), 2)
     except TrackingUnavailable as exc:

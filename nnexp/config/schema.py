@@ -1,29 +1,48 @@
 """Structured configs: the typed schema behind ``conf/`` (registered in Hydra's ConfigStore).
 
 Hydra checks types and rejects unknown keys against these dataclasses when it composes the
-config; :func:`nnexp.config.validate.validate` then checks value ranges and choices.
+config; :func:`nnexp.config.validate.validate` then checks value ranges and choices. The keys
+that reach the MLP (``model.*``, ``optimizer.*``, ``trainer.batch_size``/``epochs``/``seed``,
+``trainer.early_stopping.*``, ``data.scaling``) take their type and default from
+``nnexp.nn.hyperparameters``; the rest are written here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from omegaconf import MISSING
 
-MAX_DEPTH = 10  # nnexp.nn's limit on hidden layers
-ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "identity")
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adagrad", "adam", "adamw")
-SCHEDULES = ("constant", "step", "exponential", "cosine")
-INITS = ("auto", "he", "xavier")
-DTYPES = ("float32", "float64")
-MODES = ("min", "max", "auto")
-MONITORS = ("val_loss", "val_accuracy", "train_loss")
-TASKS = ("auto", "classification", "regression")
+from nnexp.nn.hyperparameters import HYPERPARAMETERS
+
+
+def _hyperparameter_fields(section: str) -> List[Tuple[str, Any, Any]]:
+    """Dataclass fields for the MLP hyperparameters whose config key is ``<section>.<name>``.
+
+    Type and default come from the declaration; a key that applies only under some optimizer or
+    schedule (``when``) is optional with default null, meaning the declaration's default.
+    """
+    fields = []
+    for h in HYPERPARAMETERS.values():
+        if h.key is None or h.key.rsplit(".", 1)[0] != section or h.key.endswith(".name"):
+            continue
+        optional = h.nullable or h.when is not None
+        typ = Optional[h.python_type] if optional else h.python_type
+        fields.append((h.key.rsplit(".", 1)[1], typ, field(default=None if h.when else h.default)))
+    return fields
+
+
+def _section(name: str, section: str, doc: str, extra: List[Tuple[str, Any, Any]] = ()) -> type:
+    cls = dataclasses.make_dataclass(name, [*extra, *_hyperparameter_fields(section)])
+    cls.__doc__ = doc
+    cls.__module__ = __name__
+    return cls
 
 
 @dataclass
-class DataConfig:
+class _DataKeys:
     """Which dataset, where its files live and how it is split (``data/*.yaml``)."""
 
     name: str = MISSING
@@ -47,73 +66,38 @@ class DataConfig:
     options: Dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
-class ModelConfig:
-    """Network architecture and regularisation (``model/mlp.yaml``)."""
-
-    name: str = "mlp"
-    depth: int = 2
-    width: int = 128
-    activation: str = "relu"
-    leaky_slope: float = 0.01
-    dropout: float = 0.0
-    l2: float = 0.001
-    batch_norm: bool = False
-    init: str = "auto"
-    task: str = "auto"
-    standardize: bool = True
-    dtype: str = "float32"
+def _keys(cls: type) -> List[Tuple[str, Any, Any]]:
+    return [(f.name, f.type, f) for f in dataclasses.fields(cls)]
 
 
-@dataclass
-class OptimizerConfig:
-    """Update rule, learning rate and schedule (``optimizer/*.yaml``).
-
-    Optimizer-specific keys default to ``None`` (the MLP's default); setting one that does not
-    apply to the chosen optimizer is a validation error.
-    """
-
-    name: str = MISSING
-    lr: float = 1e-3
-    momentum: Optional[float] = None
-    rho: Optional[float] = None
-    beta1: Optional[float] = None
-    beta2: Optional[float] = None
-    eps: Optional[float] = None
-    weight_decay: Optional[float] = None
-    clip_norm: Optional[float] = None
-    #: learning-rate schedule over epochs and its arguments (null: the MLP's default)
-    schedule: str = "constant"
-    step_size: Optional[int] = None  # step
-    gamma: Optional[float] = None  # step
-    decay_rate: Optional[float] = None  # exponential
-    min_lr: Optional[float] = None  # cosine
-    t_max: Optional[int] = None  # cosine (null: trainer.epochs)
-
-
-@dataclass
-class EarlyStoppingConfig:
-    """Stop when the monitored metric stops improving; restore the best weights."""
-
-    enabled: bool = True
-    monitor: str = "val_loss"
-    mode: str = "auto"
-    patience: int = 20
-    min_delta: float = 0.0
-    restore_best: bool = True
-
-
-@dataclass
-class TrainerConfig:
-    """The training loop (``trainer/default.yaml``)."""
-
-    batch_size: int = 32
-    epochs: int = 100
-    seed: int = 0
-    threads: Optional[int] = None
-    progress: bool = True
-    save_dir: Optional[str] = None
-    early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
+DataConfig = _section(
+    "DataConfig", "data", "Which dataset, how it is split and scaled (``data/*.yaml``; ``scaling`` per dataset).",
+    _keys(_DataKeys),
+)
+ModelConfig = _section(
+    "ModelConfig", "model", "Network architecture and regularisation (``model/mlp.yaml``).",
+    [("name", str, field(default="mlp"))],
+)
+OptimizerConfig = _section(
+    "OptimizerConfig", "optimizer",
+    "Update rule (``name``: the MLP's ``optimizer``), learning rate and schedule (``optimizer/*.yaml``); "
+    "optimizer- and schedule-specific keys are null (the MLP's default) unless they apply.",
+    [("name", str, field(default=MISSING))],
+)
+EarlyStoppingConfig = _section(
+    "EarlyStoppingConfig", "trainer.early_stopping",
+    "Stop when the monitored metric stops improving; restore the best weights (``enabled``: the MLP's ``early_stopping``).",
+    [],
+)
+TrainerConfig = _section(
+    "TrainerConfig", "trainer", "The training loop (``trainer/default.yaml``).",
+    [
+        ("threads", Optional[int], field(default=None)),
+        ("progress", bool, field(default=True)),
+        ("save_dir", Optional[str], field(default=None)),
+        ("early_stopping", EarlyStoppingConfig, field(default_factory=EarlyStoppingConfig)),
+    ],
+)
 
 
 @dataclass
@@ -140,16 +124,6 @@ class Config:
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
-
-
-SECTIONS: Dict[str, type] = {
-    "data": DataConfig,
-    "model": ModelConfig,
-    "optimizer": OptimizerConfig,
-    "trainer": TrainerConfig,
-    "trainer.early_stopping": EarlyStoppingConfig,
-    "tracking": TrackingConfig,
-}
 
 
 def register_configs() -> None:

@@ -6,17 +6,13 @@ from typing import Any, Dict
 
 from omegaconf import DictConfig, OmegaConf
 
-from nnexp.config.validate import resolve_mode
+from nnexp.nn.hyperparameters import BY_KEY
 
-_OPTIMIZER_EXTRAS = (
-    "momentum", "rho", "beta1", "beta2", "eps", "weight_decay", "clip_norm",
-    "gamma", "decay_rate", "min_lr",
-)
-_SCHEDULE_INTS = ("step_size", "t_max")
 _DATA_EXTRAS = (
     "path", "target", "task", "delimiter", "n_samples", "noise", "data_seed",
     "max_train_samples", "subsample",
 )
+_CAST = {"int": int, "real": float, "bool": bool, "choice": str}
 
 
 def _size(value: Any) -> Any:
@@ -32,43 +28,18 @@ def _plain(node: Any) -> Any:
 
 
 def model_kwargs(cfg: DictConfig) -> Dict[str, Any]:
-    """Keyword arguments for ``MLP(**kw)`` from ``cfg.model``, ``cfg.optimizer`` and ``cfg.trainer``."""
-    m, o, t = cfg.model, cfg.optimizer, cfg.trainer
-    es = t.early_stopping
-    kw: Dict[str, Any] = {
-        "depth": int(m.depth),
-        "width": int(m.width),
-        "activation": str(m.activation),
-        "leaky_slope": float(m.leaky_slope),
-        "dropout": float(m.dropout),
-        "l2": float(m.l2),
-        "batch_norm": bool(m.batch_norm),
-        "init": str(m.init),
-        "task": str(m.task),
-        "standardize": bool(m.standardize),
-        "dtype": str(m.dtype),
-        "optimizer": str(o.name),
-        "lr": float(o.lr),
-        "schedule": str(o.schedule),
-        "batch_size": int(t.batch_size),
-        "epochs": int(t.epochs),
-        "seed": int(t.seed),
-        "early_stopping": bool(es.enabled),
-        "monitor": str(es.monitor),
-        "mode": resolve_mode(str(es.monitor), str(es.mode)),
-        "patience": int(es.patience),
-        "min_delta": float(es.min_delta),
-        "restore_best": bool(es.restore_best),
-        "verbose": False,
-    }
-    for key in _OPTIMIZER_EXTRAS:
-        value = o.get(key)
-        if value is not None:
-            kw[key] = float(value)
-    for key in _SCHEDULE_INTS:
-        value = o.get(key)
-        if value is not None:
-            kw[key] = int(value)
+    """Keyword arguments for ``MLP(**kw)``: every config key declared in
+    ``nnexp.nn.hyperparameters`` (null keys are left out, so the MLP's default applies)."""
+    kw: Dict[str, Any] = {"verbose": False}
+    for key, h in BY_KEY.items():
+        value = OmegaConf.select(cfg, key, default=None)
+        if value is None:
+            continue
+        if h.kind == "width":
+            value = [int(v) for v in value] if OmegaConf.is_list(value) or isinstance(value, list) else int(value)
+        else:
+            value = _CAST[h.kind](value)
+        kw[h.name] = value
     return kw
 
 

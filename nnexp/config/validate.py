@@ -7,40 +7,10 @@ from typing import Any, Callable, Iterable, List, Mapping, Optional
 
 from omegaconf import DictConfig, OmegaConf
 
-from nnexp.config.schema import (
-    ACTIVATIONS,
-    DTYPES,
-    MAX_DEPTH,
-    INITS,
-    MODES,
-    MONITORS,
-    OPTIMIZERS,
-    SCHEDULES,
-    TASKS,
-)
+from nnexp.nn.hyperparameters import BY_KEY, HYPERPARAMETERS, Hyperparameter
 
 #: Dataset names the ``data`` group offers (``conf/data/*.yaml``).
 DATASET_NAMES = ("xor", "moons", "digits", "mnist", "fashion_mnist", "csv")
-
-#: Which optimizers read each optimizer-specific key (any other optimizer rejects it).
-OPTIMIZER_KEYS: Mapping[str, tuple[str, ...]] = {
-    "momentum": ("momentum", "nesterov"),
-    "beta1": ("adam", "adamw"),
-    "rho": ("rmsprop",),
-    "beta2": ("adam", "adamw"),
-    "eps": ("rmsprop", "adagrad", "adam", "adamw"),
-    "weight_decay": ("adamw",),
-}
-
-
-#: Which learning-rate schedules read each schedule key.
-SCHEDULE_KEYS: Mapping[str, tuple[str, ...]] = {
-    "step_size": ("step",),
-    "gamma": ("step",),
-    "decay_rate": ("exponential",),
-    "min_lr": ("cosine",),
-    "t_max": ("cosine",),
-}
 
 #: Which datasets read each dataset-specific key.
 DATA_KEYS: Mapping[str, tuple[str, ...]] = {
@@ -165,61 +135,61 @@ def _check_data(c: _Checker) -> None:
         )
 
 
-def _check_model(c: _Checker) -> None:
-    c.number("model.depth", low=1, high=MAX_DEPTH, integer=True)
-    c.number("model.width", low=1, high=65536, integer=True)
-    c.choice("model.activation", ACTIVATIONS)
-    c.number("model.leaky_slope", low=0.0, high=1.0, high_open=True)
-    c.number("model.dropout", low=0.0, high=1.0, high_open=True)
-    c.number("model.l2", low=0.0)
-    c.choice("model.init", INITS)
-    c.choice("model.task", TASKS)
-    c.choice("model.dtype", DTYPES)
+def _check_hyperparameter(c: _Checker, h: Hyperparameter) -> None:
+    """One MLP key against its declaration (null is fine where it means the declaration's default)."""
+    key = h.key
+    value = c.get(key)
+    if value is None and (h.nullable or h.when is not None):
+        return
+    if h.kind == "width" and OmegaConf.is_list(value):
+        if not all(h.accepts(v) for v in value):
+            c.problems.append(f"{key}={list(value)} is out of range; every width must be {h.expected()}")
+        return
+    if h.accepts(value):
+        return
+    if h.kind == "choice":
+        c.problems.append(f"{key}={_fmt(value)} is not valid; choose one of {', '.join(h.choices)}")
+    else:
+        c.problems.append(f"{key}={_fmt(value)} is out of range; must be {h.expected()}")
 
 
-def _check_optimizer(c: _Checker) -> None:
-    c.choice("optimizer.name", OPTIMIZERS)
-    c.number("optimizer.lr", low=0.0, high=10.0, low_open=True)
-    c.number("optimizer.momentum", low=0.0, high=1.0, high_open=True, optional=True)
-    c.number("optimizer.rho", low=0.0, high=1.0, high_open=True, optional=True)
-    c.number("optimizer.beta1", low=0.0, high=1.0, high_open=True, optional=True)
-    c.number("optimizer.beta2", low=0.0, high=1.0, high_open=True, optional=True)
-    c.number("optimizer.eps", low=0.0, high=1.0, low_open=True, optional=True)
-    c.number("optimizer.weight_decay", low=0.0, optional=True)
-    c.number("optimizer.clip_norm", low=0.0, low_open=True, optional=True)
-    c.choice("optimizer.schedule", SCHEDULES)
-    c.number("optimizer.step_size", low=1, integer=True, optional=True)
-    c.number("optimizer.gamma", low=0.0, low_open=True, optional=True)
-    c.number("optimizer.decay_rate", low=0.0, low_open=True, optional=True)
-    c.number("optimizer.min_lr", low=0.0, optional=True)
-    c.number("optimizer.t_max", low=1, integer=True, optional=True)
-    schedule = c.get("optimizer.schedule")
-    if schedule in SCHEDULES:
-        for key, users in SCHEDULE_KEYS.items():
-            if c.get(f"optimizer.{key}") is not None and schedule not in users:
-                c.problems.append(
-                    f"optimizer.{key} does not apply to optimizer.schedule={schedule}; "
-                    f"it is used by schedule {', '.join(users)}"
-                )
-    name = c.get("optimizer.name")
-    if name in OPTIMIZERS:
-        for key, users in OPTIMIZER_KEYS.items():
-            if c.get(f"optimizer.{key}") is not None and name not in users:
-                c.problems.append(
-                    f"optimizer.{key} does not apply to optimizer={name}; "
-                    f"it is used by {', '.join(users)}"
-                )
+def _label(h: Hyperparameter) -> str:
+    """How a controlling key reads in messages: ``optimizer`` (a config group), else its key."""
+    return h.key[: -len(".name")] if h.key.endswith(".name") else h.key
+
+
+def _check_applies(c: _Checker, h: Hyperparameter) -> None:
+    """A key read only under some optimizer or schedule must stay null under the others."""
+    if h.when is None or c.get(h.key) is None:
+        return
+    ctl_name, users = h.when
+    ctl = HYPERPARAMETERS[ctl_name]
+    current = c.get(ctl.key)
+    if current in ctl.choices and current not in users:
+        by = "" if ctl.key.endswith(".name") else f"{ctl_name} "
+        c.problems.append(
+            f"{h.key} does not apply to {_label(ctl)}={current}; it is used by {by}{', '.join(users)}"
+        )
+
+
+def _check_hyperparameters(c: _Checker) -> None:
+    """Every key that reaches the MLP, in config order: ranges, choices, where it applies, relations."""
+    before = len(c.problems)
+    for h in BY_KEY.values():
+        _check_hyperparameter(c, h)
+    for h in BY_KEY.values():
+        _check_applies(c, h)
+    if len(c.problems) == before:
+        from nnexp.config.to_model import model_kwargs
+        from nnexp.nn.validation import relation_problems
+
+        kw = {name: h.default for name, h in HYPERPARAMETERS.items()}
+        kw.update(model_kwargs(c.cfg))
+        c.problems.extend(relation_problems(kw, {h.name: h.key for h in BY_KEY.values()}))
 
 
 def _check_trainer(c: _Checker) -> None:
-    c.number("trainer.batch_size", low=1, integer=True)
-    c.number("trainer.epochs", low=1, integer=True)
-    c.number("trainer.seed", low=0, high=2**32 - 1, integer=True)
     c.number("trainer.threads", low=1, high=1024, integer=True, optional=True)
-    c.choice("trainer.early_stopping.monitor", MONITORS)
-    c.choice("trainer.early_stopping.mode", MODES)
-    c.number("trainer.early_stopping.patience", low=1, integer=True)
-    c.number("trainer.early_stopping.min_delta", low=0.0)
 
 
 def _check_tracking(c: _Checker) -> None:
@@ -239,8 +209,7 @@ def _check_tracking(c: _Checker) -> None:
 
 _SECTIONS: tuple[Callable[[_Checker], None], ...] = (
     _check_data,
-    _check_model,
-    _check_optimizer,
+    _check_hyperparameters,
     _check_trainer,
     _check_tracking,
 )
@@ -253,10 +222,3 @@ def validate(cfg: DictConfig | Any) -> None:
         section(checker)
     if checker.problems:
         raise ConfigError(checker.problems)
-
-
-def resolve_mode(monitor: str, mode: str) -> str:
-    """``"min"`` or ``"max"`` for ``trainer.early_stopping.mode`` (``auto``: max for accuracies)."""
-    if mode in ("min", "max"):
-        return mode
-    return "max" if "accuracy" in monitor else "min"

@@ -1,7 +1,7 @@
 """Datasets for nnexp: ``load_dataset(name, ...)`` -> a split :class:`Dataset`.
 
 Names (``DATASETS``): xor, moons, digits, mnist, fashion_mnist, csv. X is float32 with raw
-(unscaled) values -- images are 0..255 -- because the MLP standardizes inside ``fit``; y is int64
+(unscaled) values -- images are 0..255 -- because the MLP scales inputs inside ``fit`` (``data.scaling``); y is int64
 labels 0..K-1 (classification) or float32 (regression).
 """
 

@@ -2,12 +2,13 @@
 
 ``MLP`` is the estimator (scikit-learn style); ``StopTraining`` is what a per-epoch callback
 raises to end training. The tables of activations, losses, initialisers, optimizers and
-schedules are exported for tests and for code that wants to list the valid choices.
+schedules, and the hyperparameter declaration, are exported for tests and for code that wants to list the valid choices.
 """
 
 from .activations import ACTIVATIONS, DERIVATIVES
 from .callbacks import Callback, StopTraining
 from .early_stopping import EarlyStopping
+from .hyperparameters import DEFAULTS, HYPERPARAMETERS, Hyperparameter
 from .initializers import INIT_CHOICES, INITIALIZERS
 from .losses import LOSSES, OUTPUTS
 from .mlp import MLP
@@ -18,6 +19,8 @@ from .validation import validate_hyperparameters
 
 __all__ = [
     "ACTIVATIONS",
+    "DEFAULTS",
+    "HYPERPARAMETERS",
     "DERIVATIVES",
     "INITIALIZERS",
     "INIT_CHOICES",
@@ -28,6 +31,7 @@ __all__ = [
     "SCHEDULE_CHOICES",
     "Callback",
     "EarlyStopping",
+    "Hyperparameter",
     "Network",
     "Schedule",
     "StopTraining",

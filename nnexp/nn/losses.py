@@ -96,10 +96,3 @@ OUTPUTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "sigmoid": _stable_sigmoid,
     "identity": identity,
 }
-
-#: head name -> human-readable loss name (used in docs and ``repr``)
-LOSS_NAMES: dict[str, str] = {
-    "softmax": "softmax cross-entropy",
-    "sigmoid": "binary cross-entropy",
-    "identity": "mean squared error",
-}

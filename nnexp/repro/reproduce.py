@@ -65,7 +65,7 @@ class Reproduction:
 
 def target_for_run(run: RecordedRun) -> Target:
     """Judge a plain run by its own ``best_<monitor>`` metric."""
-    from nnexp.config.validate import resolve_mode
+    from nnexp.nn.early_stopping import resolve_mode
 
     metric = run.monitor
     mode = resolve_mode(metric, str(run.config.get("trainer", {}).get("early_stopping", {}).get("mode", "auto")))

@@ -21,7 +21,7 @@ import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 import numpy as np
 
@@ -68,15 +68,9 @@ class Baseline:
 def input_scaling(cfg: Any) -> str:
     """The input scaling a run's network uses: ``standard``, ``minmax`` or ``none``.
 
-    The one place that reads it from the config: ``data.scaling`` or ``model.scaling`` when the
-    config has one, else ``model.standardize`` (true: standard, false: none).
+    The one place the baseline reads it from the config: ``data.scaling``.
     """
-    for section in ("data", "model"):
-        node = cfg.get(section)
-        value = node.get("scaling") if node is not None else None
-        if value is not None:
-            return str(value)
-    return "standard" if bool(cfg.model.standardize) else "none"
+    return str(cfg.data.scaling)
 
 
 def cache_dir() -> Path:
@@ -103,12 +97,14 @@ def cache_key(ds: Any, scaling: str, seed: int = 0) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-def _scaler(scaling: str) -> Any:
-    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+def _scale(scaling: str, X_train: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """The network's own input scaling (:func:`nnexp.nn.preprocessing.fit_scaling`), fit on X_train."""
+    from nnexp.nn.preprocessing import fit_scaling
 
     if scaling not in SCALINGS:
         raise ValueError(f"baseline: unknown input scaling {scaling!r}; expected one of {SCALINGS}")
-    return {"standard": StandardScaler, "minmax": MinMaxScaler}.get(scaling, lambda: None)()
+    offset, scale = fit_scaling(X_train, scaling)
+    return lambda X: (X - offset) / scale
 
 
 def _estimator(task: str, seed: int) -> Any:
@@ -128,8 +124,8 @@ def fit_baseline(ds: Any, scaling: str, *, seed: int = 0) -> Baseline:
     from sklearn.exceptions import ConvergenceWarning
 
     started = time.perf_counter()
-    scaler = _scaler(scaling)
-    X_train = ds.X_train if scaler is None else scaler.fit(ds.X_train).transform(ds.X_train)
+    scale = _scale(scaling, ds.X_train)
+    X_train = scale(ds.X_train)
     y_train = ds.y_train
     if len(y_train) > MAX_TRAIN_ROWS:
         rows = np.sort(np.random.default_rng(seed).choice(len(y_train), MAX_TRAIN_ROWS, replace=False))
@@ -143,7 +139,7 @@ def fit_baseline(ds: Any, scaling: str, *, seed: int = 0) -> Baseline:
         X, y = getattr(ds, f"X_{split}"), getattr(ds, f"y_{split}")
         if len(y) == 0:
             continue
-        pred = estimator.predict(X if scaler is None else scaler.transform(X))
+        pred = estimator.predict(scale(X))
         got = scores(ds.task, y, pred)
         metrics.update({f"baseline_{split}_{name}": got[name] for name in SCORES[ds.task]})
     return Baseline(

@@ -19,7 +19,8 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from nnexp.config.to_model import dataset_kwargs, model_kwargs
-from nnexp.config.validate import ConfigError, resolve_mode, validate
+from nnexp.config.validate import ConfigError, validate
+from nnexp.nn.early_stopping import resolve_mode
 from nnexp.train.baseline import Baseline, baseline_for, input_scaling
 from nnexp.train.metrics import regression_scores
 from nnexp.train.progress import ProgressPrinter
@@ -81,13 +82,10 @@ def _hydra_output_dir() -> Optional[Path]:
 
 
 def build_model(cfg: DictConfig) -> Any:
-    """A fresh, untrained ``nnexp.nn.MLP`` from ``cfg.model``, ``cfg.optimizer`` and ``cfg.trainer``."""
+    """A fresh, untrained ``nnexp.nn.MLP`` from a validated config (see ``config.to_model``)."""
     from nnexp.nn import MLP
 
-    try:
-        return MLP(**model_kwargs(cfg))
-    except (TypeError, ValueError) as exc:
-        raise ConfigError([f"the network rejected the configuration: {exc}"]) from None
+    return MLP(**model_kwargs(cfg))
 
 
 def best_of(values: Sequence[float], mode: str) -> float:
@@ -99,25 +97,26 @@ def best_of(values: Sequence[float], mode: str) -> float:
 
 
 def test_metrics(model: Any, X: np.ndarray, y: np.ndarray, task: str) -> tuple[Dict[str, float], Optional[np.ndarray]]:
-    """``test_accuracy``/``test_loss`` (cross-entropy) for classification; ``test_loss`` (MSE),
-    ``test_r2``, ``test_rmse`` and ``test_mae`` for regression; plus the test predictions
-    (``None`` if weights are unusable)."""
+    """Test-set metrics from ``sklearn.metrics``, in the target's units; plus the test predictions.
+
+    Classification: ``test_accuracy`` and ``test_loss`` (cross-entropy). Regression:
+    ``test_loss`` (MSE), ``test_rmse``, ``test_mae`` and ``test_r2`` (NaN when predictions are
+    not finite; see :func:`nnexp.train.metrics.regression_scores`).
+    """
+    from sklearn import metrics as skm
+
     if len(y) == 0:
         return {}, None
     y_pred = np.asarray(model.predict(X))
     if task == "classification":
         proba = np.asarray(model.predict_proba(X), dtype=np.float64)
-        if proba.ndim == 1:  # P(class 1) only
-            proba = np.column_stack([1.0 - proba, proba])
-        p_true = np.clip(proba[np.arange(len(y)), np.asarray(y, dtype=np.int64)], 1e-12, 1.0)
-        metrics = {
-            "test_accuracy": float(np.mean(y_pred == y)),
-            "test_loss": float(-np.mean(np.log(p_true))),
-        }
-    else:
-        s = regression_scores(y, y_pred)
-        metrics = {"test_loss": s["mse"], "test_r2": s["r2"], "test_rmse": s["rmse"], "test_mae": s["mae"]}
-    return metrics, y_pred
+        proba /= proba.sum(axis=1, keepdims=True)
+        return {
+            "test_accuracy": float(skm.accuracy_score(y, y_pred)),
+            "test_loss": float(skm.log_loss(y, proba, labels=model.classes_)),
+        }, y_pred
+    s = regression_scores(y, y_pred)
+    return {"test_loss": s["mse"], "test_rmse": s["rmse"], "test_mae": s["mae"], "test_r2": s["r2"]}, y_pred
 
 
 def _resolve_path(value: Optional[str], base: Path) -> Optional[Path]:
@@ -188,7 +187,7 @@ def run_training(
 ) -> TrainResult:
     """Train one MLP as ``cfg`` says and record it in MLflow (unless ``tracking.enabled=false``).
 
-    Order: validate the config, set up the tracking store (an unreachable server fails here,
+    Order: validate the config (the one place a run is validated), set up the tracking store (an unreachable server fails here,
     before any data is loaded), load data, create the run (nested under ``parent_run_id`` if
     given), fit with the progress printer, the MLflow epoch logger and ``callbacks``, then log
     test metrics, tags and artifacts. A crash marks the run FAILED (KeyboardInterrupt: KILLED)

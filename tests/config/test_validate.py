@@ -54,7 +54,7 @@ def test_public_keys_map_to_mlp_keywords(compose_cfg):
     assert (kw["depth"], kw["width"], kw["activation"], kw["dropout"], kw["l2"]) == (3, 32, "tanh", 0.25, 0.001)
     assert (kw["batch_norm"], kw["optimizer"], kw["lr"], kw["momentum"]) == (True, "momentum", 0.05, 0.9)
     assert (kw["batch_size"], kw["epochs"], kw["seed"]) == (16, 7, 3)
-    assert (kw["early_stopping"], kw["patience"], kw["min_delta"], kw["mode"]) == (True, 4, 0.01, "min")
+    assert (kw["early_stopping"], kw["patience"], kw["min_delta"], kw["mode"]) == (True, 4, 0.01, "auto")
     assert "beta1" not in kw  # only the chosen optimizer's keys are passed
 
 
@@ -71,7 +71,9 @@ def test_typo_in_choice_names_key_and_choices(compose_cfg):
         ("model.dropout=1.5", "model.dropout=1.5 is out of range; must be a number in [0.0, 1.0)"),
         ("model.depth=0", "model.depth=0 is out of range; must be an integer in [1, 10]"),
         ("optimizer.lr=-1", "optimizer.lr=-1.0 is out of range; must be a number in (0.0, 10.0]"),
-        ("trainer.batch_size=0", "trainer.batch_size=0 is out of range; must be an integer in [1, inf]"),
+        ("trainer.batch_size=0", "trainer.batch_size=0 is out of range; must be an integer >= 1"),
+        ("optimizer.lr=11", "optimizer.lr=11.0 is out of range; must be a number in (0.0, 10.0]"),
+        ("data.scaling=zscore", "data.scaling='zscore' is not valid; choose one of standard, minmax, none"),
         ("trainer.early_stopping.patience=0", "trainer.early_stopping.patience=0 is out of range"),
         ("trainer.early_stopping.monitor=val_acc", "trainer.early_stopping.monitor='val_acc' is not valid; choose one of val_loss, val_accuracy, train_loss"),
         ("data.val_size=1.5", "data.val_size=1.5 is out of range"),
@@ -142,3 +144,85 @@ def test_valid_and_foreign_overrides_pass_the_key_check():
         "trainer.early_stopping.patience=2", "model.width=range(16,64)",
     ]
     assert check_overrides(args) == []
+
+
+# --- one declaration behind MLP(), conf/ and the checks ------------------------------------------
+
+
+def test_conf_defaults_equal_declaration_and_mlp_defaults(compose_cfg):
+    """conf/'s composed defaults == nnexp.nn.hyperparameters == MLP()'s keywords."""
+    from omegaconf import OmegaConf
+
+    from nnexp.nn import DEFAULTS, HYPERPARAMETERS, MLP
+
+    cfg = compose_cfg()
+    for name, h in HYPERPARAMETERS.items():
+        if h.key is None:
+            continue
+        value = OmegaConf.select(cfg, h.key)
+        if value is None and h.when is not None:  # null: this optimizer/schedule does not read it
+            controller = HYPERPARAMETERS[h.when[0]]
+            assert OmegaConf.select(cfg, controller.key) not in h.when[1], name
+            continue
+        assert value == h.default == MLP().get_params()[name], (h.key, value, h.default)
+    kw = model_kwargs(cfg)
+    assert {k: v for k, v in MLP(**kw).get_params().items() if k != "verbose"} == {
+        k: v for k, v in DEFAULTS.items() if k != "verbose"
+    }
+
+
+def test_schema_fields_come_from_the_declaration():
+    import dataclasses
+
+    from nnexp.config.overrides import schema_keys
+    from nnexp.nn.hyperparameters import BY_KEY
+
+    keys = schema_keys()
+    assert set(BY_KEY) <= set(keys)
+    from nnexp.config.schema import ModelConfig
+
+    assert {f.name: f.default for f in dataclasses.fields(ModelConfig) if f.name != "name"} == {
+        k.split(".")[1]: h.default for k, h in BY_KEY.items() if k.startswith("model.")
+    }
+
+
+@pytest.mark.parametrize("data, scaling", [("digits", "standard"), ("csv", "standard"), ("mnist", "minmax"),
+                                           ("fashion_mnist", "minmax"), ("moons", "standard")])
+def test_scaling_default_is_per_dataset_and_reaches_the_mlp(compose_cfg, data, scaling):
+    cfg = compose_cfg(f"data={data}")
+    assert cfg.data.scaling == scaling and model_kwargs(cfg)["scaling"] == scaling
+
+
+def test_scaling_is_an_ordinary_sweepable_key(compose_cfg):
+    assert check_overrides(["-m", "data.scaling=choice(standard,none)"]) == []
+    for choice in ("standard", "minmax", "none"):
+        cfg = compose_cfg(f"data.scaling={choice}")
+        validate(cfg)
+        assert model_kwargs(cfg)["scaling"] == choice
+    assert check_overrides(["model.standardize=false"])[0].startswith("unknown key 'model.standardize'")
+
+
+def test_config_and_network_share_bounds(compose_cfg):
+    """A value the config accepts at a bound is accepted by the MLP, and vice versa."""
+    from nnexp.nn import MLP
+
+    cfg = compose_cfg("optimizer.lr=10", "optimizer.eps=1.0", "model.depth=10", "trainer.seed=4294967295")
+    validate(cfg)
+    MLP(**model_kwargs(cfg)).validate_params()
+    for override, name in [("optimizer.lr=10.5", "lr"), ("optimizer.eps=1.5", "eps"), ("model.depth=11", "depth")]:
+        assert problems(compose_cfg(override))
+        kw = model_kwargs(compose_cfg(override))
+        with pytest.raises(ValueError, match=name):
+            MLP(**kw).validate_params()
+
+
+def test_cosine_min_lr_above_lr_is_a_config_error(compose_cfg):
+    msgs = problems(compose_cfg("optimizer.schedule=cosine", "optimizer.lr=0.01", "optimizer.min_lr=0.1"))
+    assert msgs == [
+        "optimizer.min_lr must be <= optimizer.lr for the cosine schedule, got optimizer.min_lr=0.1 > optimizer.lr=0.01"
+    ]
+    assert problems(compose_cfg("model.width=[32]")) == [
+        "model.width has 1 entries but model.depth is 2; give one width per hidden layer"
+    ]
+    kw = model_kwargs(compose_cfg("model.depth=3", "model.width=[64,32,16]"))
+    assert kw["width"] == [64, 32, 16]

@@ -12,7 +12,7 @@ def test_constructor_keywords_of_the_contract():
     model = MLP(
         depth=2, width=64, activation="relu", dropout=0.0, l2=0.0, batch_norm=False, optimizer="adam", lr=1e-3,
         batch_size=128, epochs=20, seed=0, dtype="float32", momentum=0.9, beta1=0.9, beta2=0.999, eps=1e-8,
-        weight_decay=0.01, clip_norm=None, schedule="constant", init="auto", task="auto", standardize=True,
+        weight_decay=0.01, clip_norm=None, schedule="constant", init="auto", task="auto", scaling="standard",
         early_stopping=False, monitor="val_loss", mode="auto", patience=10, min_delta=0.0, restore_best=True,
         leaky_slope=0.01, verbose=False,
     )

@@ -13,7 +13,7 @@ from nnexp.nn import MLP
 
 def test_round_trip_gives_identical_predictions(blobs, tmp_path):
     X, y, Xv, yv = blobs
-    model = MLP(depth=2, width=[16, 8], batch_norm=True, standardize=True, dropout=0.1, epochs=5, batch_size=32)
+    model = MLP(depth=2, width=[16, 8], batch_norm=True, scaling="standard", dropout=0.1, epochs=5, batch_size=32)
     model.fit(X * 10 + 3, y, Xv * 10 + 3, yv)
     path = model.save(tmp_path / "model.npz")
     assert path == tmp_path / "model.npz" and path.exists()
@@ -27,7 +27,7 @@ def test_round_trip_gives_identical_predictions(blobs, tmp_path):
     np.testing.assert_array_equal(loaded.predict(Xv * 10 + 3), model.predict(Xv * 10 + 3))
     assert loaded.weights_checksum() == model.weights_checksum()
     np.testing.assert_array_equal(loaded.network_.stats, model.network_.stats)
-    np.testing.assert_array_equal(loaded.scaler_mean_, model.scaler_mean_)
+    np.testing.assert_array_equal(loaded.scaler_offset_, model.scaler_offset_)
     assert loaded.get_params() == {**model.get_params(), "width": [16, 8]}
     assert loaded.history_ == model.history_
     assert (loaded.stop_reason_, loaded.best_epoch_, loaded.n_epochs_run_) == ("completed", model.best_epoch_, 5)
@@ -40,7 +40,7 @@ def test_file_holds_no_pickled_objects(blobs, tmp_path):
     with np.load(path, allow_pickle=False) as data:
         assert all(data[name].dtype != object for name in data.files)
         meta = json.loads(str(data["__meta__"]))
-        assert {"bn_mean_0", "bn_var_0", "scaler_mean", "scaler_scale", "param_000"} <= set(data.files)
+        assert {"bn_mean_0", "bn_var_0", "scaler_offset_", "scaler_scale_", "classes_", "param_000"} <= set(data.files)
     assert meta["hyperparameters"]["batch_norm"] is True
 
 
@@ -82,3 +82,30 @@ def test_width_given_as_tuple_or_config_sequence_is_stored_as_a_list(blobs, tmp_
         loaded = MLP.load(model.save(tmp_path / "w.npz"))
         assert loaded.width == [5, 3]
         np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_version_1_files_still_load(blobs, tmp_path):
+    """A file from before ``scaling``/``classes_`` (standardize=True, labels 0..K-1) loads unchanged."""
+    from nnexp.nn.serialization import write_state
+
+    X, y, Xv, yv = blobs
+    model = MLP(depth=1, width=8, epochs=3, early_stopping=False).fit(X, y)
+    meta, arrays = model.state_dict()
+    hp = dict(meta["hyperparameters"])
+    hp["standardize"] = hp.pop("scaling") == "standard"
+    del hp["validation_fraction"]
+    old = {k: v for k, v in arrays.items() if not k.endswith("_")}
+    old.update(scaler_mean=arrays["scaler_offset_"], scaler_scale=arrays["scaler_scale_"])
+    path = write_state(tmp_path / "v1.npz", {**meta, "version": 1, "hyperparameters": hp}, old)
+    loaded = MLP.load(path)
+    assert loaded.scaling == "standard" and loaded.classes_.tolist() == [0, 1, 2]
+    np.testing.assert_array_equal(loaded.predict_proba(Xv), model.predict_proba(Xv))
+
+
+def test_state_dict_is_plain_data(blobs):
+    X, y, _, _ = blobs
+    meta, arrays = MLP(depth=1, width=4, epochs=1).fit(X, y).state_dict()
+    json.dumps(meta)
+    assert all(isinstance(a, np.ndarray) and a.dtype.kind in "biufU" for a in arrays.values())
+    again = MLP.from_state(meta, arrays)
+    assert again.state_dict()[0] == meta

@@ -72,9 +72,10 @@ def test_large_training_split_is_subsampled(monkeypatch, digits):
 
 def test_input_scaling_reads_the_run_config(compose_cfg):
     assert bl.input_scaling(compose_cfg()) == "standard"
-    assert bl.input_scaling(compose_cfg("model.standardize=false")) == "none"
+    assert bl.input_scaling(compose_cfg("data.scaling=none")) == "none"
+    assert bl.input_scaling(compose_cfg("data=mnist")) == "minmax"
     with pytest.raises(ValueError, match="unknown input scaling 'zscore'"):
-        bl._scaler("zscore")
+        bl._scale("zscore", np.zeros((2, 2), dtype=np.float32))
 
 
 def test_format_vs_baseline_pairs_network_and_baseline_scores():

@@ -39,7 +39,7 @@ def test_best_of():
     assert best_of([], "min") == math.inf and best_of([float("nan")], "max") == -math.inf
 
 
-def test_build_model_is_pure_and_rejections_become_config_errors(compose_cfg):
+def test_build_model_is_pure(compose_cfg):
     cfg = compose_cfg("model.depth=3", "model.width=8")
     a, b = build_model(cfg), build_model(cfg)
     assert a is not b and a.get_params() == b.get_params()
@@ -110,7 +110,7 @@ def test_interrupt_marks_the_run_killed(compose_cfg, tmp_path, store):
 
 def test_diverged_run_is_recorded_with_its_reason(compose_cfg, tmp_path, store):
     cfg = quick(
-        compose_cfg, tmp_path, "optimizer=sgd", "optimizer.lr=10", "model.standardize=false",
+        compose_cfg, tmp_path, "optimizer=sgd", "optimizer.lr=10", "data.scaling=none",
         "model.activation=identity", uri=store,
     )
     result = run_training(cfg)
@@ -189,3 +189,38 @@ def test_default_config_reaches_97_percent_on_digits(compose_cfg, tmp_path):
     result = run_training(compose_cfg("tracking.enabled=false", "trainer.progress=false", f"trainer.save_dir={tmp_path}"))
     assert result.dataset == "digits"
     assert result.test_metrics["test_accuracy"] >= 0.97
+
+
+@pytest.fixture(scope="module")
+def diabetes_csv(tmp_path_factory):
+    """scikit-learn's diabetes table as a CSV with the target ``progression`` (whole numbers)."""
+    from sklearn.datasets import load_diabetes
+
+    frame = load_diabetes(as_frame=True, scaled=False).frame.rename(columns={"target": "progression"})
+    path = tmp_path_factory.mktemp("csv") / "diabetes.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_regression_run_reports_metrics_in_target_units(compose_cfg, tmp_path, diabetes_csv):
+    """val_loss and the test metrics are in the target's units; R^2 is the model's own score."""
+    from types import SimpleNamespace
+
+    from nnexp.data import load_dataset
+    from nnexp.tracking.pyfunc import WEIGHTS_KEY, MLPPyfuncModel
+
+    cfg = quick(compose_cfg, tmp_path, "data=csv", f"data.path={diabetes_csv}", "data.target=progression",
+                "data.task=regression", "trainer.epochs=60", "model.width=32")
+    result = run_training(cfg)
+    m = result.test_metrics
+    assert set(m) == {"test_loss", "test_rmse", "test_mae", "test_r2"}
+    assert m["test_rmse"] == pytest.approx(math.sqrt(m["test_loss"])) and m["test_loss"] > 1000  # progression^2
+    ds = load_dataset(name="csv", path=str(diabetes_csv), target="progression", task="regression", seed=0,
+                      val_size=0.2, test_size=0.2)
+    assert m["test_r2"] == pytest.approx(result.model.score(ds.X_test, ds.y_test), rel=1e-9)
+    assert m["test_r2"] > 0.2 and min(result.history["val_loss"]) > 1000
+    # the saved weights serve predictions in the target's units through the pyfunc model
+    served = MLPPyfuncModel()
+    served.load_context(SimpleNamespace(artifacts={WEIGHTS_KEY: str(result.model_path)}))
+    np.testing.assert_array_equal(served.predict(None, ds.X_test), result.model.predict(ds.X_test))
+    assert abs(float(np.mean(served.predict(None, ds.X_test))) - float(np.mean(ds.y_test))) < 25
