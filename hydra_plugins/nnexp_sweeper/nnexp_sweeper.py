@@ -5,7 +5,7 @@ workers, exact resume and MLflow parent/child runs.
 
 Select it in a config (``defaults: [override /hydra/sweeper: nnexp]``, as the
 ``conf/hparams_search/*.yaml`` configs do). Settings live under ``hydra.sweeper``; see
-:class:`NnexpSweeperConf` and ``nnexp.search.space`` for the search-space syntax.
+:class:`NnexpSweeperConf` and ``nnexp.search.grammar`` for the search-space syntax.
 """
 
 from dataclasses import dataclass, field
@@ -51,7 +51,7 @@ class NnexpSweeperConf:
     #: a trial whose worker died (reaped) is run again with the same params up to this many
     #: times; retried trials do not count towards n_trials
     max_retries: int = 0
-    #: the search space: config key -> Hydra override expression (see nnexp.search.space)
+    #: the search space: config key -> Hydra override expression (see nnexp.search.grammar)
     params: Optional[Dict[str, Any]] = None
     #: internal: set by the sweeper on its worker jobs
     worker_context: Optional[str] = None
@@ -63,7 +63,7 @@ ConfigStore.instance().store(
 
 
 class NnexpSweeper(Sweeper):
-    """Thin Hydra adapter; :func:`nnexp.search.sweep.run_sweep` does the work."""
+    """Thin Hydra adapter; :func:`nnexp.search.run_sweep` does the work."""
 
     def __init__(self, **settings: Any) -> None:
         super().__init__()
@@ -93,7 +93,7 @@ class NnexpSweeper(Sweeper):
         )
 
     def sweep(self, arguments: List[str]) -> Any:
-        from nnexp.search.sweep import main_errors, run_sweep
+        from nnexp.search import main_errors, run_sweep
 
         assert self.hydra_context is not None and self.config is not None
         with main_errors():

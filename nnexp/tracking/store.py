@@ -13,16 +13,13 @@ import urllib.request
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
+from nnexp.errors import TrackingUnavailable, UnsafeName  # noqa: F401 - re-exported
 from nnexp.tracking.masking import mask_secrets
 
 #: The tracking home inside the launch directory, and the store/artifact names inside it.
 HOME_DIR = "mlruns"
 DB_NAME = "mlflow.db"
 ARTIFACTS_DIR = "artifacts"
-
-
-class UnsafeName(ValueError):
-    """A run, experiment, study or artifact name that could escape its directory."""
 
 
 _ENCODED_DOT = ("%2e", "%2f", "%5c")
@@ -49,10 +46,6 @@ def check_safe_name(value: str, what: str) -> str:
             "paths, backslashes or percent-encoded dots/slashes"
         )
     return text
-
-
-class TrackingUnavailable(RuntimeError):
-    """The tracking backend cannot be reached or initialised."""
 
 
 def default_tracking_uri(base_dir: str | os.PathLike[str]) -> str:
@@ -86,6 +79,16 @@ def sqlite_path(uri: str) -> Optional[Path]:
 def is_http(uri: str) -> bool:
     """True for ``http://`` and ``https://`` tracking servers."""
     return uri.startswith(("http://", "https://"))
+
+
+def artifact_location(value: Optional[str], base: str | os.PathLike[str]) -> Optional[str]:
+    """``tracking.artifact_location``: a URI as is; a local path made absolute (against the
+    launch dir ``base``) as a ``file://`` URI; None (the store's default) as None."""
+    from nnexp.data.paths import resolve_under
+
+    if value is None or "://" in value:
+        return value
+    return resolve_under(value, base).resolve().as_uri()  # type: ignore[union-attr]
 
 
 def default_artifact_location(uri: str) -> Optional[str]:

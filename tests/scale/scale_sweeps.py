@@ -92,7 +92,7 @@ def check_invariants(study: Any, client: Any, runs: list, n_trials: int) -> dict
     the queued epoch batches are stored before that tag is written."""
     from optuna.trial import TrialState
 
-    from nnexp.search.retries import counted_trials
+    from nnexp.search.stale import counted_trials
 
     trials = study.get_trials(deepcopy=False)
     states = Counter(t.state.name for t in trials)

@@ -6,7 +6,8 @@ import optuna
 import pytest
 
 from nnexp.search.pruners import make_pruner
-from nnexp.search.samplers import SweepSettingError, derive_seed, make_sampler
+from nnexp.errors import SweepSettingError
+from nnexp.search.samplers import derive_seed, make_sampler
 from nnexp.search.storage import count_lock, local_file, resolve_storage_url
 
 

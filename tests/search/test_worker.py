@@ -18,11 +18,11 @@ from optuna.trial import TrialState
 
 from nnexp.nn import StopTraining
 from nnexp.search.context import SweepContext
-from nnexp.search.progress import trial_line
+from nnexp.search.report import trial_line
 from nnexp.search.pruners import make_pruner
-from nnexp.search.reaping import reap_stale_trials
+from nnexp.search.stale import reap_stale_trials
 from nnexp.search.samplers import make_sampler
-from nnexp.search.space import parse_search_space
+from nnexp.search.grammar import parse_search_space
 from nnexp.search.storage import create_or_load_study, resolve_storage_url
 from nnexp.search.worker import Worker, objective_value, worker_threads
 
