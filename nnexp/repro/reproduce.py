@@ -15,17 +15,6 @@ from typing import Any, Callable, List, Optional
 
 from omegaconf import DictConfig
 
-from nnexp.repro.compare import (
-    Comparison,
-    Difference,
-    data_differences,
-    environment_differences,
-)
-from nnexp.repro.config import as_dictconfig, rerunnable
-from nnexp.repro.errors import Refusal
-from nnexp.repro.source import RecordedRun
-from nnexp.tracking.queries import run_tags, set_run_tags
-
 from nnexp.contract import (
     NOTE_TAG,
     PARENT_RUN_TAG,
@@ -39,6 +28,16 @@ from nnexp.contract import (
     SWEEP_METRIC_TAG,
     TRIAL_TAG,
 )
+from nnexp.repro.compare import (
+    Comparison,
+    Difference,
+    data_differences,
+    environment_differences,
+)
+from nnexp.repro.config import as_dictconfig, rerunnable
+from nnexp.repro.errors import Refusal
+from nnexp.repro.source import RecordedRun
+from nnexp.tracking.queries import run_tags, set_run_tags
 
 
 @dataclass
@@ -190,8 +189,8 @@ def reproduce(
     set_run_tags(orig.tracking_uri, orig.run_id, {REPRODUCED_BY_TAG: result.run_id})
     out = Reproduction(target, result.run_id, result.experiment_id or "", comparison, result.model_path)
     if register and comparison.ok:
-        from nnexp.tracking.registry import register_model
         from nnexp.tracking.pyfunc import log_servable_model
+        from nnexp.tracking.registry import register_model
 
         out.model_uri = log_servable_model(result.run_id, result.model, dataset.X_train, tracking_uri=tracking_uri)
         out.model_version = register_model(

@@ -17,7 +17,14 @@ from optuna.trial import FrozenTrial, TrialState
 
 from nnexp.contract import FAIL_REASON_ATTR, PRUNED_AT_ATTR, RUN_ID_ATTR
 from nnexp.errors import Refusal, SweepSettingError
-from nnexp.search import best_trial, local_file, open_storage, resolve_storage_url, state_counts, study_best
+from nnexp.search import (
+    best_trial,
+    local_file,
+    open_storage,
+    resolve_storage_url,
+    state_counts,
+    study_best,
+)
 from nnexp.tracking.masking import mask_secrets
 
 

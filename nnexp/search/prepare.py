@@ -27,7 +27,12 @@ from nnexp.search.runs import SweepRuns
 from nnexp.search.samplers import make_sampler
 from nnexp.search.settings import check_names, default_study_name, normalized
 from nnexp.search.space import SearchSpace, validate_space
-from nnexp.search.stale import Reaped, counted_trials, reap_stale_trials, remaining_trials
+from nnexp.search.stale import (
+    Reaped,
+    counted_trials,
+    reap_stale_trials,
+    remaining_trials,
+)
 from nnexp.search.storage import (
     count_lock,
     create_or_load_study,
@@ -129,7 +134,11 @@ def start_tracking(
     """The MLflow store, experiment and parent run (None, None without tracking)."""
     if not bool(base_cfg.tracking.enabled):
         return None, None
-    from nnexp.tracking.store import artifact_location, ensure_tracking_store, resolve_tracking_uri
+    from nnexp.tracking.store import (
+        artifact_location,
+        ensure_tracking_store,
+        resolve_tracking_uri,
+    )
 
     tracking_uri = resolve_tracking_uri(base_cfg.tracking.uri, launch_cwd)
     experiment_id = ensure_tracking_store(

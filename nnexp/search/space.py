@@ -24,6 +24,7 @@ from optuna.distributions import (
 
 from nnexp.errors import SearchSpaceError
 
+
 @dataclass(frozen=True)
 class Param:
     """One searched dimension: its Optuna name, the key as written, and how values are spelled."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from nnexp.search.pruners import make_pruner
 from nnexp.errors import SweepSettingError
+from nnexp.search.pruners import make_pruner
 from nnexp.search.samplers import derive_seed, make_sampler
 from nnexp.search.storage import count_lock, local_file, resolve_storage_url
 
