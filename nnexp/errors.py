@@ -20,59 +20,55 @@ EXIT_UNREACHABLE = 3
 EXIT_INTERRUPTED = 130
 
 
-class SearchSpaceError(ValueError):
+class InvalidInput(Exception):
+    """Bad input, refused before anything ran (exit 2)."""
+
+    exit_code = EXIT_INVALID
+
+
+class Unreachable(RuntimeError):
+    """A service (tracking server, Optuna storage) cannot be reached (exit 3)."""
+
+    exit_code = EXIT_UNREACHABLE
+
+
+class SearchSpaceError(InvalidInput, ValueError):
     """A search-space entry is invalid; the message names the entry and what is wrong."""
 
-    exit_code = EXIT_INVALID
 
-
-class SweepSettingError(ValueError):
+class SweepSettingError(InvalidInput, ValueError):
     """A ``hydra.sweeper`` setting is invalid; the message names the key."""
 
-    exit_code = EXIT_INVALID
 
-
-class UnsafeName(ValueError):
+class UnsafeName(InvalidInput, ValueError):
     """A study/experiment/run name that would escape its directory or break MLflow."""
 
-    exit_code = EXIT_INVALID
 
-
-class Refusal(Exception):
+class Refusal(InvalidInput):
     """A request that cannot be carried out as asked; the message says why and what to do."""
 
-    exit_code = EXIT_INVALID
 
-
-class TrackingUnavailable(RuntimeError):
+class TrackingUnavailable(Unreachable):
     """The MLflow tracking server does not answer."""
 
-    exit_code = EXIT_UNREACHABLE
 
-
-class StorageUnavailable(RuntimeError):
+class StorageUnavailable(Unreachable):
     """The Optuna storage (a database server) cannot be reached."""
 
-    exit_code = EXIT_UNREACHABLE
 
-
-class SweepStopped(RuntimeError):
+class SweepStopped(Unreachable):
     """Workers stopped because the tracking server or the Optuna storage stayed unreachable."""
 
-    exit_code = EXIT_UNREACHABLE
+
+class ServiceUnreachable(Unreachable):
+    """The tracking server or the Optuna storage stayed unreachable past
+    ``hydra.sweeper.reconnect_timeout``: this worker stops (the sweep exits non-zero)."""
 
 
 class SweepFailed(RuntimeError):
     """No trial completed (everything is still recorded)."""
 
     exit_code = EXIT_FAILED
-
-
-class ServiceUnreachable(RuntimeError):
-    """The tracking server or the Optuna storage stayed unreachable past
-    ``hydra.sweeper.reconnect_timeout``: this worker stops (the sweep exits non-zero)."""
-
-    exit_code = EXIT_UNREACHABLE
 
 
 class SweepAborted(BaseException):

@@ -134,19 +134,9 @@ def start_tracking(
     """The MLflow store, experiment and parent run (None, None without tracking)."""
     if not bool(base_cfg.tracking.enabled):
         return None, None
-    from nnexp.tracking.store import (
-        artifact_location,
-        ensure_tracking_store,
-        resolve_tracking_uri,
-    )
+    from nnexp.tracking.store import open_experiment
 
-    tracking_uri = resolve_tracking_uri(base_cfg.tracking.uri, launch_cwd)
-    experiment_id = ensure_tracking_store(
-        tracking_uri,
-        str(base_cfg.tracking.experiment),
-        artifact_location(base_cfg.tracking.artifact_location, launch_cwd),
-        timeout=float(base_cfg.tracking.timeout),
-    )
+    tracking_uri, experiment_id = open_experiment(base_cfg.tracking, launch_cwd)
     runs = SweepRuns(tracking_uri, experiment_id, study.study_name)
     # under the study's lock: sweepers joining one study by name share one parent run
     with count_lock(storage_url, study.study_name):

@@ -11,7 +11,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from nnexp.errors import TrackingUnavailable, UnsafeName  # noqa: F401 - re-exported
 from nnexp.tracking.masking import mask_secrets
@@ -81,7 +81,7 @@ def is_http(uri: str) -> bool:
     return uri.startswith(("http://", "https://"))
 
 
-def artifact_location(value: Optional[str], base: str | os.PathLike[str]) -> Optional[str]:
+def resolve_artifact_location(value: Optional[str], base: str | os.PathLike[str]) -> Optional[str]:
     """``tracking.artifact_location``: a URI as is; a local path made absolute (against the
     launch dir ``base``) as a ``file://`` URI; None (the store's default) as None."""
     from nnexp.data.paths import resolve_under
@@ -192,6 +192,19 @@ def ensure_tracking_store(
             raise TrackingUnavailable(
                 f"cannot use the MLflow tracking store {mask_secrets(uri)}: {mask_secrets(str(message))}"
             ) from None
+
+
+def open_experiment(tracking: Any, base: str | os.PathLike[str]) -> tuple[str, str]:
+    """``(tracking URI, experiment id)`` for a config's ``tracking`` section, launched from
+    ``base``: the store and the experiment are created once (see :func:`ensure_tracking_store`)."""
+    uri = resolve_tracking_uri(tracking.uri, base)
+    experiment_id = ensure_tracking_store(
+        uri,
+        str(tracking.experiment),
+        resolve_artifact_location(tracking.artifact_location, base),
+        timeout=float(tracking.timeout),
+    )
+    return uri, experiment_id
 
 
 def wait_reachable(

@@ -57,15 +57,24 @@ def _quote(value: str) -> str:
     return "'" + str(value).replace("'", "\\'") + "'"
 
 
-def find_parent_run(cl: Any, experiment_id: str, study_name: str) -> str | None:
-    """The newest sweep run of ``study_name`` in the experiment, if any."""
+def _newest_run(cl: Any, experiment_id: str, filter_string: str) -> str | None:
+    """The id of the newest run of the experiment matching ``filter_string``, if any."""
     runs = cl.search_runs(
         [experiment_id],
-        filter_string=f"tags.`{ROLE_TAG}` = '{ROLE_SWEEP}' and tags.`{STUDY_TAG}` = {_quote(study_name)}",
+        filter_string=filter_string,
         order_by=["attributes.start_time DESC"],
         max_results=1,
     )
     return runs[0].info.run_id if runs else None
+
+
+def find_parent_run(cl: Any, experiment_id: str, study_name: str) -> str | None:
+    """The newest sweep run of ``study_name`` in the experiment, if any."""
+    return _newest_run(
+        cl,
+        experiment_id,
+        f"tags.`{ROLE_TAG}` = '{ROLE_SWEEP}' and tags.`{STUDY_TAG}` = {_quote(study_name)}",
+    )
 
 
 def start_parent_run(
@@ -117,16 +126,12 @@ def find_trial_run(
     cl: Any, experiment_id: str, study_name: str, number: int
 ) -> str | None:
     """The child run of trial ``number`` (by tags), if one was created."""
-    runs = cl.search_runs(
-        [experiment_id],
-        filter_string=(
-            f"tags.`{ROLE_TAG}` = '{ROLE_TRIAL}' and tags.`{STUDY_TAG}` = {_quote(study_name)} "
-            f"and tags.`{TRIAL_TAG}` = '{int(number)}'"
-        ),
-        order_by=["attributes.start_time DESC"],
-        max_results=1,
+    return _newest_run(
+        cl,
+        experiment_id,
+        f"tags.`{ROLE_TAG}` = '{ROLE_TRIAL}' and tags.`{STUDY_TAG}` = {_quote(study_name)} "
+        f"and tags.`{TRIAL_TAG}` = '{int(number)}'",
     )
-    return runs[0].info.run_id if runs else None
 
 
 def _short_value(value: Any) -> str:

@@ -166,20 +166,10 @@ def run_training(
     uri: Optional[str] = None
     experiment_id: Optional[str] = None
     if track:
-        from nnexp.tracking.store import (
-            artifact_location,
-            ensure_tracking_store,
-            resolve_tracking_uri,
-        )
+        from nnexp.tracking.store import open_experiment
 
         with timer("setup"):
-            uri = resolve_tracking_uri(cfg.tracking.uri, base)
-            experiment_id = ensure_tracking_store(
-                uri,
-                str(cfg.tracking.experiment),
-                artifact_location(cfg.tracking.artifact_location, base),
-                timeout=float(cfg.tracking.timeout),
-            )
+            uri, experiment_id = open_experiment(cfg.tracking, base)
 
     with blas_threads(cfg.trainer.threads):
         ds = load_config_dataset(cfg, base)

@@ -15,12 +15,18 @@ from typing import Any
 from nnexp.contract import EPOCHS_RUN_ATTR, STATE_TAG, TRIAL_TAG
 
 CLI = str(Path(sys.executable).with_name("nnexp-train"))
-#: tiny, fast trials: digits, 4 epochs, 1-2 small layers, no pruning
+#: tiny, fast trials: digits, 4 epochs, 1-2 small layers, no pruning; states are asserted, so
+#: the learning rate is fixed to one that learns and the sampler is seeded
 FAST = [
     "hparams_search=digits",
     "trainer.epochs=4",
     "model.depth=int(interval(1,2))",
     "model.width=range(16,65,16)",
+    "optimizer=adam",
+    "optimizer.lr=0.01",
+    "model.dropout=0.0",
+    "model.l2=0.0001",
+    "hydra.sweeper.sampler.seed=0",
     "hydra.sweeper.pruner=none",
 ]
 

@@ -69,6 +69,14 @@ def _wait_running(storage: str, study: str, proc: subprocess.Popen, log: Path,
     raise AssertionError(f"no trial got going:\n{log.read_text()[-3000:]}")
 
 
+def _wait_log(log: Path, text: str, proc: subprocess.Popen, within: float) -> None:
+    """Wait until the sweep's log holds ``text``."""
+    deadline = time.time() + within
+    while text not in log.read_text():
+        assert proc.poll() is None and time.time() < deadline, log.read_text()[-3000:]
+        time.sleep(0.2)
+
+
 def _wait_exit(proc: subprocess.Popen, log: Path, within: float) -> int:
     try:
         return proc.wait(within)
@@ -114,9 +122,9 @@ def test_tracking_server_lost_for_good_fails_the_trial_and_stops(
 def test_tracking_server_back_in_time_the_sweep_completes(
     own_server: MlflowServer, tmp_path: Path
 ) -> None:
-    """SIGKILL the MLflow server mid-trial, restart it on the same port 3 s later: the trial
-    in progress is FAIL (reason names the server) and, with max_retries=1, its params run
-    again; the sweep exits 0 with exactly n_trials counted, each trial once in MLflow."""
+    """SIGKILL the MLflow server mid-trial, restart it on the same port once the worker waits
+    for it: the trial in progress is FAIL (reason names the server) and, with max_retries=1,
+    its params run again; the sweep exits 0 with exactly n_trials counted, each trial once in MLflow."""
     study, n_trials = "back", 4
     storage = f"journal:{tmp_path / 'mlruns/optuna/journal.log'}"
     proc, log = start_sweep(
@@ -126,7 +134,8 @@ def test_tracking_server_back_in_time_the_sweep_completes(
     )
     victim = _wait_running(storage, study, proc, log, done=1)
     own_server.kill()
-    time.sleep(3)
+    # back once the worker has noticed (an event, not a delay: a busy machine may take longer)
+    _wait_log(log, "waiting for it to come back", proc, within=60)
     own_server.start()
     wait_all([proc], [log], timeout=120)
     text = log.read_text()
@@ -136,7 +145,7 @@ def test_tracking_server_back_in_time_the_sweep_completes(
     states = check_invariants(st, client, runs, n_trials)
     failed = st.trials[victim.number]
     assert failed.state.name == "FAIL", states
-    assert f"MLflow tracking server {own_server.url} unreachable" in failed.user_attrs["fail_reason"]
+    assert f"MLflow tracking server {own_server.url} unreachable" in failed.user_attrs[FAIL_REASON_ATTR]
     assert failed.user_attrs.get(RETRIED_ATTR) is True
     retry = [t for t in st.trials if t.user_attrs.get(RETRY_OF_ATTR) == victim.number]
     assert len(retry) == 1 and retry[0].params == victim.params
