@@ -16,12 +16,14 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
+from nnexp.search.job import SWEEPER_TARGET
+
 
 @dataclass
 class NnexpSweeperConf:
     """``hydra.sweeper`` settings of the nnexp sweeper."""
 
-    _target_: str = "hydra_plugins.nnexp_sweeper.nnexp_sweeper.NnexpSweeper"
+    _target_: str = SWEEPER_TARGET  #: this class; worker jobs recognise themselves by it
     #: the study's total number of trials (all states); a resumed study stops there too
     n_trials: int = 20
     #: seconds after which no new trial starts (running trials finish); null: no limit

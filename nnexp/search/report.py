@@ -14,7 +14,7 @@ import math
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
 
 from nnexp.contract import RUN_ID_ATTR
 
@@ -113,13 +113,10 @@ def describe(
             "",
         ]
         lines += [f"- `{k}` = {_fmt(v)}" for k, v in summary.best_params.items()]
-    done = [
-        t
-        for t in trials or []
-        if t.state == TrialState.COMPLETE and t.value is not None
-    ]
+    from nnexp.search.results import ranked_trials
+
+    done = ranked_trials(trials or [], direction)
     if len(done) > 1:
-        done.sort(key=lambda t: t.value, reverse=direction == "maximize")
         keys = sorted({k for t in done for k in t.params})
         lines += [
             "",

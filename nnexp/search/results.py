@@ -48,18 +48,20 @@ def state_counts(trials: list[FrozenTrial]) -> dict[str, int]:
     return dict(Counter(t.state.name for t in trials))
 
 
-def best_trial(trials: Iterable[FrozenTrial], direction: Any) -> FrozenTrial | None:
-    """The best COMPLETE trial of ``trials`` (None when none completed).
+def ranked_trials(trials: Iterable[FrozenTrial], direction: Any) -> list[FrozenTrial]:
+    """The COMPLETE trials of ``trials``, best first; ties keep their order (lower number first).
 
-    ``direction``: ``maximize`` | ``minimize``, or an Optuna ``StudyDirection``. Ties go to the
-    lower trial number.
+    ``direction``: ``maximize`` | ``minimize``, or an Optuna ``StudyDirection``.
     """
     done = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
-    if not done:
-        return None
-    name = getattr(direction, "name", direction)
-    maximize = str(name).lower() == "maximize"
-    return (max if maximize else min)(done, key=lambda t: t.value)
+    maximize = str(getattr(direction, "name", direction)).lower() == "maximize"
+    return sorted(done, key=lambda t: t.value, reverse=maximize)
+
+
+def best_trial(trials: Iterable[FrozenTrial], direction: Any) -> FrozenTrial | None:
+    """The best COMPLETE trial of ``trials`` (None when none completed)."""
+    ranked = ranked_trials(trials, direction)
+    return ranked[0] if ranked else None
 
 
 def study_best(study: optuna.Study) -> FrozenTrial | None:
