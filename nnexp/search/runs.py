@@ -42,7 +42,9 @@ class SweepRuns:
             self._client = sweep_runs.client(self.tracking_uri)
         return self._client
 
-    def start_parent(self, study: Any, settings: Mapping[str, Any], storage: str, space: Any) -> str:
+    def start_parent(
+        self, study: Any, settings: Mapping[str, Any], storage: str, space: Any
+    ) -> str:
         """Create (or reopen, on resume) the parent run; record its id on the study."""
         run_id, _resumed = sweep_runs.start_parent_run(
             self.tracking_uri,

@@ -9,12 +9,13 @@ seconds, refreshed every epoch) as user attributes. A RUNNING trial is stale whe
 Reaping runs in the sweeper before the workers start (this is what makes resume after a crash
 exact) and in each worker before it asks for a new trial.
 
-Retries (``hydra.sweeper.max_retries``): like Optuna's ``RetryFailedTrialCallback``, only trials that the reaper marked FAIL (their worker
-died or stopped beating) are retried; a trial that failed by itself (an exception, divergence)
-is a result, not a fault. With ``hydra.sweeper.max_retries`` > 0 the reaped trial gets the user
-attribute ``retried=true`` and the same params are enqueued with ``retry_of`` (the original
-number) and ``retries`` (how many times these params were retried). A retried trial does not
-count towards ``n_trials``: the sweep still reaches ``n_trials`` trials besides the retried ones.
+Retries (``hydra.sweeper.max_retries``): like Optuna's ``RetryFailedTrialCallback``, only
+trials that the reaper marked FAIL (their worker died or stopped beating) are retried; a trial
+that failed by itself (an exception, divergence) is a result, not a fault. With
+``max_retries`` > 0 the reaped trial gets the user attribute ``retried=true`` and the same
+params are enqueued with ``retry_of`` (the original number) and ``retries`` (how many times
+these params were retried). A retried trial does not count towards ``n_trials``: the sweep
+still reaches ``n_trials`` trials besides the retried ones.
 """
 
 from __future__ import annotations
