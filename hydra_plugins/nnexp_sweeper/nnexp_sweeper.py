@@ -5,7 +5,7 @@ workers, exact resume and MLflow parent/child runs.
 
 Select it in a config (``defaults: [override /hydra/sweeper: nnexp]``, as the
 ``conf/hparams_search/*.yaml`` configs do). Settings live under ``hydra.sweeper``; see
-:class:`NnexpSweeperConf` and ``nnexp.search.space`` for the search-space syntax.
+:class:`NnexpSweeperConf` and ``nnexp.search.grammar`` for the search-space syntax.
 """
 
 from dataclasses import dataclass, field
@@ -16,12 +16,14 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
+from nnexp.search.job import SWEEPER_TARGET
+
 
 @dataclass
 class NnexpSweeperConf:
     """``hydra.sweeper`` settings of the nnexp sweeper."""
 
-    _target_: str = "hydra_plugins.nnexp_sweeper.nnexp_sweeper.NnexpSweeper"
+    _target_: str = SWEEPER_TARGET  #: this class; worker jobs recognise themselves by it
     #: the study's total number of trials (all states); a resumed study stops there too
     n_trials: int = 20
     #: seconds after which no new trial starts (running trials finish); null: no limit
@@ -51,7 +53,7 @@ class NnexpSweeperConf:
     #: a trial whose worker died (reaped) is run again with the same params up to this many
     #: times; retried trials do not count towards n_trials
     max_retries: int = 0
-    #: the search space: config key -> Hydra override expression (see nnexp.search.space)
+    #: the search space: config key -> Hydra override expression (see nnexp.search.grammar)
     params: Optional[Dict[str, Any]] = None
     #: internal: set by the sweeper on its worker jobs
     worker_context: Optional[str] = None
@@ -63,7 +65,7 @@ ConfigStore.instance().store(
 
 
 class NnexpSweeper(Sweeper):
-    """Thin Hydra adapter; :func:`nnexp.search.sweep.run_sweep` does the work."""
+    """Thin Hydra adapter; :func:`nnexp.search.run_sweep` does the work."""
 
     def __init__(self, **settings: Any) -> None:
         super().__init__()
@@ -93,7 +95,7 @@ class NnexpSweeper(Sweeper):
         )
 
     def sweep(self, arguments: List[str]) -> Any:
-        from nnexp.search.sweep import main_errors, run_sweep
+        from nnexp.search import main_errors, run_sweep
 
         assert self.hydra_context is not None and self.config is not None
         with main_errors():

@@ -17,6 +17,7 @@ from nnexp.cli.common import (
     open_study,
     tracking_uri,
 )
+from nnexp.contract import RUN_ID_ATTR, STUDY_PARENT_RUN, TRIAL_DIR_ATTR
 from nnexp.repro.errors import Refusal
 
 
@@ -37,16 +38,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argpa
 def trial_config(trial: Any, study: Any, uri: Optional[str]) -> Tuple[Dict[str, Any], Optional[int], str, str]:
     """``(config, BLAS threads, where from, sweep metric)`` of a trial: its MLflow run's record,
     else the ``config.yaml`` the worker wrote into the trial directory."""
-    run_id = trial.user_attrs.get("mlflow_run_id")
+    run_id = trial.user_attrs.get(RUN_ID_ATTR)
     if run_id and uri is not None:
         from nnexp.repro.reproduce import sweep_metric
         from nnexp.repro.source import fetch_run
 
         run = fetch_run(uri, run_id)
-        metric = sweep_metric(run, study.user_attrs.get("mlflow_parent_run_id"))
+        metric = sweep_metric(run, study.user_attrs.get(STUDY_PARENT_RUN))
         return run.config, run.blas_threads(), f"MLflow run {run_id}", metric
-    local = Path(trial.user_attrs.get("trial_dir") or "") / "config.yaml"
-    if trial.user_attrs.get("trial_dir") and local.exists():
+    local = Path(trial.user_attrs.get(TRIAL_DIR_ATTR) or "") / "config.yaml"
+    if trial.user_attrs.get(TRIAL_DIR_ATTR) and local.exists():
         import yaml
 
         return yaml.safe_load(local.read_text()) or {}, None, str(local), "value"
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the best trial; write ``<out>/<name>.yaml``; print the command that re-runs it."""
     from nnexp.repro.config import config_name, rerunnable, write_standalone
     from nnexp.repro.studies import select_trial
-    from nnexp.search.results import state_counts
+    from nnexp.search import state_counts
     from nnexp.tracking.masking import mask_secrets
 
     url, study = open_study(args.study, args.storage)
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         uri = None  # no MLflow store here: the trial directory's config may still be there
     config, threads, origin, metric = trial_config(best, study, uri)
     counts = ", ".join(f"{k} {v}" for k, v in sorted(state_counts(study.get_trials(deepcopy=False)).items()))
-    run_id = best.user_attrs.get("mlflow_run_id")
+    run_id = best.user_attrs.get(RUN_ID_ATTR)
     name = config_name(args.name or args.study)
     out_dir = Path(args.out).expanduser().resolve()
     path = write_standalone(

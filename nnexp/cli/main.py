@@ -16,7 +16,6 @@ import sys
 from typing import List, Optional
 
 from nnexp.cli import best, reproduce, studies, ui
-from nnexp.repro.errors import Refusal
 
 SUBCOMMANDS = (studies, best, reproduce, ui)
 
@@ -39,24 +38,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     """
     args = build_parser().parse_args(argv)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    from nnexp.config.validate import ConfigError
-    from nnexp.tracking.store import TrackingUnavailable
+    from nnexp.errors import EXIT_INTERRUPTED, config_problems, exit_code
 
     try:
         code = int(args.func(args))
-    except Refusal as exc:
-        print(f"nnexp {args.command}: error: {exc}", file=sys.stderr, flush=True)
-        code = exc.exit_code
-    except ConfigError as exc:
-        print(f"nnexp {args.command}: error: invalid configuration:\n  " + "\n  ".join(exc.problems),
-              file=sys.stderr, flush=True)
-        code = 2
-    except TrackingUnavailable as exc:
-        print(f"nnexp {args.command}: error: {exc}", file=sys.stderr, flush=True)
-        code = 3
     except KeyboardInterrupt:
         print(f"nnexp {args.command}: interrupted", file=sys.stderr, flush=True)
-        code = 130
+        code = EXIT_INTERRUPTED
+    except Exception as exc:  # expected failures get a message and their exit code
+        code = exit_code(exc)
+        if code is None:
+            raise
+        print(f"nnexp {args.command}: error: {config_problems(exc)}", file=sys.stderr, flush=True)
     if argv is None:
         sys.exit(code)
     return code

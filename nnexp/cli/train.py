@@ -19,6 +19,7 @@ import nnexp
 from nnexp.config.overrides import check_overrides
 from nnexp.config.schema import register_configs
 from nnexp.config.validate import ConfigError
+from nnexp.errors import EXIT_FAILED, EXIT_INVALID, config_problems, exit_code, fail
 
 #: The top-level ``conf/`` directory (the project is installed editable).
 CONF_DIR = Path(nnexp.__file__).resolve().parents[1] / "conf"
@@ -27,15 +28,14 @@ register_configs()
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    print(f"nnexp-train: error: {message}", file=sys.stderr, flush=True)
-    sys.exit(code)
+    fail("nnexp-train", message, code)
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def app(cfg: DictConfig) -> float:
     """Validate, train, print the summary; return the best value of the monitored metric."""
     # --- sweep worker dispatch (owned by nnexp.search; `-m hparams_search=...` jobs) ---------
-    from nnexp.search.worker import is_sweep_worker, run_worker_job
+    from nnexp.search import is_sweep_worker, run_worker_job
 
     if is_sweep_worker():
         return run_worker_job(cfg)
@@ -46,10 +46,8 @@ def app(cfg: DictConfig) -> float:
 
     try:
         result = run_training(cfg)  # validates the config before anything is created
-    except ConfigError as exc:
-        _fail("invalid configuration:\n  " + "\n  ".join(exc.problems), 2)
-    except TrackingUnavailable as exc:
-        _fail(str(exc), 3)
+    except (ConfigError, TrackingUnavailable) as exc:
+        _fail(config_problems(exc), exit_code(exc) or EXIT_FAILED)
     print(format_summary(result, str(cfg.tracking.experiment)), flush=True)
     return float(result.best_value)
 
@@ -62,7 +60,7 @@ def main() -> None:
     """Console-script entry point: check override keys, then hand over to Hydra."""
     problems = check_overrides(sys.argv[1:])
     if problems:
-        _fail("\n  ".join(["invalid override(s):", *problems]), 2)
+        _fail("\n  ".join(["invalid override(s):", *problems]), EXIT_INVALID)
     signal.signal(signal.SIGTERM, _terminate)  # a killed run ends KILLED, not RUNNING
     app()
 

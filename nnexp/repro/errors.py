@@ -1,9 +1,7 @@
-"""The one exception the reproduction commands refuse with (printed as is, exit code 2)."""
+"""Re-export: the refusal of the reproduction commands lives in :mod:`nnexp.errors`."""
 
 from __future__ import annotations
 
+from nnexp.errors import Refusal
 
-class Refusal(Exception):
-    """A request that cannot be carried out as asked; the message says why and what to do."""
-
-    exit_code = 2
+__all__ = ["Refusal"]

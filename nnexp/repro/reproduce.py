@@ -15,6 +15,19 @@ from typing import Any, Callable, List, Optional
 
 from omegaconf import DictConfig
 
+from nnexp.contract import (
+    NOTE_TAG,
+    PARENT_RUN_TAG,
+    REPRODUCED_BY_TAG,
+    REPRODUCTION_TAG,
+    ROLE_REPRODUCTION,
+    ROLE_TAG,
+    RUN_ID_ATTR,
+    STUDY_PARENT_RUN,
+    STUDY_TAG,
+    SWEEP_METRIC_TAG,
+    TRIAL_TAG,
+)
 from nnexp.repro.compare import (
     Comparison,
     Difference,
@@ -24,12 +37,7 @@ from nnexp.repro.compare import (
 from nnexp.repro.config import as_dictconfig, rerunnable
 from nnexp.repro.errors import Refusal
 from nnexp.repro.source import RecordedRun
-
-#: Tags linking a reproduction and its original.
-REPRODUCTION_TAG = "nnexp.reproduction_of"
-REPRODUCED_BY_TAG = "nnexp.reproduced_by"
-ROLE_TAG = "nnexp.role"
-ROLE = "reproduction"
+from nnexp.tracking.queries import run_tags, set_run_tags
 
 
 @dataclass
@@ -77,10 +85,10 @@ def target_for_run(run: RecordedRun) -> Target:
 
 def sweep_metric(run: RecordedRun, parent_run_id: Optional[str]) -> str:
     """The metric the sweep optimised (its parent run's ``sweep.metric`` tag), else the monitor."""
-    parent = parent_run_id or run.tags.get("mlflow.parentRunId")
+    parent = parent_run_id or run.tags.get(PARENT_RUN_TAG)
     if parent:
         try:
-            metric = run.client.get_run(parent).data.tags.get("sweep.metric")
+            metric = run_tags(run.tracking_uri, parent).get(SWEEP_METRIC_TAG)
             if metric:
                 return str(metric)
         except Exception:  # noqa: BLE001 - parent deleted: fall back
@@ -100,13 +108,9 @@ def prepare_config(run: RecordedRun, tracking_uri: str, out_dir: Path, progress:
 
 def load_data(cfg: DictConfig) -> Any:
     """The dataset ``cfg`` names, loaded as the trainer loads it (relative paths from the cwd)."""
-    from nnexp.config.to_model import dataset_kwargs
-    from nnexp.data import load_dataset
+    from nnexp.train.datasets import load_config_dataset
 
-    kw = dataset_kwargs(cfg)
-    if kw["data_dir"] is not None:
-        kw["data_dir"] = str(Path(kw["data_dir"]).expanduser().resolve())
-    return load_dataset(**kw)
+    return load_config_dataset(cfg, Path.cwd())
 
 
 def check_data(run: RecordedRun, dataset: Any, force: bool) -> List[Difference]:
@@ -151,7 +155,6 @@ def reproduce(
 ) -> Reproduction:
     """Re-train ``target.run``, record and link the new run, compare, and (``register``, only when
     the comparison passes) register the reproduced model as a new version of that name."""
-    from nnexp.search.runs import set_tags
     from nnexp.train.trainer import best_of, run_training
 
     orig = target.run
@@ -161,9 +164,9 @@ def reproduce(
     except (OSError, ValueError) as exc:
         raise Refusal(f"cannot load the data of run {orig.run_id} ({cfg.data.name}): {exc}") from None
     data_diffs = check_data(orig, dataset, force)
-    tags = {REPRODUCTION_TAG: orig.run_id, ROLE_TAG: ROLE}
+    tags = {REPRODUCTION_TAG: orig.run_id, ROLE_TAG: ROLE_REPRODUCTION}
     if target.study is not None:
-        tags.update({"nnexp.study": target.study, "nnexp.trial": str(target.trial)})
+        tags.update({STUDY_TAG: target.study, TRIAL_TAG: str(target.trial)})
     echo(f"re-training {target.label} from scratch (seed {orig.seed})")
     result = run_training(
         cfg, run_name=f"reproduce-{orig.run_name}", extra_tags=tags, log_model=False
@@ -171,8 +174,7 @@ def reproduce(
     assert result.run_id is not None
     mode = "max" if target.direction == "maximize" else "min"
     value = best_of(result.history.get(target.metric, []), mode)
-    client = orig.client
-    new_tags = dict(client.get_run(result.run_id).data.tags)
+    new_tags = run_tags(tracking_uri, result.run_id)
     comparison = Comparison(
         metric=target.metric,
         original_value=float(target.value),
@@ -183,12 +185,12 @@ def reproduce(
         environment=environment_differences(orig.tags, new_tags),
         data=data_diffs,
     )
-    set_tags(client, result.run_id, {**comparison.as_tags(), "mlflow.note.content": _note(target, comparison)})
-    set_tags(client, orig.run_id, {REPRODUCED_BY_TAG: result.run_id})
+    set_run_tags(tracking_uri, result.run_id, {**comparison.as_tags(), NOTE_TAG: _note(target, comparison)})
+    set_run_tags(orig.tracking_uri, orig.run_id, {REPRODUCED_BY_TAG: result.run_id})
     out = Reproduction(target, result.run_id, result.experiment_id or "", comparison, result.model_path)
     if register and comparison.ok:
-        from nnexp.repro.registry import register_model
         from nnexp.tracking.pyfunc import log_servable_model
+        from nnexp.tracking.registry import register_model
 
         out.model_uri = log_servable_model(result.run_id, result.model, dataset.X_train, tracking_uri=tracking_uri)
         out.model_version = register_model(
@@ -197,7 +199,7 @@ def reproduce(
                 REPRODUCTION_TAG: orig.run_id, "nnexp.run_id": result.run_id,
                 "nnexp.verdict": comparison.verdict, "nnexp.weights_sha256": comparison.reproduced_weights,
                 f"nnexp.{target.metric}": repr(comparison.reproduced_value),
-                **({"nnexp.study": target.study, "nnexp.trial": str(target.trial)} if target.study else {}),
+                **({STUDY_TAG: target.study, TRIAL_TAG: str(target.trial)} if target.study else {}),
             },
             description=(
                 f"Reproduction (run {result.run_id}) of {target.label}: {comparison.verdict}, "
@@ -210,7 +212,6 @@ def reproduce(
 def target_for_trial(study: Any, trial: Any, tracking_uri: str) -> Target:
     """Judge a sweep trial by its Optuna value and the metric its sweep optimised."""
     from nnexp.repro.source import fetch_run
-    from nnexp.repro.studies import RUN_ID_ATTR
 
     run_id = trial.user_attrs.get(RUN_ID_ATTR)
     if not run_id:
@@ -219,6 +220,6 @@ def target_for_trial(study: Any, trial: Any, tracking_uri: str) -> Target:
             "with tracking.enabled=false): there is no recorded config to reproduce from"
         )
     run = fetch_run(tracking_uri, run_id)
-    metric = sweep_metric(run, study.user_attrs.get("mlflow_parent_run_id"))
+    metric = sweep_metric(run, study.user_attrs.get(STUDY_PARENT_RUN))
     direction = study.direction.name.lower()
     return Target(run, metric, direction, float(trial.value), study.study_name, trial.number)

@@ -15,6 +15,7 @@ from typing import Any, Dict, Optional
 from nnexp.repro.errors import Refusal
 from nnexp.tracking.masking import mask_secrets
 from nnexp.tracking.provenance import DATA_FILES_TAG, DATA_SHA_TAG, WEIGHTS_TAG
+from nnexp.tracking.queries import download_artifact, read_run
 from nnexp.tracking.recorder import CONFIG_ARTIFACT, WEIGHTS_DIR, WEIGHTS_FILE
 
 
@@ -30,7 +31,6 @@ class RecordedRun:
     config: Dict[str, Any]  #: the resolved config (``config.yaml`` artifact)
     tags: Dict[str, str] = field(default_factory=dict)
     metrics: Dict[str, float] = field(default_factory=dict)
-    client: Any = field(default=None, repr=False)
 
     @property
     def monitor(self) -> str:
@@ -48,10 +48,7 @@ class RecordedRun:
         return int(value) if value and value.isdigit() and int(value) > 0 else None
 
     def _download(self, path: str, dst: str) -> Optional[Path]:
-        try:
-            return Path(self.client.download_artifacts(self.run_id, path, dst))
-        except Exception:  # noqa: BLE001 - a missing artifact is "not recorded"
-            return None
+        return download_artifact(self.tracking_uri, self.run_id, path, dst)
 
     def data_files(self) -> Optional[Dict[str, str]]:
         """``{file name: sha256}`` of the dataset as the run saw it (None when not recorded)."""
@@ -80,35 +77,28 @@ class RecordedRun:
 
 def fetch_run(tracking_uri: str, run_id: str) -> RecordedRun:
     """Read run ``run_id`` from the store at ``tracking_uri``; refuse when it is not there."""
-    from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(tracking_uri=tracking_uri)
-    try:
-        run = client.get_run(run_id)
-    except MlflowException:
+    run = read_run(tracking_uri, run_id)
+    if run is None:
         raise Refusal(
             f"MLflow run {run_id} not found in {mask_secrets(tracking_uri)}; "
             "pass --tracking-uri (or set MLFLOW_TRACKING_URI) to the store the sweep used"
-        ) from None
+        )
     with tempfile.TemporaryDirectory(prefix="nnexp-repro-") as tmp:
-        try:
-            path = Path(client.download_artifacts(run_id, CONFIG_ARTIFACT, tmp))
-        except Exception:  # noqa: BLE001
+        path = download_artifact(tracking_uri, run_id, CONFIG_ARTIFACT, tmp)
+        if path is None:
             raise Refusal(
                 f"MLflow run {run_id} has no {CONFIG_ARTIFACT} artifact: it was not recorded by nnexp-train"
-            ) from None
+            )
         import yaml
 
         config = yaml.safe_load(path.read_text()) or {}
     return RecordedRun(
         run_id=run_id,
-        run_name=run.info.run_name or run_id[:8],
-        experiment_id=run.info.experiment_id,
+        run_name=run.run_name,
+        experiment_id=run.experiment_id,
         tracking_uri=tracking_uri,
-        status=run.info.status,
+        status=run.status,
         config=config,
-        tags=dict(run.data.tags),
-        metrics=dict(run.data.metrics),
-        client=client,
+        tags=run.tags,
+        metrics=run.metrics,
     )

@@ -15,14 +15,17 @@ import optuna
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
-from nnexp.repro.errors import Refusal
-from nnexp.search.results import best_trial, state_counts
-from nnexp.search.samplers import SweepSettingError
-from nnexp.search.storage import local_file, open_storage, resolve_storage_url
+from nnexp.contract import FAIL_REASON_ATTR, PRUNED_AT_ATTR, RUN_ID_ATTR
+from nnexp.errors import Refusal, SweepSettingError
+from nnexp.search import (
+    best_trial,
+    local_file,
+    open_storage,
+    resolve_storage_url,
+    state_counts,
+    study_best,
+)
 from nnexp.tracking.masking import mask_secrets
-
-#: Trial user attribute holding the trial's MLflow run id (set by the sweep worker).
-RUN_ID_ATTR = "mlflow_run_id"
 
 
 @dataclass
@@ -60,11 +63,10 @@ def open_existing(url: str) -> BaseStorage:
         raise Refusal(f"cannot open the Optuna storage {mask_secrets(url)}: {exc}") from None
 
 
-def _info(name: str, direction: str, trials: List[FrozenTrial], maximize: bool) -> StudyInfo:
+def _info(name: str, direction: str, trials: List[FrozenTrial]) -> StudyInfo:
     info = StudyInfo(name=name, direction=direction, n_trials=len(trials), counts=state_counts(trials))
-    done = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
-    if done:
-        best = (max if maximize else min)(done, key=lambda t: t.value)
+    best = best_trial(trials, direction)
+    if best is not None:
         info.best_number, info.best_value = best.number, float(best.value)
         info.best_run_id = best.user_attrs.get(RUN_ID_ATTR)
     return info
@@ -76,7 +78,7 @@ def list_studies(storage: BaseStorage) -> List[StudyInfo]:
     for summary in optuna.get_all_study_summaries(storage, include_best_trial=False):
         trials = storage.get_all_trials(summary._study_id, deepcopy=False)  # noqa: SLF001
         direction = summary.direction.name.lower()
-        out.append(_info(summary.study_name, direction, trials, direction == "maximize"))
+        out.append(_info(summary.study_name, direction, trials))
     return sorted(out, key=lambda s: s.name)
 
 
@@ -99,9 +101,10 @@ def load_study(storage: BaseStorage, name: str, url: str) -> optuna.Study:
 def _why_unfinished(trial: FrozenTrial) -> str:
     state = trial.state.name
     if trial.state == TrialState.FAIL:
-        return "FAILED" + (f" ({trial.user_attrs['fail_reason']})" if trial.user_attrs.get("fail_reason") else "")
-    if trial.state == TrialState.PRUNED and trial.user_attrs.get("pruned_at_epoch") is not None:
-        return f"was {state} at epoch {trial.user_attrs['pruned_at_epoch']}"
+        reason = trial.user_attrs.get(FAIL_REASON_ATTR)
+        return "FAILED" + (f" ({reason})" if reason else "")
+    if trial.state == TrialState.PRUNED and trial.user_attrs.get(PRUNED_AT_ATTR) is not None:
+        return f"was {state} at epoch {trial.user_attrs[PRUNED_AT_ATTR]}"
     return f"is {state}"
 
 
@@ -115,7 +118,7 @@ def select_trial(
     """
     trials = study.get_trials(deepcopy=False)
     name = study.study_name
-    best = best_trial(study)
+    best = study_best(study)
     if number is None and run_id is None:
         if best is None:
             counts = ", ".join(f"{k} {v}" for k, v in sorted(state_counts(trials).items())) or "no trials"

@@ -1,263 +1,127 @@
-"""MLflow side of a sweep: the parent run (created once, reused on resume) and trial tags.
+"""The sweep's MLflow parent and child runs, seen from Optuna: what to tag, when.
 
-Tags: the parent run has ``nnexp.role=sweep`` and ``nnexp.study=<study name>``; each trial's
-child run has ``nnexp.role=trial``, ``nnexp.study``, ``nnexp.trial=<number>``, and after the
-trial ``nnexp.trial_state`` (COMPLETE/PRUNED/FAIL), ``nnexp.pruned_at_epoch`` or
-``nnexp.fail_reason``. Child runs carry ``mlflow.parentRunId`` (set by ``run_training``).
-
-Names for people browsing the MLflow UI: the parent is ``sweep-<study>``; once a trial ends its
-run is renamed after its number, key hyperparameters and state, e.g.
-``trial-7 adam lr=3.1e-03 d=2 w=128`` or ``trial-3 sgd lr=1.0e-06 d=1 w=32 [pruned]``, and its
-description (``mlflow.note.content``) says what happened to it.
+All MLflow requests go through :mod:`nnexp.tracking.sweep_runs`; this module turns Optuna's
+view (trials, reaped trials, a worker's :class:`~nnexp.search.trial.TrialOutcome`) into calls
+of it. ``None`` clients (tracking disabled) make every function a no-op.
 """
 
 from __future__ import annotations
 
-import socket
+import logging
 from collections.abc import Mapping
 from typing import Any
 
-ROLE_TAG = "nnexp.role"
-STUDY_TAG = "nnexp.study"
-TRIAL_TAG = "nnexp.trial"
-STATE_TAG = "nnexp.trial_state"
-PRUNED_AT_TAG = "nnexp.pruned_at_epoch"
-FAIL_REASON_TAG = "nnexp.fail_reason"
-NAME_TAG = "mlflow.runName"
-NOTE_TAG = "mlflow.note.content"
-
-#: The run params shown in a trial run's name, with their short labels ("" = the bare value).
-NAME_PARAMS: tuple[tuple[str, str], ...] = (
-    ("optimizer.name", ""),
-    ("optimizer.lr", "lr"),
-    ("model.depth", "d"),
-    ("model.width", "w"),
+from nnexp.contract import (
+    FAIL_REASON_ATTR,
+    OPTUNA_STUDY_TAG,
+    PRUNED_AT_ATTR,
+    STUDY_PARENT_RUN,
+    SWEEP_PRUNER_TAG,
+    SWEEP_SAMPLER_TAG,
+    SWEEP_SPACE_TAG,
+    SWEEP_STORAGE_TAG,
 )
-#: Name suffix per Optuna trial state (COMPLETE has none).
-STATE_SUFFIX = {"PRUNED": " [pruned]", "FAIL": " [failed]"}
+from nnexp.tracking import sweep_runs
+
+log = logging.getLogger(__name__)
 
 
-def client(uri: str) -> Any:
-    """An MlflowClient bound to ``uri``."""
-    from mlflow.tracking import MlflowClient
+class SweepRuns:
+    """One sweep's runs in one experiment of one tracking store."""
 
-    return MlflowClient(tracking_uri=uri)
+    def __init__(self, tracking_uri: str, experiment_id: str | None, study_name: str) -> None:
+        self.tracking_uri = tracking_uri
+        self.experiment_id = experiment_id
+        self.study_name = study_name
+        self._client: Any = None
 
+    @property
+    def client(self) -> Any:
+        """The MLflow client, made on first use."""
+        if self._client is None:
+            self._client = sweep_runs.client(self.tracking_uri)
+        return self._client
 
-def _quote(value: str) -> str:
-    return "'" + str(value).replace("'", "\\'") + "'"
+    def start_parent(
+        self, study: Any, settings: Mapping[str, Any], storage: str, space: Any
+    ) -> str:
+        """Create (or reopen, on resume) the parent run; record its id on the study."""
+        run_id, _resumed = sweep_runs.start_parent_run(
+            self.tracking_uri,
+            str(self.experiment_id),
+            self.study_name,
+            known_run_id=study.user_attrs.get(STUDY_PARENT_RUN),
+            tags={
+                OPTUNA_STUDY_TAG: self.study_name,
+                SWEEP_SAMPLER_TAG: settings.get("sampler"),
+                SWEEP_PRUNER_TAG: settings.get("pruner"),
+                SWEEP_STORAGE_TAG: storage,
+                SWEEP_SPACE_TAG: space.describe(),
+            },
+        )
+        study.set_user_attr(STUDY_PARENT_RUN, run_id)
+        return run_id
 
+    def mark_reaped(self, item: Any) -> None:
+        """``on_reaped`` for :func:`nnexp.search.stale.reap_stale_trials`."""
+        if self.experiment_id:
+            sweep_runs.fail_trial_run(
+                self.client,
+                self.experiment_id,
+                self.study_name,
+                item.number,
+                item.reason,
+                run_id=item.mlflow_run_id,
+            )
 
-def find_parent_run(cl: Any, experiment_id: str, study_name: str) -> str | None:
-    """The newest sweep run of ``study_name`` in the experiment, if any."""
-    runs = cl.search_runs(
-        [experiment_id],
-        filter_string=f"tags.`{ROLE_TAG}` = 'sweep' and tags.`{STUDY_TAG}` = {_quote(study_name)}",
-        order_by=["attributes.start_time DESC"],
-        max_results=1,
-    )
-    return runs[0].info.run_id if runs else None
-
-
-def start_parent_run(
-    uri: str,
-    experiment_id: str,
-    study_name: str,
-    *,
-    known_run_id: str | None = None,
-    tags: Mapping[str, Any] | None = None,
-) -> tuple[str, bool]:
-    """Create the sweep's parent run, or reopen the existing one (resume). Returns (id, resumed)."""
-    from mlflow.exceptions import MlflowException
-
-    cl = client(uri)
-    run_id = None
-    if known_run_id:
+    def tag_outcome(self, out: Any, *, trained: bool, interrupted: bool = False) -> None:
+        """Tag the run of a worker's trial with how it ended; never raises."""
         try:
-            run = cl.get_run(known_run_id)
-            if run.info.lifecycle_stage == "active":
-                run_id = known_run_id
-        except MlflowException:
-            run_id = None
-    if run_id is None:
-        run_id = find_parent_run(cl, experiment_id, study_name)
-    all_tags: dict[str, str] = {
-        ROLE_TAG: "sweep",
-        STUDY_TAG: study_name,
-        "nnexp.host": socket.gethostname(),
-    }
-    all_tags.update({str(k): str(v) for k, v in (tags or {}).items()})
-    if run_id is not None:
-        cl.update_run(run_id, status="RUNNING")
-        set_tags(cl, run_id, all_tags)
-        return run_id, True
-    run = cl.create_run(experiment_id, tags=all_tags, run_name=f"sweep-{study_name}")
-    return run.info.run_id, False
+            run_id = out.run_id or (
+                sweep_runs.find_trial_run(
+                    self.client, self.experiment_id, self.study_name, out.number
+                )
+                if self.experiment_id
+                else None
+            )
+            if run_id:
+                sweep_runs.tag_trial_end(
+                    self.client,
+                    run_id,
+                    out.state,
+                    pruned_at=out.pruned_at,
+                    fail_reason=out.reason,
+                    trained=trained,
+                    interrupted=interrupted,
+                )
+        except Exception as exc:  # noqa: BLE001 - tracking trouble must not stop the sweep
+            log.warning("trial %d: could not tag its MLflow run: %s", out.number, exc)
 
-
-def set_tags(cl: Any, run_id: str, tags: Mapping[str, Any]) -> None:
-    """Set many tags in one request."""
-    from mlflow.entities import RunTag
-
-    items = [RunTag(str(k), str(v)[:5000]) for k, v in tags.items()]
-    if items:
-        cl.log_batch(run_id, tags=items)
-
-
-def find_trial_run(
-    cl: Any, experiment_id: str, study_name: str, number: int
-) -> str | None:
-    """The child run of trial ``number`` (by tags), if one was created."""
-    runs = cl.search_runs(
-        [experiment_id],
-        filter_string=(
-            f"tags.`{ROLE_TAG}` = 'trial' and tags.`{STUDY_TAG}` = {_quote(study_name)} "
-            f"and tags.`{TRIAL_TAG}` = '{int(number)}'"
-        ),
-        order_by=["attributes.start_time DESC"],
-        max_results=1,
-    )
-    return runs[0].info.run_id if runs else None
-
-
-def _short_value(value: Any) -> str:
-    """``0.0031`` -> ``3.1e-03``, ``[128, 64]`` -> ``128-64``, ``"2"`` -> ``2``."""
-    text = str(value).strip()
-    if text.startswith("[") and text.endswith("]"):
-        return "-".join(_short_value(v) for v in text[1:-1].split(",") if v.strip())
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    if number.is_integer() and "e" not in text.lower() and "." not in text:
-        return str(int(number))
-    return f"{number:.1e}"
-
-
-def trial_run_name(
-    number: int, params: Mapping[str, Any], state: str | None = None
-) -> str:
-    """A trial run's name: ``trial-7 adam lr=3.1e-03 d=2 w=128`` (+ ``[pruned]``/``[failed]``).
-
-    ``params`` are the run's params (dotted config keys); missing keys are left out.
-    """
-    parts = [f"trial-{int(number)}"]
-    for key, label in NAME_PARAMS:
-        if key in params and params[key] not in (None, ""):
-            value = _short_value(params[key])
-            parts.append(f"{label}={value}" if label else value)
-    return " ".join(parts) + STATE_SUFFIX.get(state or "", "")
-
-
-def trial_note(
-    study_name: str,
-    number: int,
-    state: str,
-    *,
-    pruned_at: int | None = None,
-    fail_reason: str | None = None,
-    parent_run_id: str | None = None,
-    experiment_id: str | None = None,
-) -> str:
-    """Markdown description of a trial run: its sweep and what happened to the trial."""
-    sweep = f"`{study_name}`"
-    if parent_run_id and experiment_id:
-        sweep = (
-            f"[sweep-{study_name}](#/experiments/{experiment_id}/runs/{parent_run_id})"
+    def reconcile(self, study: Any) -> int:
+        """Make the trial runs agree with the study's finished trials."""
+        if not self.experiment_id:
+            return 0
+        ends = {
+            t.number: sweep_runs.TrialEnd(
+                t.state.name,
+                pruned_at=t.user_attrs.get(PRUNED_AT_ATTR),
+                fail_reason=t.user_attrs.get(FAIL_REASON_ATTR),
+            )
+            for t in study.get_trials(deepcopy=False)
+            if t.state.is_finished()
+        }
+        return sweep_runs.reconcile_trial_runs(
+            self.client, self.experiment_id, self.study_name, ends
         )
-    what = {"COMPLETE": "completed", "PRUNED": "pruned", "FAIL": "failed"}.get(
-        state, state.lower()
-    )
-    if state == "PRUNED" and pruned_at is not None:
-        what += (
-            f" at epoch {pruned_at} (its learning curve was behind the other trials')"
-        )
-    if state == "FAIL" and fail_reason:
-        what += f": {fail_reason}"
-    return f"Trial {int(number)} of sweep {sweep}: **{what}**."
 
+    def end_parent(self, run_id: str, status: str) -> None:
+        """Set the parent run's terminal status."""
+        sweep_runs.end_run(self.client, run_id, status)
 
-def record_trial_outcome(
-    cl: Any,
-    run_id: str,
-    state: str,
-    *,
-    pruned_at: int | None = None,
-    fail_reason: str | None = None,
-    terminate: str | None = None,
-) -> None:
-    """Tag the trial's run with its Optuna state (and why); ``terminate`` sets the run status.
-
-    Also renames the run after its trial number, key params and state (:func:`trial_run_name`)
-    and describes it (:func:`trial_note`); that costs one ``get_run`` request.
-    """
-    tags: dict[str, Any] = {STATE_TAG: state}
-    if pruned_at is not None:
-        tags[PRUNED_AT_TAG] = pruned_at
-    if fail_reason:
-        tags[FAIL_REASON_TAG] = fail_reason
-    run = cl.get_run(run_id)
-    run_tags = run.data.tags
-    try:
-        number = int(run_tags.get(TRIAL_TAG, ""))
-    except ValueError:
-        number = None
-    if number is not None:
-        tags[NAME_TAG] = trial_run_name(number, run.data.params, state)
-        tags[NOTE_TAG] = trial_note(
-            run_tags.get(STUDY_TAG, "?"),
-            number,
-            state,
-            pruned_at=pruned_at,
-            fail_reason=fail_reason,
-            parent_run_id=run_tags.get("mlflow.parentRunId"),
-            experiment_id=run.info.experiment_id,
-        )
-    set_tags(cl, run_id, tags)
-    if terminate is not None:
-        cl.set_terminated(run_id, status=terminate)
-
-
-def reconcile_trial_runs(cl: Any, experiment_id: str, study: Any) -> int:
-    """Make every trial run's state agree with Optuna (after interrupts and reaping).
-
-    Child runs of ``study`` with no ``nnexp.trial_state`` tag, or still RUNNING, whose Optuna
-    trial has finished get the state (and fail reason) and a terminal status. Returns how many
-    runs were fixed. One search request plus one request per fixed run.
-    """
-    from optuna.trial import TrialState
-
-    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
-    fixed = 0
-    for run in cl.search_runs(
-        [experiment_id],
-        filter_string=f"tags.`{ROLE_TAG}` = 'trial' and tags.`{STUDY_TAG}` = {_quote(study.study_name)}",
-        max_results=5000,
-    ):
-        try:
-            trial = trials.get(int(run.data.tags.get(TRIAL_TAG, "-1")))
-        except ValueError:
-            continue
-        if trial is None or not trial.state.is_finished():
-            continue
-        tagged = run.data.tags.get(STATE_TAG) == trial.state.name
-        running = run.info.status == "RUNNING"
-        if tagged and not running:
-            continue
-        reason = (
-            trial.user_attrs.get("fail_reason")
-            if trial.state == TrialState.FAIL
-            else None
-        )
-        record_trial_outcome(
-            cl,
-            run.info.run_id,
-            trial.state.name,
-            pruned_at=trial.user_attrs.get("pruned_at_epoch"),
-            fail_reason=reason,
-            terminate=("FAILED" if trial.state == TrialState.FAIL else "FINISHED")
-            if running
-            else None,
-        )
-        fixed += 1
-    return fixed
+    def warm_up(self) -> None:
+        """Open the store once (its engine, its tables) so the first trial doesn't pay for it."""
+        if self.experiment_id:
+            try:
+                self.client.get_experiment(self.experiment_id)
+            except Exception as exc:  # noqa: BLE001 - the first trial will report it properly
+                log.debug("tracking warm-up failed: %s", exc)

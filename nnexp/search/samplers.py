@@ -14,6 +14,8 @@ from typing import Any
 
 import optuna
 
+from nnexp.errors import SweepSettingError
+
 #: name -> (constructor, the extra package it needs, if any)
 SAMPLERS: dict[str, tuple[Callable[..., optuna.samplers.BaseSampler], str | None]] = {
     "tpe": (optuna.samplers.TPESampler, None),
@@ -23,9 +25,6 @@ SAMPLERS: dict[str, tuple[Callable[..., optuna.samplers.BaseSampler], str | None
     "qmc": (optuna.samplers.QMCSampler, "scipy"),
 }
 
-
-class SweepSettingError(ValueError):
-    """A ``hydra.sweeper`` setting is invalid; the message lists the valid values."""
 
 
 def split_spec(spec: Any, what: str, default: str) -> tuple[str, dict[str, Any]]:

@@ -18,13 +18,15 @@
 Relative paths are taken from the launch directory. The main (sweeper) process creates the
 storage (directories, journal file, database tables) before any worker starts; workers open it
 with table creation skipped, so no two processes race on a schema migration.
+
+The journal file format lives in :mod:`nnexp.search.journal`; probing a storage server in
+:mod:`nnexp.search.health`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import logging
 import os
 from collections.abc import Iterator
@@ -35,7 +37,8 @@ import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
 
-from nnexp.search.samplers import SweepSettingError
+from nnexp.errors import SweepSettingError
+from nnexp.search.journal import LocalJournalFileBackend
 
 log = logging.getLogger(__name__)
 
@@ -115,58 +118,6 @@ def local_file(url: str) -> Path | None:
         path = url[len("sqlite:///") :].partition("?")[0]
         return Path(path) if path and path != ":memory:" else None
     return None
-
-
-class LocalJournalFileBackend(JournalFileBackend):
-    """Optuna's journal file, appended under an ``fcntl`` lock and without ``fsync``.
-
-    Appends are single ``write`` calls on an ``O_APPEND`` file under an exclusive ``flock``, so
-    concurrent workers never interleave lines, and a killed process never leaves a stale lock
-    behind (Optuna's symlink lock then blocks everyone for its 30 s grace period). Skipping
-    ``fsync`` (one per reported epoch) keeps pruning cheap; a process crash loses nothing, only
-    a power loss can drop the last writes. For a journal on NFS use ``journal-nfs:<path>``
-    (Optuna's own backend: NFS-safe lock, fsync).
-    """
-
-    def __init__(self, file_path: str) -> None:
-        super().__init__(file_path)
-        self._append_path = file_path
-
-    def append_logs(self, logs: list[dict[str, Any]]) -> None:
-        data = (
-            "\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n"
-        ).encode("utf-8")
-        with open(self._append_path, "a+b") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                drop_torn_tail(fh.fileno())
-                fh.write(data)
-                fh.flush()
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def drop_torn_tail(fd: int) -> int:
-    """Truncate a last line without newline (a writer killed mid-``write``); returns bytes cut.
-
-    Called under the exclusive append lock, where a line without its newline can only be the
-    remains of a dead writer. Optuna's reader already skips such a tail; appending after it
-    would glue the next record onto it and make the rest of the journal unreadable.
-    """
-    size = os.fstat(fd).st_size
-    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
-        return 0
-    keep, end = 0, size
-    while end > 0:
-        start = max(0, end - (1 << 16))
-        cut = os.pread(fd, end - start, start).rfind(b"\n")
-        if cut >= 0:
-            keep = start + cut + 1
-            break
-        end = start
-    os.ftruncate(fd, keep)
-    log.warning("Optuna journal: dropped a torn last record (%d bytes)", size - keep)
-    return size - keep
 
 
 def open_storage(url: str, *, create: bool = False) -> BaseStorage:
@@ -298,10 +249,6 @@ def count_lock(url: str, study_name: str = "") -> Iterator[bool]:
             conn.commit()
 
 
-class StorageUnavailable(RuntimeError):
-    """The Optuna storage (a database server) cannot be reached."""
-
-
 def _connect_timeout(url: str, seconds: float = 10.0) -> dict[str, Any]:
     """``connect_args`` that bound a connection attempt (PostgreSQL/MySQL drivers)."""
     if url.startswith("postgresql"):
@@ -309,56 +256,3 @@ def _connect_timeout(url: str, seconds: float = 10.0) -> dict[str, Any]:
     if url.startswith("mysql"):
         return {"connect_args": {"connect_timeout": max(1, int(seconds))}}
     return {}
-
-
-def describe_storage(url: str) -> str:
-    """``the Optuna storage postgresql://user:***@host/db`` (password masked)."""
-    from nnexp.tracking.masking import mask_secrets
-
-    return f"the Optuna storage {mask_secrets(url)}"
-
-
-def is_storage_error(exc: BaseException) -> bool:
-    """Whether ``exc`` (or its cause chain) is a database connection/driver error."""
-    seen = 0
-    cur: BaseException | None = exc
-    while cur is not None and seen < 8:
-        mod = type(cur).__module__ or ""
-        if mod.startswith(("sqlalchemy", "psycopg", "psycopg2", "pymysql", "redis")):
-            return True
-        if type(cur).__name__ == "StorageInternalError":
-            return True
-        cur = cur.__cause__ or cur.__context__
-        seen += 1
-    return False
-
-
-def probe_storage(url: str, timeout: float = 5.0) -> None:
-    """Raise :class:`StorageUnavailable` unless the storage behind ``url`` answers a trivial
-    query within about ``timeout`` seconds. Local files (journal, SQLite) are not probed."""
-    if local_file(url) is not None:
-        return
-    try:
-        if url.startswith("redis"):
-            import redis
-
-            redis.Redis.from_url(url, socket_connect_timeout=timeout).ping()
-            return
-        from sqlalchemy import create_engine, text
-        from sqlalchemy.pool import NullPool
-
-        engine = create_engine(url, poolclass=NullPool, **_connect_timeout(url, timeout))
-        try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        finally:
-            engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - any failure means "not usable now"
-        from nnexp.tracking.masking import mask_secrets
-
-        first = mask_secrets(str(exc).strip().splitlines()[0] if str(exc).strip() else "")
-        raise StorageUnavailable(
-            f"cannot reach {describe_storage(url)} ({type(exc).__name__}: {first[:300]}; waited "
-            f"at most {timeout:g}s). Start the database server (or fix its address), then run "
-            "the same command again to resume the study"
-        ) from None

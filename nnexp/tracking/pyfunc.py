@@ -9,7 +9,6 @@ import contextlib
 import logging
 import os
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
@@ -127,10 +126,3 @@ def log_servable_model(
         )
     client.set_tag(run_id, "model_uri", info.model_uri)
     return info.model_uri
-
-
-def timed_log_servable_model(*args: Any, **kwargs: Any) -> tuple[str, float]:
-    """:func:`log_servable_model` plus its wall time in seconds."""
-    start = time.perf_counter()
-    uri = log_servable_model(*args, **kwargs)
-    return uri, time.perf_counter() - start

@@ -52,11 +52,6 @@ class TrackedRun:
         run = client.create_run(experiment_id, tags=all_tags, run_name=run_name)
         return cls(client, run.info.run_id, experiment_id)
 
-    @property
-    def run_name(self) -> str:
-        """The run's (possibly generated) name."""
-        return self.client.get_run(self.run_id).info.run_name
-
     def log_params(self, params: Mapping[str, str]) -> None:
         """Log params in batches of MLflow's per-request maximum."""
         from mlflow.entities import Param

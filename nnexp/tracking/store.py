@@ -11,18 +11,15 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
+from nnexp.errors import TrackingUnavailable, UnsafeName  # noqa: F401 - re-exported
 from nnexp.tracking.masking import mask_secrets
 
 #: The tracking home inside the launch directory, and the store/artifact names inside it.
 HOME_DIR = "mlruns"
 DB_NAME = "mlflow.db"
 ARTIFACTS_DIR = "artifacts"
-
-
-class UnsafeName(ValueError):
-    """A run, experiment, study or artifact name that could escape its directory."""
 
 
 _ENCODED_DOT = ("%2e", "%2f", "%5c")
@@ -49,10 +46,6 @@ def check_safe_name(value: str, what: str) -> str:
             "paths, backslashes or percent-encoded dots/slashes"
         )
     return text
-
-
-class TrackingUnavailable(RuntimeError):
-    """The tracking backend cannot be reached or initialised."""
 
 
 def default_tracking_uri(base_dir: str | os.PathLike[str]) -> str:
@@ -86,6 +79,16 @@ def sqlite_path(uri: str) -> Optional[Path]:
 def is_http(uri: str) -> bool:
     """True for ``http://`` and ``https://`` tracking servers."""
     return uri.startswith(("http://", "https://"))
+
+
+def resolve_artifact_location(value: Optional[str], base: str | os.PathLike[str]) -> Optional[str]:
+    """``tracking.artifact_location``: a URI as is; a local path made absolute (against the
+    launch dir ``base``) as a ``file://`` URI; None (the store's default) as None."""
+    from nnexp.data.paths import resolve_under
+
+    if value is None or "://" in value:
+        return value
+    return resolve_under(value, base).resolve().as_uri()  # type: ignore[union-attr]
 
 
 def default_artifact_location(uri: str) -> Optional[str]:
@@ -189,6 +192,19 @@ def ensure_tracking_store(
             raise TrackingUnavailable(
                 f"cannot use the MLflow tracking store {mask_secrets(uri)}: {mask_secrets(str(message))}"
             ) from None
+
+
+def open_experiment(tracking: Any, base: str | os.PathLike[str]) -> tuple[str, str]:
+    """``(tracking URI, experiment id)`` for a config's ``tracking`` section, launched from
+    ``base``: the store and the experiment are created once (see :func:`ensure_tracking_store`)."""
+    uri = resolve_tracking_uri(tracking.uri, base)
+    experiment_id = ensure_tracking_store(
+        uri,
+        str(tracking.experiment),
+        resolve_artifact_location(tracking.artifact_location, base),
+        timeout=float(tracking.timeout),
+    )
+    return uri, experiment_id
 
 
 def wait_reachable(

@@ -8,7 +8,6 @@ the best value of the monitored metric along with the run's record.
 from __future__ import annotations
 
 import math
-import os
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -18,10 +17,12 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from nnexp.config.to_model import dataset_kwargs, model_kwargs
+from nnexp.config.to_model import model_kwargs
 from nnexp.config.validate import ConfigError, validate
+from nnexp.data.paths import resolve_under
 from nnexp.nn.early_stopping import resolve_mode
 from nnexp.train.baseline import Baseline, baseline_for, input_scaling
+from nnexp.train.datasets import load_config_dataset
 from nnexp.train.metrics import regression_scores
 from nnexp.train.progress import ProgressPrinter
 from nnexp.train.threads import blas_threads
@@ -119,22 +120,8 @@ def test_metrics(model: Any, X: np.ndarray, y: np.ndarray, task: str) -> tuple[D
     return {"test_loss": s["mse"], "test_rmse": s["rmse"], "test_mae": s["mae"], "test_r2": s["r2"]}, y_pred
 
 
-def _resolve_path(value: Optional[str], base: Path) -> Optional[Path]:
-    if value is None:
-        return None
-    p = Path(os.path.expanduser(value))
-    return p if p.is_absolute() else base / p
-
-
-def _artifact_location(value: Optional[str], base: Path) -> Optional[str]:
-    """A URI as is; a local path made absolute (against the launch dir) as a ``file://`` URI."""
-    if value is None or "://" in value:
-        return value
-    return _resolve_path(value, base).resolve().as_uri()  # type: ignore[union-attr]
-
-
 def _weights_dir(cfg: DictConfig, base: Path) -> Path:
-    explicit = _resolve_path(cfg.trainer.save_dir, base)
+    explicit = resolve_under(cfg.trainer.save_dir, base)
     if explicit is not None:
         return explicit
     return _hydra_output_dir() or Path(tempfile.mkdtemp(prefix="nnexp-run-"))
@@ -193,8 +180,6 @@ def run_training(
     test metrics, tags and artifacts. A crash marks the run FAILED (KeyboardInterrupt: KILLED)
     and re-raises. ``log_model`` overrides ``tracking.log_model``.
     """
-    from nnexp.data import load_dataset
-
     validate(cfg)
     started = time.perf_counter()
     timer = PhaseTimer()
@@ -208,22 +193,13 @@ def run_training(
     uri: Optional[str] = None
     experiment_id: Optional[str] = None
     if track:
-        from nnexp.tracking.store import ensure_tracking_store, resolve_tracking_uri
+        from nnexp.tracking.store import open_experiment
 
         with timer("setup"):
-            uri = resolve_tracking_uri(cfg.tracking.uri, base)
-            experiment_id = ensure_tracking_store(
-                uri,
-                str(cfg.tracking.experiment),
-                _artifact_location(cfg.tracking.artifact_location, base),
-                timeout=float(cfg.tracking.timeout),
-            )
+            uri, experiment_id = open_experiment(cfg.tracking, base)
 
     with blas_threads(cfg.trainer.threads):
-        kw = dataset_kwargs(cfg)
-        if kw["data_dir"] is not None:
-            kw["data_dir"] = str(_resolve_path(kw["data_dir"], base))
-        ds = load_dataset(**kw)
+        ds = load_config_dataset(cfg, base)
         task = ds.task if str(cfg.model.task) == "auto" else str(cfg.model.task)
         _check_task(cfg, task)
         model = build_model(cfg)

@@ -21,6 +21,14 @@ from typing import Dict
 import numpy as np
 import pytest
 
+from nnexp.contract import (
+    REPRODUCED_BY_TAG,
+    REPRODUCTION_TAG,
+    ROLE_TAG,
+    RUN_ID_ATTR,
+    TRIAL_TAG,
+)
+
 pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
@@ -116,7 +124,7 @@ def reproduced(swept):
 def test_reproduce_gives_the_identical_metric_and_weights(swept, reproduced):
     best = swept["study"].best_trial
     cl = swept["client"]
-    original = cl.get_run(best.user_attrs["mlflow_run_id"])
+    original = cl.get_run(best.user_attrs[RUN_ID_ATTR])
     new = cl.get_run(reproduced["run_id"])
     out = reproduced["out"]
     assert "verdict: identical" in out and "environment: matches" in out
@@ -132,15 +140,15 @@ def test_reproduce_gives_the_identical_metric_and_weights(swept, reproduced):
 
 def test_the_reproduction_is_linked_in_mlflow(swept, reproduced):
     best = swept["study"].best_trial
-    original_id = best.user_attrs["mlflow_run_id"]
+    original_id = best.user_attrs[RUN_ID_ATTR]
     cl = swept["client"]
     new = cl.get_run(reproduced["run_id"])
     tags = new.data.tags
-    assert tags["nnexp.reproduction_of"] == original_id
-    assert tags["nnexp.role"] == "reproduction" and tags["nnexp.trial"] == str(best.number)
+    assert tags[REPRODUCTION_TAG] == original_id
+    assert tags[ROLE_TAG] == "reproduction" and tags[TRIAL_TAG] == str(best.number)
     assert tags["nnexp.reproduction.verdict"] == "identical"
     assert f"#/experiments/{new.info.experiment_id}/runs/{original_id}" in tags["mlflow.note.content"]
-    assert cl.get_run(original_id).data.tags["nnexp.reproduced_by"] == reproduced["run_id"]
+    assert cl.get_run(original_id).data.tags[REPRODUCED_BY_TAG] == reproduced["run_id"]
     found = cl.search_runs([new.info.experiment_id], f"tags.`nnexp.reproduction_of` = '{original_id}'")
     assert [r.info.run_id for r in found] == [reproduced["run_id"]]
     for key in ("env.blas_threads", "env.pkg.numpy", "dataset.files", "git.commit"):
@@ -155,7 +163,7 @@ def test_the_registered_model_is_served_with_the_networks_predictions(swept, rep
 
     version = MlflowClient(swept["uri"], registry_uri=swept["uri"]).get_model_version("digits-mlp", "1")
     assert version.run_id == reproduced["run_id"]
-    assert version.tags["nnexp.reproduction_of"] == swept["study"].best_trial.user_attrs["mlflow_run_id"]
+    assert version.tags[REPRODUCTION_TAG] == swept["study"].best_trial.user_attrs[RUN_ID_ATTR]
     assert "models:/digits-mlp/1" in reproduced["out"]
 
     X = load_dataset("digits", seed=0).X_test[:50]
@@ -188,7 +196,7 @@ def test_best_config_reruns_through_nnexp_train_to_the_same_metric(swept):
     rerun = ok(run(swept["cwd"], *command))
     run_id = re.search(r"MLflow run: ([0-9a-f]{32})", rerun).group(1)
     cl = swept["client"]
-    new, original = cl.get_run(run_id), cl.get_run(best.user_attrs["mlflow_run_id"])
+    new, original = cl.get_run(run_id), cl.get_run(best.user_attrs[RUN_ID_ATTR])
     assert new.data.metrics["best_val_accuracy"] == best.value
     assert new.data.tags["nnexp.weights_sha256"] == original.data.tags["nnexp.weights_sha256"]
 

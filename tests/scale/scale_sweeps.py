@@ -12,13 +12,21 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from nnexp.contract import EPOCHS_RUN_ATTR, STATE_TAG, TRIAL_TAG
+
 CLI = str(Path(sys.executable).with_name("nnexp-train"))
-#: tiny, fast trials: digits, 4 epochs, 1-2 small layers, no pruning
+#: tiny, fast trials: digits, 4 epochs, 1-2 small layers, no pruning; states are asserted, so
+#: the learning rate is fixed to one that learns and the sampler is seeded
 FAST = [
     "hparams_search=digits",
     "trainer.epochs=4",
     "model.depth=int(interval(1,2))",
     "model.width=range(16,65,16)",
+    "optimizer=adam",
+    "optimizer.lr=0.01",
+    "model.dropout=0.0",
+    "model.l2=0.0001",
+    "hydra.sweeper.sampler.seed=0",
     "hydra.sweeper.pruner=none",
 ]
 
@@ -92,13 +100,13 @@ def check_invariants(study: Any, client: Any, runs: list, n_trials: int) -> dict
     the queued epoch batches are stored before that tag is written."""
     from optuna.trial import TrialState
 
-    from nnexp.search.retries import counted_trials
+    from nnexp.search.stale import counted_trials
 
     trials = study.get_trials(deepcopy=False)
     states = Counter(t.state.name for t in trials)
     assert counted_trials(trials) == n_trials, f"{counted_trials(trials)} counted trials, {states}"
     assert not states.get("RUNNING") and not states.get("WAITING"), states
-    per_trial = Counter(int(r.data.tags["nnexp.trial"]) for r in runs)
+    per_trial = Counter(int(r.data.tags[TRIAL_TAG]) for r in runs)
     dup = {k: v for k, v in per_trial.items() if v > 1}
     assert not dup, f"trials with more than one MLflow run: {dup}"
     numbers = {t.number for t in trials}
@@ -109,14 +117,14 @@ def check_invariants(study: Any, client: Any, runs: list, n_trials: int) -> dict
     assert not finished_without_run, f"finished trials without a run: {finished_without_run}"
     by_number = {t.number: t for t in trials}
     for run in runs:
-        trial = by_number[int(run.data.tags["nnexp.trial"])]
+        trial = by_number[int(run.data.tags[TRIAL_TAG])]
         assert run.info.status != "RUNNING", f"run of trial {trial.number} left RUNNING"
-        assert run.data.tags.get("nnexp.trial_state") == trial.state.name
+        assert run.data.tags.get(STATE_TAG) == trial.state.name
         if trial.state == TrialState.FAIL:
             assert run.info.status in ("FAILED", "KILLED")
-        if "epochs_run" in run.data.tags:
+        if EPOCHS_RUN_ATTR in run.data.tags:
             steps = [m.step for m in client.get_metric_history(run.info.run_id, "val_loss")]
-            assert sorted(steps) == list(range(1, int(run.data.tags["epochs_run"]) + 1)), (
+            assert sorted(steps) == list(range(1, int(run.data.tags[EPOCHS_RUN_ATTR]) + 1)), (
                 f"trial {trial.number}: val_loss steps {steps}"
             )
     return dict(states)

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from scale_sweeps import check_invariants, load, start_sweep, trial_runs, wait_all
 
+from nnexp.contract import PID_ATTR
+
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
@@ -23,7 +25,7 @@ def test_submitit_local_workers_complete_the_study(tmp_path: Path) -> None:
     client, runs = trial_runs(f"sqlite:///{tmp_path / 'mlruns/mlflow.db'}", study)
     states = check_invariants(st, client, runs, n_trials)
     assert states.get("COMPLETE") == n_trials
-    pids = {t.user_attrs["worker_pid"] for t in st.trials}
+    pids = {t.user_attrs[PID_ATTR] for t in st.trials}
     assert len(pids) == 2 and proc.pid not in pids, "trials must run in 2 submitit job processes"
 
 

@@ -22,6 +22,14 @@ import pytest
 from scale_servers import MlflowServer, PostgresCluster
 from scale_sweeps import check_invariants, load, start_sweep, trial_runs, wait_all
 
+from nnexp.contract import (
+    FAIL_REASON_ATTR,
+    FAIL_REASON_TAG,
+    RETRIED_ATTR,
+    RETRY_OF_ATTR,
+    TRIAL_TAG,
+)
+
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 _names = itertools.count()
@@ -61,6 +69,14 @@ def _wait_running(storage: str, study: str, proc: subprocess.Popen, log: Path,
     raise AssertionError(f"no trial got going:\n{log.read_text()[-3000:]}")
 
 
+def _wait_log(log: Path, text: str, proc: subprocess.Popen, within: float) -> None:
+    """Wait until the sweep's log holds ``text``."""
+    deadline = time.time() + within
+    while text not in log.read_text():
+        assert proc.poll() is None and time.time() < deadline, log.read_text()[-3000:]
+        time.sleep(0.2)
+
+
 def _wait_exit(proc: subprocess.Popen, log: Path, within: float) -> int:
     try:
         return proc.wait(within)
@@ -97,7 +113,7 @@ def test_tracking_server_lost_for_good_fails_the_trial_and_stops(
     trials = load(storage, study).get_trials(deepcopy=False)
     failed = trials[victim.number]
     assert failed.state.name == "FAIL"
-    reason = failed.user_attrs["fail_reason"]
+    reason = failed.user_attrs[FAIL_REASON_ATTR]
     assert f"MLflow tracking server {own_server.url} unreachable" in reason, reason
     assert not [t for t in trials if t.state.name == "RUNNING"]
     assert len(trials) == victim.number + 1, "trials after the lost one were started and burnt"
@@ -106,9 +122,9 @@ def test_tracking_server_lost_for_good_fails_the_trial_and_stops(
 def test_tracking_server_back_in_time_the_sweep_completes(
     own_server: MlflowServer, tmp_path: Path
 ) -> None:
-    """SIGKILL the MLflow server mid-trial, restart it on the same port 3 s later: the trial
-    in progress is FAIL (reason names the server) and, with max_retries=1, its params run
-    again; the sweep exits 0 with exactly n_trials counted, each trial once in MLflow."""
+    """SIGKILL the MLflow server mid-trial, restart it on the same port once the worker waits
+    for it: the trial in progress is FAIL (reason names the server) and, with max_retries=1,
+    its params run again; the sweep exits 0 with exactly n_trials counted, each trial once in MLflow."""
     study, n_trials = "back", 4
     storage = f"journal:{tmp_path / 'mlruns/optuna/journal.log'}"
     proc, log = start_sweep(
@@ -118,7 +134,8 @@ def test_tracking_server_back_in_time_the_sweep_completes(
     )
     victim = _wait_running(storage, study, proc, log, done=1)
     own_server.kill()
-    time.sleep(3)
+    # back once the worker has noticed (an event, not a delay: a busy machine may take longer)
+    _wait_log(log, "waiting for it to come back", proc, within=60)
     own_server.start()
     wait_all([proc], [log], timeout=120)
     text = log.read_text()
@@ -128,13 +145,13 @@ def test_tracking_server_back_in_time_the_sweep_completes(
     states = check_invariants(st, client, runs, n_trials)
     failed = st.trials[victim.number]
     assert failed.state.name == "FAIL", states
-    assert f"MLflow tracking server {own_server.url} unreachable" in failed.user_attrs["fail_reason"]
-    assert failed.user_attrs.get("retried") is True
-    retry = [t for t in st.trials if t.user_attrs.get("retry_of") == victim.number]
+    assert f"MLflow tracking server {own_server.url} unreachable" in failed.user_attrs[FAIL_REASON_ATTR]
+    assert failed.user_attrs.get(RETRIED_ATTR) is True
+    retry = [t for t in st.trials if t.user_attrs.get(RETRY_OF_ATTR) == victim.number]
     assert len(retry) == 1 and retry[0].params == victim.params
     assert states.get("COMPLETE") == n_trials, states
-    run = next(r for r in runs if r.data.tags["nnexp.trial"] == str(victim.number))
-    assert run.info.status == "FAILED" and "unreachable" in run.data.tags["nnexp.fail_reason"]
+    run = next(r for r in runs if r.data.tags[TRIAL_TAG] == str(victim.number))
+    assert run.info.status == "FAILED" and "unreachable" in run.data.tags[FAIL_REASON_TAG]
 
 
 def test_optuna_database_lost_stops_the_sweep_with_a_clear_message(tmp_path: Path) -> None:
@@ -204,9 +221,9 @@ def test_whole_sweep_killed_and_rerun_on_postgres(
             assert after.params == t.params
     for n in interrupted:
         assert st.trials[n].state.name == "FAIL"
-        assert "died" in st.trials[n].user_attrs["fail_reason"]
+        assert "died" in st.trials[n].user_attrs[FAIL_REASON_ATTR]
     assert states.get("COMPLETE") == n_trials - len(interrupted), states
-    per_trial = {r.data.tags["nnexp.trial"]: r for r in runs}
+    per_trial = {r.data.tags[TRIAL_TAG]: r for r in runs}
     assert len(per_trial) == len(runs)
     for n in interrupted:
         run = per_trial.get(str(n))

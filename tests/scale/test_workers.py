@@ -11,6 +11,15 @@ from pathlib import Path
 import pytest
 from scale_sweeps import check_invariants, load, start_sweep, trial_runs, wait_all
 
+from nnexp.contract import (
+    FAIL_REASON_ATTR,
+    FAIL_REASON_TAG,
+    PID_ATTR,
+    RETRIED_ATTR,
+    RETRY_OF_ATTR,
+    TRIAL_TAG,
+)
+
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
@@ -67,7 +76,7 @@ def test_four_workers_record_every_trial_once(backend: dict, tmp_path: Path) -> 
     client, runs = trial_runs(backend["tracking"], study)
     states = check_invariants(st, client, runs, n_trials)
     assert len(st.trials) == n_trials and states.get("COMPLETE", 0) == n_trials, states
-    pids = {t.user_attrs["worker_pid"] for t in st.trials}
+    pids = {t.user_attrs[PID_ATTR] for t in st.trials}
     assert len(pids) == 4, f"trials ran in {len(pids)} worker processes, not 4"
     for _, log in started:
         assert "database is locked" not in log.read_text()
@@ -80,7 +89,7 @@ def _logged_epochs(backend: dict, study: str, number: int) -> int:
         client, runs = trial_runs(backend["tracking"], study)
     except Exception:  # noqa: BLE001 - store or experiment not created yet
         return 0
-    run = next((r for r in runs if r.data.tags.get("nnexp.trial") == str(number)), None)
+    run = next((r for r in runs if r.data.tags.get(TRIAL_TAG) == str(number)), None)
     if run is None:
         return 0
     return len(client.get_metric_history(run.info.run_id, "val_loss"))
@@ -112,7 +121,7 @@ def test_sigkilled_worker_trial_fails_is_retried_and_the_sweep_completes(
         except Exception:  # noqa: BLE001 - not created yet
             continue
         for t in st.get_trials(deepcopy=False):
-            if (t.state.name == "RUNNING" and t.user_attrs.get("worker_pid") == victim.pid
+            if (t.state.name == "RUNNING" and t.user_attrs.get(PID_ATTR) == victim.pid
                     and len(t.intermediate_values) >= 2
                     and _logged_epochs(backend, study, t.number) >= 1):
                 # epoch metrics reach MLflow from a writer thread: kill once one is stored,
@@ -127,13 +136,13 @@ def test_sigkilled_worker_trial_fails_is_retried_and_the_sweep_completes(
     client, runs = trial_runs(backend["tracking"], study)
     check_invariants(st, client, runs, n_trials)
     dead = st.trials[killed.number]
-    assert dead.state.name == "FAIL" and "died" in dead.user_attrs["fail_reason"]
-    assert dead.user_attrs.get("retried") is True
-    retries = [t for t in st.trials if t.user_attrs.get("retry_of") == killed.number]
+    assert dead.state.name == "FAIL" and "died" in dead.user_attrs[FAIL_REASON_ATTR]
+    assert dead.user_attrs.get(RETRIED_ATTR) is True
+    retries = [t for t in st.trials if t.user_attrs.get(RETRY_OF_ATTR) == killed.number]
     assert len(retries) == 1 and retries[0].params == killed.params
     assert retries[0].state.name == "COMPLETE"
-    run = next(r for r in runs if r.data.tags["nnexp.trial"] == str(killed.number))
-    assert run.info.status == "FAILED" and "died" in run.data.tags["nnexp.fail_reason"]
+    run = next(r for r in runs if r.data.tags[TRIAL_TAG] == str(killed.number))
+    assert run.info.status == "FAILED" and "died" in run.data.tags[FAIL_REASON_TAG]
     # the killed trial's epochs logged before the kill are still there, once each
     steps = [m.step for m in client.get_metric_history(run.info.run_id, "val_loss")]
     assert len(steps) == len(set(steps)) >= 1

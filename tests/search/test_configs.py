@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from omegaconf import OmegaConf
 
+from nnexp.search.grammar import parse_search_space
 from nnexp.search.pruners import make_pruner
 from nnexp.search.samplers import make_sampler
-from nnexp.search.space import parse_search_space, validate_space
-from nnexp.search.sweep import check_settings
+from nnexp.search.settings import check_settings
+from nnexp.search.space import validate_space
 
 REQUIRED = {
     "optimizer",

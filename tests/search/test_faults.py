@@ -7,7 +7,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from nnexp.search.retries import counted_trials
+from nnexp.search.stale import counted_trials
 from nnexp.search.storage import open_storage
 from nnexp.tracking.store import UnsafeName, check_safe_name
 
@@ -100,7 +100,8 @@ def test_wait_reachable_returns_once_the_service_answers() -> None:
 
 
 def test_probe_storage_names_the_database_and_masks_the_password() -> None:
-    from nnexp.search.storage import StorageUnavailable, is_storage_error, probe_storage
+    from nnexp.errors import StorageUnavailable
+    from nnexp.search.health import is_storage_error, probe_storage
 
     probe_storage("journal:/nonexistent/journal.log")  # local files are not probed
     with pytest.raises(StorageUnavailable) as err:
@@ -111,8 +112,8 @@ def test_probe_storage_names_the_database_and_masks_the_password() -> None:
 
 
 def test_reconnect_timeout_setting_is_checked() -> None:
-    from nnexp.search.samplers import SweepSettingError
-    from nnexp.search.sweep import check_settings
+    from nnexp.errors import SweepSettingError
+    from nnexp.search.settings import check_settings
 
     base = {"n_trials": 1, "n_jobs": 1, "direction": "maximize", "metric": "val_accuracy"}
     check_settings({**base, "reconnect_timeout": 0})
@@ -126,7 +127,8 @@ def test_an_enqueued_retry_still_runs_when_the_study_holds_n_trials() -> None:
     from optuna.distributions import FloatDistribution
     from optuna.trial import TrialState, create_trial
 
-    from nnexp.search.retries import RETRIED_ATTR, remaining_trials
+    from nnexp.contract import RETRIED_ATTR
+    from nnexp.search.stale import remaining_trials
 
     study = optuna.create_study()
     dist = {"x": FloatDistribution(0, 1)}

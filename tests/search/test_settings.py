@@ -5,8 +5,9 @@ from __future__ import annotations
 import optuna
 import pytest
 
+from nnexp.errors import SweepSettingError
 from nnexp.search.pruners import make_pruner
-from nnexp.search.samplers import SweepSettingError, derive_seed, make_sampler
+from nnexp.search.samplers import derive_seed, make_sampler
 from nnexp.search.storage import count_lock, local_file, resolve_storage_url
 
 
@@ -105,3 +106,18 @@ def test_sqlite_storage_created_once_then_opened_by_workers(tmp_path):
         create_or_load_study(
             url, "q", "minimize", make_sampler("random"), make_pruner("none")
         )
+
+
+def test_worker_jobs_recognise_the_plugin_by_its_target() -> None:
+    from hydra_plugins.nnexp_sweeper.nnexp_sweeper import NnexpSweeper, NnexpSweeperConf
+
+    assert NnexpSweeperConf._target_ == f"{NnexpSweeper.__module__}.{NnexpSweeper.__name__}"
+
+
+def test_the_front_page_exports_what_cli_repro_and_the_plugin_use() -> None:
+    import nnexp.search as search
+
+    for name in search.__all__:
+        assert getattr(search, name) is not None
+    with pytest.raises(AttributeError):
+        search.no_such_name  # noqa: B018

@@ -9,12 +9,9 @@ from optuna.distributions import (
     IntDistribution,
 )
 
-from nnexp.search.space import (
-    SearchSpace,
-    SearchSpaceError,
-    parse_search_space,
-    validate_space,
-)
+from nnexp.errors import SearchSpaceError
+from nnexp.search.grammar import parse_search_space
+from nnexp.search.space import SearchSpace, validate_space
 
 
 def _space(params=None, args=()):

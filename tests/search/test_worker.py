@@ -16,13 +16,21 @@ import pytest
 from omegaconf import OmegaConf
 from optuna.trial import TrialState
 
+from nnexp.contract import (
+    EPOCHS_RUN_ATTR,
+    FAIL_REASON_ATTR,
+    HEARTBEAT_ATTR,
+    HOST_ATTR,
+    PID_ATTR,
+    PRUNED_AT_ATTR,
+)
 from nnexp.nn import StopTraining
 from nnexp.search.context import SweepContext
-from nnexp.search.progress import trial_line
+from nnexp.search.grammar import parse_search_space
 from nnexp.search.pruners import make_pruner
-from nnexp.search.reaping import reap_stale_trials
+from nnexp.search.report import trial_line
 from nnexp.search.samplers import make_sampler
-from nnexp.search.space import parse_search_space
+from nnexp.search.stale import reap_stale_trials
 from nnexp.search.storage import create_or_load_study, resolve_storage_url
 from nnexp.search.worker import Worker, objective_value, worker_threads
 
@@ -122,14 +130,14 @@ def test_states_and_reasons(tmp_path, capsys):
             assert t.state == TrialState.COMPLETE and t.value == pytest.approx(0.5)
         elif lr == 200.0:
             assert (
-                t.state == TrialState.FAIL and "diverged" in t.user_attrs["fail_reason"]
+                t.state == TrialState.FAIL and "diverged" in t.user_attrs[FAIL_REASON_ATTR]
             )
         else:
             assert (
                 t.state == TrialState.FAIL
-                and "RuntimeError: boom" in t.user_attrs["fail_reason"]
+                and "RuntimeError: boom" in t.user_attrs[FAIL_REASON_ATTR]
             )
-        assert t.user_attrs["worker_pid"] == os.getpid()
+        assert t.user_attrs[PID_ATTR] == os.getpid()
         assert (tmp_path / "job" / f"trial_{t.number}" / "config.yaml").exists()
     out = capsys.readouterr().out.splitlines()
     assert len([line for line in out if line.startswith("[trial ")]) == 6
@@ -151,7 +159,7 @@ def test_pruning_stops_at_once_and_records_the_epoch(tmp_path):
     assert later_bad, "the seed should draw a bad trial after a good one"
     for t in later_bad:
         assert t.state == TrialState.PRUNED
-        assert t.user_attrs["pruned_at_epoch"] == 1 and t.user_attrs["epochs_run"] == 1
+        assert t.user_attrs[PRUNED_AT_ATTR] == 1 and t.user_attrs[EPOCHS_RUN_ATTR] == 1
         assert t.intermediate_values == {1: pytest.approx(0.01)}
 
 
@@ -173,23 +181,23 @@ def test_reaping_dead_and_silent_workers(tmp_path):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     t_dead = study.ask()
-    t_dead.set_user_attr("worker_host", socket.gethostname())
-    t_dead.set_user_attr("worker_pid", dead.pid)
-    t_dead.set_user_attr("heartbeat", time.time())
+    t_dead.set_user_attr(HOST_ATTR, socket.gethostname())
+    t_dead.set_user_attr(PID_ATTR, dead.pid)
+    t_dead.set_user_attr(HEARTBEAT_ATTR, time.time())
     t_silent = study.ask()
-    t_silent.set_user_attr("worker_host", "elsewhere")
-    t_silent.set_user_attr("worker_pid", 1)
-    t_silent.set_user_attr("heartbeat", time.time() - 1000)
+    t_silent.set_user_attr(HOST_ATTR, "elsewhere")
+    t_silent.set_user_attr(PID_ATTR, 1)
+    t_silent.set_user_attr(HEARTBEAT_ATTR, time.time() - 1000)
     t_alive = study.ask()
-    t_alive.set_user_attr("worker_host", socket.gethostname())
-    t_alive.set_user_attr("worker_pid", os.getpid())
-    t_alive.set_user_attr("heartbeat", time.time())
+    t_alive.set_user_attr(HOST_ATTR, socket.gethostname())
+    t_alive.set_user_attr(PID_ATTR, os.getpid())
+    t_alive.set_user_attr(HEARTBEAT_ATTR, time.time())
     reaped = reap_stale_trials(study, stale_after=300)
     assert sorted(r.number for r in reaped) == [0, 1]
     states = [t.state for t in study.get_trials()]
     assert states == [TrialState.FAIL, TrialState.FAIL, TrialState.RUNNING]
-    assert "died" in study.get_trials()[0].user_attrs["fail_reason"]
-    assert "heartbeat" in study.get_trials()[1].user_attrs["fail_reason"]
+    assert "died" in study.get_trials()[0].user_attrs[FAIL_REASON_ATTR]
+    assert HEARTBEAT_ATTR in study.get_trials()[1].user_attrs[FAIL_REASON_ATTR]
 
 
 def test_helpers():

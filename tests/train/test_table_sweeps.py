@@ -56,8 +56,7 @@ def test_mlp_space_is_valid_for_any_dataset(compose_cfg):
 
     from nnexp.cli.train import CONF_DIR
     from nnexp.config.validate import validate
-    from nnexp.search.space import parse_search_space, validate_space
-    from nnexp.search.sweep import check_settings
+    from nnexp.search import check_settings, parse_search_space, validate_space
 
     for data in (["data=moons"], ["data=csv", "data.path=t.csv", "data.target=y"]):
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):

@@ -8,6 +8,14 @@ seconds, refreshed every epoch) as user attributes. A RUNNING trial is stale whe
 
 Reaping runs in the sweeper before the workers start (this is what makes resume after a crash
 exact) and in each worker before it asks for a new trial.
+
+Retries (``hydra.sweeper.max_retries``): like Optuna's ``RetryFailedTrialCallback``, only
+trials that the reaper marked FAIL (their worker died or stopped beating) are retried; a trial
+that failed by itself (an exception, divergence) is a result, not a fault. With
+``max_retries`` > 0 the reaped trial gets the user attribute ``retried=true`` and the same
+params are enqueued with ``retry_of`` (the original number) and ``retries`` (how many times
+these params were retried). A retried trial does not count towards ``n_trials``: the sweep
+still reaches ``n_trials`` trials besides the retried ones.
 """
 
 from __future__ import annotations
@@ -18,17 +26,24 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import FrozenTrial, TrialState
 
-log = logging.getLogger(__name__)
+from nnexp.contract import (
+    FAIL_REASON_ATTR,
+    HEARTBEAT_ATTR,
+    HOST_ATTR,
+    PID_ATTR,
+    RETRIED_ATTR,
+    RETRIES_ATTR,
+    RETRY_OF_ATTR,
+    RUN_ID_ATTR,
+)
 
-HOST_ATTR = "worker_host"
-PID_ATTR = "worker_pid"
-HEARTBEAT_ATTR = "heartbeat"
-FAIL_REASON_ATTR = "fail_reason"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -85,10 +100,8 @@ def reap_stale_trials(
     """Mark stale RUNNING trials FAIL with a ``fail_reason``; return what was reaped.
 
     With ``max_retries`` > 0 each reaped trial's params are enqueued again
-    (:func:`nnexp.search.retries.retry_trial`). Call it under the count lock.
+    (:func:`enqueue_retry`). Call it under the count lock.
     """
-    from nnexp.search.retries import RETRIED_ATTR, enqueue_retry, should_retry
-
     reaped: list[Reaped] = []
     now = time.time()
     storage = study._storage
@@ -104,7 +117,7 @@ def reap_stale_trials(
             study.tell(trial.number, state=TrialState.FAIL)
         except (UpdateFinishedTrialError, RuntimeError, ValueError):
             continue  # finished meanwhile
-        item = Reaped(trial.number, reason, trial.user_attrs.get("mlflow_run_id"))
+        item = Reaped(trial.number, reason, trial.user_attrs.get(RUN_ID_ATTR))
         log.warning("trial %d marked FAIL: %s", trial.number, reason)
         if retry:
             enqueue_retry(study, trial, max_retries)
@@ -120,3 +133,51 @@ def reap_stale_trials(
                     exc,
                 )
     return reaped
+
+
+# -- retries --------------------------------------------------------------------------------
+
+
+def counted_trials(trials: list[FrozenTrial]) -> int:
+    """Trials that count towards ``n_trials``: all but the reaped ones that were retried."""
+    return sum(
+        1
+        for t in trials
+        if not (t.state == TrialState.FAIL and t.user_attrs.get(RETRIED_ATTR))
+    )
+
+
+def remaining_trials(trials: list[FrozenTrial], n_trials: int) -> int:
+    """Trials still to run: enqueued (WAITING) ones, which already count, plus the shortfall.
+
+    A retry enqueued by the reaper keeps the count where it was, so a study can hold
+    ``n_trials`` counted trials and still have a WAITING retry that must run.
+    """
+    waiting = sum(1 for t in trials if t.state == TrialState.WAITING)
+    return waiting + max(0, n_trials - counted_trials(trials))
+
+
+def should_retry(trial: FrozenTrial, max_retries: int) -> bool:
+    """Whether a reaped ``trial``'s params get another run (fewer than ``max_retries`` so far)."""
+    done = int(trial.user_attrs.get(RETRIES_ATTR, 0))
+    return max_retries > 0 and done < max_retries and bool(trial.params)
+
+
+def enqueue_retry(study: optuna.Study, trial: FrozenTrial, max_retries: int) -> None:
+    """Enqueue ``trial``'s params again, with ``retry_of`` and ``retries`` user attributes.
+
+    The reaper calls it under the count lock, after it set ``retried`` on the trial and
+    marked it FAIL, so the study's count stays the same.
+    """
+    done = int(trial.user_attrs.get(RETRIES_ATTR, 0))
+    attrs: dict[str, Any] = {
+        RETRY_OF_ATTR: int(trial.user_attrs.get(RETRY_OF_ATTR, trial.number)),
+        RETRIES_ATTR: done + 1,
+    }
+    study.enqueue_trial(dict(trial.params), user_attrs=attrs)
+    log.warning(
+        "trial %d: params enqueued again (retry %d of %d)",
+        trial.number,
+        done + 1,
+        max_retries,
+    )

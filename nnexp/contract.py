@@ -1,0 +1,79 @@
+"""The sweep's on-disk contract: Optuna attribute keys and MLflow tag names, in one place.
+
+Everything a sweep writes that another process (a worker, a resumed sweep, ``nnexp best``,
+``nnexp reproduce``, the MLflow UI) reads back is named here; import the names, never spell
+the strings. Renaming one breaks studies and runs recorded before: don't.
+"""
+
+from __future__ import annotations
+
+# -- Optuna study user attributes ------------------------------------------------------------
+#: The search space the study was started with (``SearchSpace.to_json``).
+STUDY_SEARCH_SPACE = "search_space"
+#: The MLflow parent run of the study's sweep (reused on resume).
+STUDY_PARENT_RUN = "mlflow_parent_run_id"
+#: ``{"trial": <number>, "uri": <model URI>}`` of the best trial's servable model.
+STUDY_BEST_MODEL = "best_model"
+
+# -- Optuna trial user attributes ------------------------------------------------------------
+#: The trial's MLflow child run.
+RUN_ID_ATTR = "mlflow_run_id"
+#: The Hydra overrides that compose the trial's config.
+OVERRIDES_ATTR = "overrides"
+#: The trial's directory (``config.yaml``, ``history.json``, weights).
+TRIAL_DIR_ATTR = "trial_dir"
+#: Epochs trained, why training stopped, where the weights are, test-set metrics.
+EPOCHS_RUN_ATTR = "epochs_run"
+STOP_REASON_ATTR = "stop_reason"
+MODEL_PATH_ATTR = "model_path"
+TEST_METRICS_ATTR = "test_metrics"
+#: The epoch at which a PRUNED trial was stopped.
+PRUNED_AT_ATTR = "pruned_at_epoch"
+#: Why a FAIL trial failed.
+FAIL_REASON_ATTR = "fail_reason"
+#: Liveness of a RUNNING trial: its worker's host, pid and last heartbeat (epoch seconds).
+HOST_ATTR = "worker_host"
+PID_ATTR = "worker_pid"
+HEARTBEAT_ATTR = "heartbeat"
+#: Retries of reaped trials: set on the reaped trial; the original number; retries so far.
+RETRIED_ATTR = "retried"
+RETRY_OF_ATTR = "retry_of"
+RETRIES_ATTR = "retries"
+
+# -- MLflow tags on runs ---------------------------------------------------------------------
+#: ``sweep`` (parent run), ``trial`` (child run) or ``reproduction``.
+ROLE_TAG = "nnexp.role"
+ROLE_SWEEP = "sweep"
+ROLE_TRIAL = "trial"
+ROLE_REPRODUCTION = "reproduction"
+STUDY_TAG = "nnexp.study"
+TRIAL_TAG = "nnexp.trial"
+STATE_TAG = "nnexp.trial_state"
+PRUNED_AT_TAG = "nnexp.pruned_at_epoch"
+FAIL_REASON_TAG = "nnexp.fail_reason"
+HOST_TAG = "nnexp.host"
+WORKER_PID_TAG = "nnexp.worker_pid"
+BEST_TRIAL_TAG = "nnexp.best_trial"
+MODEL_URI_TAG = "nnexp.model_uri"
+REPRODUCTION_TAG = "nnexp.reproduction_of"
+REPRODUCED_BY_TAG = "nnexp.reproduced_by"
+#: ``sweep.*`` tags of the parent run (``sweep.metric`` is read back by ``nnexp reproduce``).
+SWEEP_METRIC_TAG = "sweep.metric"
+SWEEP_DIRECTION_TAG = "sweep.direction"
+SWEEP_N_TRIALS_TAG = "sweep.n_trials"
+SWEEP_SAMPLER_TAG = "sweep.sampler"
+SWEEP_PRUNER_TAG = "sweep.pruner"
+SWEEP_STORAGE_TAG = "sweep.storage"
+SWEEP_SPACE_TAG = "sweep.search_space"
+OPTUNA_STUDY_TAG = "optuna.study_name"
+#: MLflow's own tags.
+PARENT_RUN_TAG = "mlflow.parentRunId"
+RUN_NAME_TAG = "mlflow.runName"
+NOTE_TAG = "mlflow.note.content"
+
+# -- files in the sweep directory ------------------------------------------------------------
+RESULTS_FILE = "optimization_results.yaml"
+BEST_CONFIG_FILE = "best_config.yaml"
+CONTEXT_FILE = ".nnexp_sweep.json"
+#: Per-worker timing log (one JSON line per trial) in the worker's job directory.
+TIMINGS_FILE = "trials.jsonl"

@@ -1,0 +1,101 @@
+"""The errors that end a command with a message instead of a traceback, and their exit codes.
+
+Every entry point (``nnexp-train``, a sweep, ``nnexp``) maps an exception to its exit code with
+:func:`exit_code`; the codes are documented in the README:
+
+* 1 :data:`EXIT_FAILED`: the work ran but failed (no trial completed, a reproduction mismatch);
+* 2 :data:`EXIT_INVALID`: bad input, refused before anything ran;
+* 3 :data:`EXIT_UNREACHABLE`: the tracking server or the Optuna storage cannot be reached;
+* 130 :data:`EXIT_INTERRUPTED`: Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import NoReturn
+
+EXIT_FAILED = 1
+EXIT_INVALID = 2
+EXIT_UNREACHABLE = 3
+EXIT_INTERRUPTED = 130
+
+
+class InvalidInput(Exception):
+    """Bad input, refused before anything ran (exit 2)."""
+
+    exit_code = EXIT_INVALID
+
+
+class Unreachable(RuntimeError):
+    """A service (tracking server, Optuna storage) cannot be reached (exit 3)."""
+
+    exit_code = EXIT_UNREACHABLE
+
+
+class SearchSpaceError(InvalidInput, ValueError):
+    """A search-space entry is invalid; the message names the entry and what is wrong."""
+
+
+class SweepSettingError(InvalidInput, ValueError):
+    """A ``hydra.sweeper`` setting is invalid; the message names the key."""
+
+
+class UnsafeName(InvalidInput, ValueError):
+    """A study/experiment/run name that would escape its directory or break MLflow."""
+
+
+class Refusal(InvalidInput):
+    """A request that cannot be carried out as asked; the message says why and what to do."""
+
+
+class TrackingUnavailable(Unreachable):
+    """The MLflow tracking server does not answer."""
+
+
+class StorageUnavailable(Unreachable):
+    """The Optuna storage (a database server) cannot be reached."""
+
+
+class SweepStopped(Unreachable):
+    """Workers stopped because the tracking server or the Optuna storage stayed unreachable."""
+
+
+class ServiceUnreachable(Unreachable):
+    """The tracking server or the Optuna storage stayed unreachable past
+    ``hydra.sweeper.reconnect_timeout``: this worker stops (the sweep exits non-zero)."""
+
+
+class SweepFailed(RuntimeError):
+    """No trial completed (everything is still recorded)."""
+
+    exit_code = EXIT_FAILED
+
+
+class SweepAborted(BaseException):
+    """The sweeper process is gone (or the user interrupted): stop this worker now."""
+
+
+def exit_code(exc: BaseException) -> int | None:
+    """The exit code for an expected failure, None for a bug (let its traceback show)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    code = getattr(exc, "exit_code", None)
+    if isinstance(code, int):
+        return code
+    from nnexp.config.validate import ConfigError
+
+    return EXIT_INVALID if isinstance(exc, ConfigError) else None
+
+
+def config_problems(exc: BaseException) -> str:
+    """``invalid configuration:`` and one problem per line for a ``ConfigError``, else str."""
+    problems = getattr(exc, "problems", None)
+    if problems:
+        return "invalid configuration:\n  " + "\n  ".join(problems)
+    return str(exc)
+
+
+def fail(prog: str, message: str, code: int) -> NoReturn:
+    """Print ``<prog>: error: <message>`` on stderr and exit with ``code``."""
+    print(f"{prog}: error: {message}", file=sys.stderr, flush=True)
+    sys.exit(code)

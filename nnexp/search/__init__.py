@@ -1,0 +1,74 @@
+"""Hyperparameter search: the Optuna sweeper behind ``nnexp-train -m hparams_search=...``.
+
+The front page: ``nnexp.cli``, ``nnexp.repro`` and the Hydra plugin
+(``hydra_plugins.nnexp_sweeper``) import from here, never from the modules. Names are loaded
+on first use, so importing the package (Hydra scans plugins on every start) stays cheap.
+
+Modules, one concept each (see docs/ARCHITECTURE.md):
+
+* sweeper phases: ``sweep`` (``run_sweep``, exit codes), ``prepare``, ``launch``, ``finish``;
+* settings and space: ``settings``, ``samplers``, ``pruners``, ``grammar``, ``space``,
+  ``compose``;
+* storage: ``storage`` (URLs, studies, count lock), ``journal``, ``health`` (probe, reconnect);
+* workers: ``job`` (Hydra entry), ``worker`` (the loop), ``trial``, ``tell``, ``stale``
+  (reaping, retries), ``context``;
+* results: ``results`` (best trial, results file), ``report`` (lines, descriptions),
+  ``plots``, ``runs`` (MLflow parent/child runs via ``nnexp.tracking.sweep_runs``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: exported name -> module that defines it
+_EXPORTS = {
+    "run_sweep": "sweep",
+    "main_errors": "sweep",
+    "is_sweep_worker": "job",
+    "run_worker_job": "job",
+    "Worker": "worker",
+    "worker_threads": "worker",
+    "TrialOutcome": "trial",
+    "TrialCallback": "trial",
+    "objective_value": "trial",
+    "SweepContext": "context",
+    "SweepSummary": "results",
+    "best_trial": "results",
+    "study_best": "results",
+    "state_counts": "results",
+    "check_settings": "settings",
+    "default_study_name": "settings",
+    "make_sampler": "samplers",
+    "make_pruner": "pruners",
+    "parse_search_space": "grammar",
+    "SearchSpace": "space",
+    "validate_space": "space",
+    "resolve_storage_url": "storage",
+    "open_storage": "storage",
+    "local_file": "storage",
+    "create_or_load_study": "storage",
+    "load_study": "storage",
+    "count_lock": "storage",
+    "probe_storage": "health",
+    "is_storage_error": "health",
+    "counted_trials": "stale",
+    "remaining_trials": "stale",
+    "reap_stale_trials": "stale",
+    "trial_line": "report",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nnexp.search' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"nnexp.search.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,88 @@
+"""The sweep's middle phase: launch ``min(n_jobs, trials left)`` long-lived worker jobs through
+Hydra's launcher, each pulling trials until the study holds ``n_trials``
+(:mod:`nnexp.search.worker`); clean up after Ctrl-C; tell lost services from crashes."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from nnexp.errors import SweepStopped
+from nnexp.search.prepare import Prepared
+from nnexp.search.report import print_line
+from nnexp.search.stale import counted_trials
+
+
+@dataclass
+class Launched:
+    """What the worker jobs returned."""
+
+    crashed: list[str] = field(default_factory=list)  #: workers that raised
+    unreachable: list[str] = field(default_factory=list)  #: workers stopped by a lost service
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def set_launcher_workers(launcher: Any, n_jobs: int) -> None:
+    """Hydra's joblib launcher runs ``n_jobs`` jobs at once (1: in this process).
+
+    Other launchers (submitit) run every launched job as its own cluster job.
+    """
+    joblib_kwargs = getattr(launcher, "joblib", None)
+    if isinstance(joblib_kwargs, dict):
+        joblib_kwargs["n_jobs"] = int(n_jobs)
+
+
+def launch_workers(p: Prepared, launcher: Any) -> Launched:
+    """Run the worker jobs to their end (the launcher blocks); on Ctrl-C, reap and re-raise."""
+    out = Launched()
+    n_jobs = p.ctx.n_jobs
+    job = [*p.passthrough, f"hydra.sweeper.worker_context={_quote(str(p.context_path))}"]
+    set_launcher_workers(launcher, n_jobs)
+    try:
+        returns = launcher.launch([job] * n_jobs, initial_job_idx=0)
+    except KeyboardInterrupt:
+        interrupted(p)
+        raise
+    for r in returns:
+        value = getattr(r, "_return_value", None)
+        if getattr(r, "status", None) is not None and r.status.name == "FAILED":
+            out.crashed.append(repr(value))
+        elif isinstance(value, dict) and value.get("unreachable"):
+            out.unreachable.append(str(value["unreachable"]))
+    return out
+
+
+def interrupted(p: Prepared) -> None:
+    """After Ctrl-C: the interrupted trials FAIL, their runs and the parent run KILLED."""
+    p.reap()
+    if p.runs is not None and p.ctx.parent_run_id:
+        p.runs.reconcile(p.study)
+        p.runs.end_parent(p.ctx.parent_run_id, "KILLED")
+    print_line(
+        f"[sweep] interrupted; run the same command again to resume study {p.ctx.study_name!r}",
+        sys.stderr,
+    )
+
+
+def check_stopped(p: Prepared, messages: list[str]) -> None:
+    """Workers gave up on a lost service: raise :class:`SweepStopped` unless the study is full
+    anyway (then the sweep finishes as usual, with a warning)."""
+    if not messages:
+        return
+    n_trials = p.ctx.n_trials
+    try:
+        done = counted_trials(p.study.get_trials(deepcopy=False))
+    except Exception:  # noqa: BLE001 - the storage may be the lost service
+        done = -1
+    if done >= n_trials:
+        for m in messages:
+            print_line(f"[sweep] warning: a worker stopped: {m}", sys.stderr)
+        return
+    held = f"{done} of {n_trials}" if done >= 0 else f"? of {n_trials}"
+    raise SweepStopped(
+        f"sweep of study {p.ctx.study_name!r} stopped with {held} trials: {messages[0]}"
+    )

@@ -1,0 +1,200 @@
+"""The sweep's first phase: everything that can fail on bad input fails here, before any trial.
+
+Settings, sampler and pruner; the search space (grammar, bounds, every key composes and passes
+``nnexp.config.validate`` at its bounds and for every choice); then the Optuna storage and study
+(``load_if_exists``: the same study name resumes) and the MLflow store, experiment and parent
+run (reused on resume) -- once, before workers exist, so no two processes race on a schema
+migration; stale RUNNING trials of dead workers -> FAIL; the context file workers read.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from nnexp.contract import CONTEXT_FILE, STUDY_SEARCH_SPACE
+from nnexp.search.context import SweepContext
+from nnexp.search.grammar import parse_search_space
+from nnexp.search.pruners import make_pruner
+from nnexp.search.runs import SweepRuns
+from nnexp.search.samplers import make_sampler
+from nnexp.search.settings import check_names, default_study_name, normalized
+from nnexp.search.space import SearchSpace, validate_space
+from nnexp.search.stale import (
+    Reaped,
+    counted_trials,
+    reap_stale_trials,
+    remaining_trials,
+)
+from nnexp.search.storage import (
+    count_lock,
+    create_or_load_study,
+    resolve_storage_url,
+    storage_for_context,
+)
+
+log = logging.getLogger(__name__)
+
+
+def task_config(config_loader: Any, master: DictConfig, overrides: list[str]) -> DictConfig:
+    """The job config Hydra composes for ``overrides`` (without its ``hydra`` node)."""
+    cfg = config_loader.load_sweep_config(master, list(overrides))
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return cfg
+
+
+def masked(url: str) -> str:
+    """``url`` with its password hidden (for lines, tags and files)."""
+    from nnexp.tracking.masking import mask_secrets
+
+    return mask_secrets(url)
+
+
+@dataclass
+class Prepared:
+    """What the first phase set up."""
+
+    settings: dict[str, Any]
+    space: SearchSpace
+    passthrough: list[str]  #: command-line overrides every job gets unchanged
+    study: Any
+    storage_url: str
+    ctx: SweepContext
+    context_path: Path
+    runs: SweepRuns | None
+    remaining: int  #: trials still to run
+    reaped: list[Reaped]
+
+    def reap(self) -> list[Reaped]:
+        """Stale RUNNING trials -> FAIL (their runs FAILED), under the count lock."""
+        with count_lock(self.storage_url, self.ctx.study_name):
+            return reap_stale_trials(
+                self.study,
+                self.ctx.stale_after,
+                on_reaped=self.runs.mark_reaped if self.runs is not None else None,
+                max_retries=self.ctx.max_retries,
+            )
+
+
+def build_space(
+    s: Mapping[str, Any], arguments: Sequence[str], config: DictConfig, config_loader: Any
+) -> tuple[SearchSpace, list[str], DictConfig]:
+    """(search space, passthrough overrides, base config); the space checked at its corners."""
+    from nnexp.config.validate import validate
+
+    space, passthrough = parse_search_space(s.get("params"), list(arguments), config_loader)
+    space = space.mark_groups(lambda key: bool(config_loader.get_group_options(key)))
+    if not space.params:
+        log.warning("the search space is empty: every trial runs the same config")
+    validate_space(
+        space, lambda ov: task_config(config_loader, config, passthrough + ov), validate
+    )
+    return space, passthrough, task_config(config_loader, config, passthrough)
+
+
+def open_study(s: Mapping[str, Any], storage_url: str, study_name: str, space: SearchSpace) -> Any:
+    """Create or resume the study; remember (or compare) its search space."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = create_or_load_study(
+        storage_url,
+        study_name,
+        s["direction"],
+        make_sampler(s.get("sampler")),
+        make_pruner(s.get("pruner")),
+    )
+    previous = study.user_attrs.get(STUDY_SEARCH_SPACE)
+    if previous is not None and previous != space.to_json():
+        log.warning(
+            "study %r was started with another search space; continuing with this one",
+            study_name,
+        )
+    if previous is None:
+        study.set_user_attr(STUDY_SEARCH_SPACE, space.to_json())
+    return study
+
+
+def start_tracking(
+    s: Mapping[str, Any],
+    base_cfg: DictConfig,
+    launch_cwd: Path,
+    study: Any,
+    storage_url: str,
+    space: SearchSpace,
+) -> tuple[SweepRuns | None, str | None]:
+    """The MLflow store, experiment and parent run (None, None without tracking)."""
+    if not bool(base_cfg.tracking.enabled):
+        return None, None
+    from nnexp.tracking.store import open_experiment
+
+    tracking_uri, experiment_id = open_experiment(base_cfg.tracking, launch_cwd)
+    runs = SweepRuns(tracking_uri, experiment_id, study.study_name)
+    # under the study's lock: sweepers joining one study by name share one parent run
+    with count_lock(storage_url, study.study_name):
+        parent_run_id = runs.start_parent(study, s, masked(storage_url), space)
+    return runs, parent_run_id
+
+
+def prepare(
+    settings: Mapping[str, Any],
+    arguments: Sequence[str],
+    config: DictConfig,
+    config_loader: Any,
+    started: float,
+) -> Prepared:
+    """Check everything, set up the storages, reap, and write the workers' context file."""
+    s = normalized(settings)
+    space, passthrough, base_cfg = build_space(s, arguments, config, config_loader)
+    launch_cwd = Path(str(config.hydra.runtime.cwd))
+    sweep_dir = Path(str(config.hydra.sweep.dir))
+    if not sweep_dir.is_absolute():
+        sweep_dir = launch_cwd / sweep_dir
+    choices = config.hydra.runtime.get("choices", {}) or {}
+    study_name = s.get("study_name") or default_study_name(
+        choices.get("hparams_search"), str(base_cfg.data.name)
+    )
+    check_names(study_name, base_cfg)
+    storage_url = resolve_storage_url(s.get("storage"), launch_cwd)
+    study = open_study(s, storage_url, study_name, space)
+    runs, parent_run_id = start_tracking(s, base_cfg, launch_cwd, study, storage_url, space)
+    ctx = SweepContext(
+        study_name=study_name,
+        storage_url=storage_for_context(s.get("storage"), storage_url),
+        n_trials=int(s["n_trials"]),
+        metric=str(s["metric"]),
+        direction=s["direction"],
+        space_json=space.to_json(),
+        sampler=s.get("sampler"),
+        pruner=s.get("pruner"),
+        deadline=(started + float(s["timeout"])) if s.get("timeout") else None,
+        stale_after=float(s["stale_after"]),
+        max_retries=int(s.get("max_retries") or 0),
+        tracking_uri=runs.tracking_uri if runs is not None else None,
+        experiment_id=runs.experiment_id if runs is not None else None,
+        parent_run_id=parent_run_id,
+        launch_cwd=str(launch_cwd),
+        sweep_dir=str(sweep_dir),
+        sweeper_pid=os.getpid(),
+        sweeper_host=socket.gethostname(),
+        started=started,
+        extra={"reconnect_timeout": float(s["reconnect_timeout"])},
+    )
+    prepared = Prepared(s, space, passthrough, study, storage_url, ctx, Path(), runs, 0, [])
+    prepared.reaped = prepared.reap()
+    existing = study.get_trials(deepcopy=False)
+    ctx.n_existing = counted_trials(existing)
+    prepared.remaining = remaining_trials(existing, ctx.n_trials)
+    ctx.n_jobs = max(1, min(int(s["n_jobs"]), prepared.remaining or 1))
+    prepared.context_path = ctx.save(sweep_dir / CONTEXT_FILE)
+    OmegaConf.save(config, sweep_dir / "multirun.yaml")
+    return prepared
+

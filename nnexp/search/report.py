@@ -1,0 +1,184 @@
+"""What a sweep tells people: the line per finished trial, the sweep's lines, the parent run's
+description.
+
+The line per trial, e.g.
+
+``[trial 7] COMPLETE value=0.9722 best=0.9750 (trial 3) 12.3s``
+``[trial 8] PRUNED at epoch 4 value=0.8111 best=0.9750 (trial 3) 2.1s``
+``[trial 9] FAIL diverged: non-finite loss at epoch 3 best=0.9750 (trial 3) 1.0s``
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import TYPE_CHECKING, Any, TextIO
+
+from optuna.trial import FrozenTrial
+
+from nnexp.contract import RUN_ID_ATTR
+
+if TYPE_CHECKING:
+    from nnexp.search.results import SweepSummary
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return f"{value:.4f}" if abs(value) >= 1e-3 or value == 0 else f"{value:.3e}"
+
+
+def trial_line(
+    number: int,
+    state: str,
+    value: float | None,
+    best_value: float | None,
+    best_number: int | None,
+    elapsed_s: float,
+    *,
+    pruned_at: int | None = None,
+    reason: str | None = None,
+    n_trials: int | None = None,
+) -> str:
+    """Format the per-trial line (number, state, value, best so far, elapsed seconds)."""
+    head = f"[trial {number}" + (f"/{n_trials - 1}" if n_trials else "") + f"] {state}"
+    parts = [head]
+    if pruned_at is not None:
+        parts.append(f"at epoch {pruned_at}")
+    if reason and state == "FAIL":
+        short = reason.strip().splitlines()[0] if reason.strip() else reason
+        parts.append(short[:120])
+    if value is not None:
+        parts.append(f"value={_num(value)}")
+    best = f"best={_num(best_value)}" + (
+        f" (trial {best_number})" if best_number is not None else ""
+    )
+    parts.append(best)
+    parts.append(f"{elapsed_s:.1f}s")
+    return " ".join(parts)
+
+
+def print_line(line: str, stream: TextIO | None = None) -> None:
+    """Print and flush at once (worker processes share the terminal with the sweeper)."""
+    out = stream or sys.stdout
+    out.write(line + "\n")
+    out.flush()
+
+
+STATE_WORDS = {"COMPLETE": "completed", "PRUNED": "pruned", "FAIL": "failed"}
+
+
+def _run_link(text: str, run_id: str | None, experiment_id: str | None) -> str:
+    if run_id and experiment_id:
+        return f"[{text}](#/experiments/{experiment_id}/runs/{run_id})"
+    return text
+
+
+def describe(
+    summary: SweepSummary,
+    metric: str,
+    direction: str,
+    *,
+    experiment_id: str | None = None,
+    trials: list[FrozenTrial] | None = None,
+    top: int = 5,
+) -> str:
+    """Markdown note for the parent run (``mlflow.note.content``).
+
+    The sweep in one line (trials by state, objective), the best trial with a link to its run
+    and its params, the ``top`` completed trials as a table, and why trials failed.
+    """
+    order = ("COMPLETE", "PRUNED", "FAIL")
+    states = sorted(
+        summary.counts, key=lambda k: (order.index(k) if k in order else 9, k)
+    )
+    counted = ", ".join(
+        f"{summary.counts[k]} {STATE_WORDS.get(k, k.lower())}" for k in states
+    )
+    lines = [
+        (
+            f"**Sweep `{summary.study_name}`**: {summary.n_trials} trials "
+            f"({counted or 'none'}), {direction} `{metric}`."
+        ),
+    ]
+    if summary.best_number is not None:
+        best = _run_link(
+            f"trial {summary.best_number}", summary.best_run_id, experiment_id
+        )
+        lines += [
+            "",
+            f"**Best**: {best}, `{metric}` = {summary.best_value:.6g}",
+            "",
+        ]
+        lines += [f"- `{k}` = {_fmt(v)}" for k, v in summary.best_params.items()]
+    from nnexp.search.results import ranked_trials
+
+    done = ranked_trials(trials or [], direction)
+    if len(done) > 1:
+        keys = sorted({k for t in done for k in t.params})
+        lines += [
+            "",
+            f"Top {min(top, len(done))} of {len(done)} completed trials:",
+            "",
+            "| trial | " + metric + " | " + " | ".join(keys) + " |",
+            "|---" * (len(keys) + 2) + "|",
+        ]
+        for t in done[:top]:
+            link = _run_link(
+                str(t.number), t.user_attrs.get(RUN_ID_ATTR), experiment_id
+            )
+            cells = [link, f"{t.value:.4g}"] + [_fmt(t.params.get(k, "")) for k in keys]
+            lines.append("| " + " | ".join(cells) + " |")
+    if summary.fail_reasons:
+        lines += ["", "Failures:", ""] + [f"- {r}" for r in summary.fail_reasons[:20]]
+    return "\n".join(lines)
+
+
+def _fmt(value: Any) -> str:
+    """Params for people: floats to 3 significant digits."""
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def start_line(
+    study_name: str,
+    storage: str,
+    *,
+    n_existing: int,
+    n_reaped: int,
+    n_trials: int,
+    direction: str,
+    metric: str,
+    n_jobs: int,
+) -> str:
+    """``[sweep] study 'digits' (<storage>): new; target 30 trials, maximize val_accuracy, ...``."""
+    return (
+        f"[sweep] study {study_name!r} ({storage}): "
+        + (f"resuming with {n_existing} trials recorded" if n_existing else "new")
+        + (f", {n_reaped} stale trial(s) marked FAIL" if n_reaped else "")
+        + f"; target {n_trials} trials, {direction} {metric}, {n_jobs} worker(s)"
+    )
+
+
+def done_line(summary: SweepSummary, elapsed_s: float) -> str:
+    """``[sweep] done in 12.3s: 6 trials (COMPLETE 4, PRUNED 2)``."""
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(summary.counts.items()))
+    return f"[sweep] done in {elapsed_s:.1f}s: {summary.n_trials} trials ({counts})"
+
+
+def best_lines(summary: SweepSummary, metric: str, parent_run_id: str | None) -> list[str]:
+    """The lines printed when a sweep with a completed trial is done."""
+    lines = [
+        f"[sweep] best: trial {summary.best_number} {metric}={summary.best_value:.4f} "
+        f"params {summary.best_params}",
+        f"[sweep] results: {summary.results_file}"
+        + (f", {summary.best_config_file}" if summary.best_config_file else ""),
+    ]
+    if summary.best_run_id:
+        lines.append(
+            f"[sweep] MLflow parent run {parent_run_id}, best child run {summary.best_run_id}"
+        )
+    return lines

@@ -1,0 +1,85 @@
+"""``hydra.sweeper`` settings: defaults, range checks, names (before anything is created)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from omegaconf import DictConfig
+
+from nnexp.errors import SweepSettingError
+from nnexp.search.health import RECONNECT_TIMEOUT
+from nnexp.search.pruners import make_pruner
+from nnexp.search.samplers import make_sampler
+
+
+def normalized(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """A checked copy of the settings (direction lower-cased); sampler and pruner built once so
+    a bad one fails here. Raises :class:`SweepSettingError` listing every problem."""
+    s = dict(settings)
+    s["direction"] = str(s.get("direction", "maximize")).lower()
+    s.setdefault("reconnect_timeout", RECONNECT_TIMEOUT)
+    check_settings(s)
+    make_sampler(s.get("sampler"))
+    make_pruner(s.get("pruner"))
+    return s
+
+
+def check_settings(s: Mapping[str, Any]) -> None:
+    """Range checks on ``hydra.sweeper`` settings with messages naming the key."""
+    problems = []
+    if not isinstance(s.get("n_trials"), int) or s["n_trials"] < 1:
+        problems.append(
+            f"hydra.sweeper.n_trials must be an integer >= 1, got {s.get('n_trials')!r}"
+        )
+    if not isinstance(s.get("n_jobs"), int) or s["n_jobs"] < 1:
+        problems.append(
+            f"hydra.sweeper.n_jobs must be an integer >= 1, got {s.get('n_jobs')!r}"
+        )
+    if str(s.get("direction", "")).lower() not in ("minimize", "maximize"):
+        problems.append(
+            f"hydra.sweeper.direction must be minimize or maximize, got {s.get('direction')!r}"
+        )
+    if not s.get("metric"):
+        problems.append(
+            "hydra.sweeper.metric must name a per-epoch metric (val_accuracy, val_loss, ...)"
+        )
+    if s.get("timeout") is not None and float(s["timeout"]) <= 0:
+        problems.append(
+            f"hydra.sweeper.timeout must be > 0 seconds or null, got {s['timeout']!r}"
+        )
+    if not isinstance(s.get("max_retries", 0), int) or s.get("max_retries", 0) < 0:
+        problems.append(
+            f"hydra.sweeper.max_retries must be an integer >= 0, got {s.get('max_retries')!r}"
+        )
+    if float(s.get("reconnect_timeout", 0)) < 0:
+        problems.append(
+            f"hydra.sweeper.reconnect_timeout must be >= 0 seconds, got {s['reconnect_timeout']!r}"
+        )
+    if float(s.get("stale_after", 1)) <= 0:
+        problems.append(
+            f"hydra.sweeper.stale_after must be > 0 seconds, got {s['stale_after']!r}"
+        )
+    if problems:
+        raise SweepSettingError("\n".join(problems))
+
+
+def default_study_name(search: str | None, data: str) -> str:
+    """``<hparams_search>``, or ``<hparams_search>-<data>`` when sweeping it on other data."""
+    if not search:
+        return f"sweep-{data}"
+    return search if search == data else f"{search}-{data}"
+
+
+def check_names(study_name: str, cfg: DictConfig) -> None:
+    """Study, experiment and run names become MLflow names and paths: refuse traversal."""
+    from nnexp.errors import UnsafeName
+    from nnexp.tracking.store import check_safe_name
+
+    try:
+        check_safe_name(study_name, "hydra.sweeper.study_name")
+        check_safe_name(str(cfg.tracking.experiment), "tracking.experiment")
+        if cfg.tracking.get("run_name"):
+            check_safe_name(str(cfg.tracking.run_name), "tracking.run_name")
+    except UnsafeName as exc:
+        raise SweepSettingError(str(exc)) from None

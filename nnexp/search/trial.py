@@ -1,0 +1,107 @@
+"""One trial as a worker sees it: its outcome, its per-epoch callback, its objective value."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+
+from nnexp.contract import HEARTBEAT_ATTR
+from nnexp.errors import SweepAborted
+
+
+@dataclass
+class TrialOutcome:
+    """How one trial ended, as this worker saw it."""
+
+    number: int
+    state: str
+    value: float | None = None
+    reason: str | None = None
+    pruned_at: int | None = None
+    run_id: str | None = None
+    started: float = 0.0  #: epoch seconds at ask()
+    train_started: float = 0.0
+    train_ended: float = 0.0
+    ended: float = 0.0  #: epoch seconds after tell() and the line
+    #: time inside the per-epoch callback (report, prune, heartbeat)
+    callback_s: float = 0.0
+    pid: int = field(default_factory=os.getpid)
+    #: what was unreachable when the trial failed (``tracking`` | ``storage``), else None
+    fault: str | None = None
+
+    @property
+    def overhead_s(self) -> float:
+        """Sweep machinery time for this trial: everything but ``run_training``, plus the
+        per-epoch callback's time inside it."""
+        return (
+            (self.ended - self.started)
+            - (self.train_ended - self.train_started)
+            + self.callback_s
+        )
+
+
+def objective_value(result: Any, metric: str, direction: str) -> float:
+    """The trial's objective: the best ``metric`` over the epochs run (NaN when none is finite)."""
+    if getattr(result, "metric", None) == metric and result.best_value is not None:
+        value = float(result.best_value)
+        return value if math.isfinite(value) else math.nan
+    values = [float(v) for v in (result.history or {}).get(metric, []) if v is not None]
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return math.nan
+    return max(finite) if direction == "maximize" else min(finite)
+
+
+class TrialCallback:
+    """Per-epoch ``cb(model, record)``: report, heartbeat, prune, and stop if orphaned."""
+
+    def __init__(
+        self,
+        trial: optuna.Trial,
+        metric: str,
+        *,
+        heartbeat_every: float = 10.0,
+        orphan_check: Callable[[], bool] | None = None,
+    ) -> None:
+        self.trial = trial
+        self.metric = metric
+        self.heartbeat_every = heartbeat_every
+        self.orphan_check = orphan_check
+        self.last_beat = time.time()
+        self.pruned_at: int | None = None
+        self.seconds = 0.0
+
+    def __call__(self, model: Any, record: Mapping[str, float]) -> None:
+        start = time.perf_counter()
+        try:
+            self._epoch(record)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+    def _epoch(self, record: Mapping[str, float]) -> None:
+        from nnexp.nn import StopTraining
+
+        epoch = int(record["epoch"])
+        if self.orphan_check is not None and self.orphan_check():
+            raise SweepAborted("the sweep process is gone")
+        value = record.get(self.metric)
+        if value is None:
+            raise KeyError(
+                f"hydra.sweeper.metric={self.metric!r} is not in the epoch record "
+                f"(available: {', '.join(sorted(k for k in record if k != 'epoch'))})"
+            )
+        now = time.time()
+        if now - self.last_beat >= self.heartbeat_every:
+            self.trial.set_user_attr(HEARTBEAT_ATTR, now)
+            self.last_beat = now
+        if math.isfinite(float(value)):
+            self.trial.report(float(value), epoch)
+            if self.trial.should_prune():
+                self.pruned_at = epoch
+                raise StopTraining("pruned")

@@ -1,0 +1,64 @@
+"""Reading and annotating finished runs (``nnexp best``, ``nnexp reproduce``): the MLflow
+requests behind them, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class RunRecord:
+    """What MLflow holds about one run (no artifacts)."""
+
+    run_id: str
+    run_name: str
+    experiment_id: str
+    status: str
+    tags: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def _client(tracking_uri: str) -> Any:
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=tracking_uri)
+
+
+def read_run(tracking_uri: str, run_id: str) -> RunRecord | None:
+    """Run ``run_id`` of the store at ``tracking_uri``; None when the store has no such run."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        run = _client(tracking_uri).get_run(run_id)
+    except MlflowException:
+        return None
+    return RunRecord(
+        run_id=run_id,
+        run_name=run.info.run_name or run_id[:8],
+        experiment_id=run.info.experiment_id,
+        status=run.info.status,
+        tags=dict(run.data.tags),
+        metrics=dict(run.data.metrics),
+    )
+
+
+def run_tags(tracking_uri: str, run_id: str) -> dict[str, str]:
+    """The tags of run ``run_id`` (raises when the run does not exist)."""
+    return dict(_client(tracking_uri).get_run(run_id).data.tags)
+
+
+def download_artifact(tracking_uri: str, run_id: str, path: str, dst: str) -> Path | None:
+    """Artifact ``path`` of run ``run_id`` downloaded into ``dst``; None when it is missing."""
+    try:
+        return Path(_client(tracking_uri).download_artifacts(run_id, path, dst))
+    except Exception:  # noqa: BLE001 - a missing artifact is "not recorded"
+        return None
+
+
+def set_run_tags(tracking_uri: str, run_id: str, tags: dict[str, Any]) -> None:
+    """Set many tags on run ``run_id`` in one request."""
+    from nnexp.tracking.sweep_runs import set_tags
+
+    set_tags(_client(tracking_uri), run_id, tags)

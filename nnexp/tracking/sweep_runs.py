@@ -1,0 +1,377 @@
+"""MLflow side of a sweep: the parent run (created once, reused on resume) and trial tags.
+
+The one place a sweep talks to MLflow (``nnexp.search.runs`` calls it with Optuna's view).
+
+Tags: the parent run has ``nnexp.role=sweep`` and ``nnexp.study=<study name>``; each trial's
+child run has ``nnexp.role=trial``, ``nnexp.study``, ``nnexp.trial=<number>``, and after the
+trial ``nnexp.trial_state`` (COMPLETE/PRUNED/FAIL), ``nnexp.pruned_at_epoch`` or
+``nnexp.fail_reason``. Child runs carry ``mlflow.parentRunId`` (set by ``run_training``).
+
+Names for people browsing the MLflow UI: the parent is ``sweep-<study>``; once a trial ends its
+run is renamed after its number, key hyperparameters and state, e.g.
+``trial-7 adam lr=3.1e-03 d=2 w=128`` or ``trial-3 sgd lr=1.0e-06 d=1 w=32 [pruned]``, and its
+description (``mlflow.note.content``) says what happened to it.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from nnexp.contract import (
+    FAIL_REASON_TAG,
+    HOST_TAG,
+    NOTE_TAG,
+    PARENT_RUN_TAG,
+    PRUNED_AT_TAG,
+    ROLE_SWEEP,
+    ROLE_TAG,
+    ROLE_TRIAL,
+    STATE_TAG,
+    STUDY_TAG,
+    TRIAL_TAG,
+)
+from nnexp.contract import RUN_NAME_TAG as NAME_TAG
+
+#: The run params shown in a trial run's name, with their short labels ("" = the bare value).
+NAME_PARAMS: tuple[tuple[str, str], ...] = (
+    ("optimizer.name", ""),
+    ("optimizer.lr", "lr"),
+    ("model.depth", "d"),
+    ("model.width", "w"),
+)
+#: Name suffix per Optuna trial state (COMPLETE has none).
+STATE_SUFFIX = {"PRUNED": " [pruned]", "FAIL": " [failed]"}
+
+
+def client(uri: str) -> Any:
+    """An MlflowClient bound to ``uri``."""
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=uri)
+
+
+def _quote(value: str) -> str:
+    return "'" + str(value).replace("'", "\\'") + "'"
+
+
+def _newest_run(cl: Any, experiment_id: str, filter_string: str) -> str | None:
+    """The id of the newest run of the experiment matching ``filter_string``, if any."""
+    runs = cl.search_runs(
+        [experiment_id],
+        filter_string=filter_string,
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    return runs[0].info.run_id if runs else None
+
+
+def find_parent_run(cl: Any, experiment_id: str, study_name: str) -> str | None:
+    """The newest sweep run of ``study_name`` in the experiment, if any."""
+    return _newest_run(
+        cl,
+        experiment_id,
+        f"tags.`{ROLE_TAG}` = '{ROLE_SWEEP}' and tags.`{STUDY_TAG}` = {_quote(study_name)}",
+    )
+
+
+def start_parent_run(
+    uri: str,
+    experiment_id: str,
+    study_name: str,
+    *,
+    known_run_id: str | None = None,
+    tags: Mapping[str, Any] | None = None,
+) -> tuple[str, bool]:
+    """Create the sweep's parent run, or reopen the existing one (resume). Returns (id, resumed)."""
+    from mlflow.exceptions import MlflowException
+
+    cl = client(uri)
+    run_id = None
+    if known_run_id:
+        try:
+            run = cl.get_run(known_run_id)
+            if run.info.lifecycle_stage == "active":
+                run_id = known_run_id
+        except MlflowException:
+            run_id = None
+    if run_id is None:
+        run_id = find_parent_run(cl, experiment_id, study_name)
+    all_tags: dict[str, str] = {
+        ROLE_TAG: ROLE_SWEEP,
+        STUDY_TAG: study_name,
+        HOST_TAG: socket.gethostname(),
+    }
+    all_tags.update({str(k): str(v) for k, v in (tags or {}).items()})
+    if run_id is not None:
+        cl.update_run(run_id, status="RUNNING")
+        set_tags(cl, run_id, all_tags)
+        return run_id, True
+    run = cl.create_run(experiment_id, tags=all_tags, run_name=f"sweep-{study_name}")
+    return run.info.run_id, False
+
+
+def set_tags(cl: Any, run_id: str, tags: Mapping[str, Any]) -> None:
+    """Set many tags in one request."""
+    from mlflow.entities import RunTag
+
+    items = [RunTag(str(k), str(v)[:5000]) for k, v in tags.items()]
+    if items:
+        cl.log_batch(run_id, tags=items)
+
+
+def find_trial_run(
+    cl: Any, experiment_id: str, study_name: str, number: int
+) -> str | None:
+    """The child run of trial ``number`` (by tags), if one was created."""
+    return _newest_run(
+        cl,
+        experiment_id,
+        f"tags.`{ROLE_TAG}` = '{ROLE_TRIAL}' and tags.`{STUDY_TAG}` = {_quote(study_name)} "
+        f"and tags.`{TRIAL_TAG}` = '{int(number)}'",
+    )
+
+
+def _short_value(value: Any) -> str:
+    """``0.0031`` -> ``3.1e-03``, ``[128, 64]`` -> ``128-64``, ``"2"`` -> ``2``."""
+    text = str(value).strip()
+    if text.startswith("[") and text.endswith("]"):
+        return "-".join(_short_value(v) for v in text[1:-1].split(",") if v.strip())
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if number.is_integer() and "e" not in text.lower() and "." not in text:
+        return str(int(number))
+    return f"{number:.1e}"
+
+
+def trial_run_name(
+    number: int, params: Mapping[str, Any], state: str | None = None
+) -> str:
+    """A trial run's name: ``trial-7 adam lr=3.1e-03 d=2 w=128`` (+ ``[pruned]``/``[failed]``).
+
+    ``params`` are the run's params (dotted config keys); missing keys are left out.
+    """
+    parts = [f"trial-{int(number)}"]
+    for key, label in NAME_PARAMS:
+        if key in params and params[key] not in (None, ""):
+            value = _short_value(params[key])
+            parts.append(f"{label}={value}" if label else value)
+    return " ".join(parts) + STATE_SUFFIX.get(state or "", "")
+
+
+def trial_note(
+    study_name: str,
+    number: int,
+    state: str,
+    *,
+    pruned_at: int | None = None,
+    fail_reason: str | None = None,
+    parent_run_id: str | None = None,
+    experiment_id: str | None = None,
+) -> str:
+    """Markdown description of a trial run: its sweep and what happened to the trial."""
+    sweep = f"`{study_name}`"
+    if parent_run_id and experiment_id:
+        sweep = (
+            f"[sweep-{study_name}](#/experiments/{experiment_id}/runs/{parent_run_id})"
+        )
+    what = {"COMPLETE": "completed", "PRUNED": "pruned", "FAIL": "failed"}.get(
+        state, state.lower()
+    )
+    if state == "PRUNED" and pruned_at is not None:
+        what += (
+            f" at epoch {pruned_at} (its learning curve was behind the other trials')"
+        )
+    if state == "FAIL" and fail_reason:
+        what += f": {fail_reason}"
+    return f"Trial {int(number)} of sweep {sweep}: **{what}**."
+
+
+def record_trial_outcome(
+    cl: Any,
+    run_id: str,
+    state: str,
+    *,
+    pruned_at: int | None = None,
+    fail_reason: str | None = None,
+    terminate: str | None = None,
+) -> None:
+    """Tag the trial's run with its Optuna state (and why); ``terminate`` sets the run status.
+
+    Also renames the run after its trial number, key params and state (:func:`trial_run_name`)
+    and describes it (:func:`trial_note`); that costs one ``get_run`` request.
+    """
+    tags: dict[str, Any] = {STATE_TAG: state}
+    if pruned_at is not None:
+        tags[PRUNED_AT_TAG] = pruned_at
+    if fail_reason:
+        tags[FAIL_REASON_TAG] = fail_reason
+    run = cl.get_run(run_id)
+    run_tags = run.data.tags
+    try:
+        number = int(run_tags.get(TRIAL_TAG, ""))
+    except ValueError:
+        number = None
+    if number is not None:
+        tags[NAME_TAG] = trial_run_name(number, run.data.params, state)
+        tags[NOTE_TAG] = trial_note(
+            run_tags.get(STUDY_TAG, "?"),
+            number,
+            state,
+            pruned_at=pruned_at,
+            fail_reason=fail_reason,
+            parent_run_id=run_tags.get(PARENT_RUN_TAG),
+            experiment_id=run.info.experiment_id,
+        )
+    set_tags(cl, run_id, tags)
+    if terminate is not None:
+        cl.set_terminated(run_id, status=terminate)
+
+
+@dataclass(frozen=True)
+class TrialEnd:
+    """How a finished Optuna trial ended, as its MLflow run should say."""
+
+    state: str  #: COMPLETE | PRUNED | FAIL
+    pruned_at: int | None = None
+    fail_reason: str | None = None
+
+
+def reconcile_trial_runs(
+    cl: Any, experiment_id: str, study_name: str, ends: Mapping[int, TrialEnd]
+) -> int:
+    """Make every trial run's state agree with Optuna (after interrupts and reaping).
+
+    ``ends`` maps the numbers of the study's finished trials to how they ended. Child runs of
+    ``study_name`` with no ``nnexp.trial_state`` tag, or still RUNNING, whose trial has finished
+    get the state (and fail reason) and a terminal status. Returns how many runs were fixed.
+    One search request plus one request per fixed run.
+    """
+    fixed = 0
+    for run in cl.search_runs(
+        [experiment_id],
+        filter_string=(
+            f"tags.`{ROLE_TAG}` = '{ROLE_TRIAL}' and tags.`{STUDY_TAG}` = {_quote(study_name)}"
+        ),
+        max_results=5000,
+    ):
+        try:
+            end = ends.get(int(run.data.tags.get(TRIAL_TAG, "-1")))
+        except ValueError:
+            continue
+        if end is None:
+            continue
+        tagged = run.data.tags.get(STATE_TAG) == end.state
+        running = run.info.status == "RUNNING"
+        if tagged and not running:
+            continue
+        finish = "FAILED" if end.state == "FAIL" else "FINISHED"
+        record_trial_outcome(
+            cl,
+            run.info.run_id,
+            end.state,
+            pruned_at=end.pruned_at,
+            fail_reason=end.fail_reason if end.state == "FAIL" else None,
+            terminate=finish if running else None,
+        )
+        fixed += 1
+    return fixed
+
+
+def fail_trial_run(
+    cl: Any,
+    experiment_id: str,
+    study_name: str,
+    number: int,
+    reason: str,
+    run_id: str | None = None,
+) -> None:
+    """A trial marked FAIL elsewhere (reaped): FAIL tags on its run, FAILED if still RUNNING."""
+    run_id = run_id or find_trial_run(cl, experiment_id, study_name, number)
+    if run_id:
+        running = cl.get_run(run_id).info.status == "RUNNING"
+        record_trial_outcome(
+            cl, run_id, "FAIL", fail_reason=reason, terminate="FAILED" if running else None
+        )
+
+
+def tag_trial_end(
+    cl: Any,
+    run_id: str,
+    state: str,
+    *,
+    pruned_at: int | None = None,
+    fail_reason: str | None = None,
+    trained: bool = False,
+    interrupted: bool = False,
+) -> None:
+    """A worker's view of how its trial ended, on the trial's run.
+
+    ``trained``: training returned (its run ended FINISHED), so a FAIL must turn it FAILED;
+    ``interrupted``: a run still RUNNING is ended KILLED.
+    """
+    status = None
+    if state == "FAIL" and trained:
+        status = "FAILED"
+    elif interrupted and cl.get_run(run_id).info.status == "RUNNING":
+        status = "KILLED"
+    record_trial_outcome(
+        cl, run_id, state, pruned_at=pruned_at, fail_reason=fail_reason, terminate=status
+    )
+
+
+def run_experiment(cl: Any, run_id: str) -> str:
+    """The experiment id of run ``run_id``."""
+    return str(cl.get_run(run_id).info.experiment_id)
+
+
+def end_run(cl: Any, run_id: str, status: str) -> None:
+    """Set run ``run_id``'s terminal status (FINISHED, FAILED, KILLED)."""
+    cl.set_terminated(run_id, status=status)
+
+
+def log_summary(
+    cl: Any,
+    run_id: str,
+    *,
+    tags: Mapping[str, Any],
+    metrics: Mapping[str, float],
+    step: int,
+    artifacts: str | None = None,
+    artifact_path: str | None = None,
+) -> None:
+    """Tags, finite ``metrics`` (at ``step``) and a directory of artifacts on one run."""
+    import math
+    import time
+
+    from mlflow.entities import Metric
+
+    set_tags(cl, run_id, tags)
+    ts = int(time.time() * 1000)
+    batch = [Metric(k, float(v), ts, step) for k, v in metrics.items() if math.isfinite(v)]
+    if batch:
+        cl.log_batch(run_id, metrics=batch)
+    if artifacts is not None:
+        cl.log_artifacts(run_id, artifacts, artifact_path)
+
+
+def log_best_trial(
+    tracking_uri: str, run_id: str, plots_dir: str | None, model: Any, X_example: Any
+) -> str:
+    """The best trial's run: its plots (``plots/``), its servable model, ``nnexp.best_trial``.
+
+    Returns the model URI.
+    """
+    from nnexp.contract import BEST_TRIAL_TAG, MODEL_URI_TAG
+    from nnexp.tracking.pyfunc import log_servable_model
+
+    cl = client(tracking_uri)
+    if plots_dir is not None:
+        cl.log_artifacts(run_id, plots_dir, "plots")
+    uri = log_servable_model(run_id, model, X_example, tracking_uri=tracking_uri)
+    set_tags(cl, run_id, {BEST_TRIAL_TAG: "true", MODEL_URI_TAG: uri})
+    return uri
