@@ -18,7 +18,7 @@ from omegaconf import DictConfig
 import nnexp
 from nnexp.config.overrides import check_overrides
 from nnexp.config.schema import register_configs
-from nnexp.config.validate import ConfigError, validate
+from nnexp.config.validate import ConfigError, check_names, validate
 
 #: The top-level ``conf/`` directory (the project is installed editable).
 CONF_DIR = Path(nnexp.__file__).resolve().parents[1] / "conf"
@@ -46,6 +46,7 @@ def app(cfg: DictConfig) -> float:
 
     try:
         validate(cfg)
+        check_names(cfg)
         result = run_training(cfg)
     except ConfigError as exc:
         _fail("invalid configuration:\n  " + "\n  ".join(exc.problems), 2)

@@ -179,7 +179,7 @@ def run_sweep(
     """Run (or resume) the sweep that ``settings`` (``hydra.sweeper``) describes."""
     import optuna
 
-    from nnexp.config.validate import validate
+    from nnexp.config.validate import check_names, validate
 
     started = time.time()
     s = dict(settings)
@@ -209,7 +209,7 @@ def run_sweep(
     study_name = s.get("study_name") or default_study_name(
         choices.get("hparams_search"), str(base_cfg.data.name)
     )
-    _check_names(study_name, base_cfg)
+    check_names(base_cfg, study_name)
     storage_url = resolve_storage_url(s.get("storage"), launch_cwd)
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -418,19 +418,6 @@ def _stopped(study: Any, study_name: str, n_trials: int, messages: list[str]) ->
     raise SweepStopped(
         f"sweep of study {study_name!r} stopped with {held} trials: {messages[0]}"
     )
-
-
-def _check_names(study_name: str, cfg: DictConfig) -> None:
-    """Study, experiment and run names become MLflow names and paths: refuse traversal."""
-    from nnexp.tracking.store import UnsafeName, check_safe_name
-
-    try:
-        check_safe_name(study_name, "hydra.sweeper.study_name")
-        check_safe_name(str(cfg.tracking.experiment), "tracking.experiment")
-        if cfg.tracking.get("run_name"):
-            check_safe_name(str(cfg.tracking.run_name), "tracking.run_name")
-    except UnsafeName as exc:
-        raise SweepSettingError(str(exc)) from None
 
 
 def _masked(url: str) -> str:
