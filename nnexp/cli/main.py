@@ -32,6 +32,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _mark_dead_runs(args: argparse.Namespace) -> None:
+    """Runs of processes killed outright on this host become KILLED (nnexp.tracking.liveness),
+    in the tracking store the subcommand uses (default: ``mlruns/mlflow.db`` in the cwd)."""
+    from pathlib import Path
+
+    from nnexp.tracking.liveness import mark_dead_runs_quietly
+    from nnexp.tracking.store import resolve_tracking_uri
+
+    explicit = getattr(args, "tracking_uri", None) or getattr(args, "backend_store_uri", None)
+    mark_dead_runs_quietly(resolve_tracking_uri(explicit, Path.cwd()), prog=f"nnexp {args.command}")
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Console-script entry point; returns (and exits with) the subcommand's status.
 
@@ -42,6 +54,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     from nnexp.config.validate import ConfigError
     from nnexp.tracking.store import TrackingUnavailable
 
+    _mark_dead_runs(args)
     try:
         code = int(args.func(args))
     except Refusal as exc:

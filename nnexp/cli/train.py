@@ -47,6 +47,7 @@ def app(cfg: DictConfig) -> float:
     try:
         validate(cfg)
         check_names(cfg)
+        _mark_dead_runs(cfg)
         result = run_training(cfg)
     except ConfigError as exc:
         _fail("invalid configuration:\n  " + "\n  ".join(exc.problems), 2)
@@ -54,6 +55,18 @@ def app(cfg: DictConfig) -> float:
         _fail(str(exc), 3)
     print(format_summary(result, str(cfg.tracking.experiment)), flush=True)
     return float(result.best_value)
+
+
+def _mark_dead_runs(cfg: DictConfig) -> None:
+    """Runs of processes killed outright on this host become KILLED (nnexp.tracking.liveness)."""
+    if not bool(cfg.tracking.enabled):
+        return
+    from nnexp.tracking.liveness import mark_dead_runs_quietly
+    from nnexp.tracking.store import resolve_tracking_uri
+    from nnexp.train.trainer import launch_dir
+
+    uri = resolve_tracking_uri(cfg.tracking.uri, launch_dir())
+    mark_dead_runs_quietly(uri, timeout=float(cfg.tracking.timeout), prog="nnexp-train")
 
 
 def _terminate(signum: int, frame: Any) -> NoReturn:

@@ -180,6 +180,7 @@ def run_sweep(
     import optuna
 
     from nnexp.config.validate import check_names, validate
+    from nnexp.tracking.liveness import mark_dead_runs_quietly, process_tags
 
     started = time.time()
     s = dict(settings)
@@ -251,6 +252,7 @@ def run_sweep(
                 study_name,
                 known_run_id=study.user_attrs.get("mlflow_parent_run_id"),
                 tags={
+                    **process_tags(),  # this sweeper's pid: marked KILLED once it is gone
                     "optuna.study_name": study_name,
                     "sweep.sampler": s.get("sampler"),
                     "sweep.pruner": s.get("pruner"),
@@ -286,6 +288,7 @@ def run_sweep(
             on_reaped=mark_reaped,
             max_retries=max_retries,
         )
+    mark_dead_runs_quietly(tracking_uri, prog="nnexp-train")  # killed single runs -> KILLED
     existing = study.get_trials(deepcopy=False)
     n_existing = counted_trials(existing)
     n_trials = int(s["n_trials"])

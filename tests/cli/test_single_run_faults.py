@@ -36,3 +36,76 @@ def test_unsafe_names_are_refused_by_single_runs(tmp_path: Path, override: str, 
     assert f"{key} '" in proc.stderr and "is not a safe name" in proc.stderr
     assert "Traceback" not in proc.stderr and "epoch " not in proc.stdout
     assert not (tmp_path / "mlruns").exists() and not (tmp_path.parent / "x").exists()
+
+
+# --- a run killed outright is marked KILLED by the next command ---------------------------------
+
+
+def _wait_for_epoch(proc: subprocess.Popen, uri: str, timeout: float = 180) -> str:
+    """The run id ``proc`` prints, once the store holds an epoch metric of it (polls the store
+    only after the run exists, so it never races the store's creation)."""
+    import time
+
+    from mlflow.tracking import MlflowClient
+
+    for line in proc.stdout:  # type: ignore[union-attr]
+        if line.startswith("MLflow run "):
+            run_id = line.split()[2]
+            break
+    else:
+        raise AssertionError(f"no run started: {proc.wait()}")
+    client = MlflowClient(uri)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None
+        if client.get_metric_history(run_id, "val_loss"):
+            return run_id
+        time.sleep(0.2)
+    raise AssertionError("the run never logged an epoch")
+
+
+def test_a_killed_run_is_marked_killed_by_the_next_command(tmp_path: Path) -> None:
+    import signal
+    import socket
+
+    from mlflow.tracking import MlflowClient
+
+    from nnexp.tracking.liveness import HOST_TAG, PID_START_TAG, PID_TAG, process_tags
+
+    uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
+    proc = subprocess.Popen(
+        [str(NNEXP_TRAIN), "trainer.epochs=100000", "trainer.early_stopping.patience=100000",
+         "model.width=8", "tracking.log_plots=false"],
+        cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        killed = _wait_for_epoch(proc, uri)
+        tags = MlflowClient(uri).get_run(killed).data.tags
+        assert tags[HOST_TAG] == socket.gethostname() and tags[PID_TAG] == str(proc.pid)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdout.close()  # type: ignore[union-attr]
+    client = MlflowClient(uri)
+    exp_id = client.get_experiment_by_name("nnexp").experiment_id
+    assert client.get_run(killed).info.status == "RUNNING"  # nothing could end it
+    mine = process_tags()  # this test process: alive
+    live = client.create_run(exp_id, tags=mine).info.run_id
+    other_host = client.create_run(exp_id, tags={**mine, HOST_TAG: "elsewhere", PID_TAG: str(proc.pid)}).info.run_id
+    reused_pid = client.create_run(exp_id, tags={**mine, PID_START_TAG: "1"}).info.run_id  # pid reused
+    untagged = client.create_run(exp_id).info.run_id  # no process tags: unknown, left alone
+
+    nnexp = Path(sys.executable).with_name("nnexp")
+    out = subprocess.run([str(nnexp), "studies"], cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=120)
+    assert f"marked run {killed} KILLED" in out.stderr, out.stderr
+    status = {r: client.get_run(r).info.status for r in (killed, live, other_host, reused_pid, untagged)}
+    assert status == {killed: "KILLED", live: "RUNNING", other_host: "RUNNING", reused_pid: "KILLED", untagged: "RUNNING"}
+    assert "died while the run was RUNNING" in client.get_run(killed).data.tags["nnexp.killed_reason"]
+
+    # the next single run also cleans up (and runs)
+    again = client.create_run(exp_id, tags={**mine, PID_START_TAG: "1"}).info.run_id
+    done = nnexp_train(tmp_path, "trainer.epochs=1", "model.width=8", "tracking.log_plots=false")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert client.get_run(again).info.status == "KILLED" and client.get_run(live).info.status == "RUNNING"
