@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from typing import List, Optional
 
 from nnexp.cli import best, reproduce, studies, ui
+from nnexp.cli.interrupts import exit_code
+from nnexp.cli.interrupts import install as install_interrupts
 from nnexp.repro.errors import Refusal
 
 SUBCOMMANDS = (studies, best, reproduce, ui)
@@ -47,13 +50,15 @@ def _mark_dead_runs(args: argparse.Namespace) -> None:
 def main(argv: Optional[List[str]] = None) -> int:
     """Console-script entry point; returns (and exits with) the subcommand's status.
 
-    2: refused (the message says why and what to do); 3: the tracking store is unreachable.
+    2: refused (the message says why and what to do); 3: the tracking store is unreachable;
+    130/143: interrupted by SIGINT/SIGTERM.
     """
     args = build_parser().parse_args(argv)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     from nnexp.config.validate import ConfigError
     from nnexp.tracking.store import TrackingUnavailable
 
+    install_interrupts()  # SIGINT/SIGTERM: one line, exit 130/143
     _mark_dead_runs(args)
     try:
         code = int(args.func(args))
@@ -67,9 +72,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     except TrackingUnavailable as exc:
         print(f"nnexp {args.command}: error: {exc}", file=sys.stderr, flush=True)
         code = 3
-    except KeyboardInterrupt:
-        print(f"nnexp {args.command}: interrupted", file=sys.stderr, flush=True)
-        code = 130
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        print(f"nnexp {args.command}: interrupted by {signal.Signals(signum).name}", file=sys.stderr, flush=True)
+        code = exit_code(signum)
     if argv is None:
         sys.exit(code)
     return code

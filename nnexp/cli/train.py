@@ -7,15 +7,16 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import hydra
 from omegaconf import DictConfig
 
 import nnexp
+from nnexp.cli.interrupts import install as install_interrupts
+from nnexp.cli.interrupts import quiet_interrupts
 from nnexp.config.overrides import check_overrides
 from nnexp.config.schema import register_configs
 from nnexp.config.validate import ConfigError, check_names, validate
@@ -40,7 +41,7 @@ def app(cfg: DictConfig) -> float:
     if is_sweep_worker():
         return run_worker_job(cfg)
     # -------------------------------------------------------------------------------------------
-    from nnexp.cli.summary import format_summary
+    from nnexp.cli.summary import divergence, format_summary
     from nnexp.tracking.store import TrackingUnavailable
     from nnexp.train.trainer import run_training
 
@@ -54,6 +55,11 @@ def app(cfg: DictConfig) -> float:
     except TrackingUnavailable as exc:
         _fail(str(exc), 3)
     print(format_summary(result, str(cfg.tracking.experiment)), flush=True)
+    if result.stop_reason == "diverged":  # recorded in full, but not a trained model: exit 1
+        _fail(
+            f"the run diverged: {divergence(result.epochs_run)} (everything is recorded); "
+            "lower optimizer.lr or set optimizer.clip_norm", 1,
+        )
     return float(result.best_value)
 
 
@@ -69,17 +75,14 @@ def _mark_dead_runs(cfg: DictConfig) -> None:
     mark_dead_runs_quietly(uri, timeout=float(cfg.tracking.timeout), prog="nnexp-train")
 
 
-def _terminate(signum: int, frame: Any) -> NoReturn:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main() -> None:
     """Console-script entry point: check override keys, then hand over to Hydra."""
     problems = check_overrides(sys.argv[1:])
     if problems:
         _fail("\n  ".join(["invalid override(s):", *problems]), 2)
-    signal.signal(signal.SIGTERM, _terminate)  # a killed run ends KILLED, not RUNNING
-    app()
+    install_interrupts()  # SIGINT/SIGTERM: the run ends KILLED, one line, exit 130/143
+    with quiet_interrupts("nnexp-train"):
+        app()
 
 
 if __name__ == "__main__":

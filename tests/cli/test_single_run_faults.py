@@ -109,3 +109,77 @@ def test_a_killed_run_is_marked_killed_by_the_next_command(tmp_path: Path) -> No
     done = nnexp_train(tmp_path, "trainer.epochs=1", "model.width=8", "tracking.log_plots=false")
     assert done.returncode == 0, done.stderr[-2000:]
     assert client.get_run(again).info.status == "KILLED" and client.get_run(live).info.status == "RUNNING"
+
+
+# --- signals end quietly; divergence is the outcome -------------------------------------------
+
+
+def _interrupt(tmp_path: Path, sig: int, *args: str, after: str = r"epoch +2/") -> tuple[subprocess.Popen, str, str]:
+    """Start ``nnexp-train args``, send ``sig`` by pid once a stdout line matches ``after``."""
+    import re
+    import signal
+
+    proc = subprocess.Popen(
+        [str(NNEXP_TRAIN), *args], cwd=tmp_path, env=_env(), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # even if pytest ignores it
+    )
+    seen = []
+    for line in proc.stdout:  # type: ignore[union-attr]
+        seen.append(line)
+        if re.match(after, line):
+            break
+    os.kill(proc.pid, sig)
+    out, err = proc.communicate(timeout=240)
+    return proc, "".join(seen) + out, err
+
+
+@pytest.mark.parametrize("name, code", [("SIGINT", 130), ("SIGTERM", 143)])
+def test_signals_end_a_run_quietly_and_killed(tmp_path: Path, name: str, code: int) -> None:
+    import signal
+
+    from mlflow.tracking import MlflowClient
+
+    proc, out, err = _interrupt(
+        tmp_path, getattr(signal, name), "trainer.epochs=100000", "trainer.early_stopping.patience=100000",
+        "model.width=8",
+    )
+    assert proc.returncode == code, err
+    assert err.strip().splitlines()[-1] == f"nnexp-train: interrupted by {name}"
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    run_id = next(line.split()[2] for line in out.splitlines() if line.startswith("MLflow run "))
+    assert MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}").get_run(run_id).info.status == "KILLED"
+
+
+def test_sigterm_ends_a_sweep_quietly_with_143(tmp_path: Path) -> None:
+    import signal
+
+    proc, out, err = _interrupt(
+        tmp_path, signal.SIGTERM, "-m", "hparams_search=digits", "hydra.sweeper.n_trials=4",
+        "trainer.epochs=200", "trainer.early_stopping.patience=1000", "hydra.sweeper.sampler.seed=0",
+        "hydra.sweeper.pruner=none", after=r"\[trial ",
+    )
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    assert err.strip().splitlines()[-2:] == [
+        "[sweep] interrupted; run the same command again to resume study 'digits'",
+        "nnexp-train: interrupted by SIGTERM",
+    ]
+
+
+def test_a_run_diverging_at_once_reports_it_and_exits_1(tmp_path: Path) -> None:
+    from mlflow.tracking import MlflowClient
+
+    proc = nnexp_train(tmp_path, "optimizer=sgd", "optimizer.lr=10", "trainer.epochs=5")
+    assert proc.returncode == 1, proc.stderr
+    assert "best val_loss (min): none (no epoch ended with finite values)" in proc.stdout
+    assert "diverged: non-finite loss or weights in epoch 1; no finite epoch" in proc.stdout
+    assert "inf" not in proc.stdout.split("stopped:")[1] and "test:" not in proc.stdout
+    assert "nnexp-train: error: the run diverged" in proc.stderr
+    assert "legend" not in proc.stderr.lower() and "Traceback" not in proc.stderr
+    run_id = next(line.split()[2] for line in proc.stdout.splitlines() if line.startswith("MLflow run "))
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
+    run = client.get_run(run_id)
+    assert run.data.tags["stop_reason"] == "diverged" and run.info.status == "FINISHED"
+    assert not any(k.startswith("test_") for k in run.data.metrics)
+    assert "weights" not in {a.path for a in client.list_artifacts(run_id)}
