@@ -180,6 +180,7 @@ def run_sweep(
     import optuna
 
     from nnexp.config.validate import check_names, validate
+    from nnexp.search.storage_errors import check_storage
     from nnexp.tracking.liveness import mark_dead_runs_quietly, process_tags
 
     started = time.time()
@@ -212,6 +213,7 @@ def run_sweep(
     )
     check_names(base_cfg, study_name)
     storage_url = resolve_storage_url(s.get("storage"), launch_cwd)
+    check_storage(storage_url)  # scheme, driver, host, journal damage: exit 2 before any trial
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = create_or_load_study(
