@@ -101,3 +101,12 @@ def test_a_damaged_journal_stops_the_sweep_with_the_line(tmp_path: Path) -> None
     assert f"the Optuna journal {journal} is damaged at line 3" in proc.stderr
     assert "Traceback" not in proc.stderr and "JSONDecodeError" not in proc.stderr
     assert journal.read_bytes() == before  # untouched
+
+
+def test_nnexp_studies_names_the_damaged_journal_line(tmp_path: Path) -> None:
+    from nnexp.cli.main import main
+
+    journal = tmp_path / "journal.log"
+    _journal(journal, 2)
+    _damage(journal, 2)
+    assert main(["studies", "--storage", f"journal:{journal}"]) == 2
