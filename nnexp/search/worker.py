@@ -670,6 +670,9 @@ def run_worker_job(cfg: Any = None) -> dict[str, Any]:
 
     hc = HydraConfig.get()
     ctx = SweepContext.load(hc.sweeper.worker_context)
+    from nnexp.search.watchdog import exit_with_sweeper
+
+    exit_with_sweeper(ctx.sweeper_pid)  # a worker whose sweeper was killed exits: no orphans
     config_name = hc.job.config_name
     base = [str(o) for o in hc.overrides.task]
 
