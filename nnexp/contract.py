@@ -51,7 +51,13 @@ TRIAL_TAG = "nnexp.trial"
 STATE_TAG = "nnexp.trial_state"
 PRUNED_AT_TAG = "nnexp.pruned_at_epoch"
 FAIL_REASON_TAG = "nnexp.fail_reason"
+#: The process behind a run (every run; see nnexp.tracking.liveness): host, pid, its start time
+#: (clock ticks since boot) and pid namespace; a run of a dead process here becomes KILLED.
 HOST_TAG = "nnexp.host"
+PID_TAG = "nnexp.pid"
+PID_START_TAG = "nnexp.pid_start"
+PID_NS_TAG = "nnexp.pid_ns"
+KILLED_REASON_TAG = "nnexp.killed_reason"
 WORKER_PID_TAG = "nnexp.worker_pid"
 BEST_TRIAL_TAG = "nnexp.best_trial"
 MODEL_URI_TAG = "nnexp.model_uri"

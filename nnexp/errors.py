@@ -6,11 +6,13 @@ Every entry point (``nnexp-train``, a sweep, ``nnexp``) maps an exception to its
 * 1 :data:`EXIT_FAILED`: the work ran but failed (no trial completed, a reproduction mismatch);
 * 2 :data:`EXIT_INVALID`: bad input, refused before anything ran;
 * 3 :data:`EXIT_UNREACHABLE`: the tracking server or the Optuna storage cannot be reached;
-* 130 :data:`EXIT_INTERRUPTED`: Ctrl-C.
+* 128 + signal number: interrupted (:data:`EXIT_INTERRUPTED` 130 for SIGINT/Ctrl-C, 143 for
+  SIGTERM), as a shell reports a process its signal stopped.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 from typing import NoReturn
 
@@ -77,8 +79,8 @@ class SweepAborted(BaseException):
 
 def exit_code(exc: BaseException) -> int | None:
     """The exit code for an expected failure, None for a bug (let its traceback show)."""
-    if isinstance(exc, KeyboardInterrupt):
-        return EXIT_INTERRUPTED
+    if isinstance(exc, KeyboardInterrupt):  # nnexp.cli.interrupts sets ``signum``
+        return 128 + int(getattr(exc, "signum", signal.SIGINT))
     code = getattr(exc, "exit_code", None)
     if isinstance(code, int):
         return code

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from typing import List, Optional
 
 from nnexp.cli import best, reproduce, studies, ui
+from nnexp.cli.interrupts import install as install_interrupts
+from nnexp.cli.interrupts import signal_name
 
 SUBCOMMANDS = (studies, best, reproduce, ui)
 
@@ -31,20 +34,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _mark_dead_runs(args: argparse.Namespace) -> None:
+    """Runs of processes killed outright on this host become KILLED (nnexp.tracking.liveness),
+    in the tracking store the subcommand uses (default: ``mlruns/mlflow.db`` in the cwd)."""
+    from pathlib import Path
+
+    from nnexp.tracking.liveness import mark_dead_runs_quietly
+    from nnexp.tracking.store import resolve_tracking_uri
+
+    explicit = getattr(args, "tracking_uri", None) or getattr(args, "backend_store_uri", None)
+    mark_dead_runs_quietly(resolve_tracking_uri(explicit, Path.cwd()), prog=f"nnexp {args.command}")
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Console-script entry point; returns (and exits with) the subcommand's status.
 
-    2: refused (the message says why and what to do); 3: the tracking store is unreachable.
+    2: refused (the message says why and what to do); 3: the tracking store is unreachable;
+    130/143: interrupted by SIGINT/SIGTERM.
     """
     args = build_parser().parse_args(argv)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    from nnexp.errors import EXIT_INTERRUPTED, config_problems, exit_code
+    from nnexp.errors import config_problems, exit_code
 
+    install_interrupts()  # SIGINT/SIGTERM: one line, exit 130/143
+    _mark_dead_runs(args)
     try:
         code = int(args.func(args))
-    except KeyboardInterrupt:
-        print(f"nnexp {args.command}: interrupted", file=sys.stderr, flush=True)
-        code = EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        print(f"nnexp {args.command}: interrupted by {signal_name(exc)}", file=sys.stderr, flush=True)
+        code = exit_code(exc)
     except Exception as exc:  # expected failures get a message and their exit code
         code = exit_code(exc)
         if code is None:

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, List
 
 from nnexp.tracking.masking import mask_secrets
 from nnexp.train.baseline import format_vs_baseline
+
+
+def divergence(epochs_run: int) -> str:
+    """What a diverged run kept: the weights of its last finite epoch, or nothing."""
+    where = f"non-finite loss or weights in epoch {epochs_run + 1}"
+    if epochs_run:
+        return f"{where}; kept the weights of epoch {epochs_run}, the last finite one"
+    return f"{where}; no finite epoch, so no weights and no test metrics"
 
 
 def format_summary(result: Any, experiment: str = "") -> str:
@@ -15,7 +24,12 @@ def format_summary(result: Any, experiment: str = "") -> str:
     lines: List[str] = []
     best = f" (best epoch {result.best_epoch})" if result.best_epoch else ""
     lines.append(f"stopped: {result.stop_reason} after {result.epochs_run} epochs{best}, {result.seconds:.1f}s")
-    lines.append(f"best {result.metric} ({result.mode}): {result.best_value:.4f}")
+    if math.isfinite(result.best_value):
+        lines.append(f"best {result.metric} ({result.mode}): {result.best_value:.4f}")
+    else:
+        lines.append(f"best {result.metric} ({result.mode}): none (no epoch ended with finite values)")
+    if result.stop_reason == "diverged":
+        lines.append(f"diverged: {divergence(result.epochs_run)}")
     if result.test_metrics:
         lines.append("test: " + "  ".join(f"{k} {v:.4f}" for k, v in result.test_metrics.items()))
     baseline = getattr(result, "baseline", None)

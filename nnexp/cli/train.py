@@ -7,18 +7,19 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import hydra
 from omegaconf import DictConfig
 
 import nnexp
+from nnexp.cli.interrupts import install as install_interrupts
+from nnexp.cli.interrupts import quiet_interrupts
 from nnexp.config.overrides import check_overrides
 from nnexp.config.schema import register_configs
-from nnexp.config.validate import ConfigError
+from nnexp.config.validate import ConfigError, check_names
 from nnexp.errors import EXIT_FAILED, EXIT_INVALID, config_problems, exit_code, fail
 
 #: The top-level ``conf/`` directory (the project is installed editable).
@@ -40,20 +41,35 @@ def app(cfg: DictConfig) -> float:
     if is_sweep_worker():
         return run_worker_job(cfg)
     # -------------------------------------------------------------------------------------------
-    from nnexp.cli.summary import format_summary
+    from nnexp.cli.summary import divergence, format_summary
     from nnexp.tracking.store import TrackingUnavailable
     from nnexp.train.trainer import run_training
 
     try:
+        check_names(cfg)
+        _mark_dead_runs(cfg)
         result = run_training(cfg)  # validates the config before anything is created
     except (ConfigError, TrackingUnavailable) as exc:
         _fail(config_problems(exc), exit_code(exc) or EXIT_FAILED)
     print(format_summary(result, str(cfg.tracking.experiment)), flush=True)
+    if result.stop_reason == "diverged":  # recorded in full, but not a trained model: exit 1
+        _fail(
+            f"the run diverged: {divergence(result.epochs_run)} (everything is recorded); "
+            "lower optimizer.lr or set optimizer.clip_norm", EXIT_FAILED,
+        )
     return float(result.best_value)
 
 
-def _terminate(signum: int, frame: Any) -> NoReturn:
-    raise KeyboardInterrupt(f"signal {signum}")
+def _mark_dead_runs(cfg: DictConfig) -> None:
+    """Runs of processes killed outright on this host become KILLED (nnexp.tracking.liveness)."""
+    if not bool(cfg.tracking.enabled):
+        return
+    from nnexp.tracking.liveness import mark_dead_runs_quietly
+    from nnexp.tracking.store import resolve_tracking_uri
+    from nnexp.train.trainer import launch_dir
+
+    uri = resolve_tracking_uri(cfg.tracking.uri, launch_dir())
+    mark_dead_runs_quietly(uri, timeout=float(cfg.tracking.timeout), prog="nnexp-train")
 
 
 def main() -> None:
@@ -61,8 +77,9 @@ def main() -> None:
     problems = check_overrides(sys.argv[1:])
     if problems:
         _fail("\n  ".join(["invalid override(s):", *problems]), EXIT_INVALID)
-    signal.signal(signal.SIGTERM, _terminate)  # a killed run ends KILLED, not RUNNING
-    app()
+    install_interrupts()  # SIGINT/SIGTERM: the run ends KILLED, one line, exit 130/143
+    with quiet_interrupts("nnexp-train"):
+        app()
 
 
 if __name__ == "__main__":

@@ -207,6 +207,39 @@ def _check_tracking(c: _Checker) -> None:
     )
 
 
+def name_problems(cfg: DictConfig | Any, study_name: Optional[str] = None) -> List[str]:
+    """Why ``tracking.experiment``, ``tracking.run_name`` (and a sweep's study name) are unsafe.
+
+    These names become MLflow names and paths: ``..`` segments, absolute paths and their
+    percent-encoded forms are refused (:func:`nnexp.tracking.store.check_safe_name`) for single
+    runs and sweeps alike, before anything is written (``nnexp-train`` calls :func:`check_names`
+    after :func:`validate`; the sweeper once for the sweep, with its study name).
+    """
+    from nnexp.tracking.store import UnsafeName, check_safe_name
+
+    names = [("tracking.experiment", OmegaConf.select(cfg, "tracking.experiment", default=None))]
+    run_name = OmegaConf.select(cfg, "tracking.run_name", default=None)
+    if run_name:
+        names.append(("tracking.run_name", run_name))
+    if study_name is not None:
+        names.insert(0, ("hydra.sweeper.study_name", study_name))
+    problems = []
+    for key, value in names:
+        if isinstance(value, str) and value.strip():  # empty names: see _check_tracking
+            try:
+                check_safe_name(value, key)
+            except UnsafeName as exc:
+                problems.append(str(exc))
+    return problems
+
+
+def check_names(cfg: DictConfig | Any, study_name: Optional[str] = None) -> None:
+    """Raise :class:`ConfigError` when a name of :func:`name_problems` is unsafe."""
+    problems = name_problems(cfg, study_name)
+    if problems:
+        raise ConfigError(problems)
+
+
 _SECTIONS: tuple[Callable[[_Checker], None], ...] = (
     _check_data,
     _check_hyperparameters,

@@ -8,6 +8,7 @@ from typing import Any
 
 from nnexp.errors import ServiceUnreachable, SweepAborted
 from nnexp.search.context import SweepContext
+from nnexp.search.watchdog import exit_with_sweeper
 
 #: The sweeper's ``_target_`` (a worker job recognises itself by it).
 SWEEPER_TARGET = "hydra_plugins.nnexp_sweeper.nnexp_sweeper.NnexpSweeper"
@@ -43,6 +44,7 @@ def run_worker_job(cfg: Any = None) -> dict[str, Any]:
 
     hc = HydraConfig.get()
     ctx = SweepContext.load(hc.sweeper.worker_context)
+    exit_with_sweeper(ctx.sweeper_pid)  # a worker whose sweeper was killed exits: no orphans
     config_name = hc.job.config_name
 
     def compose_trial(overrides: list[str]) -> Any:

@@ -39,6 +39,8 @@ from nnexp.search.storage import (
     resolve_storage_url,
     storage_for_context,
 )
+from nnexp.search.storage_errors import check_storage
+from nnexp.tracking.liveness import mark_dead_runs_quietly
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +166,7 @@ def prepare(
     )
     check_names(study_name, base_cfg)
     storage_url = resolve_storage_url(s.get("storage"), launch_cwd)
+    check_storage(storage_url)  # scheme, driver, host, journal damage: exit 2 before any trial
     study = open_study(s, storage_url, study_name, space)
     runs, parent_run_id = start_tracking(s, base_cfg, launch_cwd, study, storage_url, space)
     ctx = SweepContext(
@@ -190,6 +193,7 @@ def prepare(
     )
     prepared = Prepared(s, space, passthrough, study, storage_url, ctx, Path(), runs, 0, [])
     prepared.reaped = prepared.reap()
+    mark_dead_runs_quietly(ctx.tracking_uri, prog="nnexp-train")  # killed single runs -> KILLED
     existing = study.get_trials(deepcopy=False)
     ctx.n_existing = counted_trials(existing)
     prepared.remaining = remaining_trials(existing, ctx.n_trials)

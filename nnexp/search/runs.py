@@ -22,6 +22,7 @@ from nnexp.contract import (
     SWEEP_STORAGE_TAG,
 )
 from nnexp.tracking import sweep_runs
+from nnexp.tracking.liveness import process_tags
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class SweepRuns:
             self.study_name,
             known_run_id=study.user_attrs.get(STUDY_PARENT_RUN),
             tags={
+                **process_tags(),  # this sweeper's pid: marked KILLED once it is gone
                 OPTUNA_STUDY_TAG: self.study_name,
                 SWEEP_SAMPLER_TAG: settings.get("sampler"),
                 SWEEP_PRUNER_TAG: settings.get("pruner"),

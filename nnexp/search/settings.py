@@ -72,14 +72,10 @@ def default_study_name(search: str | None, data: str) -> str:
 
 
 def check_names(study_name: str, cfg: DictConfig) -> None:
-    """Study, experiment and run names become MLflow names and paths: refuse traversal."""
-    from nnexp.errors import UnsafeName
-    from nnexp.tracking.store import check_safe_name
+    """Study, experiment and run names become MLflow names and paths: refuse traversal
+    (the rule single runs use too: :func:`nnexp.config.validate.name_problems`)."""
+    from nnexp.config.validate import name_problems
 
-    try:
-        check_safe_name(study_name, "hydra.sweeper.study_name")
-        check_safe_name(str(cfg.tracking.experiment), "tracking.experiment")
-        if cfg.tracking.get("run_name"):
-            check_safe_name(str(cfg.tracking.run_name), "tracking.run_name")
-    except UnsafeName as exc:
-        raise SweepSettingError(str(exc)) from None
+    problems = name_problems(cfg, study_name)
+    if problems:
+        raise SweepSettingError("; ".join(problems))

@@ -48,7 +48,8 @@ def learning_curves(
         if best_epoch:
             ax.axvline(best_epoch, color="grey", linestyle="--", linewidth=1, label="best epoch")
         ax.grid(alpha=0.3)
-        ax.legend()
+        if ax.get_legend_handles_labels()[0]:  # no epoch (diverged at once): no empty legend
+            ax.legend()
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.13, top=0.9, wspace=0.25)
     path = Path(path)
     canvas.print_png(str(path))

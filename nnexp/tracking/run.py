@@ -45,8 +45,11 @@ class TrackedRun:
         """Create a RUNNING run (a nested child when ``parent_run_id`` is given)."""
         from mlflow.tracking import MlflowClient
 
+        from nnexp.tracking.liveness import process_tags
+
         client = MlflowClient(tracking_uri=uri)
         all_tags = {str(k): mask_secrets(str(v)) for k, v in (tags or {}).items()}
+        all_tags.update(process_tags())  # who writes it: a killed process's run is marked KILLED
         if parent_run_id:
             all_tags["mlflow.parentRunId"] = parent_run_id
         run = client.create_run(experiment_id, tags=all_tags, run_name=run_name)

@@ -127,6 +127,13 @@ def _weights_dir(cfg: DictConfig, base: Path) -> Path:
     return _hydra_output_dir() or Path(tempfile.mkdtemp(prefix="nnexp-run-"))
 
 
+def has_trained_weights(stop_reason: str, epochs_run: int) -> bool:
+    """Whether the model holds weights worth testing and saving: a run that diverged in its
+    first epoch is back at its initial weights (``MLP.fit`` restores the last finite epoch's
+    weights, here none), so its test metrics and weights would mean nothing."""
+    return not (stop_reason == "diverged" and epochs_run == 0)
+
+
 def _check_task(cfg: DictConfig, task: str) -> None:
     monitor = str(cfg.trainer.early_stopping.monitor)
     if task != "classification" and "accuracy" in monitor:
@@ -235,15 +242,17 @@ def run_training(
             best_epoch = getattr(model, "best_epoch_", None)
             epochs_run = int(model.n_epochs_run_)
             task = str(getattr(model, "task_", task))
-            metrics, y_pred = test_metrics(model, ds.X_test, ds.y_test, task)
+            trained = has_trained_weights(stop_reason, epochs_run)
+            metrics, y_pred = test_metrics(model, ds.X_test, ds.y_test, task) if trained else ({}, None)
 
-            weights: Optional[Path] = _weights_dir(cfg, base) / WEIGHTS_FILE
-            weights.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                model.save(weights)
-            except ValueError as exc:  # non-finite weights (diverged before any finite epoch)
-                print(f"weights not saved: {exc}", flush=True)
-                weights = None
+            weights: Optional[Path] = _weights_dir(cfg, base) / WEIGHTS_FILE if trained else None
+            if weights is not None:
+                weights.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    model.save(weights)
+                except ValueError as exc:  # non-finite weights
+                    print(f"weights not saved: {exc}", flush=True)
+                    weights = None
 
             model_uri = None
             if recorder is not None:

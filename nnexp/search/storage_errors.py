@@ -1,0 +1,139 @@
+"""Clear errors for an Optuna storage that cannot work, found before any trial or file exists.
+
+:func:`check_storage` runs once, right after ``hydra.sweeper.storage`` is resolved, and raises
+:class:`~nnexp.search.samplers.SweepSettingError` (exit 2, "invalid sweep: ...") saying what is
+wrong and how to fix it, instead of the raw traceback the first database call would give:
+
+* an unknown URL scheme (``notascheme://x``): the schemes that work;
+* a missing database driver (``psycopg`` for PostgreSQL): the ``pip install`` that adds it;
+* a server host name that does not resolve: which host, and to fix the URL;
+* a damaged journal file (a record that is not JSON before the last line; a torn *last* line
+  is the remains of a writer killed mid-write and is dropped as before): the file, the line
+  number and how to recover.
+
+A reachable host whose server is down is not decided here (the connection then fails clearly
+on its own); nothing here connects to a database.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+from nnexp.search.samplers import SweepSettingError
+from nnexp.search.storage import local_file
+from nnexp.tracking.masking import mask_secrets
+
+#: ``pip`` commands that install the driver of a SQLAlchemy dialect.
+DRIVER_INSTALL = {
+    "postgresql": "pip install -e '.[postgres]'",
+    "mysql": "pip install pymysql (and use mysql+pymysql://...)",
+    "redis": "pip install redis",
+}
+#: What ``hydra.sweeper.storage`` accepts (for the unknown-scheme message).
+ACCEPTED = (
+    "null (mlruns/optuna/journal.log), journal:<path>, sqlite:///optuna.db, "
+    "postgresql://user@host:5432/db, mysql+pymysql://user@host/db, redis://host:6379"
+)
+
+
+def check_storage(url: str) -> None:
+    """Refuse a resolved storage ``url`` that cannot work (see the module doc)."""
+    if url.startswith(("journal:", "journal-nfs:")):
+        path = local_file(url)
+        if path is not None:
+            check_journal(path)
+        return
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        _check_import("redis", url, "redis")
+        _check_host(url)
+        return
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    shown = mask_secrets(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise SweepSettingError(
+            f"hydra.sweeper.storage: {shown!r} is not a storage URL; use {ACCEPTED}"
+        ) from None
+    try:
+        dialect = parsed.get_dialect()
+    except NoSuchModuleError:
+        raise SweepSettingError(
+            f"hydra.sweeper.storage: unknown scheme {parsed.drivername!r} in {shown!r}; use {ACCEPTED}"
+        ) from None
+    try:
+        dialect.import_dbapi()
+    except ImportError as exc:
+        backend = parsed.get_backend_name()
+        fix = DRIVER_INSTALL.get(backend, f"install the Python driver for {parsed.drivername}")
+        raise SweepSettingError(
+            f"hydra.sweeper.storage {shown!r} needs the {backend} driver "
+            f"({getattr(exc, 'name', None) or exc}), which is not installed: {fix}"
+        ) from None
+    if parsed.host and backend_is_server(parsed.get_backend_name()):
+        _check_host(url, parsed.host, parsed.port)
+
+
+def backend_is_server(backend: str) -> bool:
+    """Whether a SQLAlchemy backend talks to a server by host name (not a local file)."""
+    return backend not in ("sqlite",)
+
+
+def _check_import(module: str, url: str, backend: str) -> None:
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        raise SweepSettingError(
+            f"hydra.sweeper.storage {mask_secrets(url)!r} needs the {module} package, which is "
+            f"not installed: {DRIVER_INSTALL[backend]}"
+        ) from None
+
+
+def _check_host(url: str, host: str | None = None, port: int | None = None) -> None:
+    """Refuse a host name that does not resolve (no connection is made)."""
+    if host is None:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    if not host:
+        return
+    try:
+        socket.getaddrinfo(host, port or 0, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise SweepSettingError(
+            f"hydra.sweeper.storage {mask_secrets(url)!r}: the host {host!r} does not resolve "
+            f"({exc.strerror or exc}); fix the host name in the URL (or NNEXP_OPTUNA_STORAGE)"
+        ) from None
+
+
+def check_journal(path: Path) -> None:
+    """Refuse a journal with a line that is not a JSON record before its last line."""
+    if not path.is_file():
+        return
+    with open(path, "rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.endswith(b"\n"):
+                return  # a torn last record: dropped by the next append
+            try:
+                json.loads(line)
+            except ValueError as exc:
+                msg = getattr(exc, "msg", None) or str(exc)
+                raise SweepSettingError(journal_damage(path, number, msg)) from None
+
+
+def journal_damage(path: Path, number: int, why: str) -> str:
+    """The message for a damaged record at line ``number`` of the journal ``path``."""
+    keep = number - 1
+    return (
+        f"the Optuna journal {path} is damaged at line {number} ({why}): that record is not "
+        f"JSON, so the study cannot be read. To recover, keep a copy and cut the journal "
+        f"before that line (the trials recorded from it on are lost; the rest resume): "
+        f"cp {path} {path}.bak && head -n {keep} {path}.bak > {path}"
+    )

@@ -1,0 +1,97 @@
+"""``kill -9`` of the sweeper leaves no orphans: its loky workers and their resource trackers
+exit within seconds (nnexp.search.watchdog), through the real ``nnexp-train -m``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+NNEXP_TRAIN = Path(sys.executable).with_name("nnexp-train")
+
+pytestmark = pytest.mark.slow
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    if int(fh.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+def _running_trials(journal: Path) -> int:
+    import optuna
+    from optuna.trial import TrialState
+
+    from nnexp.search.storage import open_storage
+
+    if not journal.exists():
+        return 0
+    try:
+        study = optuna.load_study(study_name="digits", storage=open_storage(f"journal:{journal}"))
+    except KeyError:  # the study is not recorded yet
+        return 0
+    return len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_killing_the_sweeper_leaves_no_worker_or_resource_tracker(tmp_path: Path) -> None:
+    main = subprocess.Popen(
+        [str(NNEXP_TRAIN), "-m", "hparams_search=digits", "hydra.sweeper.n_jobs=2", "hydra.sweeper.n_trials=4",
+         "trainer.epochs=2000", "trainer.early_stopping.patience=10000", "hydra.sweeper.pruner=none",
+         "hydra.sweeper.sampler.seed=0"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    journal = tmp_path / "mlruns" / "optuna" / "journal.log"
+    family: set[int] = set()
+    try:
+        deadline = time.monotonic() + 240
+        while _running_trials(journal) < 2:  # both workers are inside their trial loop
+            assert main.poll() is None and time.monotonic() < deadline, "the workers never started"
+            time.sleep(0.5)
+        kids = _children(main.pid)
+        workers = [k for k in kids if "loky" in _cmdline(k) and "resource_tracker" not in _cmdline(k)]
+        assert len(workers) == 2, {k: _cmdline(k) for k in kids}
+        family.update(kids)
+        for k in kids:
+            family.update(_children(k))
+        os.kill(main.pid, signal.SIGKILL)
+        main.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while any(_alive(p) for p in family) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        left = {p: _cmdline(p) for p in family if _alive(p)}
+        assert not left, f"still alive 30 s after the sweeper died: {left}"
+    finally:
+        if main.poll() is None:
+            main.kill()
+        for p in family:  # only what this test started
+            if _alive(p):
+                os.kill(p, signal.SIGKILL)
