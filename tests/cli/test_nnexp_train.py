@@ -34,11 +34,11 @@ def run_id_of(stdout: str) -> str:
 
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory):
-    """One tracked 4-epoch digits run with the servable model (shared by the checks below)."""
+    """One tracked 4-epoch digits run with the defaults: the servable model is logged too."""
     tmp = tmp_path_factory.mktemp("run")
     uri = f"sqlite:///{tmp / 'mlflow.db'}"
     proc = nnexp_train(
-        tmp, "trainer.epochs=4", "model.width=32", f"tracking.uri={uri}", "tracking.log_model=true",
+        tmp, "trainer.epochs=4", "model.width=32", f"tracking.uri={uri}",
         "+tracking.tags.db=postgresql://bob:hunter2@dbhost/mlflow",
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -121,7 +121,10 @@ def test_artifacts_and_servable_model(full_run, tmp_path):
     net = MLP.load(weights)
     ds = load_dataset("digits", seed=0, val_size=0.2, test_size=0.2)
     mlflow.set_tracking_uri(full_run["uri"])
-    model = mlflow.pyfunc.load_model(run.data.tags["model_uri"])
+    model_uri = run.data.tags["model_uri"]
+    assert re.fullmatch(r"models:/m-[0-9a-f]{32}", model_uri)
+    assert f"model: {model_uri}" in full_run["proc"].stdout  # the summary names it
+    model = mlflow.pyfunc.load_model(model_uri)
     np.testing.assert_array_equal(model.predict(ds.X_test), net.predict(ds.X_test))
     assert model.metadata.signature is not None
     assert net.score(ds.X_test, ds.y_test) == pytest.approx(run.data.metrics["test_accuracy"])
