@@ -67,8 +67,12 @@ class RunRecorder:
         return self.run.run_id
 
     def log_config(self, config: Mapping[str, Any], dataset: Any) -> None:
-        """Params: every leaf of the resolved config; tags: dataset, seed, environment (provenance)."""
+        """Params: every leaf of the resolved config; tags: dataset, seed, environment (provenance);
+        inputs: the dataset's three splits (:mod:`nnexp.tracking.datasets`)."""
+        from nnexp.tracking.datasets import dataset_inputs
+
         with self.timer("params"):
+            self.run.log_inputs(dataset_inputs(dataset))
             self.run.log_params(config_params(config))
             tags = {
                 "dataset": dataset.name,

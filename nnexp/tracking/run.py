@@ -7,7 +7,7 @@ import queue
 import threading
 import time
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 from nnexp.tracking.masking import mask_secrets
 
@@ -72,6 +72,11 @@ class TrackedRun:
         items = [RunTag(str(k), mask_secrets(str(v))) for k, v in tags.items()]
         for i in range(0, len(items), _MAX_TAGS_PER_BATCH):
             self.client.log_batch(self.run_id, tags=items[i : i + _MAX_TAGS_PER_BATCH])
+
+    def log_inputs(self, datasets: Sequence[Any]) -> None:
+        """Log ``mlflow.entities.DatasetInput`` s (the runs table's Dataset column)."""
+        if datasets:
+            self.client.log_inputs(self.run_id, datasets=list(datasets))
 
     def log_metrics(self, metrics: Mapping[str, float], step: int = 0, *, synchronous: bool = True) -> None:
         """Log several metrics at one step in one ``log_batch`` request.
