@@ -9,7 +9,7 @@ from nnexp.tracking.masking import mask_secrets
 
 def format_summary(result: Any, experiment: str = "") -> str:
     """Stop reason, best monitored value, test metrics, weights path, MLflow run and how to open it."""
-    from nnexp.tracking.run import run_url, ui_command
+    from nnexp.tracking.links import open_run_hint
 
     lines: List[str] = []
     best = f" (best epoch {result.best_epoch})" if result.best_epoch else ""
@@ -28,14 +28,7 @@ def format_summary(result: Any, experiment: str = "") -> str:
     )
     if result.model_uri:
         lines.append(f"model: {result.model_uri}  (mlflow.pyfunc.load_model(...).predict(X))")
-    url = run_url(result.tracking_uri or "", result.experiment_id or "", result.run_id)
-    if url:
-        lines.append(f"open it: {url}")
-    else:
-        lines.append(
-            f"open it: {ui_command(result.tracking_uri or '')}  then "
-            f"http://127.0.0.1:5000/#/experiments/{result.experiment_id}/runs/{result.run_id}"
-        )
+    lines.append(f"open it: {open_run_hint(result.tracking_uri or '', result.experiment_id or '', result.run_id)}")
     timings = result.tracking_seconds
     if timings:
         parts = ", ".join(f"{k} {v:.2f}" for k, v in timings.items())

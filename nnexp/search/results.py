@@ -175,9 +175,9 @@ STATE_WORDS = {"COMPLETE": "completed", "PRUNED": "pruned", "FAIL": "failed"}
 
 
 def _run_link(text: str, run_id: str | None, experiment_id: str | None) -> str:
-    if run_id and experiment_id:
-        return f"[{text}](#/experiments/{experiment_id}/runs/{run_id})"
-    return text
+    from nnexp.tracking.links import run_link
+
+    return run_link(text, run_id, experiment_id)
 
 
 def describe(

@@ -162,9 +162,9 @@ def trial_note(
     """Markdown description of a trial run: its sweep and what happened to the trial."""
     sweep = f"`{study_name}`"
     if parent_run_id and experiment_id:
-        sweep = (
-            f"[sweep-{study_name}](#/experiments/{experiment_id}/runs/{parent_run_id})"
-        )
+        from nnexp.tracking.links import run_link
+
+        sweep = run_link(f"sweep-{study_name}", parent_run_id, experiment_id)
     what = {"COMPLETE": "completed", "PRUNED": "pruned", "FAIL": "failed"}.get(
         state, state.lower()
     )

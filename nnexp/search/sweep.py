@@ -398,6 +398,10 @@ def run_sweep(
         print_line(
             f"[sweep] MLflow parent run {parent_run_id}, best child run {summary.best_run_id}"
         )
+        if ctx.tracking_uri and ctx.experiment_id and parent_run_id:
+            from nnexp.tracking.links import open_run_hint
+
+            print_line(f"[sweep] open it: {open_run_hint(ctx.tracking_uri, ctx.experiment_id, parent_run_id)}")
     if worker_errors:
         raise SweepFailed("worker job(s) crashed:\n  " + "\n  ".join(worker_errors))
     return summary

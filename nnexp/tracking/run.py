@@ -177,15 +177,3 @@ def finite_or_none(value: Any) -> Optional[float]:
     except (TypeError, ValueError):
         return None
     return f if math.isfinite(f) else None
-
-
-def run_url(uri: str, experiment_id: str, run_id: str) -> Optional[str]:
-    """The MLflow UI address of a run on an ``http(s)`` tracking server, else ``None``."""
-    if not uri.startswith(("http://", "https://")):
-        return None
-    return f"{mask_secrets(uri).rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
-
-
-def ui_command(uri: str) -> str:
-    """The shell command that opens a local store in the MLflow UI."""
-    return f"mlflow ui --backend-store-uri {mask_secrets(uri)}"

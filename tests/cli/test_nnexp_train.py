@@ -53,7 +53,7 @@ def test_terminal_shows_epochs_and_summary(full_run):
     epochs = [line for line in out.splitlines() if line.startswith("epoch ")]
     assert len(epochs) == 4
     assert all(k in epochs[0] for k in ("train_loss", "val_loss", "val_acc", "s"))
-    assert f"mlflow ui --backend-store-uri {full_run['uri']}" in out
+    assert f"nnexp ui --backend-store-uri {full_run['uri']}  then http://127.0.0.1:5000/#/experiments/" in out
     assert "stopped: completed after 4 epochs" in out
 
 
@@ -137,7 +137,7 @@ def test_default_tracking_home_is_mlruns_in_the_launch_dir(tmp_path):
     assert db.is_file()
     rid = run_id_of(proc.stdout)
     assert list((tmp_path / "mlruns" / "artifacts").glob(f"{rid}/artifacts/weights/model.npz"))
-    assert f"mlflow ui --backend-store-uri sqlite:///{db}" in proc.stdout
+    assert f"nnexp ui --backend-store-uri sqlite:///{db}" in proc.stdout
 
 
 @pytest.mark.parametrize(
