@@ -29,8 +29,12 @@ def format_summary(result: Any, experiment: str = "") -> str:
     if result.model_uri:
         lines.append(f"model: {result.model_uri}  (mlflow.pyfunc.load_model(...).predict(X))")
     lines.append(f"open it: {open_run_hint(result.tracking_uri or '', result.experiment_id or '', result.run_id)}")
-    timings = result.tracking_seconds
+    timings = dict(result.tracking_seconds)
+    waited = timings.pop("wait", None)
     if timings:
         parts = ", ".join(f"{k} {v:.2f}" for k, v in timings.items())
-        lines.append(f"tracking time: {sum(timings.values()):.2f}s ({parts})")
+        if waited is None:
+            lines.append(f"tracking time: {sum(timings.values()):.2f}s ({parts})")
+        else:  # a separate tracking process did the work while this one trained
+            lines.append(f"tracking time: waited {waited:.2f}s at the end (tracking process: {parts})")
     return "\n".join(lines)

@@ -46,7 +46,7 @@ def app(cfg: DictConfig) -> float:
 
     try:
         validate(cfg)
-        result = run_training(cfg)
+        result = run_training(cfg, tracking_process=True)  # MLflow's cost overlaps training
     except ConfigError as exc:
         _fail("invalid configuration:\n  " + "\n  ".join(exc.problems), 2)
     except TrackingUnavailable as exc:

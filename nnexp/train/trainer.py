@@ -7,6 +7,7 @@ the best value of the monitored metric along with the run's record.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import tempfile
@@ -149,6 +150,36 @@ def _check_task(cfg: DictConfig, task: str) -> None:
         ])
 
 
+def _launch_agent(
+    cfg: DictConfig, uri: str, base: Path, tags: Mapping[str, Any], run_name: Optional[str],
+    parent_run_id: Optional[str],
+) -> Any:
+    """Start the tracking process; an unreachable ``http(s)`` server is refused first, here."""
+    from nnexp.tracking.agent import BackgroundRecorder
+    from nnexp.tracking.store import configure_http_client, is_http, probe_server
+
+    if is_http(uri):
+        configure_http_client(float(cfg.tracking.timeout))  # the agent inherits the environment
+        probe_server(uri, float(cfg.tracking.timeout))
+    return BackgroundRecorder.launch({
+        "uri": uri, "experiment": str(cfg.tracking.experiment),
+        "artifact_location": _artifact_location(cfg.tracking.artifact_location, base),
+        "timeout": float(cfg.tracking.timeout), "run_name": run_name, "tags": dict(tags),
+        "parent_run_id": parent_run_id,
+    })
+
+
+def _announcer(recorder: Any, experiment: str) -> Callable[[Any, Mapping[str, float]], None]:
+    """Epoch callback printing the run id once the tracking process has created the run."""
+
+    def announce(model: Any, record: Mapping[str, float]) -> None:
+        run_id = recorder.announce()
+        if run_id is not None:
+            print(f"MLflow run {run_id} (experiment {experiment!r})", flush=True)
+
+    return announce
+
+
 def run_training(
     cfg: DictConfig,
     *,
@@ -157,6 +188,7 @@ def run_training(
     run_name: Optional[str] = None,
     extra_tags: Optional[Mapping[str, Any]] = None,
     log_model: Optional[bool] = None,
+    tracking_process: bool = False,
 ) -> TrainResult:
     """Train one MLP as ``cfg`` says and record it in MLflow (unless ``tracking.enabled=false``).
 
@@ -164,7 +196,10 @@ def run_training(
     before any data is loaded), load data, create the run (nested under ``parent_run_id`` if
     given), fit with the progress printer, the MLflow epoch logger and ``callbacks``, then log
     test metrics, tags and artifacts. A crash marks the run FAILED (KeyboardInterrupt: KILLED)
-    and re-raises. ``log_model`` overrides ``tracking.log_model``.
+    and re-raises. ``log_model`` overrides ``tracking.log_model``. ``tracking_process=True``
+    (single runs from the CLI) records in a separate process started first, which imports MLflow
+    and sets up the store while this one loads data and trains
+    (:mod:`nnexp.tracking.agent`); sweeps keep tracking in-process (MLflow is loaded once there).
     """
     from nnexp.data import load_dataset
 
@@ -180,7 +215,15 @@ def run_training(
 
     uri: Optional[str] = None
     experiment_id: Optional[str] = None
-    if track:
+    tags = {str(k): v for k, v in (cfg.tracking.tags or {}).items()}
+    tags.update(extra_tags or {})
+    recorder: Any = None
+    if track and tracking_process:
+        from nnexp.tracking.store import resolve_tracking_uri
+
+        uri = resolve_tracking_uri(cfg.tracking.uri, base)
+        recorder = _launch_agent(cfg, uri, base, tags, run_name or cfg.tracking.run_name, parent_run_id)
+    elif track:
         from nnexp.tracking.store import ensure_tracking_store, resolve_tracking_uri
 
         with timer("setup"):
@@ -192,7 +235,8 @@ def run_training(
                 timeout=float(cfg.tracking.timeout),
             )
 
-    with blas_threads(cfg.trainer.threads):
+    agent_guard = recorder.ending_on_error() if recorder is not None else contextlib.nullcontext()
+    with blas_threads(cfg.trainer.threads), agent_guard:
         kw = dataset_kwargs(cfg)
         if kw["data_dir"] is not None:
             kw["data_dir"] = str(_resolve_path(kw["data_dir"], base))
@@ -201,13 +245,10 @@ def run_training(
         _check_task(cfg, task)
         model = build_model(cfg)
 
-        recorder = None
-        if track:
+        if track and recorder is None:
             from nnexp.tracking.recorder import RunRecorder
 
             assert uri is not None and experiment_id is not None
-            tags = {str(k): v for k, v in (cfg.tracking.tags or {}).items()}
-            tags.update(extra_tags or {})
             recorder = RunRecorder.start(
                 uri, experiment_id, run_name=run_name or cfg.tracking.run_name,
                 tags=tags, parent_run_id=parent_run_id, timer=timer,
@@ -216,12 +257,14 @@ def run_training(
             if recorder is not None:
                 recorder.log_config(config, ds)
             if cfg.trainer.progress:
-                if recorder is not None:
+                if recorder is not None and not tracking_process:
                     print(f"MLflow run {recorder.run_id} (experiment {cfg.tracking.experiment!r})", flush=True)
                 print(f"data: {ds.summary()}", flush=True)
             fit_callbacks: List[Callable[..., Any]] = []
             if cfg.trainer.progress:
                 fit_callbacks.append(ProgressPrinter(int(cfg.trainer.epochs), monitor))
+                if tracking_process and recorder is not None:
+                    fit_callbacks.append(_announcer(recorder, str(cfg.tracking.experiment)))
             if recorder is not None:
                 fit_callbacks.append(recorder.epoch_callback)
             fit_callbacks.extend(callbacks)
@@ -256,8 +299,11 @@ def run_training(
                     plots=bool(cfg.tracking.log_plots),
                 )
                 if want_model and weights is not None:
-                    model_uri = recorder.log_model(model, ds.X_train, uri)  # type: ignore[arg-type]
+                    model_uri = recorder.log_model(weights, ds.X_train, uri)  # type: ignore[arg-type]
                 recorder.end("FINISHED")
+                if tracking_process:
+                    model_uri, experiment_id = recorder.model_uri, recorder.experiment_id
+                    timer.seconds.update(recorder.seconds)
         except KeyboardInterrupt:
             if recorder is not None:
                 recorder.fail_safely("KILLED")
