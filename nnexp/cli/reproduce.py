@@ -49,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     """Select, re-train, compare, print; 0 when verified, 1 on a mismatch."""
     from nnexp.repro.reproduce import reproduce, target_for_run, target_for_trial
     from nnexp.repro.studies import select_trial
+    from nnexp.tracking.links import open_run_hint
     from nnexp.tracking.masking import mask_secrets
 
     if args.tolerance < 0:
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     print(rep.comparison.report())
     print(f"reproduction run: {rep.run_id} (tag nnexp.reproduction_of={target.run.run_id}) "
           f"in {mask_secrets(uri)}")
-    print(f"  see it: nnexp ui  ->  http://127.0.0.1:5000/#/experiments/{rep.experiment_id}/runs/{rep.run_id}")
+    print(f"  open it: {open_run_hint(uri, rep.experiment_id, rep.run_id)}")
     if args.register:
         if rep.model_version is None:
             print(f"not registered as {args.register!r}: the reproduction did not verify the original")

@@ -19,7 +19,7 @@ def divergence(epochs_run: int) -> str:
 
 def format_summary(result: Any, experiment: str = "") -> str:
     """Stop reason, best monitored value, test metrics, weights path, MLflow run and how to open it."""
-    from nnexp.tracking.run import run_url, ui_command
+    from nnexp.tracking.links import open_run_hint
 
     lines: List[str] = []
     best = f" (best epoch {result.best_epoch})" if result.best_epoch else ""
@@ -48,16 +48,13 @@ def format_summary(result: Any, experiment: str = "") -> str:
     )
     if result.model_uri:
         lines.append(f"model: {result.model_uri}  (mlflow.pyfunc.load_model(...).predict(X))")
-    url = run_url(result.tracking_uri or "", result.experiment_id or "", result.run_id)
-    if url:
-        lines.append(f"open it: {url}")
-    else:
-        lines.append(
-            f"open it: {ui_command(result.tracking_uri or '')}  then "
-            f"http://127.0.0.1:5000/#/experiments/{result.experiment_id}/runs/{result.run_id}"
-        )
-    timings = result.tracking_seconds
+    lines.append(f"open it: {open_run_hint(result.tracking_uri or '', result.experiment_id or '', result.run_id)}")
+    timings = dict(result.tracking_seconds)
+    waited = timings.pop("wait", None)
     if timings:
         parts = ", ".join(f"{k} {v:.2f}" for k, v in timings.items())
-        lines.append(f"tracking time: {sum(timings.values()):.2f}s ({parts})")
+        if waited is None:
+            lines.append(f"tracking time: {sum(timings.values()):.2f}s ({parts})")
+        else:  # a separate tracking process did the work while this one trained
+            lines.append(f"tracking time: waited {waited:.2f}s at the end (tracking process: {parts})")
     return "\n".join(lines)

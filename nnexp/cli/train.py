@@ -48,7 +48,8 @@ def app(cfg: DictConfig) -> float:
     try:
         check_names(cfg)
         _mark_dead_runs(cfg)
-        result = run_training(cfg)  # validates the config before anything is created
+        # validates the config before anything is created; MLflow's cost overlaps training
+        result = run_training(cfg, tracking_process=True)
     except (ConfigError, TrackingUnavailable) as exc:
         _fail(config_problems(exc), exit_code(exc) or EXIT_FAILED)
     print(format_summary(result, str(cfg.tracking.experiment)), flush=True)

@@ -2,6 +2,9 @@
 
     nnexp ui                 # mlruns/mlflow.db in the cwd (or $MLFLOW_TRACKING_URI)
     nnexp ui --port 5050
+
+It prints the address of the runs table of the experiment holding the latest run (then of every
+other experiment with runs), so a fresh browser lands on the runs, not MLflow 3's GenAI overview.
 """
 
 from __future__ import annotations
@@ -12,11 +15,11 @@ import os
 import socket
 import sys
 from pathlib import Path
-from typing import List
+from typing import List, Tuple
 
 from nnexp.repro.errors import Refusal
-
-HOST = "127.0.0.1"
+from nnexp.tracking.links import UI_HOST as HOST
+from nnexp.tracking.links import UI_PORT
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argparse's own type
@@ -25,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argpa
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--backend-store-uri", metavar="URI", default=None,
                    help="tracking store; default: $MLFLOW_TRACKING_URI, else sqlite:///mlruns/mlflow.db in the cwd")
-    p.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1 (default: 5000)")
+    p.add_argument("--port", type=int, default=UI_PORT, help=f"port on 127.0.0.1 (default: {UI_PORT})")
     p.set_defaults(func=run)
 
 
@@ -42,24 +45,67 @@ def check_port(port: int) -> None:
             raise Refusal(f"cannot bind {HOST}:{port}: {exc}") from None
 
 
+def _listed(uri: str) -> List[Tuple[str, str]]:
+    """:func:`experiments_by_latest_run`, or nothing when the store cannot be read (the UI says why)."""
+    from nnexp.tracking.masking import mask_secrets
+
+    try:
+        return experiments_by_latest_run(uri)
+    except Exception as exc:  # noqa: BLE001 - the UI itself reports an unusable store
+        print(f"note: cannot list the experiments of {mask_secrets(uri)}: {mask_secrets(str(exc))[:300]}")
+        return []
+
+
 def command(uri: str, port: int) -> List[str]:
     """The ``mlflow ui`` command line (this interpreter's MLflow, one worker)."""
     return [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
             "--host", HOST, "--port", str(port), "--workers", "1"]
 
 
+def experiments_by_latest_run(uri: str) -> List[Tuple[str, str]]:
+    """``[(experiment id, name)]`` of the active experiments holding runs, latest run first."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(uri)
+    found: List[Tuple[int, str, str]] = []
+    for exp in client.search_experiments():
+        runs = client.search_runs([exp.experiment_id], order_by=["attributes.start_time DESC"], max_results=1)
+        if runs:
+            found.append((int(runs[0].info.start_time or 0), exp.experiment_id, exp.name))
+    found.sort(key=lambda item: item[0], reverse=True)
+    return [(exp_id, name) for _, exp_id, name in found]
+
+
+def open_lines(experiments: List[Tuple[str, str]], port: int) -> List[str]:
+    """``open: <runs table of the latest experiment>`` then ``also: ...`` for the others."""
+    from nnexp.tracking.links import experiment_url, local_ui
+
+    base = local_ui(port)
+    if not experiments:
+        return [f"open: {base}   (no runs yet)"]
+    lines = []
+    for i, (exp_id, name) in enumerate(experiments):
+        note = f"experiment {name!r}" + (", latest run" if i == 0 and len(experiments) > 1 else "")
+        lines.append(f"{'open' if i == 0 else 'also'}: {experiment_url(base, exp_id)}   ({note})")
+    return lines
+
+
 def run(args: argparse.Namespace) -> int:
-    """Print the URL, then become the MLflow UI process (Ctrl-C stops it)."""
+    """Print the addresses, then become the MLflow UI process (Ctrl-C stops it)."""
     from nnexp.tracking.masking import mask_secrets
     from nnexp.tracking.store import resolve_tracking_uri, sqlite_path
 
     uri = resolve_tracking_uri(args.backend_store_uri, Path.cwd())
     check_port(args.port)
     db = sqlite_path(uri)
+    experiments: List[Tuple[str, str]] = []
     if db is not None and not db.exists():
         print(f"note: {db} does not exist yet: the UI starts empty (train or sweep from this directory first)")
+    else:
+        experiments = _listed(uri)
     print(f"MLflow UI for {mask_secrets(uri)}")
-    print(f"open: http://{HOST}:{args.port}   (Ctrl-C stops it)", flush=True)
+    print("\n".join(open_lines(experiments, args.port)))
+    print("(Ctrl-C stops it)", flush=True)
     cmd = command(uri, args.port)
     os.execv(cmd[0], cmd)
     return 0  # pragma: no cover - execv does not return

@@ -109,7 +109,7 @@ class TrackingConfig:
     experiment: str = "nnexp"
     artifact_location: Optional[str] = None
     run_name: Optional[str] = None
-    log_model: bool = False
+    log_model: bool = True
     log_plots: bool = True
     timeout: float = 5.0
     tags: Dict[str, str] = field(default_factory=dict)

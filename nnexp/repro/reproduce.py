@@ -128,7 +128,9 @@ def check_data(run: RecordedRun, dataset: Any, force: bool) -> List[Difference]:
 
 def _note(target: Target, comparison: Comparison) -> str:
     orig = target.run
-    link = f"[{orig.run_name}](#/experiments/{orig.experiment_id}/runs/{orig.run_id})"
+    from nnexp.tracking.links import run_link
+
+    link = run_link(str(orig.run_name), orig.run_id, orig.experiment_id)
     what = f"trial {target.trial} of study `{target.study}`" if target.study is not None else "run"
     return "\n".join([
         f"**Reproduction of {what}**: {link} (`{orig.run_id}`), re-trained from scratch with its "

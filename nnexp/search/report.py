@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from optuna.trial import FrozenTrial
 
 from nnexp.contract import RUN_ID_ATTR
+from nnexp.tracking.links import open_run_hint, run_link
 
 if TYPE_CHECKING:
     from nnexp.search.results import SweepSummary
@@ -70,12 +71,6 @@ def print_line(line: str, stream: TextIO | None = None) -> None:
 STATE_WORDS = {"COMPLETE": "completed", "PRUNED": "pruned", "FAIL": "failed"}
 
 
-def _run_link(text: str, run_id: str | None, experiment_id: str | None) -> str:
-    if run_id and experiment_id:
-        return f"[{text}](#/experiments/{experiment_id}/runs/{run_id})"
-    return text
-
-
 def describe(
     summary: SweepSummary,
     metric: str,
@@ -104,7 +99,7 @@ def describe(
         ),
     ]
     if summary.best_number is not None:
-        best = _run_link(
+        best = run_link(
             f"trial {summary.best_number}", summary.best_run_id, experiment_id
         )
         lines += [
@@ -126,7 +121,7 @@ def describe(
             "|---" * (len(keys) + 2) + "|",
         ]
         for t in done[:top]:
-            link = _run_link(
+            link = run_link(
                 str(t.number), t.user_attrs.get(RUN_ID_ATTR), experiment_id
             )
             cells = [link, f"{t.value:.4g}"] + [_fmt(t.params.get(k, "")) for k in keys]
@@ -169,8 +164,15 @@ def done_line(summary: SweepSummary, elapsed_s: float) -> str:
     return f"[sweep] done in {elapsed_s:.1f}s: {summary.n_trials} trials ({counts})"
 
 
-def best_lines(summary: SweepSummary, metric: str, parent_run_id: str | None) -> list[str]:
-    """The lines printed when a sweep with a completed trial is done."""
+def best_lines(
+    summary: SweepSummary,
+    metric: str,
+    parent_run_id: str | None,
+    tracking_uri: str | None = None,
+    experiment_id: str | None = None,
+) -> list[str]:
+    """The lines printed when a sweep with a completed trial is done (with the parent run's
+    address when the sweep is tracked)."""
     lines = [
         f"[sweep] best: trial {summary.best_number} {metric}={summary.best_value:.4f} "
         f"params {summary.best_params}",
@@ -181,4 +183,6 @@ def best_lines(summary: SweepSummary, metric: str, parent_run_id: str | None) ->
         lines.append(
             f"[sweep] MLflow parent run {parent_run_id}, best child run {summary.best_run_id}"
         )
+    if tracking_uri and experiment_id and parent_run_id:
+        lines.append(f"[sweep] open it: {open_run_hint(tracking_uri, experiment_id, parent_run_id)}")
     return lines

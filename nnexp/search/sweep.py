@@ -92,7 +92,9 @@ def run_sweep(
             f"no trial of study {ctx.study_name!r} completed; everything is recorded in "
             f"{summary.results_file} and MLflow.\n  {reasons}"
         )
-    for line in best_lines(summary, ctx.metric, ctx.parent_run_id):
+    for line in best_lines(
+        summary, ctx.metric, ctx.parent_run_id, ctx.tracking_uri, ctx.experiment_id
+    ):
         print_line(line)
     if launched.crashed:
         raise SweepFailed("worker job(s) crashed:\n  " + "\n  ".join(launched.crashed))

@@ -1,4 +1,4 @@
-"""The servable model: an MLflow pyfunc wrapper around ``MLP`` weights (.npz).
+"""The servable model: ``MLP`` weights (.npz) logged as an MLflow pyfunc model with their code.
 
 Imports mlflow at import time: import this module lazily (only when a model is logged).
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator, Optional
@@ -15,32 +16,14 @@ from typing import Any, Iterator, Optional
 import mlflow.pyfunc
 import numpy as np
 
+from nnexp.tracking.pyfunc_entry import CODE_PACKAGE, WEIGHTS_KEY
+
 #: Name of the logged model (artifact folder ``model/`` under the run for ``runs:/`` URIs).
 MODEL_NAME = "model"
-#: Key of the weights file in the pyfunc model's artifacts.
-WEIGHTS_KEY = "weights"
-
-
-def _as_array(model_input: Any) -> np.ndarray:
-    if hasattr(model_input, "to_numpy"):  # pandas DataFrame / Series
-        model_input = model_input.to_numpy()
-    return np.asarray(model_input)
-
-
-class MLPPyfuncModel(mlflow.pyfunc.PythonModel):
-    """Serves an ``nnexp.nn.MLP`` from its ``.npz``: predict -> class labels (or values).
-
-    The ``np.ndarray`` hint tells MLflow not to infer a schema from type hints: the logged
-    signature (from the input example) does the input validation.
-    """
-
-    def load_context(self, context) -> None:  # noqa: D102 - MLflow hook
-        from nnexp.nn import MLP
-
-        self.model = MLP.load(context.artifacts[WEIGHTS_KEY])
-
-    def predict(self, context, model_input: np.ndarray, params=None) -> np.ndarray:  # noqa: D102
-        return self.model.predict(_as_array(model_input))
+#: The package whose copy ships as the model's inference code (numpy-only, see pyfunc_entry).
+NN_PACKAGE = Path(__file__).resolve().parents[1] / "nn"
+#: Distributions the served model needs (pinned to the versions that logged it).
+REQUIREMENTS = ("mlflow", "numpy", "cloudpickle")
 
 
 @contextlib.contextmanager
@@ -64,12 +47,19 @@ def _requirements() -> list[str]:
     from importlib.metadata import PackageNotFoundError, version
 
     reqs = []
-    for dist in ("mlflow", "numpy", "scikit-learn", "cloudpickle"):
+    for dist in REQUIREMENTS:
         try:
             reqs.append(f"{dist}=={version(dist)}")
         except PackageNotFoundError:
             pass
     return reqs
+
+
+def inference_code(dst: Path) -> Path:
+    """Copy ``nnexp.nn`` to ``dst/<CODE_PACKAGE>`` (sources only): the model's shipped code."""
+    target = Path(dst) / CODE_PACKAGE
+    shutil.copytree(NN_PACKAGE, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return target
 
 
 def log_servable_model(
@@ -83,16 +73,18 @@ def log_servable_model(
 ) -> str:
     """Log an ``MLP`` (or its ``.npz`` path) to run ``run_id`` as an MLflow pyfunc model.
 
-    The model carries a signature and an input example (the first ``n_example`` rows of
-    ``X_example``); ``mlflow.pyfunc.load_model(uri).predict(X)`` returns ``MLP.predict(X)``.
-    ``model_path_or_model``: an ``MLP``, a local ``.npz`` path or an artifact URI of one
-    (``runs:/<run_id>/weights/model.npz``). Requirements are pinned explicitly (no slow
-    inference). The model is a LoggedModel of the run's experiment; its URI
+    The model is the weights, :mod:`~nnexp.tracking.pyfunc_entry` and a copy of ``nnexp.nn``
+    (so it loads without nnexp), a signature that accepts any numeric table (see
+    :func:`input_signature`) and an input example (the first ``n_example`` rows of
+    ``X_example``, as float64); ``mlflow.pyfunc.load_model(uri).predict(X)`` returns
+    ``MLP.predict(X)``. ``model_path_or_model``: an ``MLP``, a local ``.npz`` path or an artifact
+    URI of one (``runs:/<run_id>/weights/model.npz``). Requirements are pinned explicitly (no
+    slow inference). The model is a LoggedModel of the run's experiment; its URI
     (``models:/<model_id>``) is returned and set as the run's ``model_uri`` tag.
     """
     import mlflow
     import mlflow.artifacts
-    from mlflow.models import Model, infer_signature
+    from mlflow.models import Model, ModelSignature, infer_signature
 
     from nnexp.nn import MLP
 
@@ -101,7 +93,7 @@ def log_servable_model(
     client = mlflow.MlflowClient()
     # the LoggedModel goes to the fluent "active" experiment: make that the run's experiment
     mlflow.set_experiment(experiment_id=client.get_run(run_id).info.experiment_id)
-    example = np.ascontiguousarray(np.asarray(X_example)[:n_example])
+    example = np.ascontiguousarray(np.asarray(X_example)[:n_example], dtype=np.float64)
     with _quiet_mlflow(), tempfile.TemporaryDirectory(prefix="nnexp-model-") as tmp:
         if isinstance(model_path_or_model, (str, os.PathLike)):
             weights = Path(model_path_or_model)
@@ -112,15 +104,16 @@ def log_servable_model(
             model = model_path_or_model
             weights = Path(tmp) / "model.npz"
             model.save(weights)
-        signature = infer_signature(example, np.asarray(model.predict(example)))
+        outputs = infer_signature(example, np.asarray(model.predict(example))).outputs
         info = Model.log(
             artifact_path=None,
             name=name,
             flavor=mlflow.pyfunc,
             run_id=run_id,
             python_model=str(Path(__file__).with_name("pyfunc_entry.py")),  # models from code
+            code_paths=[str(inference_code(Path(tmp) / "code"))],
             artifacts={WEIGHTS_KEY: str(weights)},
-            signature=signature,
+            signature=ModelSignature(inputs=None, outputs=outputs),
             input_example=example,
             pip_requirements=_requirements(),
         )

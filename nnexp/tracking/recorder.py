@@ -66,16 +66,22 @@ class RunRecorder:
         """The MLflow run id."""
         return self.run.run_id
 
-    def log_config(self, config: Mapping[str, Any], dataset: Any) -> None:
-        """Params: every leaf of the resolved config; tags: dataset, seed, environment (provenance)."""
+    def log_config(
+        self, config: Mapping[str, Any], dataset: Any, provenance: Optional[Mapping[str, str]] = None
+    ) -> None:
+        """Params: every leaf of the resolved config; tags: dataset, seed, environment (provenance,
+        taken now unless given); inputs: the dataset's three splits (:mod:`nnexp.tracking.datasets`)."""
+        from nnexp.tracking.datasets import dataset_inputs
+
         with self.timer("params"):
+            self.run.log_inputs(dataset_inputs(dataset))
             self.run.log_params(config_params(config))
             tags = {
                 "dataset": dataset.name,
                 "dataset.sha256": dataset.identity.get("sha256", ""),
                 "dataset.task": dataset.task,
                 "seed": config.get("trainer", {}).get("seed", ""),
-                **run_provenance_tags(dataset),  # environment (BLAS threads now), data files
+                **(provenance if provenance is not None else run_provenance_tags(dataset)),
             }
             self.run.set_tags(tags)
 

@@ -7,7 +7,7 @@ import queue
 import threading
 import time
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 from nnexp.tracking.masking import mask_secrets
 
@@ -70,6 +70,11 @@ class TrackedRun:
         items = [RunTag(str(k), mask_secrets(str(v))) for k, v in tags.items()]
         for i in range(0, len(items), _MAX_TAGS_PER_BATCH):
             self.client.log_batch(self.run_id, tags=items[i : i + _MAX_TAGS_PER_BATCH])
+
+    def log_inputs(self, datasets: Sequence[Any]) -> None:
+        """Log ``mlflow.entities.DatasetInput`` s (the runs table's Dataset column)."""
+        if datasets:
+            self.client.log_inputs(self.run_id, datasets=list(datasets))
 
     def log_metrics(self, metrics: Mapping[str, float], step: int = 0, *, synchronous: bool = True) -> None:
         """Log several metrics at one step in one ``log_batch`` request.
@@ -170,15 +175,3 @@ def finite_or_none(value: Any) -> Optional[float]:
     except (TypeError, ValueError):
         return None
     return f if math.isfinite(f) else None
-
-
-def run_url(uri: str, experiment_id: str, run_id: str) -> Optional[str]:
-    """The MLflow UI address of a run on an ``http(s)`` tracking server, else ``None``."""
-    if not uri.startswith(("http://", "https://")):
-        return None
-    return f"{mask_secrets(uri).rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
-
-
-def ui_command(uri: str) -> str:
-    """The shell command that opens a local store in the MLflow UI."""
-    return f"mlflow ui --backend-store-uri {mask_secrets(uri)}"

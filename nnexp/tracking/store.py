@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 from nnexp.errors import TrackingUnavailable, UnsafeName  # noqa: F401 - re-exported
+from nnexp.tracking.links import EXPERIMENT_KIND, EXPERIMENT_KIND_TAG
 from nnexp.tracking.masking import mask_secrets
 
 #: The tracking home inside the launch directory, and the store/artifact names inside it.
@@ -164,7 +165,8 @@ def ensure_tracking_store(
 
     Safe to call from many processes: SQLite schema creation/migration and experiment creation
     run under a file lock beside the database. A deleted experiment of that name is restored.
-    ``artifact_location`` defaults to ``<db dir>/artifacts`` for SQLite stores.
+    ``artifact_location`` defaults to ``<db dir>/artifacts`` for SQLite stores. A new experiment
+    is tagged ``mlflow.experimentKind=custom_model_development`` (MLflow 3's kind for model training).
     """
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
@@ -179,7 +181,9 @@ def ensure_tracking_store(
             exp = client.get_experiment_by_name(experiment)
             if exp is None:
                 try:
-                    return client.create_experiment(experiment, artifact_location=location)
+                    return client.create_experiment(
+                        experiment, artifact_location=location, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND}
+                    )
                 except MlflowException as exc:  # created meanwhile by another client
                     exp = client.get_experiment_by_name(experiment)
                     if exp is None:

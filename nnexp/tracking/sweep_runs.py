@@ -34,6 +34,7 @@ from nnexp.contract import (
     TRIAL_TAG,
 )
 from nnexp.contract import RUN_NAME_TAG as NAME_TAG
+from nnexp.tracking.links import run_link
 
 #: The run params shown in a trial run's name, with their short labels ("" = the bare value).
 NAME_PARAMS: tuple[tuple[str, str], ...] = (
@@ -176,9 +177,7 @@ def trial_note(
     """Markdown description of a trial run: its sweep and what happened to the trial."""
     sweep = f"`{study_name}`"
     if parent_run_id and experiment_id:
-        sweep = (
-            f"[sweep-{study_name}](#/experiments/{experiment_id}/runs/{parent_run_id})"
-        )
+        sweep = run_link(f"sweep-{study_name}", parent_run_id, experiment_id)
     what = {"COMPLETE": "completed", "PRUNED": "pruned", "FAIL": "failed"}.get(
         state, state.lower()
     )

@@ -7,6 +7,7 @@ the best value of the monitored metric along with the run's record.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import tempfile
 import time
@@ -170,6 +171,36 @@ def _task_reason(cfg: DictConfig, ds: Any, task: str) -> str:
     return str(ds.task_reason)
 
 
+def _launch_agent(
+    cfg: DictConfig, uri: str, base: Path, tags: Mapping[str, Any], run_name: Optional[str],
+    parent_run_id: Optional[str],
+) -> Any:
+    """Start the tracking process; an unreachable ``http(s)`` server is refused first, here."""
+    from nnexp.tracking.agent import BackgroundRecorder
+    from nnexp.tracking.store import configure_http_client, is_http, probe_server, resolve_artifact_location
+
+    if is_http(uri):
+        configure_http_client(float(cfg.tracking.timeout))  # the agent inherits the environment
+        probe_server(uri, float(cfg.tracking.timeout))
+    return BackgroundRecorder.launch({
+        "uri": uri, "experiment": str(cfg.tracking.experiment),
+        "artifact_location": resolve_artifact_location(cfg.tracking.artifact_location, base),
+        "timeout": float(cfg.tracking.timeout), "run_name": run_name, "tags": dict(tags),
+        "parent_run_id": parent_run_id,
+    })
+
+
+def _announcer(recorder: Any, experiment: str) -> Callable[[Any, Mapping[str, float]], None]:
+    """Epoch callback printing the run id once the tracking process has created the run."""
+
+    def announce(model: Any, record: Mapping[str, float]) -> None:
+        run_id = recorder.announce()
+        if run_id is not None:
+            print(f"MLflow run {run_id} (experiment {experiment!r})", flush=True)
+
+    return announce
+
+
 def run_training(
     cfg: DictConfig,
     *,
@@ -178,6 +209,7 @@ def run_training(
     run_name: Optional[str] = None,
     extra_tags: Optional[Mapping[str, Any]] = None,
     log_model: Optional[bool] = None,
+    tracking_process: bool = False,
 ) -> TrainResult:
     """Train one MLP as ``cfg`` says and record it in MLflow (unless ``tracking.enabled=false``).
 
@@ -185,7 +217,10 @@ def run_training(
     before any data is loaded), load data, create the run (nested under ``parent_run_id`` if
     given), fit with the progress printer, the MLflow epoch logger and ``callbacks``, then log
     test metrics, tags and artifacts. A crash marks the run FAILED (KeyboardInterrupt: KILLED)
-    and re-raises. ``log_model`` overrides ``tracking.log_model``.
+    and re-raises. ``log_model`` overrides ``tracking.log_model``. ``tracking_process=True``
+    (single runs from the CLI) records in a separate process started first, which imports MLflow
+    and sets up the store while this one loads data and trains
+    (:mod:`nnexp.tracking.agent`); sweeps keep tracking in-process (MLflow is loaded once there).
     """
     validate(cfg)
     started = time.perf_counter()
@@ -199,26 +234,32 @@ def run_training(
 
     uri: Optional[str] = None
     experiment_id: Optional[str] = None
-    if track:
+    tags = {str(k): v for k, v in (cfg.tracking.tags or {}).items()}
+    tags.update(extra_tags or {})
+    recorder: Any = None
+    if track and tracking_process:
+        from nnexp.tracking.store import resolve_tracking_uri
+
+        uri = resolve_tracking_uri(cfg.tracking.uri, base)
+        recorder = _launch_agent(cfg, uri, base, tags, run_name or cfg.tracking.run_name, parent_run_id)
+    elif track:
         from nnexp.tracking.store import open_experiment
 
         with timer("setup"):
             uri, experiment_id = open_experiment(cfg.tracking, base)
 
-    with blas_threads(cfg.trainer.threads):
+    agent_guard = recorder.ending_on_error() if recorder is not None else contextlib.nullcontext()
+    with blas_threads(cfg.trainer.threads), agent_guard:
         ds = load_config_dataset(cfg, base)
         task = ds.task if str(cfg.model.task) == "auto" else str(cfg.model.task)
         _check_task(cfg, task)
         model = build_model(cfg)
         baseline = _baseline(cfg, ds, task)
 
-        recorder = None
-        if track:
+        if track and recorder is None:
             from nnexp.tracking.recorder import RunRecorder
 
             assert uri is not None and experiment_id is not None
-            tags = {str(k): v for k, v in (cfg.tracking.tags or {}).items()}
-            tags.update(extra_tags or {})
             recorder = RunRecorder.start(
                 uri, experiment_id, run_name=run_name or cfg.tracking.run_name,
                 tags=tags, parent_run_id=parent_run_id, timer=timer,
@@ -227,10 +268,13 @@ def run_training(
             if recorder is not None:
                 recorder.log_config(config, ds)
             if cfg.trainer.progress:
-                _announce(cfg, ds, task, baseline, recorder.run_id if recorder is not None else None)
+                shown_id = recorder.run_id if recorder is not None and not tracking_process else None
+                _announce(cfg, ds, task, baseline, shown_id)  # the agent's run id: at epoch 1
             fit_callbacks: List[Callable[..., Any]] = []
             if cfg.trainer.progress:
                 fit_callbacks.append(ProgressPrinter(int(cfg.trainer.epochs), monitor))
+                if tracking_process and recorder is not None:
+                    fit_callbacks.append(_announcer(recorder, str(cfg.tracking.experiment)))
             if recorder is not None:
                 fit_callbacks.append(recorder.epoch_callback)
             fit_callbacks.extend(callbacks)
@@ -256,14 +300,14 @@ def run_training(
 
             model_uri = None
             if recorder is not None:
-                tags = {**weights_tags(model), "dataset.task_reason": _task_reason(cfg, ds, task)}
+                outcome_tags = {**weights_tags(model), "dataset.task_reason": _task_reason(cfg, ds, task)}
                 if baseline is not None:
-                    tags.update({"baseline.model": baseline.model, "baseline.scaling": baseline.scaling})
+                    outcome_tags.update({"baseline.model": baseline.model, "baseline.scaling": baseline.scaling})
                 recorder.log_outcome(
                     stop_reason=stop_reason, epochs_run=epochs_run, best_epoch=best_epoch,
                     monitor=monitor, best_value=best_value,
                     test_metrics={**metrics, **(baseline.metrics if baseline is not None else {})},
-                    extra_tags=tags,
+                    extra_tags=outcome_tags,
                 )
                 recorder.log_artifacts(
                     config=config, weights=weights, dataset=ds, history=history,
@@ -271,8 +315,11 @@ def run_training(
                     plots=bool(cfg.tracking.log_plots),
                 )
                 if want_model and weights is not None:
-                    model_uri = recorder.log_model(model, ds.X_train, uri)  # type: ignore[arg-type]
+                    model_uri = recorder.log_model(weights, ds.X_train, uri)  # type: ignore[arg-type]
                 recorder.end("FINISHED")
+                if tracking_process:
+                    model_uri, experiment_id = recorder.model_uri, recorder.experiment_id
+                    timer.seconds.update(recorder.seconds)
         except KeyboardInterrupt:
             if recorder is not None:
                 recorder.fail_safely("KILLED")

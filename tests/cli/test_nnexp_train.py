@@ -34,11 +34,11 @@ def run_id_of(stdout: str) -> str:
 
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory):
-    """One tracked 4-epoch digits run with the servable model (shared by the checks below)."""
+    """One tracked 4-epoch digits run with the defaults: the servable model is logged too."""
     tmp = tmp_path_factory.mktemp("run")
     uri = f"sqlite:///{tmp / 'mlflow.db'}"
     proc = nnexp_train(
-        tmp, "trainer.epochs=4", "model.width=32", f"tracking.uri={uri}", "tracking.log_model=true",
+        tmp, "trainer.epochs=4", "model.width=32", f"tracking.uri={uri}",
         "+tracking.tags.db=postgresql://bob:hunter2@dbhost/mlflow",
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -53,7 +53,7 @@ def test_terminal_shows_epochs_and_summary(full_run):
     epochs = [line for line in out.splitlines() if line.startswith("epoch ")]
     assert len(epochs) == 4
     assert all(k in epochs[0] for k in ("train_loss", "val_loss", "val_acc", "s"))
-    assert f"mlflow ui --backend-store-uri {full_run['uri']}" in out
+    assert f"nnexp ui --backend-store-uri {full_run['uri']}  then http://127.0.0.1:5000/#/experiments/" in out
     assert "stopped: completed after 4 epochs" in out
 
 
@@ -121,7 +121,10 @@ def test_artifacts_and_servable_model(full_run, tmp_path):
     net = MLP.load(weights)
     ds = load_dataset("digits", seed=0, val_size=0.2, test_size=0.2)
     mlflow.set_tracking_uri(full_run["uri"])
-    model = mlflow.pyfunc.load_model(run.data.tags["model_uri"])
+    model_uri = run.data.tags["model_uri"]
+    assert re.fullmatch(r"models:/m-[0-9a-f]{32}", model_uri)
+    assert f"model: {model_uri}" in full_run["proc"].stdout  # the summary names it
+    model = mlflow.pyfunc.load_model(model_uri)
     np.testing.assert_array_equal(model.predict(ds.X_test), net.predict(ds.X_test))
     assert model.metadata.signature is not None
     assert net.score(ds.X_test, ds.y_test) == pytest.approx(run.data.metrics["test_accuracy"])
@@ -134,7 +137,7 @@ def test_default_tracking_home_is_mlruns_in_the_launch_dir(tmp_path):
     assert db.is_file()
     rid = run_id_of(proc.stdout)
     assert list((tmp_path / "mlruns" / "artifacts").glob(f"{rid}/artifacts/weights/model.npz"))
-    assert f"mlflow ui --backend-store-uri sqlite:///{db}" in proc.stdout
+    assert f"nnexp ui --backend-store-uri sqlite:///{db}" in proc.stdout
 
 
 @pytest.mark.parametrize(

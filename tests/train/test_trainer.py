@@ -21,7 +21,7 @@ def store(tmp_path_factory):
 def quick(compose_cfg, tmp_path, *extra, uri=None):
     overrides = [
         "trainer.epochs=3", "model.width=16", "trainer.progress=false", f"trainer.save_dir={tmp_path}",
-        "tracking.log_plots=false",
+        "tracking.log_plots=false", "tracking.log_model=false",
     ]
     overrides += [f"tracking.uri={uri}"] if uri else ["tracking.enabled=false"]
     return compose_cfg(*overrides, *extra)

@@ -20,12 +20,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -68,6 +70,8 @@ SWEEP = [
     "hydra.sweeper.pruner.n_warmup_steps=0",
 ]
 README_SHOT = "mlflow-sweep.png"
+#: The sweep's terminal output, kept in its launch directory.
+SWEEP_OUTPUT = "sweep.out"
 
 
 def _env() -> dict[str, str]:
@@ -151,6 +155,7 @@ def swept(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert proc.returncode == 0, (
         f"sweep failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     )
+    (cwd / SWEEP_OUTPUT).write_text(proc.stdout + proc.stderr)
     return cwd
 
 
@@ -373,3 +378,85 @@ def test_optuna_dashboard_reads_the_sweep_journal(swept: Path, tmp_path: Path) -
         for t in trials
     )
     assert any(t["intermediate_values"] for t in trials if t["state"] == "Pruned")
+
+
+def printed_link(text: str, prefix: str) -> str:
+    """The first address on a line starting with ``prefix`` in a command's output."""
+    match = re.search(rf"^.*{re.escape(prefix)}.*?(http://\S+)", text, re.MULTILINE)
+    assert match, f"no {prefix!r} line with an address in:\n{text[-3000:]}"
+    return match.group(1)
+
+
+def on_port(url: str, port: int) -> str:
+    """``url`` served by the test's UI: only the port changes (the default 5000 may be taken)."""
+    parts = urllib.parse.urlsplit(url)
+    assert parts.hostname == "127.0.0.1", url
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"127.0.0.1:{port}"))
+
+
+def test_printed_links_land_a_fresh_browser_on_runs(swept: Path, tmp_path: Path) -> None:
+    """Every address nnexp prints opens the right page in a browser with no saved UI state:
+    ``nnexp ui``'s experiment link (the runs table, not MLflow 3's GenAI overview), the run link
+    of a single run's summary, the sweep's parent-run link and the links in its description."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} missing: .ci/run installs Debian's chromium")
+        pytest.skip(f"{CHROMIUM} missing (apt-get install chromium)")
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=30_000)
+    exp_id, parent, children = sweep_runs(swept)
+    best_run = children[int(parent.data.tags["best.trial"])]
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    ui_log = tmp_path / "nnexp-ui.log"
+    with (
+        serve([str(BIN / "nnexp"), "ui", "--port", str(port)], f"{base}/health", swept, ui_log),
+        sync_playwright() as pw,
+    ):
+        experiment_link = printed_link(ui_log.read_text(), "open:")
+        assert experiment_link.startswith(f"{base}/#/experiments/{exp_id}/runs?")
+        # a single run tracked on this UI's server: its summary prints the run's address
+        train = subprocess.run(
+            [str(BIN / "nnexp-train"), "trainer.epochs=2", "model.width=16", f"tracking.uri={base}",
+             "tracking.log_plots=false", "tracking.run_name=single-run"],
+            cwd=swept, env=_env(), capture_output=True, text=True, timeout=300, check=False,
+        )
+        assert train.returncode == 0, train.stderr[-3000:]
+        run_link = printed_link(train.stdout, "open it:")
+        assert re.fullmatch(rf"{re.escape(base)}/#/experiments/{exp_id}/runs/[0-9a-f]{{32}}", run_link)
+        parent_link = on_port(printed_link((swept / SWEEP_OUTPUT).read_text(), "[sweep] open it:"), port)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            def fresh_page() -> Any:  # a new context: empty local storage, like a first visit
+                ctx = browser.new_context(viewport={"width": 1400, "height": 760})
+                ctx.set_default_timeout(30_000)
+                return ctx.new_page()
+
+            page = fresh_page()
+            page.goto(experiment_link)
+            expect(page.locator("[role=row]", has_text=f"sweep-{STUDY}").first).to_be_visible()
+            expect(page.locator("[role=row]", has_text="single-run").first).to_be_visible()
+            shot(page, tmp_path, "link-1-runs-table.png")
+
+            page = fresh_page()
+            page.goto(run_link)
+            expect(page.get_by_text("single-run").first).to_be_visible()
+            expect(page.get_by_role("tab", name="Model metrics")).to_be_visible()
+            shot(page, tmp_path, "link-2-run-page.png")
+
+            page = fresh_page()
+            page.goto(parent_link)
+            expect(page.get_by_text(f"Sweep {STUDY}").first).to_be_visible()
+            link = page.get_by_role("link", name=f"trial {parent.data.tags['best.trial']}").first
+            expect(link).to_be_attached()
+            # the description's links open in a new tab: open the address the browser resolves
+            target = urllib.parse.urljoin(page.url, link.get_attribute("href"))
+            trial_page = fresh_page()
+            trial_page.goto(target)
+            expect(trial_page).to_have_url(re.compile(rf"/#/experiments/{exp_id}/runs/{best_run.info.run_id}$"))
+            expect(trial_page.get_by_text(best_run.info.run_name).first).to_be_visible()
+            expect(trial_page.get_by_text(f"Trial {parent.data.tags['best.trial']} of sweep").first).to_be_visible()
+            shot(trial_page, tmp_path, "link-3-best-trial-from-description.png")
+        finally:
+            browser.close()

@@ -1,0 +1,369 @@
+"""Tracking in a separate process, so a single run does not wait for MLflow.
+
+Importing mlflow (about a second), creating the store and the run, drawing the plots and logging
+the model cost seconds of CPU; in the training process they would all add to the run's wall time
+(a thread gains nothing: imports hold the GIL). :class:`BackgroundRecorder` starts
+``python -m nnexp.tracking.agent`` at launch, before the data is loaded, and forwards every
+recorder call to it over a pipe: the agent imports mlflow, creates the store and the run and
+warms up its plotting and model-logging imports while the parent loads data and trains, then
+replays the calls on a :class:`~nnexp.tracking.recorder.RunRecorder` in order. Only the end waits.
+
+Semantics kept from the in-process recorder: the run ends FINISHED, FAILED (an error) or KILLED
+(an interrupt, or the training process vanished: the agent sees the pipe close); a tracking error
+reaches the training process at its next epoch or at the end as :class:`TrackingUnavailable`. The
+agent ignores SIGINT/SIGTERM (a Ctrl-C hits the whole process group) so it can record how the run
+ended. An unreachable ``http(s)`` server is still refused before any data is loaded (the caller
+probes it first, see ``nnexp.train.trainer``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any, Dict, Iterator, Mapping, Optional
+
+import numpy as np
+
+from nnexp.tracking.store import TrackingUnavailable
+
+#: Seconds the training process waits for the agent to record a failed/killed ending.
+FAIL_WAIT_S = 30.0
+
+
+@dataclass
+class DatasetView:
+    """What the recorder reads from a ``Dataset``, without its feature matrices (a pickle of
+    MNIST would be 200 MB): zero-row feature arrays keep dtype and shape for the schema."""
+
+    name: str
+    task: str
+    n_classes: int
+    identity: Dict[str, Any]
+    split: Dict[str, Any]
+    sizes: Dict[str, int]
+    class_names: Optional[tuple]
+    n_features: int
+    y_test: np.ndarray
+    empty: Dict[str, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, ds: Any) -> "DatasetView":
+        """The view of a loaded, split dataset."""
+        empty = {}
+        for split in ("train", "val", "test"):
+            empty[f"X_{split}"] = getattr(ds, f"X_{split}")[:0].copy()
+            empty[f"y_{split}"] = getattr(ds, f"y_{split}")[:0].copy()
+        return cls(ds.name, ds.task, int(ds.n_classes or 0), dict(ds.identity), dict(getattr(ds, "split", {})),
+                   dict(ds.sizes), getattr(ds, "class_names", None), int(ds.n_features), ds.y_test, empty)
+
+    def __getattr__(self, name: str) -> Any:  # X_train, y_val, ... (zero rows)
+        empty = self.__dict__.get("empty", {})
+        if name in empty:
+            return empty[name]
+        raise AttributeError(name)
+
+
+class BackgroundRecorder:
+    """The training process's side: ``RunRecorder``'s methods, forwarded to the agent."""
+
+    def __init__(self, proc: subprocess.Popen, send: Connection, recv: Connection) -> None:
+        self.proc = proc
+        self._recv = recv
+        self._send = send
+        self._outbox: "queue.Queue[Any]" = queue.Queue()
+        self._sender = threading.Thread(target=self._send_loop, name="nnexp-agent-send", daemon=True)
+        self._sender.start()
+        self.run_id: Optional[str] = None
+        self.experiment_id: Optional[str] = None
+        self.model_uri: Optional[str] = None
+        self.seconds: Dict[str, float] = {}
+        self._error: Optional[str] = None
+        self._done = False
+        self._closed = False
+        self._announced = False
+
+    @classmethod
+    def launch(cls, start: Mapping[str, Any]) -> "BackgroundRecorder":
+        """Start the agent; ``start``: ``uri``, ``experiment``, ``artifact_location``, ``timeout``,
+        ``run_name``, ``tags``, ``parent_run_id`` (it creates the store and the run with them)."""
+        to_agent_r, to_agent_w = os.pipe()
+        from_agent_r, from_agent_w = os.pipe()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "nnexp.tracking.agent", str(to_agent_r), str(from_agent_w)],
+            pass_fds=(to_agent_r, from_agent_w), stdin=subprocess.DEVNULL,
+        )
+        os.close(to_agent_r)
+        os.close(from_agent_w)
+        rec = cls(proc, Connection(to_agent_w, readable=False), Connection(from_agent_r, writable=False))
+        rec._post("start", dict(start))
+        return rec
+
+    # --- transport ---------------------------------------------------------------------------
+    def _send_loop(self) -> None:
+        while True:
+            msg = self._outbox.get()
+            if msg is None:
+                return
+            try:
+                self._send.send(msg)
+            except (OSError, EOFError):  # the agent is gone; _wait reports it
+                return
+
+    def _post(self, method: str, *args: Any, **kwargs: Any) -> None:
+        self._outbox.put((method, args, kwargs))
+
+    def _handle(self, msg: Any) -> None:
+        kind, payload = msg
+        if kind == "ready":
+            self.run_id, self.experiment_id = payload["run_id"], payload["experiment_id"]
+        elif kind == "error" and self._error is None:
+            self._error = payload
+        elif kind == "done":
+            self._done = True
+            self.model_uri = payload.get("model_uri")
+            self.seconds.update(payload.get("seconds", {}))
+
+    def poll(self) -> None:
+        """Take in what the agent said so far (never blocks); raise its error, if any."""
+        while not self._done and self._recv.poll(0):
+            try:
+                self._handle(self._recv.recv())
+            except EOFError:
+                break
+        if self._error is not None:
+            raise TrackingUnavailable(self._error)
+
+    def _wait(self, limit: Optional[float]) -> None:
+        """Block until the agent has finished (or ``limit`` seconds passed / it died)."""
+        deadline = None if limit is None else time.monotonic() + limit
+        while not self._done:
+            if deadline is not None and time.monotonic() > deadline:
+                return
+            try:
+                if self._recv.poll(0.2):
+                    self._handle(self._recv.recv())
+                elif self.proc.poll() is not None and not self._recv.poll(0):
+                    break
+            except EOFError:
+                break
+        if not self._done and self._error is None:
+            self._error = f"the tracking process ended unexpectedly (exit code {self.proc.poll()})"
+
+    def _close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._outbox.put(None)
+        self._sender.join(timeout=5)
+        for conn in (self._send, self._recv):
+            conn.close()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    @contextlib.contextmanager
+    def ending_on_error(self) -> Iterator[None]:
+        """Inside, an exception ends the agent too (FAILED; KILLED for an interrupt), re-raised."""
+        try:
+            yield
+        except KeyboardInterrupt:
+            self.fail_safely("KILLED")
+            raise
+        except BaseException:
+            self.fail_safely("FAILED")
+            raise
+
+    # --- RunRecorder's interface ------------------------------------------------------------
+    def announce(self) -> Optional[str]:
+        """The run id the first time it is known (for a progress line), else ``None``."""
+        self.poll()
+        if self.run_id is not None and not self._announced:
+            self._announced = True
+            return self.run_id
+        return None
+
+    def log_config(self, config: Mapping[str, Any], dataset: Any) -> None:
+        """Params, tags and dataset inputs (environment tags taken here: BLAS threads in effect)."""
+        from nnexp.tracking.provenance import run_provenance_tags
+
+        self._post("log_config", dict(config), DatasetView.of(dataset), provenance=run_provenance_tags(dataset))
+
+    def epoch_callback(self, model: Any, record: Mapping[str, float]) -> None:
+        """``MLP.fit`` callback: forward the epoch's record; raise a tracking error that arrived."""
+        self.poll()
+        self._post("epoch_callback", None, dict(record))
+
+    def log_outcome(self, **kwargs: Any) -> None:
+        """Final metrics and stop-reason tags."""
+        self._post("log_outcome", **kwargs)
+
+    def log_artifacts(self, *, dataset: Any, **kwargs: Any) -> None:
+        """Config, weights, dataset identity and plots (drawn by the agent)."""
+        self._post("log_artifacts", dataset=DatasetView.of(dataset), **kwargs)
+
+    def log_model(self, weights: Path, X_example: np.ndarray, tracking_uri: str) -> None:
+        """Log the servable model from the saved weights (its URI: :attr:`model_uri` after end)."""
+        self._post("log_model", str(weights), np.array(X_example[:5]), tracking_uri)
+
+    def end(self, status: str = "FINISHED") -> None:
+        """Terminate the run and wait for the agent to finish everything; raise its error."""
+        start = time.perf_counter()
+        self._post("end", status)
+        try:
+            self._wait(None)
+        finally:
+            self._close()
+            self.seconds["wait"] = time.perf_counter() - start
+        if self._error is not None:
+            raise TrackingUnavailable(self._error)
+
+    def fail_safely(self, status: str) -> None:
+        """Terminate as FAILED/KILLED without raising (waits at most :data:`FAIL_WAIT_S`)."""
+        if self._closed:
+            return
+        try:
+            self._post("fail_safely", status)
+            self._wait(FAIL_WAIT_S)
+        except Exception:  # noqa: BLE001 - the original error matters more
+            pass
+        finally:
+            self._close()
+
+
+# --- the agent process --------------------------------------------------------------------------
+def _warm_up() -> None:
+    """Import what plots and the model need while the training process is busy."""
+    import matplotlib.backends.backend_agg  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+    import mlflow.models  # noqa: F401
+
+    import nnexp.tracking.pyfunc  # noqa: F401
+
+
+def _setup(start: Mapping[str, Any]) -> Any:
+    """Create the store and the experiment (imports mlflow); a :class:`PhaseTimer` timing it."""
+    from nnexp.tracking.store import ensure_tracking_store
+    from nnexp.tracking.timing import PhaseTimer
+
+    timer = PhaseTimer()
+    with timer("setup"):
+        experiment_id = ensure_tracking_store(
+            start["uri"], start["experiment"], start.get("artifact_location"), timeout=float(start["timeout"])
+        )
+    return experiment_id, timer
+
+
+def _create_run(start: Mapping[str, Any], experiment_id: str, timer: Any) -> Any:
+    from nnexp.tracking.recorder import RunRecorder
+
+    return RunRecorder.start(
+        start["uri"], experiment_id, run_name=start.get("run_name"), tags=start.get("tags"),
+        parent_run_id=start.get("parent_run_id"), timer=timer,
+    )
+
+
+class _Agent:
+    """Replays recorder calls. The run is created with the first call that records something
+    (the training process sends it once the data loaded and the model was built), so a bad
+    dataset or configuration leaves no run behind, as in-process."""
+
+    def __init__(self, outbox: Connection) -> None:
+        self.outbox = outbox
+        self.start: Optional[Mapping[str, Any]] = None
+        self.experiment_id: Optional[str] = None
+        self.timer: Any = None
+        self.recorder: Any = None
+        self.error: Optional[str] = None
+        self.model_uri: Optional[str] = None
+
+    def handle(self, method: str, args: tuple, kwargs: dict) -> None:
+        """One call; errors are reported once, later calls skipped, the ending still recorded."""
+        final = method in ("end", "fail_safely")
+        try:
+            if method == "start":
+                self.start = args[0]
+                self.experiment_id, self.timer = _setup(self.start)
+            elif final:
+                if self.recorder is not None:
+                    status = args[0] if method == "fail_safely" else "FINISHED"
+                    if status == "FINISHED" and self.error is None:
+                        self.recorder.end("FINISHED")
+                    else:
+                        self.recorder.fail_safely(status if status != "FINISHED" else "FAILED")
+            elif self.error is None:
+                if self.recorder is None:
+                    self.recorder = _create_run(self.start, self.experiment_id, self.timer)
+                    self.outbox.send(("ready", {"run_id": self.recorder.run_id, "experiment_id": self.experiment_id}))
+                result = getattr(self.recorder, method)(*args, **kwargs)
+                if method == "log_model":
+                    self.model_uri = result
+        except BaseException as exc:  # noqa: BLE001 - reported to the training process
+            if self.error is None:
+                self.error = _describe(exc)
+                self.outbox.send(("error", self.error))
+            if final and self.recorder is not None:
+                self.recorder.fail_safely("FAILED")
+
+    def done(self) -> None:
+        """Tell the training process everything is recorded (model URI, seconds per phase)."""
+        seconds = dict(self.timer.seconds) if self.timer is not None else {}
+        self.outbox.send(("done", {"model_uri": self.model_uri, "seconds": seconds}))
+
+
+def serve(inbox: Connection, outbox: Connection) -> None:
+    """The agent's loop: set up the store, replay the recorder calls until the run ends."""
+    agent = _Agent(outbox)
+    warmed = False
+    while True:
+        if agent.experiment_id is not None and not warmed and not inbox.poll(0):
+            warmed = True
+            try:
+                _warm_up()
+            except Exception:  # noqa: BLE001 - only a head start; the real call reports errors
+                pass
+        try:
+            method, args, kwargs = inbox.recv()
+        except EOFError:  # the training process vanished
+            if agent.recorder is not None:
+                agent.recorder.fail_safely("KILLED")
+            return
+        agent.handle(method, args, kwargs)
+        if method in ("end", "fail_safely"):
+            agent.done()
+            return
+
+
+def _describe(exc: BaseException) -> str:
+    from nnexp.tracking.masking import mask_secrets
+
+    if isinstance(exc, TrackingUnavailable):
+        return mask_secrets(str(exc))
+    return mask_secrets(f"MLflow tracking failed: {type(exc).__name__}: {exc}")
+
+
+def main(argv: list[str]) -> int:
+    """``python -m nnexp.tracking.agent <read fd> <write fd>``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the training process decides how the run ends
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    inbox = Connection(int(argv[0]), writable=False)
+    outbox = Connection(int(argv[1]), readable=False)
+    try:
+        serve(inbox, outbox)
+    except (BrokenPipeError, EOFError, OSError):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
