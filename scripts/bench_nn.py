@@ -219,7 +219,7 @@ class GemmStepper:
 
 
 def make_nnexp(epochs: int, seed: int) -> Any:
-    """nnexp's MLP configured as the benchmark network (contract: docs/CONTRACTS.md)."""
+    """nnexp's MLP configured as the benchmark network (contract: docs/ARCHITECTURE.md)."""
     from nnexp.nn import MLP
 
     return MLP(

@@ -1,4 +1,4 @@
-"""The public surface promised in docs/CONTRACTS.md."""
+"""The public surface promised in docs/ARCHITECTURE.md."""
 
 from __future__ import annotations
 
