@@ -204,13 +204,14 @@ def diabetes_csv(tmp_path_factory):
 
 def test_regression_run_reports_metrics_in_target_units(compose_cfg, tmp_path, diabetes_csv):
     """val_loss and the test metrics are in the target's units; R^2 is the model's own score."""
-    from types import SimpleNamespace
+    import mlflow
 
     from nnexp.data import load_dataset
-    from nnexp.tracking.pyfunc import WEIGHTS_KEY, MLPPyfuncModel
 
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
     cfg = quick(compose_cfg, tmp_path, "data=csv", f"data.path={diabetes_csv}", "data.target=progression",
-                "data.task=regression", "trainer.epochs=60", "model.width=32")
+                "data.task=regression", "trainer.epochs=60", "model.width=32",
+                "tracking.log_model=true", uri=uri)
     result = run_training(cfg)
     m = result.test_metrics
     assert set(m) == {"test_loss", "test_rmse", "test_mae", "test_r2"}
@@ -220,7 +221,7 @@ def test_regression_run_reports_metrics_in_target_units(compose_cfg, tmp_path, d
     assert m["test_r2"] == pytest.approx(result.model.score(ds.X_test, ds.y_test), rel=1e-9)
     assert m["test_r2"] > 0.2 and min(result.history["val_loss"]) > 1000
     # the saved weights serve predictions in the target's units through the pyfunc model
-    served = MLPPyfuncModel()
-    served.load_context(SimpleNamespace(artifacts={WEIGHTS_KEY: str(result.model_path)}))
-    np.testing.assert_array_equal(served.predict(None, ds.X_test), result.model.predict(ds.X_test))
-    assert abs(float(np.mean(served.predict(None, ds.X_test))) - float(np.mean(ds.y_test))) < 25
+    mlflow.set_tracking_uri(uri)
+    served = mlflow.pyfunc.load_model(result.model_uri).predict(ds.X_test.astype(np.float64))
+    np.testing.assert_array_equal(served, result.model.predict(ds.X_test))
+    assert abs(float(np.mean(served)) - float(np.mean(ds.y_test))) < 25
