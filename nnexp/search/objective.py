@@ -82,6 +82,6 @@ def settle_objective(
     metric_from_task = is_auto(s.get("metric"))
     task = config_task(base_cfg, load_dataset)
     s["metric"], s["direction"] = resolve_objective(s.get("metric"), s.get("direction"), task)
-    if not metric_from_task:
-        return []
+    if not metric_from_task or MONITOR_KEY in (s.get("params") or {}):
+        return []  # a metric or a monitor the user chose stays theirs
     return monitor_override(s["metric"], arguments, MONITOR_CHOICES)

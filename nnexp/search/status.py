@@ -4,8 +4,8 @@
 val_accuracy=0.9750 (trial 3); elapsed 1m12s, ETA 4m48s``
 
 Printed by the worker whose trial is the ``hydra.sweeper.status_every``-th, ``2 *
-status_every``-th, ... to finish (right below its trial line), and by the sweeper process when no trial has finished for
-``hydra.sweeper.status_seconds`` (long trials). The ETA extrapolates this session's rate of
+status_every``-th, ... to finish (right below its trial line), and by the sweeper process when
+no trial has finished for ``hydra.sweeper.status_seconds`` (long trials). The ETA extrapolates this session's rate of
 finished trials (all workers together) to the trials left, capped by the sweep's timeout.
 """
 

@@ -128,8 +128,11 @@ def test_settle_objective_loads_the_data_only_when_needed(compose_cfg):
     s = normalized({"n_trials": 3, "n_jobs": 1, "metric": None, "direction": "auto"})
     assert settle_objective(s, cfg, [], load(cfg)) == ["trainer.early_stopping.monitor=val_accuracy"]
     assert (s["metric"], s["direction"], len(loads)) == ("val_accuracy", "maximize", 1)
+    space = {"trainer.early_stopping.monitor": "choice(val_loss,val_accuracy)"}
+    swept = {"metric": None, "direction": None, "params": space}
+    assert settle_objective(swept, cfg, [], load(cfg)) == [] and swept["metric"] == "val_accuracy"
     pinned = {"metric": "val_loss", "direction": "minimize"}
-    assert settle_objective(dict(pinned), cfg, [], load(cfg)) == [] and len(loads) == 1
+    assert settle_objective(dict(pinned), cfg, [], load(cfg)) == [] and len(loads) == 2
     # model.task decides without loading the data
     assert config_task(compose_cfg("data=moons", "model.task=regression"), lambda: 1 / 0) == "regression"
 

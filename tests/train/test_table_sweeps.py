@@ -59,10 +59,9 @@ def _objective(cwd: Path, study, runs) -> tuple[str, str, set[str]]:
 
     client = MlflowClient(f"sqlite:///{cwd / 'mlruns' / 'mlflow.db'}")
     parent = client.get_run(runs[0].data.tags["mlflow.parentRunId"])
-    monitors = {
-        yaml.safe_load((Path(t.user_attrs[TRIAL_DIR_ATTR]) / "config.yaml").read_text())["trainer"]["early_stopping"]["monitor"]
-        for t in study.trials
-    }
+    configs = [yaml.safe_load((Path(t.user_attrs[TRIAL_DIR_ATTR]) / "config.yaml").read_text())
+               for t in study.trials]
+    monitors = {c["trainer"]["early_stopping"]["monitor"] for c in configs}
     return study.direction.name.lower(), parent.data.tags[SWEEP_METRIC_TAG], monitors
 
 
