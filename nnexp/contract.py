@@ -26,6 +26,7 @@ TRIAL_DIR_ATTR = "trial_dir"
 EPOCHS_RUN_ATTR = "epochs_run"
 STOP_REASON_ATTR = "stop_reason"
 MODEL_PATH_ATTR = "model_path"
+#: test-set metrics with the baseline's beside them (``test_r2``, ``baseline_test_r2``, ...)
 TEST_METRICS_ATTR = "test_metrics"
 #: The epoch at which a PRUNED trial was stopped.
 PRUNED_AT_ATTR = "pruned_at_epoch"

@@ -17,6 +17,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
 from nnexp.search.job import SWEEPER_TARGET
+from nnexp.search.status import STATUS_EVERY, STATUS_SECONDS
 
 
 @dataclass
@@ -30,10 +31,11 @@ class NnexpSweeperConf:
     timeout: Optional[float] = None
     #: parallel workers (also the joblib launcher's n_jobs in conf/hparams_search)
     n_jobs: int = 1
-    #: per-epoch record key to optimise and report for pruning (val_accuracy, val_loss, ...)
-    metric: str = "val_accuracy"
-    #: minimize | maximize
-    direction: str = "maximize"
+    #: per-epoch record key to optimise and report for pruning (val_accuracy, val_loss, ...);
+    #: null (or auto): follow the task -- classification val_accuracy, regression val_loss
+    metric: Optional[str] = None
+    #: minimize | maximize; null (or auto): from the task, or from the metric's name
+    direction: Optional[str] = None
     #: the Optuna study; the same name (and storage) resumes it. null: the hparams_search name
     study_name: Optional[str] = None
     #: Optuna storage URL; null: $NNEXP_OPTUNA_STORAGE, else the journal file
@@ -53,6 +55,11 @@ class NnexpSweeperConf:
     #: a trial whose worker died (reaped) is run again with the same params up to this many
     #: times; retried trials do not count towards n_trials
     max_retries: int = 0
+    #: print a status line (trials by state, best so far, elapsed, ETA) every this many
+    #: finished trials ...
+    status_every: int = STATUS_EVERY
+    #: ... and after this many seconds without a trial finishing (long trials)
+    status_seconds: float = STATUS_SECONDS
     #: the search space: config key -> Hydra override expression (see nnexp.search.grammar)
     params: Optional[Dict[str, Any]] = None
     #: internal: set by the sweeper on its worker jobs

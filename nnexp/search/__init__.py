@@ -7,12 +7,13 @@ on first use, so importing the package (Hydra scans plugins on every start) stay
 Modules, one concept each (see docs/ARCHITECTURE.md):
 
 * sweeper phases: ``sweep`` (``run_sweep``, exit codes), ``prepare``, ``launch``, ``finish``;
-* settings and space: ``settings``, ``samplers``, ``pruners``, ``grammar``, ``space``,
-  ``compose``;
+* settings and space: ``settings``, ``objective`` (metric and direction that follow the task),
+  ``samplers``, ``pruners``, ``grammar``, ``space``, ``compose``;
 * storage: ``storage`` (URLs, studies, count lock), ``journal``, ``health`` (probe, reconnect);
 * workers: ``job`` (Hydra entry), ``worker`` (the loop), ``trial``, ``tell``, ``stale``
   (reaping, retries), ``context``;
 * results: ``results`` (best trial, results file), ``report`` (lines, descriptions),
+  ``status`` (status lines with an ETA),
   ``plots``, ``runs`` (MLflow parent/child runs via ``nnexp.tracking.sweep_runs``).
 """
 

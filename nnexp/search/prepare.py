@@ -22,8 +22,10 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from nnexp.contract import CONTEXT_FILE, STUDY_SEARCH_SPACE
 from nnexp.search.context import SweepContext
 from nnexp.search.grammar import parse_search_space
+from nnexp.search.objective import settle_objective
 from nnexp.search.pruners import make_pruner
 from nnexp.search.runs import SweepRuns
+from nnexp.search.status import STATUS_EVERY, STATUS_SECONDS
 from nnexp.search.samplers import make_sampler
 from nnexp.search.settings import check_names, default_study_name, normalized
 from nnexp.search.space import SearchSpace, validate_space
@@ -41,6 +43,7 @@ from nnexp.search.storage import (
 )
 from nnexp.search.storage_errors import check_storage
 from nnexp.tracking.liveness import mark_dead_runs_quietly
+from nnexp.train.datasets import load_config_dataset
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +160,10 @@ def prepare(
     s = normalized(settings)
     space, passthrough, base_cfg = build_space(s, arguments, config, config_loader)
     launch_cwd = Path(str(config.hydra.runtime.cwd))
+    follow = settle_objective(s, base_cfg, arguments, lambda: load_config_dataset(base_cfg, launch_cwd))
+    if follow:  # early stopping watches the metric resolved from the task
+        passthrough += follow
+        base_cfg = task_config(config_loader, config, passthrough)
     sweep_dir = Path(str(config.hydra.sweep.dir))
     if not sweep_dir.is_absolute():
         sweep_dir = launch_cwd / sweep_dir
@@ -189,7 +196,11 @@ def prepare(
         sweeper_pid=os.getpid(),
         sweeper_host=socket.gethostname(),
         started=started,
-        extra={"reconnect_timeout": float(s["reconnect_timeout"])},
+        extra={
+            "reconnect_timeout": float(s["reconnect_timeout"]),
+            "status_every": int(s.get("status_every", STATUS_EVERY)),
+            "status_seconds": float(s.get("status_seconds", STATUS_SECONDS)),
+        },
     )
     prepared = Prepared(s, space, passthrough, study, storage_url, ctx, Path(), runs, 0, [])
     prepared.reaped = prepared.reap()

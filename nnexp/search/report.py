@@ -6,12 +6,14 @@ The line per trial, e.g.
 ``[trial 7] COMPLETE value=0.9722 best=0.9750 (trial 3) 12.3s``
 ``[trial 8] PRUNED at epoch 4 value=0.8111 best=0.9750 (trial 3) 2.1s``
 ``[trial 9] FAIL diverged: non-finite loss at epoch 3 best=0.9750 (trial 3) 1.0s``
+``[trial 2] COMPLETE value=3012.5 test_r2=0.4630 test_rmse=53.1000 best=2990.1 (trial 1) 1.4s``
 """
 
 from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
 from optuna.trial import FrozenTrial
@@ -19,11 +21,15 @@ from optuna.trial import FrozenTrial
 from nnexp.contract import RUN_ID_ATTR
 from nnexp.tracking.links import open_run_hint, run_link
 
+#: test scores a trial line shows when the trial has them (regression: R², RMSE)
+TRIAL_LINE_SCORES = ("test_r2", "test_rmse")
+
 if TYPE_CHECKING:
     from nnexp.search.results import SweepSummary
 
 
-def _num(value: float | None) -> str:
+def format_number(value: float | None) -> str:
+    """4 decimals, scientific below 1e-3, ``-`` for None (trial and status lines)."""
     if value is None:
         return "-"
     if isinstance(value, float) and not math.isfinite(value):
@@ -42,8 +48,10 @@ def trial_line(
     pruned_at: int | None = None,
     reason: str | None = None,
     n_trials: int | None = None,
+    test_metrics: Mapping[str, float] | None = None,
 ) -> str:
-    """Format the per-trial line (number, state, value, best so far, elapsed seconds)."""
+    """Format the per-trial line (number, state, value, test R² and RMSE of a regression
+    trial, best so far, elapsed seconds)."""
     head = f"[trial {number}" + (f"/{n_trials - 1}" if n_trials else "") + f"] {state}"
     parts = [head]
     if pruned_at is not None:
@@ -52,8 +60,13 @@ def trial_line(
         short = reason.strip().splitlines()[0] if reason.strip() else reason
         parts.append(short[:120])
     if value is not None:
-        parts.append(f"value={_num(value)}")
-    best = f"best={_num(best_value)}" + (
+        parts.append(f"value={format_number(value)}")
+    parts += [
+        f"{k}={format_number(float(test_metrics[k]))}"
+        for k in TRIAL_LINE_SCORES
+        if test_metrics and k in test_metrics
+    ]
+    best = f"best={format_number(best_value)}" + (
         f" (trial {best_number})" if best_number is not None else ""
     )
     parts.append(best)
@@ -108,6 +121,9 @@ def describe(
             "",
         ]
         lines += [f"- `{k}` = {_fmt(v)}" for k, v in summary.best_params.items()]
+        versus = vs_baseline(summary.best_test_metrics)
+        if versus:
+            lines += ["", f"**Test scores of the best trial**: {versus}"]
     from nnexp.search.results import ranked_trials
 
     done = ranked_trials(trials or [], direction)
@@ -179,6 +195,9 @@ def best_lines(
         f"[sweep] results: {summary.results_file}"
         + (f", {summary.best_config_file}" if summary.best_config_file else ""),
     ]
+    versus = vs_baseline(summary.best_test_metrics)
+    if versus:
+        lines.insert(1, f"[sweep] best trial's test scores: {versus}")
     if summary.best_run_id:
         lines.append(
             f"[sweep] MLflow parent run {parent_run_id}, best child run {summary.best_run_id}"
@@ -186,3 +205,33 @@ def best_lines(
     if tracking_uri and experiment_id and parent_run_id:
         lines.append(f"[sweep] open it: {open_run_hint(tracking_uri, experiment_id, parent_run_id)}")
     return lines
+
+
+def vs_baseline(test_metrics: Mapping[str, float]) -> str:
+    """The best trial's test scores beside its baseline's
+    (``test_r2 0.4630 vs baseline 0.4530 (ridge)  test_rmse ...``); ``""`` without both."""
+    from nnexp.train.baseline import MODELS, format_vs_baseline
+
+    task = "regression" if "test_r2" in test_metrics else "classification"
+    return format_vs_baseline(test_metrics, MODELS[task])
+
+
+#: loggers of Hydra's launchers whose INFO lines (``Joblib.Parallel(...) is launching 1 jobs``,
+#: ``#0 : <every override>``, credentials included) nnexp's start line replaces
+LAUNCHER_LOGGERS = (
+    "hydra._internal.core_plugins.basic_launcher",
+    "hydra_plugins.hydra_joblib_launcher",
+    "hydra_plugins.hydra_joblib_launcher._core",
+    "hydra_plugins.hydra_joblib_launcher.joblib_launcher",
+    "hydra_plugins.hydra_submitit_launcher",
+    "hydra_plugins.hydra_submitit_launcher.submitit_launcher",
+)
+
+
+def quiet_launchers() -> None:
+    """Hydra's launchers log warnings and errors only: the sweep prints its own start line
+    (overrides are never echoed: they may hold credentials)."""
+    import logging
+
+    for name in LAUNCHER_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -40,6 +40,8 @@ class SweepSummary:
     results_file: Path | None = None
     best_config_file: Path | None = None
     model_uri: str | None = None
+    #: the best trial's test scores and its baseline's (``test_r2``, ``baseline_test_r2``, ...)
+    best_test_metrics: dict[str, float] = field(default_factory=dict)
     fail_reasons: list[str] = field(default_factory=list)
 
 
@@ -80,6 +82,8 @@ def write_results(
     """Write ``optimization_results.yaml`` (and ``best_config.yaml``) into ``sweep_dir``."""
     from omegaconf import OmegaConf
 
+    from nnexp.search.report import vs_baseline
+
     trials = study.get_trials(deepcopy=False)
     counts = state_counts(trials)
     best = best_trial(trials, study.direction)
@@ -104,6 +108,7 @@ def write_results(
         summary.best_number, summary.best_value = best.number, float(best.value)
         summary.best_params = dict(best.params)
         summary.best_run_id = best.user_attrs.get(RUN_ID_ATTR)
+        summary.best_test_metrics = dict(best.user_attrs.get(TEST_METRICS_ATTR, {}))
         data.update(
             best_params=_plain(best.params),
             best_value=float(best.value),
@@ -111,8 +116,11 @@ def write_results(
             best_mlflow_run_id=summary.best_run_id,
             best_overrides=list(best.user_attrs.get(OVERRIDES_ATTR, [])),
             best_trial_dir=best.user_attrs.get(TRIAL_DIR_ATTR),
-            best_test_metrics=best.user_attrs.get(TEST_METRICS_ATTR, {}),
+            best_test_metrics=summary.best_test_metrics,
         )
+        versus = vs_baseline(summary.best_test_metrics)
+        if versus:
+            data["best_vs_baseline"] = versus
     sweep_dir.mkdir(parents=True, exist_ok=True)
     summary.results_file = sweep_dir / RESULTS_FILE
     summary.results_file.write_text(OmegaConf.to_yaml(OmegaConf.create(data)))

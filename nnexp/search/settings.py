@@ -9,15 +9,20 @@ from omegaconf import DictConfig
 
 from nnexp.errors import SweepSettingError
 from nnexp.search.health import RECONNECT_TIMEOUT
+from nnexp.search.objective import is_auto
 from nnexp.search.pruners import make_pruner
 from nnexp.search.samplers import make_sampler
 
 
 def normalized(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """A checked copy of the settings (direction lower-cased); sampler and pruner built once so
+    """A checked copy of the settings (direction lower-cased; metric and direction ``None`` when
+    they follow the task, see :mod:`nnexp.search.objective`); sampler and pruner built once so
     a bad one fails here. Raises :class:`SweepSettingError` listing every problem."""
     s = dict(settings)
-    s["direction"] = str(s.get("direction", "maximize")).lower()
+    for key in ("metric", "direction"):
+        s[key] = None if is_auto(s.get(key)) else str(s[key]).strip()
+    if s["direction"] is not None:
+        s["direction"] = s["direction"].lower()
     s.setdefault("reconnect_timeout", RECONNECT_TIMEOUT)
     check_settings(s)
     make_sampler(s.get("sampler"))
@@ -36,13 +41,24 @@ def check_settings(s: Mapping[str, Any]) -> None:
         problems.append(
             f"hydra.sweeper.n_jobs must be an integer >= 1, got {s.get('n_jobs')!r}"
         )
-    if str(s.get("direction", "")).lower() not in ("minimize", "maximize"):
+    direction = s.get("direction")
+    if not is_auto(direction) and str(direction).lower() not in ("minimize", "maximize"):
         problems.append(
-            f"hydra.sweeper.direction must be minimize or maximize, got {s.get('direction')!r}"
+            "hydra.sweeper.direction must be minimize, maximize or null (follow the task), "
+            f"got {direction!r}"
         )
-    if not s.get("metric"):
+    if s.get("metric") is not None and not str(s["metric"]).strip():
         problems.append(
-            "hydra.sweeper.metric must name a per-epoch metric (val_accuracy, val_loss, ...)"
+            "hydra.sweeper.metric must name a per-epoch metric (val_accuracy, val_loss, ...) "
+            "or be null (follow the task)"
+        )
+    if not isinstance(s.get("status_every", 1), int) or s.get("status_every", 1) < 1:
+        problems.append(
+            f"hydra.sweeper.status_every must be an integer >= 1, got {s.get('status_every')!r}"
+        )
+    if float(s.get("status_seconds", 1)) <= 0:
+        problems.append(
+            f"hydra.sweeper.status_seconds must be > 0 seconds, got {s['status_seconds']!r}"
         )
     if s.get("timeout") is not None and float(s["timeout"]) <= 0:
         problems.append(

@@ -22,8 +22,20 @@ from nnexp.errors import EXIT_INVALID, SweepFailed, exit_code, fail
 from nnexp.search.finish import finish
 from nnexp.search.launch import Launched, check_stopped, launch_workers
 from nnexp.search.prepare import masked, prepare, task_config
-from nnexp.search.report import best_lines, done_line, print_line, start_line
+from nnexp.search.report import best_lines, done_line, print_line, quiet_launchers, start_line
 from nnexp.search.results import SweepSummary
+from nnexp.search.status import STATUS_SECONDS, StatusTicker, sweep_status
+
+
+def status_ticker(p: Any) -> StatusTicker:
+    """The sweeper's status line on long trials (``hydra.sweeper.status_seconds``)."""
+    ctx = p.ctx
+    return StatusTicker(
+        lambda: p.study.get_trials(deepcopy=False),
+        lambda trials, now: sweep_status(ctx, trials, now),
+        seconds=float(ctx.extra.get("status_seconds", STATUS_SECONDS)),
+        started=ctx.started,
+    )
 
 
 @contextlib.contextmanager
@@ -70,7 +82,9 @@ def run_sweep(
     print_line("[sweep] search space:\n" + p.space.describe())
     launched = Launched()
     if p.remaining > 0:
-        launched = launch_workers(p, launcher)
+        quiet_launchers()
+        with status_ticker(p):
+            launched = launch_workers(p, launcher)
     else:
         print_line(
             f"[sweep] study {ctx.study_name!r} already holds {ctx.n_existing} >= {ctx.n_trials} "

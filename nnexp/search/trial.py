@@ -34,6 +34,8 @@ class TrialOutcome:
     pid: int = field(default_factory=os.getpid)
     #: what was unreachable when the trial failed (``tracking`` | ``storage``), else None
     fault: str | None = None
+    #: the run's test scores and its baseline's (``test_r2``, ``baseline_test_r2``, ...)
+    test_metrics: dict[str, float] = field(default_factory=dict)
 
     @property
     def overhead_s(self) -> float:

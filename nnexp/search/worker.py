@@ -65,6 +65,7 @@ from nnexp.search.results import best_trial
 from nnexp.search.runs import SweepRuns
 from nnexp.search.samplers import make_sampler
 from nnexp.search.space import SearchSpace
+from nnexp.search.status import STATUS_EVERY, status_due, sweep_status
 from nnexp.search.stale import pid_alive, reap_stale_trials, remaining_trials
 from nnexp.search.storage import context_storage_url, count_lock, load_study
 from nnexp.search.tell import Teller
@@ -278,9 +279,11 @@ class Worker:
         trial.set_user_attr(STOP_REASON_ATTR, str(result.stop_reason))
         if result.model_path is not None:
             trial.set_user_attr(MODEL_PATH_ATTR, str(result.model_path))
-        if result.test_metrics:
-            metrics = {k: float(v) for k, v in result.test_metrics.items()}
-            trial.set_user_attr(TEST_METRICS_ATTR, metrics)
+        baseline = getattr(result, "baseline", None)
+        scores = {**(result.test_metrics or {}), **(baseline.metrics if baseline else {})}
+        if scores:  # the baseline beside the network's, for the sweep's summaries
+            out.test_metrics = {k: float(v) for k, v in scores.items()}
+            trial.set_user_attr(TEST_METRICS_ATTR, out.test_metrics)
 
     def _tell(
         self, trial: optuna.Trial, result: Any, callback: TrialCallback, out: TrialOutcome
@@ -314,8 +317,20 @@ class Worker:
             out.ended - out.started,
             pruned_at=out.pruned_at,
             reason=out.reason,
+            test_metrics=out.test_metrics if out.state == "COMPLETE" else None,
         )
         print_line(line, self.stream)
+        self._status(out.number)
+
+    def _status(self, number: int) -> None:
+        """The status line when trial ``number`` was the ``hydra.sweeper.status_every``-th
+        (2nd, ...) to finish (:mod:`nnexp.search.status`); never raises."""
+        try:
+            trials = self.study.get_trials(deepcopy=False)
+            if status_due(trials, number, int(self.ctx.extra.get("status_every", STATUS_EVERY))):
+                print_line(sweep_status(self.ctx, trials, time.time()), self.stream)
+        except Exception as exc:  # noqa: BLE001 - the storage may be the thing that failed
+            log.debug("no status line: %s", exc)
 
     # -- the loop ------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ the real console script; the trials must COMPLETE with the inferred task and a b
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,12 +24,12 @@ def _write(path: Path, names: list[str], X, y) -> Path:
     return path
 
 
-def _sweep(cwd: Path, table: Path, target: str) -> subprocess.CompletedProcess:
+def _sweep(cwd: Path, table: Path, target: str, *extra: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, HYDRA_FULL_ERROR="1", PYTHONUNBUFFERED="1")
     env.pop("MLFLOW_TRACKING_URI", None)
     proc = subprocess.run(
         [CLI, "-m", "hparams_search=mlp", "data=csv", f"data.path={table.name}", f"data.target={target}",
-         "hydra.sweeper.n_trials=3", "hydra.sweeper.sampler.seed=0", "trainer.epochs=8"],
+         "hydra.sweeper.n_trials=3", "hydra.sweeper.sampler.seed=0", "trainer.epochs=8", *extra],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False,
     )
     assert proc.returncode == 0, f"sweep failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
@@ -46,7 +47,22 @@ def _trials_and_runs(cwd: Path):
     client = MlflowClient(f"sqlite:///{cwd / 'mlruns' / 'mlflow.db'}")
     exp = client.get_experiment_by_name("nnexp")
     runs = client.search_runs([exp.experiment_id], "tags.`nnexp.role` = 'trial'", max_results=100)
-    return study.trials, runs
+    return study, runs
+
+
+def _objective(cwd: Path, study, runs) -> tuple[str, str, set[str]]:
+    """(study direction, the parent run's sweep.metric tag, the trials' early-stopping monitors)."""
+    import yaml
+    from mlflow.tracking import MlflowClient
+
+    from nnexp.contract import SWEEP_METRIC_TAG, TRIAL_DIR_ATTR
+
+    client = MlflowClient(f"sqlite:///{cwd / 'mlruns' / 'mlflow.db'}")
+    parent = client.get_run(runs[0].data.tags["mlflow.parentRunId"])
+    configs = [yaml.safe_load((Path(t.user_attrs[TRIAL_DIR_ATTR]) / "config.yaml").read_text())
+               for t in study.trials]
+    monitors = {c["trainer"]["early_stopping"]["monitor"] for c in configs}
+    return study.direction.name.lower(), parent.data.tags[SWEEP_METRIC_TAG], monitors
 
 
 def test_mlp_space_is_valid_for_any_dataset(compose_cfg):
@@ -64,8 +80,7 @@ def test_mlp_space_is_valid_for_any_dataset(compose_cfg):
         assert cfg.data.name == data[0].split("=")[1]
         sweeper = OmegaConf.to_container(cfg.hydra.sweeper, resolve=True)
         check_settings(sweeper)
-        assert (sweeper["metric"], sweeper["direction"]) == ("val_loss", "minimize")
-        assert cfg.trainer.early_stopping.monitor == "val_loss"
+        assert (sweeper["metric"], sweeper["direction"]) == (None, None)  # follow the task
         space, _ = parse_search_space(sweeper["params"])
         validate_space(space, lambda ov, d=data: compose_cfg("hparams_search=mlp", *d, *ov), validate)
 
@@ -78,7 +93,11 @@ def test_text_label_table_sweeps_with_the_generic_space(tmp_path):
     names = [n.replace(" ", "_") for n in data.feature_names] + ["diagnosis"]
     table = _write(tmp_path / "cancer.csv", names, data.data, ["B" if t else "M" for t in data.target])
     proc = _sweep(tmp_path, table, "diagnosis")
-    trials, runs = _trials_and_runs(tmp_path)
+    study, runs = _trials_and_runs(tmp_path)
+    trials = study.trials
+    # no hydra.sweeper.metric given: classes -> maximize val_accuracy, early stopping on it too
+    assert _objective(tmp_path, study, runs) == ("maximize", "val_accuracy", {"val_accuracy"})
+    assert "maximize val_accuracy" in proc.stdout
     assert [t.state.name for t in trials] == ["COMPLETE"] * 3, proc.stdout
     assert len(runs) == 3
     for run in runs:
@@ -98,7 +117,17 @@ def test_regression_table_sweeps_without_data_task(tmp_path):
                    [f"{t:.1f}" for t in data.target])
     assert "151.0" in table.read_text()
     proc = _sweep(tmp_path, table, "progression")
-    trials, runs = _trials_and_runs(tmp_path)
+    study, runs = _trials_and_runs(tmp_path)
+    trials = study.trials
+    # no hydra.sweeper.metric given: regression -> minimize val_loss
+    assert _objective(tmp_path, study, runs) == ("minimize", "val_loss", {"val_loss"})
+    # R² and RMSE in every trial line, the best trial's beside the ridge baseline
+    lines = [x for x in proc.stdout.splitlines() if x.startswith("[trial ")]
+    assert len(lines) == 3 and all(" test_r2=" in x and " test_rmse=" in x for x in lines), proc.stdout
+    assert re.search(r"best trial's test scores: test_r2 \S+ vs baseline \S+ .*test_rmse .*\(ridge\)",
+                     proc.stdout), proc.stdout
+    results = next(tmp_path.glob("multirun/*/*/optimization_results.yaml")).read_text()
+    assert "best_vs_baseline: test_r2" in results and "baseline_test_r2:" in results
     assert [t.state.name for t in trials] == ["COMPLETE"] * 3, proc.stdout
     assert len(runs) == 3
     for run in runs:
