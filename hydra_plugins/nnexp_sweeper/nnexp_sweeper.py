@@ -53,6 +53,9 @@ class NnexpSweeperConf:
     #: a trial whose worker died (reaped) is run again with the same params up to this many
     #: times; retried trials do not count towards n_trials
     max_retries: int = 0
+    #: enqueue the best configurations of an earlier study first: its name (same storage) or
+    #: {study: NAME, storage: URL, top: N} (top 5 by default); see nnexp.search.warmstart
+    warm_start: Any = None
     #: the search space: config key -> Hydra override expression (see nnexp.search.grammar)
     params: Optional[Dict[str, Any]] = None
     #: internal: set by the sweeper on its worker jobs

@@ -123,6 +123,7 @@ def record_parent(
             tags["best.run_id"] = summary.best_run_id
         metrics["best_value"] = float(summary.best_value)  # type: ignore[arg-type]
         metrics[f"best_{metric}"] = float(summary.best_value)  # type: ignore[arg-type]
+    metrics.update(trust_metrics(summary))
     with tempfile.TemporaryDirectory(prefix="nnexp-sweep-") as tmp:
         root = Path(tmp)
         study_plots(study, root / "plots")
@@ -135,6 +136,17 @@ def record_parent(
             artifacts=str(root),
         )
     runs.end_parent(parent_run_id, status)
+
+
+def trust_metrics(summary: SweepSummary) -> dict[str, float]:
+    """The parent run's metrics for the winner's test score (``best_test_accuracy``, ...) and
+    the pruning ledger (``epochs_run``, ``epochs_budget``, ``compute_saved_pct``)."""
+    from nnexp.search.winner import parent_metrics
+
+    metrics = parent_metrics(summary.best_test)
+    if summary.ledger is not None:
+        metrics.update(summary.ledger.metrics())
+    return metrics
 
 
 def trials_json(trials: list[FrozenTrial]) -> list[dict[str, Any]]:

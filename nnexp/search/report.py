@@ -5,7 +5,8 @@ The line per trial, e.g.
 
 ``[trial 7] COMPLETE value=0.9722 best=0.9750 (trial 3) 12.3s``
 ``[trial 8] PRUNED at epoch 4 value=0.8111 best=0.9750 (trial 3) 2.1s``
-``[trial 9] FAIL diverged: non-finite loss at epoch 3 best=0.9750 (trial 3) 1.0s``
+``[trial 9] PRUNED at epoch 3 diverged: non-finite loss at epoch 3 value=0.3000 best=0.9750 (trial 3) 1.0s``
+``[trial 10] FAIL RuntimeError: ... best=0.9750 (trial 3) 1.0s``
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def trial_line(
     parts = [head]
     if pruned_at is not None:
         parts.append(f"at epoch {pruned_at}")
-    if reason and state == "FAIL":
+    if reason and state in ("FAIL", "PRUNED"):  # a PRUNED trial's reason: it diverged
         short = reason.strip().splitlines()[0] if reason.strip() else reason
         parts.append(short[:120])
     if value is not None:

@@ -41,6 +41,10 @@ class SweepSummary:
     best_config_file: Path | None = None
     model_uri: str | None = None
     fail_reasons: list[str] = field(default_factory=list)
+    #: the best trial's headline test metrics (:mod:`nnexp.search.winner`)
+    best_test: dict[str, float] = field(default_factory=dict)
+    #: epochs run against the budget (:mod:`nnexp.search.ledger`)
+    ledger: Any = None
 
 
 def state_counts(trials: list[FrozenTrial]) -> dict[str, int]:
@@ -113,6 +117,7 @@ def write_results(
             best_trial_dir=best.user_attrs.get(TRIAL_DIR_ATTR),
             best_test_metrics=best.user_attrs.get(TEST_METRICS_ATTR, {}),
         )
+    data.update(trust_results(summary, trials, best))
     sweep_dir.mkdir(parents=True, exist_ok=True)
     summary.results_file = sweep_dir / RESULTS_FILE
     summary.results_file.write_text(OmegaConf.to_yaml(OmegaConf.create(data)))
@@ -120,6 +125,22 @@ def write_results(
         summary.best_config_file = sweep_dir / BEST_CONFIG_FILE
         summary.best_config_file.write_text(best_config_text)
     return summary
+
+
+def trust_results(
+    summary: SweepSummary, trials: list[FrozenTrial], best: FrozenTrial | None
+) -> dict[str, Any]:
+    """The winner's test score and the pruning ledger: set on ``summary``, returned for the
+    results file (``best_test_score``, ``pruning``)."""
+    from nnexp.search.ledger import pruning_ledger
+    from nnexp.search.winner import winner_test_metrics
+
+    summary.best_test = winner_test_metrics(best)
+    summary.ledger = pruning_ledger(trials)
+    data: dict[str, Any] = {"pruning": summary.ledger.as_dict()}
+    if summary.best_test:
+        data["best_test_score"] = dict(summary.best_test)
+    return data
 
 
 def _plain(params: dict[str, Any]) -> dict[str, Any]:

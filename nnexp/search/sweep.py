@@ -43,6 +43,17 @@ def main_errors() -> Iterator[None]:
         fail("nnexp-train", f"invalid sweep: {exc}" if code == EXIT_INVALID else str(exc), code)
 
 
+def trust_lines(summary: SweepSummary) -> list[str]:
+    """The winner's test score and the pruning ledger, printed after the best trial."""
+    from nnexp.search.ledger import ledger_line
+    from nnexp.search.winner import score_line
+
+    lines = [score_line(summary.best_number, summary.best_test)]
+    if summary.ledger is not None:
+        lines.append(ledger_line(summary.ledger))
+    return [line for line in lines if line]
+
+
 def run_sweep(
     settings: Mapping[str, Any],
     arguments: Sequence[str],
@@ -68,6 +79,8 @@ def run_sweep(
         )
     )
     print_line("[sweep] search space:\n" + p.space.describe())
+    for line in p.warm_lines:
+        print_line(line)
     launched = Launched()
     if p.remaining > 0:
         launched = launch_workers(p, launcher)
@@ -93,6 +106,8 @@ def run_sweep(
             f"{summary.results_file} and MLflow.\n  {reasons}"
         )
     for line in best_lines(summary, ctx.metric, ctx.parent_run_id):
+        print_line(line)
+    for line in trust_lines(summary):
         print_line(line)
     if launched.crashed:
         raise SweepFailed("worker job(s) crashed:\n  " + "\n  ".join(launched.crashed))
