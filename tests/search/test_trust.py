@@ -179,3 +179,29 @@ def test_warm_start_enqueues_the_best_trials_tagged_once(tmp_path):
     with pytest.raises(SweepSettingError, match="no study 'nope'"):
         plan_warm_start(parse_warm_start("nope"), url, tmp_path, space, limit=10)
     assert len(plan_warm_start(spec, url, tmp_path, space, limit=1).trials) == 1
+
+
+# -- the audit --------------------------------------------------------------------------------
+
+
+def test_audit_samples_pruner_stopped_trials_and_counts_false_prunes():
+    from nnexp.contract import RUN_ID_ATTR
+    from nnexp.repro.audit import Audit, AuditedTrial, beats, pruned_sample
+
+    trials = [trial(n, TrialState.PRUNED, 0.1, **{RUN_ID_ATTR: f"r{n}"}) for n in range(6)]
+    trials.append(trial(6, TrialState.PRUNED, 0.1, **{
+        RUN_ID_ATTR: "r6", PRUNE_REASON_ATTR: "diverged: non-finite loss at epoch 1"}))
+    trials.append(trial(7, TrialState.COMPLETE, 0.9, **{RUN_ID_ATTR: "r7"}))
+    sample = pruned_sample(trials, 3, seed=0)
+    assert len(sample) == 3 and sample == sorted(sample, key=lambda t: t.number)
+    assert all(t.number < 6 for t in sample)
+    assert pruned_sample(trials, 3, seed=0) == sample  # seeded
+    assert [t.number for t in pruned_sample(trials, 10, seed=0)] == [0, 1, 2, 3, 4, 5]
+    assert beats(0.95, 0.9, "maximize") and not beats(0.9, 0.9, "maximize")
+    assert beats(0.1, 0.2, "minimize") and not beats(float("nan"), 0.2, "minimize")
+    audit = Audit("s", "val_accuracy", "maximize", 7, 0.9, n_pruned=6)
+    audit.trials = [AuditedTrial(1, 2, 0.5, 0.95, True, "a"), AuditedTrial(2, 1, 0.3, 0.7, False, "b")]
+    assert audit.false_prunes == 1 and audit.rate == 0.5
+    assert audit.metrics() == {"audited": 2.0, "false_prunes": 1.0, "false_prune_rate": 0.5}
+    assert audit.summary().startswith("false prunes: 1 of 2 audited pruned trials (50.0%)")
+    assert "| 1 | 2 | 0.5 | 0.95 | yes |" in audit.note()

@@ -4,13 +4,22 @@ tags the earlier study's best trials (issue 11)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import yaml
-from test_sweep_cli import mlflow_runs, study_of, sweep, trial_lines
+from test_sweep_cli import _env, mlflow_runs, study_of, sweep, trial_lines
 
 from nnexp.contract import (
+    AUDIT_OF_TAG,
     EPOCHS_BUDGET_ATTR,
     EPOCHS_RUN_ATTR,
+    PARENT_RUN_TAG,
+    PRUNED_AT_ATTR,
+    ROLE_TAG,
+    RUN_ID_ATTR,
     STUDY_WARM_START,
     TEST_METRICS_ATTR,
     WARM_START_ATTR,
@@ -66,6 +75,29 @@ def test_test_score_ledger_and_warm_start(tmp_path):
     assert results["best_test_score"] == pytest.approx(
         {"test_accuracy": test["test_accuracy"], "test_loss": test["test_loss"]})
     assert results["pruning"]["epochs_budget"] == budget
+
+    # the audit re-trains pruned trials to their full budget, under the sweep's parent run
+    audit = subprocess.run(
+        [str(Path(sys.executable).with_name("nnexp")), "audit", "--study", "first", "--sample", "2"],
+        cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=240, check=False)
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    k = min(2, len(pruned))
+    assert f"false prunes: 0 of {k} audited pruned trials (0.0%)" in audit.stdout
+    client, parents, _ = mlflow_runs(tmp_path)
+    runs = client.search_runs([parents[0].info.experiment_id], max_results=100)
+    audit_run = next(r for r in runs if r.data.tags.get(ROLE_TAG) == "audit"
+                     and r.data.tags.get(PARENT_RUN_TAG) == parents[0].info.run_id)
+    assert audit_run.info.status == "FINISHED"
+    assert audit_run.data.metrics["audited"] == k and audit_run.data.metrics["false_prunes"] == 0
+    retrained = [r for r in runs if r.data.tags.get(PARENT_RUN_TAG) == audit_run.info.run_id]
+    by_run = {t.user_attrs[RUN_ID_ATTR]: t for t in pruned}
+    assert len(retrained) == k
+    for r in retrained:
+        t = by_run[r.data.tags[AUDIT_OF_TAG]]
+        history = client.get_metric_history(r.info.run_id, "val_accuracy")
+        assert len(history) == 4  # the full budget; bit-identical up to where it was pruned
+        epoch = t.user_attrs[PRUNED_AT_ATTR]
+        assert history[epoch - 1].value == t.intermediate_values[epoch]
 
     # a new study with a narrower space starts from the first study's two best trials
     ranked = sorted(done, key=lambda t: (-t.value, t.number))[:2]
