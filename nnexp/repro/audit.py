@@ -164,9 +164,10 @@ def audit(
                             AUDIT_OF_TAG: run.run_id},
                 log_model=False,
             )
-            value = best_of(trained.history.get(metric, []), "max" if direction == "maximize" else "min")
-            item = AuditedTrial(t.number, t.user_attrs.get(PRUNED_AT_ATTR), t.value, float(value),
-                                beats(float(value), float(best.value), direction), str(trained.run_id))
+            mode = "max" if direction == "maximize" else "min"
+            value = float(best_of(trained.history.get(metric, []), mode))
+            item = AuditedTrial(t.number, t.user_attrs.get(PRUNED_AT_ATTR), t.value, value,
+                                beats(value, float(best.value), direction), str(trained.run_id))
             result.trials.append(item)
             echo(f"trial {t.number} pruned at epoch {item.pruned_at}: full budget {metric}="
                  f"{item.full_value:.6g} ({trained.epochs_run} epochs) -> "

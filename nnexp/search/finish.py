@@ -33,7 +33,7 @@ from nnexp.contract import (
 from nnexp.search.context import SweepContext
 from nnexp.search.plots import study_plots
 from nnexp.search.report import describe
-from nnexp.search.results import SweepSummary, _plain, study_best, write_results
+from nnexp.search.results import SweepSummary, _plain, study_best, trust_lines, write_results
 from nnexp.search.runs import SweepRuns
 
 log = logging.getLogger(__name__)
@@ -107,6 +107,7 @@ def record_parent(
     trials = study.get_trials(deepcopy=False)
     experiment_id = sweep_runs.run_experiment(runs.client, parent_run_id)
     note = describe(summary, metric, direction, experiment_id=experiment_id, trials=trials)
+    note += trust_note(summary)
     tags: dict[str, Any] = {
         NOTE_TAG: note,
         SWEEP_N_TRIALS_TAG: summary.n_trials,
@@ -147,6 +148,12 @@ def trust_metrics(summary: SweepSummary) -> dict[str, float]:
     if summary.ledger is not None:
         metrics.update(summary.ledger.metrics())
     return metrics
+
+
+def trust_note(summary: SweepSummary) -> str:
+    """The parent run's description, continued: the winner's test score and the ledger."""
+    text = [line.removeprefix("[sweep] ") for line in trust_lines(summary)]
+    return "".join(f"\n\n{line[0].upper()}{line[1:]}." for line in text)
 
 
 def trials_json(trials: list[FrozenTrial]) -> list[dict[str, Any]]:

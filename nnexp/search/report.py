@@ -5,7 +5,7 @@ The line per trial, e.g.
 
 ``[trial 7] COMPLETE value=0.9722 best=0.9750 (trial 3) 12.3s``
 ``[trial 8] PRUNED at epoch 4 value=0.8111 best=0.9750 (trial 3) 2.1s``
-``[trial 9] PRUNED at epoch 3 diverged: non-finite loss at epoch 3 value=0.3000 best=0.9750 (trial 3) 1.0s``
+``[trial 9] PRUNED at epoch 3 diverged: non-finite loss at epoch 3 value=0.30 best=0.97 ...``
 ``[trial 10] FAIL RuntimeError: ... best=0.9750 (trial 3) 1.0s``
 """
 

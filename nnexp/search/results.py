@@ -143,6 +143,17 @@ def trust_results(
     return data
 
 
+def trust_lines(summary: SweepSummary) -> list[str]:
+    """The winner's test score and the pruning ledger, as printed after the best trial."""
+    from nnexp.search.ledger import ledger_line
+    from nnexp.search.winner import score_line
+
+    lines = [score_line(summary.best_number, summary.best_test)]
+    if summary.ledger is not None:
+        lines.append(ledger_line(summary.ledger))
+    return [line for line in lines if line]
+
+
 def _plain(params: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.item() if hasattr(v, "item") else v) for k, v in params.items()}
 

@@ -23,7 +23,7 @@ from nnexp.search.finish import finish
 from nnexp.search.launch import Launched, check_stopped, launch_workers
 from nnexp.search.prepare import masked, prepare, task_config
 from nnexp.search.report import best_lines, done_line, print_line, start_line
-from nnexp.search.results import SweepSummary
+from nnexp.search.results import SweepSummary, trust_lines
 
 
 @contextlib.contextmanager
@@ -41,17 +41,6 @@ def main_errors() -> Iterator[None]:
         if code is None:
             raise
         fail("nnexp-train", f"invalid sweep: {exc}" if code == EXIT_INVALID else str(exc), code)
-
-
-def trust_lines(summary: SweepSummary) -> list[str]:
-    """The winner's test score and the pruning ledger, printed after the best trial."""
-    from nnexp.search.ledger import ledger_line
-    from nnexp.search.winner import score_line
-
-    lines = [score_line(summary.best_number, summary.best_test)]
-    if summary.ledger is not None:
-        lines.append(ledger_line(summary.ledger))
-    return [line for line in lines if line]
 
 
 def run_sweep(

@@ -16,6 +16,7 @@ from nnexp.contract import (
     AUDIT_OF_TAG,
     EPOCHS_BUDGET_ATTR,
     EPOCHS_RUN_ATTR,
+    NOTE_TAG,
     PARENT_RUN_TAG,
     PRUNED_AT_ATTR,
     ROLE_TAG,
@@ -70,6 +71,8 @@ def test_test_score_ledger_and_warm_start(tmp_path):
     assert (parent["epochs_run"], parent["epochs_budget"]) == (run, budget) and run < budget
     assert parent["compute_saved_pct"] == pytest.approx(100 * (budget - run) / budget)
     assert f"[sweep] pruning: {run} of {budget} budget epochs run" in proc.stdout
+    note = parents[0].data.tags[NOTE_TAG]
+    assert f"Test score of trial {best.number}" in note and "compute saved" in note
     sweep_dir = next(tmp_path.glob("multirun/*/*"))
     results = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
     assert results["best_test_score"] == pytest.approx(
