@@ -11,7 +11,8 @@ once, then loops:
    epoch, refreshes the heartbeat and raises ``StopTraining("pruned")`` when the pruner says so
    (:class:`~nnexp.search.trial.TrialCallback`);
 4. ``study.tell`` COMPLETE / PRUNED / FAIL (:class:`~nnexp.search.tell.Teller`; the reason in
-   the ``fail_reason`` user attr and the MLflow tags) and print one line.
+   the ``fail_reason`` user attr and the MLflow tags; a diverged trial is PRUNED at the epoch it
+   diverged, its reason in ``prune_reason``) and print one line.
 
 A worker that finishes a trial starts the next at once: there is no batch to wait for. A trial
 failed by a lost service makes the worker wait for it (:mod:`nnexp.search.health`).
