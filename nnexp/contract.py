@@ -14,6 +14,8 @@ STUDY_SEARCH_SPACE = "search_space"
 STUDY_PARENT_RUN = "mlflow_parent_run_id"
 #: ``{"trial": <number>, "uri": <model URI>}`` of the best trial's servable model.
 STUDY_BEST_MODEL = "best_model"
+#: The warm start already applied to the study (``{"study": ..., "enqueued": n}``): done once.
+STUDY_WARM_START = "warm_start_done"
 
 # -- Optuna trial user attributes ------------------------------------------------------------
 #: The trial's MLflow child run.
@@ -32,6 +34,15 @@ TEST_METRICS_ATTR = "test_metrics"
 PRUNED_AT_ATTR = "pruned_at_epoch"
 #: Why a FAIL trial failed.
 FAIL_REASON_ATTR = "fail_reason"
+#: Why a PRUNED trial was stopped when no pruner did it: ``diverged: non-finite loss at epoch k``
+#: (a diverged trial is PRUNED at that epoch so that the sampler learns to avoid the region).
+PRUNE_REASON_ATTR = "prune_reason"
+#: How the prune reason of a diverged trial starts.
+DIVERGED_REASON = "diverged"
+#: Epochs a trial would have run without pruning: its ``trainer.epochs``.
+EPOCHS_BUDGET_ATTR = "epochs_budget"
+#: A trial enqueued by a warm start: ``{"study": <source study>, "trial": <number>, "value": v}``.
+WARM_START_ATTR = "warm_start_from"
 #: Liveness of a RUNNING trial: its worker's host, pid and last heartbeat (epoch seconds).
 HOST_ATTR = "worker_host"
 PID_ATTR = "worker_pid"
@@ -47,11 +58,15 @@ ROLE_TAG = "nnexp.role"
 ROLE_SWEEP = "sweep"
 ROLE_TRIAL = "trial"
 ROLE_REPRODUCTION = "reproduction"
+#: ``nnexp audit``: the audit run (under the sweep's parent) and its re-trained pruned trials.
+ROLE_AUDIT = "audit"
+AUDIT_OF_TAG = "nnexp.audit_of"
 STUDY_TAG = "nnexp.study"
 TRIAL_TAG = "nnexp.trial"
 STATE_TAG = "nnexp.trial_state"
 PRUNED_AT_TAG = "nnexp.pruned_at_epoch"
 FAIL_REASON_TAG = "nnexp.fail_reason"
+PRUNE_REASON_TAG = "nnexp.prune_reason"
 #: The process behind a run (every run; see nnexp.tracking.liveness): host, pid, its start time
 #: (clock ticks since boot) and pid namespace; a run of a dead process here becomes KILLED.
 HOST_TAG = "nnexp.host"

@@ -60,6 +60,9 @@ class NnexpSweeperConf:
     status_every: int = STATUS_EVERY
     #: ... and after this many seconds without a trial finishing (long trials)
     status_seconds: float = STATUS_SECONDS
+    #: enqueue the best configurations of an earlier study first: its name (same storage) or
+    #: {study: NAME, storage: URL, top: N} (top 5 by default); see nnexp.search.warmstart
+    warm_start: Any = None
     #: the search space: config key -> Hydra override expression (see nnexp.search.grammar)
     params: Optional[Dict[str, Any]] = None
     #: internal: set by the sweeper on its worker jobs

@@ -3,6 +3,7 @@
     nnexp studies                         # what is in the Optuna storage
     nnexp best --study digits             # best trial + a config nnexp-train re-runs
     nnexp reproduce --study digits --register digits-mlp
+    nnexp audit --study digits --sample 3     # were the pruned trials rightly pruned?
     nnexp ui                              # MLflow UI on 127.0.0.1:5000
 
 Training and sweeps stay with ``nnexp-train`` (Hydra); these subcommands read what they recorded.
@@ -16,11 +17,11 @@ import signal
 import sys
 from typing import List, Optional
 
-from nnexp.cli import best, reproduce, studies, ui
+from nnexp.cli import audit, best, reproduce, studies, ui
 from nnexp.cli.interrupts import install as install_interrupts
 from nnexp.cli.interrupts import signal_name
 
-SUBCOMMANDS = (studies, best, reproduce, ui)
+SUBCOMMANDS = (studies, best, reproduce, audit, ui)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,7 +14,11 @@ Modules, one concept each (see docs/ARCHITECTURE.md):
   (reaping, retries), ``context``;
 * results: ``results`` (best trial, results file), ``report`` (lines, descriptions),
   ``status`` (status lines with an ETA),
-  ``plots``, ``runs`` (MLflow parent/child runs via ``nnexp.tracking.sweep_runs``).
+  ``plots``, ``runs`` (MLflow parent/child runs via ``nnexp.tracking.sweep_runs``);
+* the objective: ``objective`` (metric and direction follow the task unless set);
+* a best you can trust: ``winner`` (the selected trial's test score), ``ledger`` (epochs run
+  against the budget: compute saved by pruning), ``warmstart`` (seed a study with an earlier
+  one's best trials). ``nnexp audit`` (``nnexp.repro.audit``) checks the pruning afterwards.
 """
 
 from __future__ import annotations

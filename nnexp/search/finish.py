@@ -33,7 +33,7 @@ from nnexp.contract import (
 from nnexp.search.context import SweepContext
 from nnexp.search.plots import study_plots
 from nnexp.search.report import describe
-from nnexp.search.results import SweepSummary, _plain, study_best, write_results
+from nnexp.search.results import SweepSummary, _plain, study_best, trust_lines, write_results
 from nnexp.search.runs import SweepRuns
 
 log = logging.getLogger(__name__)
@@ -107,6 +107,7 @@ def record_parent(
     trials = study.get_trials(deepcopy=False)
     experiment_id = sweep_runs.run_experiment(runs.client, parent_run_id)
     note = describe(summary, metric, direction, experiment_id=experiment_id, trials=trials)
+    note += trust_note(summary)
     tags: dict[str, Any] = {
         NOTE_TAG: note,
         SWEEP_N_TRIALS_TAG: summary.n_trials,
@@ -123,6 +124,7 @@ def record_parent(
             tags["best.run_id"] = summary.best_run_id
         metrics["best_value"] = float(summary.best_value)  # type: ignore[arg-type]
         metrics[f"best_{metric}"] = float(summary.best_value)  # type: ignore[arg-type]
+    metrics.update(trust_metrics(summary))
     with tempfile.TemporaryDirectory(prefix="nnexp-sweep-") as tmp:
         root = Path(tmp)
         study_plots(study, root / "plots")
@@ -135,6 +137,23 @@ def record_parent(
             artifacts=str(root),
         )
     runs.end_parent(parent_run_id, status)
+
+
+def trust_metrics(summary: SweepSummary) -> dict[str, float]:
+    """The parent run's metrics for the winner's test score (``best_test_accuracy``, ...) and
+    the pruning ledger (``epochs_run``, ``epochs_budget``, ``compute_saved_pct``)."""
+    from nnexp.search.winner import parent_metrics
+
+    metrics = parent_metrics(summary.best_test)
+    if summary.ledger is not None:
+        metrics.update(summary.ledger.metrics())
+    return metrics
+
+
+def trust_note(summary: SweepSummary) -> str:
+    """The parent run's description, continued: the winner's test score and the ledger."""
+    text = [line.removeprefix("[sweep] ") for line in trust_lines(summary)]
+    return "".join(f"\n\n{line[0].upper()}{line[1:]}." for line in text)
 
 
 def trials_json(trials: list[FrozenTrial]) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ import logging
 import os
 import socket
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,8 @@ class Prepared:
     runs: SweepRuns | None
     remaining: int  #: trials still to run
     reaped: list[Reaped]
+    #: what the warm start enqueued and changed (printed by the sweeper)
+    warm_lines: list[str] = field(default_factory=list)
 
     def reap(self) -> list[Reaped]:
         """Stale RUNNING trials -> FAIL (their runs FAILED), under the count lock."""
@@ -149,6 +151,36 @@ def start_tracking(
     return runs, parent_run_id
 
 
+def warm_plan(
+    s: Mapping[str, Any], storage_url: str, launch_cwd: Path, space: SearchSpace, study_name: str
+) -> Any:
+    """The warm start's enqueue list (None without ``warm_start``), read before the new study
+    exists so that a missing source study is refused first."""
+    from nnexp.errors import SweepSettingError
+    from nnexp.search.warmstart import parse_warm_start, plan_warm_start
+
+    spec = parse_warm_start(s.get("warm_start"))
+    if spec is None:
+        return None
+    same = spec.storage is None or resolve_storage_url(spec.storage, launch_cwd) == storage_url
+    if same and spec.study == study_name:
+        raise SweepSettingError(
+            f"hydra.sweeper.warm_start names the sweep's own study {study_name!r}: name the "
+            "earlier study, and give the new one another hydra.sweeper.study_name"
+        )
+    return plan_warm_start(spec, storage_url, launch_cwd, space, int(s["n_trials"]))
+
+
+def apply_warm_plan(study: Any, plan: Any, storage_url: str) -> list[str]:
+    """Enqueue the warm start's trials (once per study) under the count lock."""
+    if plan is None:
+        return []
+    from nnexp.search.warmstart import apply_warm_start
+
+    with count_lock(storage_url, study.study_name):
+        return apply_warm_start(study, plan)
+
+
 def prepare(
     settings: Mapping[str, Any],
     arguments: Sequence[str],
@@ -174,7 +206,9 @@ def prepare(
     check_names(study_name, base_cfg)
     storage_url = resolve_storage_url(s.get("storage"), launch_cwd)
     check_storage(storage_url)  # scheme, driver, host, journal damage: exit 2 before any trial
+    warm = warm_plan(s, storage_url, launch_cwd, space, study_name)
     study = open_study(s, storage_url, study_name, space)
+    warm_lines = apply_warm_plan(study, warm, storage_url)
     runs, parent_run_id = start_tracking(s, base_cfg, launch_cwd, study, storage_url, space)
     ctx = SweepContext(
         study_name=study_name,
@@ -202,7 +236,9 @@ def prepare(
             "status_seconds": float(s.get("status_seconds", STATUS_SECONDS)),
         },
     )
-    prepared = Prepared(s, space, passthrough, study, storage_url, ctx, Path(), runs, 0, [])
+    prepared = Prepared(
+        s, space, passthrough, study, storage_url, ctx, Path(), runs, 0, [], warm_lines
+    )
     prepared.reaped = prepared.reap()
     mark_dead_runs_quietly(ctx.tracking_uri, prog="nnexp-train")  # killed single runs -> KILLED
     existing = study.get_trials(deepcopy=False)

@@ -5,7 +5,8 @@ The line per trial, e.g.
 
 ``[trial 7] COMPLETE value=0.9722 best=0.9750 (trial 3) 12.3s``
 ``[trial 8] PRUNED at epoch 4 value=0.8111 best=0.9750 (trial 3) 2.1s``
-``[trial 9] FAIL diverged: non-finite loss at epoch 3 best=0.9750 (trial 3) 1.0s``
+``[trial 9] PRUNED at epoch 3 diverged: non-finite loss at epoch 3 value=0.30 best=0.97 ...``
+``[trial 10] FAIL RuntimeError: ... best=0.9750 (trial 3) 1.0s``
 ``[trial 2] COMPLETE value=3012.5 test_r2=0.4630 test_rmse=53.1000 best=2990.1 (trial 1) 1.4s``
 """
 
@@ -56,7 +57,7 @@ def trial_line(
     parts = [head]
     if pruned_at is not None:
         parts.append(f"at epoch {pruned_at}")
-    if reason and state == "FAIL":
+    if reason and state in ("FAIL", "PRUNED"):  # a PRUNED trial's reason: it diverged
         short = reason.strip().splitlines()[0] if reason.strip() else reason
         parts.append(short[:120])
     if value is not None:
@@ -121,9 +122,6 @@ def describe(
             "",
         ]
         lines += [f"- `{k}` = {_fmt(v)}" for k, v in summary.best_params.items()]
-        versus = vs_baseline(summary.best_test_metrics)
-        if versus:
-            lines += ["", f"**Test scores of the best trial**: {versus}"]
     from nnexp.search.results import ranked_trials
 
     done = ranked_trials(trials or [], direction)
@@ -195,9 +193,6 @@ def best_lines(
         f"[sweep] results: {summary.results_file}"
         + (f", {summary.best_config_file}" if summary.best_config_file else ""),
     ]
-    versus = vs_baseline(summary.best_test_metrics)
-    if versus:
-        lines.insert(1, f"[sweep] best trial's test scores: {versus}")
     if summary.best_run_id:
         lines.append(
             f"[sweep] MLflow parent run {parent_run_id}, best child run {summary.best_run_id}"

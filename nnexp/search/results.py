@@ -43,6 +43,10 @@ class SweepSummary:
     #: the best trial's test scores and its baseline's (``test_r2``, ``baseline_test_r2``, ...)
     best_test_metrics: dict[str, float] = field(default_factory=dict)
     fail_reasons: list[str] = field(default_factory=list)
+    #: the best trial's headline test metrics (:mod:`nnexp.search.winner`)
+    best_test: dict[str, float] = field(default_factory=dict)
+    #: epochs run against the budget (:mod:`nnexp.search.ledger`)
+    ledger: Any = None
 
 
 def state_counts(trials: list[FrozenTrial]) -> dict[str, int]:
@@ -121,6 +125,7 @@ def write_results(
         versus = vs_baseline(summary.best_test_metrics)
         if versus:
             data["best_vs_baseline"] = versus
+    data.update(trust_results(summary, trials, best))
     sweep_dir.mkdir(parents=True, exist_ok=True)
     summary.results_file = sweep_dir / RESULTS_FILE
     summary.results_file.write_text(OmegaConf.to_yaml(OmegaConf.create(data)))
@@ -128,6 +133,34 @@ def write_results(
         summary.best_config_file = sweep_dir / BEST_CONFIG_FILE
         summary.best_config_file.write_text(best_config_text)
     return summary
+
+
+def trust_results(
+    summary: SweepSummary, trials: list[FrozenTrial], best: FrozenTrial | None
+) -> dict[str, Any]:
+    """The winner's test score and the pruning ledger: set on ``summary``, returned for the
+    results file (``best_test_score``, ``pruning``)."""
+    from nnexp.search.ledger import pruning_ledger
+    from nnexp.search.winner import winner_test_metrics
+
+    summary.best_test = winner_test_metrics(best)
+    summary.ledger = pruning_ledger(trials)
+    data: dict[str, Any] = {"pruning": summary.ledger.as_dict()}
+    if summary.best_test:
+        data["best_test_score"] = dict(summary.best_test)
+    return data
+
+
+def trust_lines(summary: SweepSummary) -> list[str]:
+    """The winner's test score and the pruning ledger, as printed after the best trial."""
+    from nnexp.search.ledger import ledger_line
+    from nnexp.search.report import vs_baseline
+    from nnexp.search.winner import score_line
+
+    lines = [score_line(summary.best_number, summary.best_test, vs_baseline(summary.best_test_metrics))]
+    if summary.ledger is not None:
+        lines.append(ledger_line(summary.ledger))
+    return [line for line in lines if line]
 
 
 def _plain(params: dict[str, Any]) -> dict[str, Any]:

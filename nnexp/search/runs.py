@@ -14,6 +14,7 @@ from typing import Any
 from nnexp.contract import (
     FAIL_REASON_ATTR,
     OPTUNA_STUDY_TAG,
+    PRUNE_REASON_ATTR,
     PRUNED_AT_ATTR,
     STUDY_PARENT_RUN,
     SWEEP_PRUNER_TAG,
@@ -107,7 +108,8 @@ class SweepRuns:
             t.number: sweep_runs.TrialEnd(
                 t.state.name,
                 pruned_at=t.user_attrs.get(PRUNED_AT_ATTR),
-                fail_reason=t.user_attrs.get(FAIL_REASON_ATTR),
+                fail_reason=t.user_attrs.get(FAIL_REASON_ATTR)
+                or t.user_attrs.get(PRUNE_REASON_ATTR),
             )
             for t in study.get_trials(deepcopy=False)
             if t.state.is_finished()

@@ -25,6 +25,7 @@ def normalized(settings: Mapping[str, Any]) -> dict[str, Any]:
         s["direction"] = s["direction"].lower()
     s.setdefault("reconnect_timeout", RECONNECT_TIMEOUT)
     check_settings(s)
+    check_trust_settings(s)
     make_sampler(s.get("sampler"))
     make_pruner(s.get("pruner"))
     return s
@@ -78,6 +79,16 @@ def check_settings(s: Mapping[str, Any]) -> None:
         )
     if problems:
         raise SweepSettingError("\n".join(problems))
+
+
+# -- settings of a trustworthy best (issue 11) -----------------------------------------------
+
+
+def check_trust_settings(s: Mapping[str, Any]) -> None:
+    """``warm_start``: a study name or ``{study, storage, top}`` (see nnexp.search.warmstart)."""
+    from nnexp.search.warmstart import parse_warm_start
+
+    parse_warm_start(s.get("warm_start"))
 
 
 def default_study_name(search: str | None, data: str) -> str:

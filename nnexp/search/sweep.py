@@ -23,7 +23,7 @@ from nnexp.search.finish import finish
 from nnexp.search.launch import Launched, check_stopped, launch_workers
 from nnexp.search.prepare import masked, prepare, task_config
 from nnexp.search.report import best_lines, done_line, print_line, quiet_launchers, start_line
-from nnexp.search.results import SweepSummary
+from nnexp.search.results import SweepSummary, trust_lines
 from nnexp.search.status import STATUS_SECONDS, StatusTicker, sweep_status
 
 
@@ -80,6 +80,8 @@ def run_sweep(
         )
     )
     print_line("[sweep] search space:\n" + p.space.describe())
+    for line in p.warm_lines:
+        print_line(line)
     launched = Launched()
     if p.remaining > 0:
         quiet_launchers()
@@ -109,6 +111,8 @@ def run_sweep(
     for line in best_lines(
         summary, ctx.metric, ctx.parent_run_id, ctx.tracking_uri, ctx.experiment_id
     ):
+        print_line(line)
+    for line in trust_lines(summary):
         print_line(line)
     if launched.crashed:
         raise SweepFailed("worker job(s) crashed:\n  " + "\n  ".join(launched.crashed))

@@ -11,8 +11,9 @@ from typing import Any
 
 import optuna
 
-from nnexp.contract import HEARTBEAT_ATTR
+from nnexp.contract import DIVERGED_REASON, HEARTBEAT_ATTR, PRUNE_REASON_ATTR
 from nnexp.errors import SweepAborted
+from nnexp.tracking.sweep_runs import is_diverged_reason
 
 
 @dataclass
@@ -46,6 +47,16 @@ class TrialOutcome:
             - (self.train_ended - self.train_started)
             + self.callback_s
         )
+
+
+def diverged_reason(epoch: int) -> str:
+    """The reason kept on a trial that diverged in ``epoch`` (1-based)."""
+    return f"{DIVERGED_REASON}: non-finite loss at epoch {int(epoch)}"
+
+
+def is_diverged(trial: Any) -> bool:
+    """Whether a (frozen) trial was PRUNED because it diverged, not by the pruner."""
+    return is_diverged_reason(trial.user_attrs.get(PRUNE_REASON_ATTR))
 
 
 def objective_value(result: Any, metric: str, direction: str) -> float:

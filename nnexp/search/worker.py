@@ -11,7 +11,8 @@ once, then loops:
    epoch, refreshes the heartbeat and raises ``StopTraining("pruned")`` when the pruner says so
    (:class:`~nnexp.search.trial.TrialCallback`);
 4. ``study.tell`` COMPLETE / PRUNED / FAIL (:class:`~nnexp.search.tell.Teller`; the reason in
-   the ``fail_reason`` user attr and the MLflow tags) and print one line.
+   the ``fail_reason`` user attr and the MLflow tags; a diverged trial is PRUNED at the epoch it
+   diverged, its reason in ``prune_reason``) and print one line.
 
 A worker that finishes a trial starts the next at once: there is no batch to wait for. A trial
 failed by a lost service makes the worker wait for it (:mod:`nnexp.search.health`).
@@ -37,12 +38,14 @@ from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 
 from nnexp.contract import (
+    EPOCHS_BUDGET_ATTR,
     EPOCHS_RUN_ATTR,
     HEARTBEAT_ATTR,
     HOST_ATTR,
     MODEL_PATH_ATTR,
     OVERRIDES_ATTR,
     PID_ATTR,
+    PRUNE_REASON_ATTR,
     PRUNED_AT_ATTR,
     ROLE_TAG,
     ROLE_TRIAL,
@@ -69,7 +72,7 @@ from nnexp.search.status import STATUS_EVERY, status_due, sweep_status
 from nnexp.search.stale import pid_alive, reap_stale_trials, remaining_trials
 from nnexp.search.storage import context_storage_url, count_lock, load_study
 from nnexp.search.tell import Teller
-from nnexp.search.trial import TrialCallback, TrialOutcome, objective_value
+from nnexp.search.trial import TrialCallback, TrialOutcome, diverged_reason, objective_value
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +235,9 @@ class Worker:
         trial.set_user_attr(OVERRIDES_ATTR, self.space.overrides(trial.params))
         trial.set_user_attr(TRIAL_DIR_ATTR, str(trial_dir))
         cfg, _ = self.composer(trial.params)
+        budget = OmegaConf.select(cfg, "trainer.epochs")
+        if budget is not None:  # the pruning ledger's budget (nnexp.search.ledger)
+            trial.set_user_attr(EPOCHS_BUDGET_ATTR, int(budget))
         trial_dir.mkdir(parents=True, exist_ok=True)
         (trial_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
         OmegaConf.update(cfg, "trainer.save_dir", str(trial_dir), merge=False)
@@ -288,14 +294,22 @@ class Worker:
     def _tell(
         self, trial: optuna.Trial, result: Any, callback: TrialCallback, out: TrialOutcome
     ) -> None:
-        """PRUNED, FAIL (diverged, no finite metric) or COMPLETE with the objective value."""
+        """PRUNED (by the pruner, or diverged), FAIL (no finite metric) or COMPLETE.
+
+        A diverged trial is PRUNED at the epoch it diverged, not FAIL: samplers such as TPE
+        ignore FAIL trials and would keep proposing the diverging region, while a PRUNED trial
+        counts as a bad one (its value: the last finite value reported, if any)."""
         if result.stop_reason == "pruned":
             out.state, out.pruned_at = "PRUNED", callback.pruned_at
             trial.set_user_attr(PRUNED_AT_ATTR, callback.pruned_at)
             out.value = self.study.tell(trial, state=TrialState.PRUNED).value
         elif result.stop_reason == "diverged":
-            out.reason = f"diverged: non-finite loss at epoch {int(result.epochs_run) + 1}"
-            self.teller.fail(trial, out)
+            epoch = int(result.epochs_run) + 1  # MLP.fit does not record the diverged epoch
+            out.state, out.pruned_at = "PRUNED", epoch
+            out.reason = diverged_reason(epoch)
+            trial.set_user_attr(PRUNED_AT_ATTR, epoch)
+            trial.set_user_attr(PRUNE_REASON_ATTR, out.reason)
+            out.value = self.study.tell(trial, state=TrialState.PRUNED).value
         else:
             value = objective_value(result, self.ctx.metric, self.ctx.direction)
             if math.isfinite(value):

@@ -62,3 +62,25 @@ def set_run_tags(tracking_uri: str, run_id: str, tags: dict[str, Any]) -> None:
     from nnexp.tracking.sweep_runs import set_tags
 
     set_tags(_client(tracking_uri), run_id, tags)
+
+
+def start_run_under(tracking_uri: str, parent_run_id: str, name: str, tags: dict[str, Any]) -> str:
+    """A new RUNNING run nested under ``parent_run_id`` (same experiment); returns its id."""
+    from nnexp.contract import PARENT_RUN_TAG
+
+    cl = _client(tracking_uri)
+    experiment_id = cl.get_run(parent_run_id).info.experiment_id
+    all_tags = {PARENT_RUN_TAG: parent_run_id, **{k: str(v) for k, v in tags.items()}}
+    return str(cl.create_run(experiment_id, tags=all_tags, run_name=name).info.run_id)
+
+
+def finish_run(
+    tracking_uri: str, run_id: str, *, metrics: dict[str, float], tags: dict[str, Any],
+    status: str = "FINISHED",
+) -> None:
+    """Log ``metrics`` and ``tags`` on run ``run_id`` and end it with ``status``."""
+    from nnexp.tracking.sweep_runs import end_run, log_summary
+
+    cl = _client(tracking_uri)
+    log_summary(cl, run_id, tags=tags, metrics=metrics, step=0)
+    end_run(cl, run_id, status)

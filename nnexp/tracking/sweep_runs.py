@@ -21,10 +21,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from nnexp.contract import (
+    DIVERGED_REASON,
     FAIL_REASON_TAG,
     HOST_TAG,
     NOTE_TAG,
     PARENT_RUN_TAG,
+    PRUNE_REASON_TAG,
     PRUNED_AT_TAG,
     ROLE_SWEEP,
     ROLE_TAG,
@@ -43,8 +45,9 @@ NAME_PARAMS: tuple[tuple[str, str], ...] = (
     ("model.depth", "d"),
     ("model.width", "w"),
 )
-#: Name suffix per Optuna trial state (COMPLETE has none).
+#: Name suffix per Optuna trial state (COMPLETE has none); a diverged trial is PRUNED.
 STATE_SUFFIX = {"PRUNED": " [pruned]", "FAIL": " [failed]"}
+DIVERGED_SUFFIX = " [diverged]"
 
 
 def client(uri: str) -> Any:
@@ -150,9 +153,10 @@ def _short_value(value: Any) -> str:
 
 
 def trial_run_name(
-    number: int, params: Mapping[str, Any], state: str | None = None
+    number: int, params: Mapping[str, Any], state: str | None = None, reason: str | None = None
 ) -> str:
-    """A trial run's name: ``trial-7 adam lr=3.1e-03 d=2 w=128`` (+ ``[pruned]``/``[failed]``).
+    """A trial run's name: ``trial-7 adam lr=3.1e-03 d=2 w=128`` (+ ``[pruned]``/``[failed]``,
+    or ``[diverged]`` for a trial PRUNED because it diverged: its ``reason``).
 
     ``params`` are the run's params (dotted config keys); missing keys are left out.
     """
@@ -161,7 +165,14 @@ def trial_run_name(
         if key in params and params[key] not in (None, ""):
             value = _short_value(params[key])
             parts.append(f"{label}={value}" if label else value)
+    if state == "PRUNED" and is_diverged_reason(reason):
+        return " ".join(parts) + DIVERGED_SUFFIX
     return " ".join(parts) + STATE_SUFFIX.get(state or "", "")
+
+
+def is_diverged_reason(reason: str | None) -> bool:
+    """Whether a trial's reason says it diverged (``diverged: non-finite loss at epoch 3``)."""
+    return bool(reason) and str(reason).startswith(DIVERGED_REASON)
 
 
 def trial_note(
@@ -181,7 +192,9 @@ def trial_note(
     what = {"COMPLETE": "completed", "PRUNED": "pruned", "FAIL": "failed"}.get(
         state, state.lower()
     )
-    if state == "PRUNED" and pruned_at is not None:
+    if state == "PRUNED" and is_diverged_reason(fail_reason):
+        what += f" ({fail_reason}; the weights of the last finite epoch were kept)"
+    elif state == "PRUNED" and pruned_at is not None:
         what += (
             f" at epoch {pruned_at} (its learning curve was behind the other trials')"
         )
@@ -201,6 +214,10 @@ def record_trial_outcome(
 ) -> None:
     """Tag the trial's run with its Optuna state (and why); ``terminate`` sets the run status.
 
+    ``fail_reason``: why a FAIL trial failed, or why a PRUNED trial was stopped when the
+    pruner did not do it (it diverged); it goes to ``nnexp.fail_reason`` or
+    ``nnexp.prune_reason``.
+
     Also renames the run after its trial number, key params and state (:func:`trial_run_name`)
     and describes it (:func:`trial_note`); that costs one ``get_run`` request.
     """
@@ -208,7 +225,7 @@ def record_trial_outcome(
     if pruned_at is not None:
         tags[PRUNED_AT_TAG] = pruned_at
     if fail_reason:
-        tags[FAIL_REASON_TAG] = fail_reason
+        tags[PRUNE_REASON_TAG if state == "PRUNED" else FAIL_REASON_TAG] = fail_reason
     run = cl.get_run(run_id)
     run_tags = run.data.tags
     try:
@@ -216,7 +233,7 @@ def record_trial_outcome(
     except ValueError:
         number = None
     if number is not None:
-        tags[NAME_TAG] = trial_run_name(number, run.data.params, state)
+        tags[NAME_TAG] = trial_run_name(number, run.data.params, state, fail_reason)
         tags[NOTE_TAG] = trial_note(
             run_tags.get(STUDY_TAG, "?"),
             number,
@@ -237,7 +254,7 @@ class TrialEnd:
 
     state: str  #: COMPLETE | PRUNED | FAIL
     pruned_at: int | None = None
-    fail_reason: str | None = None
+    fail_reason: str | None = None  #: FAIL: why; PRUNED: why, when not by the pruner
 
 
 def reconcile_trial_runs(
@@ -274,7 +291,7 @@ def reconcile_trial_runs(
             run.info.run_id,
             end.state,
             pruned_at=end.pruned_at,
-            fail_reason=end.fail_reason if end.state == "FAIL" else None,
+            fail_reason=end.fail_reason if end.state in ("FAIL", "PRUNED") else None,
             terminate=finish if running else None,
         )
         fixed += 1

@@ -28,5 +28,6 @@ def test_sweep_terminal_has_start_trial_and_status_lines_and_no_launcher_chatter
     assert [s.split(" trials done")[0] for s in status] == ["[sweep] status: 1/2", "[sweep] status: 2/2"]
     assert all(re.search(r"; elapsed \S+, ETA \S+$", s) for s in status), status
     assert status[-1].endswith("ETA 0s")
-    assert "[sweep] best trial's test scores: test_accuracy " in out and "vs baseline" in out
+    assert re.search(r"^\[sweep\] test score of trial \d+ \(selected on validation only\): test_accuracy=\S+ "
+                     r"test_loss=\S+; vs baseline: test_accuracy \S+ vs baseline \S+", out, re.M), out
     assert not re.search(r"^epoch\s+\d+/", out, re.M), out  # per-epoch lines: single runs only

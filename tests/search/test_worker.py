@@ -17,11 +17,13 @@ from omegaconf import OmegaConf
 from optuna.trial import TrialState
 
 from nnexp.contract import (
+    EPOCHS_BUDGET_ATTR,
     EPOCHS_RUN_ATTR,
     FAIL_REASON_ATTR,
     HEARTBEAT_ATTR,
     HOST_ATTR,
     PID_ATTR,
+    PRUNE_REASON_ATTR,
     PRUNED_AT_ATTR,
 )
 from nnexp.nn import StopTraining
@@ -48,15 +50,16 @@ class FakeResult:
 
 
 def fake_train(cfg, *, callbacks, **_):
-    """Accuracy curve from cfg.lr: lr >= 100 diverges, lr < 0 raises, else acc = lr * epoch."""
+    """Accuracy curve from cfg.lr: lr >= 100 diverges in epoch 2 (after 0.3 in epoch 1, like
+    MLP.fit it does not count the diverged epoch), lr < 0 raises, else acc = lr * epoch."""
     lr = float(cfg.lr)
     if lr < 0:
         raise RuntimeError("boom")
     hist: dict[str, list[float]] = {"val_accuracy": []}
     for epoch in range(1, int(cfg.epochs) + 1):
-        if lr >= 100:
-            return FakeResult(hist, "diverged", epoch)
-        acc = min(1.0, lr * epoch)
+        if lr >= 100 and epoch == 2:
+            return FakeResult(hist, "diverged", epoch - 1)
+        acc = 0.3 if lr >= 100 else min(1.0, lr * epoch)
         hist["val_accuracy"].append(acc)
         try:
             for cb in callbacks:
@@ -71,7 +74,7 @@ def compose(overrides):
         {
             "lr": 0.1,
             "epochs": 5,
-            "trainer": {"save_dir": None, "progress": True},
+            "trainer": {"save_dir": None, "progress": True, "epochs": 5},
             "tracking": {"log_plots": True},
         }
     )
@@ -128,10 +131,11 @@ def test_states_and_reasons(tmp_path, capsys):
         lr = t.params["lr"]
         if lr == 0.1:
             assert t.state == TrialState.COMPLETE and t.value == pytest.approx(0.5)
-        elif lr == 200.0:
-            assert (
-                t.state == TrialState.FAIL and "diverged" in t.user_attrs[FAIL_REASON_ATTR]
-            )
+        elif lr == 200.0:  # diverged: PRUNED at that epoch with its last finite value
+            assert t.state == TrialState.PRUNED and t.value == pytest.approx(0.3)
+            assert t.user_attrs[PRUNE_REASON_ATTR] == "diverged: non-finite loss at epoch 2"
+            assert t.user_attrs[PRUNED_AT_ATTR] == 2 and t.user_attrs[EPOCHS_RUN_ATTR] == 1
+            assert FAIL_REASON_ATTR not in t.user_attrs
         else:
             assert (
                 t.state == TrialState.FAIL
@@ -141,6 +145,7 @@ def test_states_and_reasons(tmp_path, capsys):
         assert (tmp_path / "job" / f"trial_{t.number}" / "config.yaml").exists()
     out = capsys.readouterr().out.splitlines()
     assert len([line for line in out if line.startswith("[trial ")]) == 6
+    assert any("PRUNED at epoch 2 diverged: non-finite loss at epoch 2" in line for line in out)
     assert (tmp_path / "job" / "trials.jsonl").read_text().count("\n") == 6
 
 
@@ -161,6 +166,7 @@ def test_pruning_stops_at_once_and_records_the_epoch(tmp_path):
         assert t.state == TrialState.PRUNED
         assert t.user_attrs[PRUNED_AT_ATTR] == 1 and t.user_attrs[EPOCHS_RUN_ATTR] == 1
         assert t.intermediate_values == {1: pytest.approx(0.01)}
+        assert t.user_attrs[EPOCHS_BUDGET_ATTR] == 5  # what the pruning ledger counts
 
 
 def test_stops_at_n_trials_and_resumes_to_the_total(tmp_path):

@@ -124,7 +124,7 @@ def test_regression_table_sweeps_without_data_task(tmp_path):
     # R² and RMSE in every trial line, the best trial's beside the ridge baseline
     lines = [x for x in proc.stdout.splitlines() if x.startswith("[trial ")]
     assert len(lines) == 3 and all(" test_r2=" in x and " test_rmse=" in x for x in lines), proc.stdout
-    assert re.search(r"best trial's test scores: test_r2 \S+ vs baseline \S+ .*test_rmse .*\(ridge\)",
+    assert re.search(r"test score of trial \d+ .*; vs baseline: test_r2 \S+ vs baseline \S+ .*test_rmse .*\(ridge\)",
                      proc.stdout), proc.stdout
     results = next(tmp_path.glob("multirun/*/*/optimization_results.yaml")).read_text()
     assert "best_vs_baseline: test_r2" in results and "baseline_test_r2:" in results
