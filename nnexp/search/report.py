@@ -181,4 +181,10 @@ def best_lines(summary: SweepSummary, metric: str, parent_run_id: str | None) ->
         lines.append(
             f"[sweep] MLflow parent run {parent_run_id}, best child run {summary.best_run_id}"
         )
+    elif summary.best_run_gone:
+        lines.append(
+            f"[sweep] MLflow parent run {parent_run_id}; the best trial's run is gone from the "
+            f"tracking store (deleted or replaced): rerun its params "
+            f"(best_config.yaml) to get a run and a model"
+        )
     return lines
