@@ -19,6 +19,7 @@ process, not the workers, sees it. :func:`launch_until_done` catches it and
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
@@ -50,9 +51,12 @@ def worker_death_errors() -> tuple[type[BaseException], ...]:
 
 
 def first_line(exc: BaseException) -> str:
-    """The launcher's error in one line (loky's message spans a paragraph)."""
+    """The launcher's error in one line: its first sentence and the exit codes loky reports
+    (``TerminatedWorkerError: A worker process ... terminated (exit codes {SIGKILL(-9)})``)."""
     text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text[:300]}"
+    codes = re.search(r"exit codes? of the workers? (?:are|is) (\{[^}]*\})", text)
+    head = text.split(". ")[0].rstrip(".")[:200]
+    return f"{type(exc).__name__}: {head}" + (f" (exit codes {codes.group(1)})" if codes else "")
 
 
 def launch_until_done(p: Prepared, launcher: Any) -> Launched:
@@ -81,8 +85,11 @@ def _progress(p: Prepared) -> tuple[int, int]:
     return sum(1 for t in trials if t.state.is_finished()), len(trials)
 
 
-def _after_death(p: Prepared, exc: BaseException, before: tuple[int, int]) -> tuple[int, Any]:
+def _after_death(
+    p: Prepared, exc: BaseException, before: tuple[int, int]
+) -> tuple[int, tuple[int, int]]:
     """Reap the dead workers' trials; return (workers to relaunch, progress now)."""
+    print_line(f"[sweep] a worker process died: {first_line(exc)}", sys.stderr)
     reaped = p.reap()
     for item in reaped:
         again = "; its params run again" if item.retried else ""
@@ -90,11 +97,6 @@ def _after_death(p: Prepared, exc: BaseException, before: tuple[int, int]) -> tu
     trials = p.study.get_trials(deepcopy=False)
     left = remaining_trials(trials, p.ctx.n_trials)
     now = _progress(p)
-    print_line(
-        f"[sweep] a worker process died ({first_line(exc)}); "
-        f"{counted_trials(trials)} of {p.ctx.n_trials} trials counted, {left} left",
-        sys.stderr,
-    )
     if left <= 0:
         return 0, now
     if not reaped and now == before:
@@ -104,5 +106,9 @@ def _after_death(p: Prepared, exc: BaseException, before: tuple[int, int]) -> tu
             "resume once the cause (memory, a crash in a library) is fixed."
         )
     n_workers = max(1, min(p.ctx.n_jobs, left))
-    print_line(f"[sweep] starting {n_workers} worker(s) to run the {left} trial(s) left", sys.stderr)
+    print_line(
+        f"[sweep] {counted_trials(trials)} of {p.ctx.n_trials} trials counted; starting "
+        f"{n_workers} worker(s) for the {left} left",
+        sys.stderr,
+    )
     return n_workers, now
