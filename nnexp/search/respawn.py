@@ -27,7 +27,7 @@ from nnexp.errors import SweepFailed
 from nnexp.search.launch import Launched, launch_workers
 from nnexp.search.prepare import Prepared
 from nnexp.search.report import print_line
-from nnexp.search.stale import counted_trials, remaining_trials
+from nnexp.search.stale import remaining_trials
 
 #: (module, class) of the errors a launcher raises when one of its worker processes died
 WORKER_DEATH_ERRORS = (
@@ -106,9 +106,5 @@ def _after_death(
             "resume once the cause (memory, a crash in a library) is fixed."
         )
     n_workers = max(1, min(p.ctx.n_jobs, left))
-    print_line(
-        f"[sweep] {counted_trials(trials)} of {p.ctx.n_trials} trials counted; starting "
-        f"{n_workers} worker(s) for the {left} left",
-        sys.stderr,
-    )
+    print_line(f"[sweep] {left} trial(s) left; starting {n_workers} worker(s)", sys.stderr)
     return n_workers, now

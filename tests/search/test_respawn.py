@@ -89,7 +89,7 @@ def test_a_dead_worker_is_reaped_and_replaced_until_the_study_is_full(
     assert [t.state for t in p.study.trials].count(TrialState.COMPLETE) == 3
     err = capsys.readouterr().err
     assert "a worker process died: TerminatedWorkerError" in err and "{SIGKILL(-9)}" in err
-    assert "trial 1 failed: worker process" in err and "starting 2 worker(s)" in err
+    assert "trial 1 failed: worker process" in err and "2 trial(s) left; starting 2 worker(s)" in err
 
 
 def test_workers_that_die_before_any_trial_stop_the_sweep(tmp_path: Path) -> None:
