@@ -85,9 +85,9 @@ class SweepRuns:
         print_line(
             f"[sweep] warning: the MLflow runs of study {self.study_name!r} are gone from the "
             f"tracking store {mask_secrets(self.tracking_uri)} (its parent run {lost_parent} "
-            "is not there: the store was deleted or replaced). Continuing in a new parent run "
-            f"{new_parent}; the {n} earlier trial(s) keep their Optuna records but have no "
-            "MLflow runs, so `nnexp reproduce` cannot use them.",
+            "is not there: the store was deleted or replaced, or the run deleted). Continuing "
+            f"in a new parent run {new_parent}; the study's {n} earlier trial(s) keep their "
+            "Optuna records, but those whose runs are gone cannot be reproduced from MLflow.",
             sys.stderr,
         )
 
