@@ -69,8 +69,12 @@ def finish(study: Any, ctx: SweepContext, recompose: Any, status: str) -> SweepS
     )
     if not (ctx.tracking_uri and ctx.parent_run_id):
         return summary
+    runs = SweepRuns(ctx.tracking_uri, ctx.experiment_id, ctx.study_name)
+    gone = best_run_gone(runs, summary)
     done = study.user_attrs.get(STUDY_BEST_MODEL) or {}
-    if best is not None and done.get("trial") == best.number:
+    if gone:
+        pass  # no run to log the model on (a lost store): best_lines says so
+    elif best is not None and done.get("trial") == best.number:
         summary.model_uri = done.get("uri")  # a resumed sweep without a new best
     elif best is not None and best_cfg is not None:
         try:
@@ -80,7 +84,6 @@ def finish(study: Any, ctx: SweepContext, recompose: Any, status: str) -> SweepS
             log.warning("best trial's model/plots not logged: %s", exc)
     if best is None and status == "FINISHED":
         status = "FAILED"
-    runs = SweepRuns(ctx.tracking_uri, ctx.experiment_id, ctx.study_name)
     try:
         runs.reconcile(study)
     except Exception as exc:  # noqa: BLE001 - the summary matters more
@@ -88,6 +91,21 @@ def finish(study: Any, ctx: SweepContext, recompose: Any, status: str) -> SweepS
     record_parent(runs, ctx.parent_run_id, study, summary, metric=ctx.metric,
                   sweep_dir=sweep_dir, status=status)
     return summary
+
+
+def best_run_gone(runs: SweepRuns, summary: SweepSummary) -> bool:
+    """True (and ``summary.best_run_id`` moved to ``best_run_gone``) when the best trial's run
+    is not in the tracking store any more (a deleted or replaced store): no run id that does
+    not exist is printed or tagged."""
+    run_id = summary.best_run_id
+    try:
+        if not run_id or runs.run_exists(run_id):
+            return False
+    except Exception as exc:  # noqa: BLE001 - unknown: keep the id, the summary matters more
+        log.warning("cannot check the best trial's run %s: %s", run_id, exc)
+        return False
+    summary.best_run_id, summary.best_run_gone = None, run_id
+    return True
 
 
 def record_parent(

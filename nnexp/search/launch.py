@@ -36,14 +36,18 @@ def set_launcher_workers(launcher: Any, n_jobs: int) -> None:
         joblib_kwargs["n_jobs"] = int(n_jobs)
 
 
-def launch_workers(p: Prepared, launcher: Any) -> Launched:
-    """Run the worker jobs to their end (the launcher blocks); on Ctrl-C, reap and re-raise."""
+def launch_workers(
+    p: Prepared, launcher: Any, n_workers: int | None = None, initial_job_idx: int = 0
+) -> Launched:
+    """Run ``n_workers`` (default ``n_jobs``) worker jobs, numbered from ``initial_job_idx``, to
+    their end (the launcher blocks); on Ctrl-C, reap and re-raise. A dead worker's launcher
+    error propagates (:mod:`nnexp.search.respawn` relaunches)."""
     out = Launched()
-    n_jobs = p.ctx.n_jobs
+    n_jobs = p.ctx.n_jobs if n_workers is None else n_workers
     job = [*p.passthrough, f"hydra.sweeper.worker_context={_quote(str(p.context_path))}"]
     set_launcher_workers(launcher, n_jobs)
     try:
-        returns = launcher.launch([job] * n_jobs, initial_job_idx=0)
+        returns = launcher.launch([job] * n_jobs, initial_job_idx=initial_job_idx)
     except KeyboardInterrupt:
         interrupted(p)
         raise

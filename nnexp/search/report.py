@@ -197,6 +197,12 @@ def best_lines(
         lines.append(
             f"[sweep] MLflow parent run {parent_run_id}, best child run {summary.best_run_id}"
         )
+    elif summary.best_run_gone:
+        lines.append(
+            f"[sweep] MLflow parent run {parent_run_id}; the best trial's run is gone from the "
+            f"tracking store (deleted or replaced): rerun its params "
+            f"(best_config.yaml) to get a run and a model"
+        )
     if tracking_uri and experiment_id and parent_run_id:
         lines.append(f"[sweep] open it: {open_run_hint(tracking_uri, experiment_id, parent_run_id)}")
     return lines

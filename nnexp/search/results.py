@@ -37,6 +37,9 @@ class SweepSummary:
     best_value: float | None = None
     best_params: dict[str, Any] = field(default_factory=dict)
     best_run_id: str | None = None
+    #: the best trial's run id when that run is gone from the tracking store (never printed as
+    #: a run: ``best_run_id`` is then None)
+    best_run_gone: str | None = None
     results_file: Path | None = None
     best_config_file: Path | None = None
     model_uri: str | None = None

@@ -8,6 +8,7 @@ of it. ``None`` clients (tracking disabled) make every function a no-op.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,12 +48,17 @@ class SweepRuns:
     def start_parent(
         self, study: Any, settings: Mapping[str, Any], storage: str, space: Any
     ) -> str:
-        """Create (or reopen, on resume) the parent run; record its id on the study."""
+        """Create (or reopen, on resume) the parent run; record its id on the study.
+
+        A study whose recorded parent run is gone from the store (the store was deleted or
+        replaced) gets a warning and a new parent run (:meth:`warn_lost_runs`)."""
+        known = study.user_attrs.get(STUDY_PARENT_RUN)
+        lost = bool(known) and not self.run_exists(str(known))
         run_id, _resumed = sweep_runs.start_parent_run(
             self.tracking_uri,
             str(self.experiment_id),
             self.study_name,
-            known_run_id=study.user_attrs.get(STUDY_PARENT_RUN),
+            known_run_id=None if lost else known,
             tags={
                 **process_tags(),  # this sweeper's pid: marked KILLED once it is gone
                 OPTUNA_STUDY_TAG: self.study_name,
@@ -63,7 +69,28 @@ class SweepRuns:
             },
         )
         study.set_user_attr(STUDY_PARENT_RUN, run_id)
+        if lost:
+            self.warn_lost_runs(study, str(known), run_id)
         return run_id
+
+    def run_exists(self, run_id: str) -> bool:
+        """Whether ``run_id`` is (still) an active run of this tracking store."""
+        return sweep_runs.run_exists(self.client, run_id)
+
+    def warn_lost_runs(self, study: Any, lost_parent: str, new_parent: str) -> None:
+        """Say that the study's earlier MLflow runs are gone, and what that means."""
+        from nnexp.search.report import print_line
+        from nnexp.tracking.masking import mask_secrets
+
+        n = sum(1 for t in study.get_trials(deepcopy=False) if t.state.is_finished())
+        print_line(
+            f"[sweep] warning: the MLflow runs of study {self.study_name!r} are gone from the "
+            f"tracking store {mask_secrets(self.tracking_uri)} (its parent run {lost_parent} "
+            "is not there: the store was deleted or replaced, or the run deleted). Continuing "
+            f"in a new parent run {new_parent}; the study's {n} earlier trial(s) keep their "
+            "Optuna records, but those whose runs are gone cannot be reproduced from MLflow.",
+            sys.stderr,
+        )
 
     def mark_reaped(self, item: Any) -> None:
         """``on_reaped`` for :func:`nnexp.search.stale.reap_stale_trials`."""

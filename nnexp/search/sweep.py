@@ -3,7 +3,7 @@
 1. :mod:`~nnexp.search.prepare`: settings, search space, storage and study, MLflow parent run,
    stale trials, the context file (bad input fails here, before any trial);
 2. :mod:`~nnexp.search.launch`: ``min(n_jobs, trials left)`` worker jobs pull trials until the
-   study holds ``n_trials``;
+   study holds ``n_trials``; a worker process that dies is replaced (:mod:`~nnexp.search.respawn`);
 3. :mod:`~nnexp.search.finish`: ``optimization_results.yaml`` + ``best_config.yaml`` in the sweep
    directory, the parent run's summary and plots, the best trial's servable model.
 """
@@ -20,9 +20,10 @@ from omegaconf import DictConfig
 
 from nnexp.errors import EXIT_INVALID, SweepFailed, exit_code, fail
 from nnexp.search.finish import finish
-from nnexp.search.launch import Launched, check_stopped, launch_workers
+from nnexp.search.launch import Launched, check_stopped
 from nnexp.search.prepare import masked, prepare, task_config
 from nnexp.search.report import best_lines, done_line, print_line, quiet_launchers, start_line
+from nnexp.search.respawn import launch_until_done
 from nnexp.search.results import SweepSummary, trust_lines
 from nnexp.search.status import STATUS_SECONDS, StatusTicker, sweep_status
 
@@ -86,7 +87,7 @@ def run_sweep(
     if p.remaining > 0:
         quiet_launchers()
         with status_ticker(p):
-            launched = launch_workers(p, launcher)
+            launched = launch_until_done(p, launcher)
     else:
         print_line(
             f"[sweep] study {ctx.study_name!r} already holds {ctx.n_existing} >= {ctx.n_trials} "

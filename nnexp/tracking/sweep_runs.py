@@ -72,6 +72,19 @@ def _newest_run(cl: Any, experiment_id: str, filter_string: str) -> str | None:
     return runs[0].info.run_id if runs else None
 
 
+def run_exists(cl: Any, run_id: str) -> bool:
+    """Whether run ``run_id`` is in the store and not deleted (a lost or replaced store, or a
+    run deleted in the UI: False). Other errors (the server unreachable) propagate."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return bool(cl.get_run(run_id).info.lifecycle_stage == "active")
+    except MlflowException as exc:
+        if getattr(exc, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
+            return False
+        raise
+
+
 def find_parent_run(cl: Any, experiment_id: str, study_name: str) -> str | None:
     """The newest sweep run of ``study_name`` in the experiment, if any."""
     return _newest_run(

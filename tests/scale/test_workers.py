@@ -147,3 +147,83 @@ def test_sigkilled_worker_trial_fails_is_retried_and_the_sweep_completes(
     steps = [m.step for m in client.get_metric_history(run.info.run_id, "val_loss")]
     assert len(steps) == len(set(steps)) >= 1
     _no_password_anywhere(backend, tmp_path, runs)
+
+
+def _loky_workers(sweeper: int) -> set[int]:
+    """The sweeper's loky worker processes (its children; not loky's resource tracker)."""
+    out = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                cmdline = fh.read().decode(errors="replace")
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == sweeper and "loky" in cmdline and "resource_tracker" not in cmdline:
+            out.add(int(entry))
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_one_worker_killed_by_pid_is_replaced_and_the_sweep_completes(
+    backend: dict, tmp_path: Path
+) -> None:
+    """``kill -9`` ONE loky worker of ``n_jobs=2`` (by pid, while its trial runs): the sweep
+    does not abort -- the dead worker's trial is FAIL ("worker process <pid> ... died"), its run
+    FAILED, its params run again (max_retries=1), a replacement worker (a new pid) starts, and
+    the sweep reaches n_trials and exits 0 with nothing left RUNNING. (loky SIGKILLs the rest
+    of its pool when one worker dies; their trials are reaped and retried the same way.)"""
+    study, n_trials, epochs = "onedead", 4, 100
+    common = [f"hydra.sweeper.study_name={study}", f"hydra.sweeper.n_trials={n_trials}",
+              "hydra.sweeper.n_jobs=2", "hydra.sweeper.max_retries=1", *backend["overrides"],
+              # long trials (no early stop), so the one picked below still runs at the kill
+              f"trainer.epochs={epochs}", "trainer.early_stopping.enabled=false"]
+    _logged_epochs(backend, study, -1)  # import mlflow here now, not inside the kill window
+    proc, log = start_sweep(tmp_path, "s", *common, extra_env=backend["env"])
+    killed, workers = None, set()
+    deadline = time.time() + 180
+    while killed is None and time.time() < deadline:
+        time.sleep(0.2)
+        assert proc.poll() is None, log.read_text()[-3000:]
+        if "[sweep] study" not in log.read_text():
+            continue
+        workers = _loky_workers(proc.pid)
+        try:
+            trials = load(backend["storage"], study).get_trials(deepcopy=False)
+        except Exception:  # noqa: BLE001, S112 - not created yet
+            continue
+        for t in trials:
+            pid = t.user_attrs.get(PID_ATTR)
+            if (t.state.name == "RUNNING" and pid in workers
+                    and 1 <= len(t.intermediate_values) < epochs - 20):
+                os.kill(pid, signal.SIGKILL)  # exactly one worker, by pid
+                killed = pid
+                break
+    assert killed is not None, f"no worker ran a trial:\n{log.read_text()[-3000:]}"
+    wait_all([proc], [log])
+    text = log.read_text()
+    assert "a worker process died" in text and "TerminatedWorkerError" in text, text[-3000:]
+    assert "Traceback" not in text, text[-3000:]
+    st = load(backend["storage"], study)
+    client, runs = trial_runs(backend["tracking"], study)
+    states = check_invariants(st, client, runs, n_trials)
+    # the trial the killed pid was running (found by pid: the kill may land in its next trial)
+    dead = [t for t in st.trials if t.user_attrs.get(PID_ATTR) == killed
+            and t.state.name == "FAIL"]
+    assert len(dead) == 1, states
+    dead = dead[0]
+    assert f"worker process {killed} on" in dead.user_attrs[FAIL_REASON_ATTR]
+    assert "died" in dead.user_attrs[FAIL_REASON_ATTR]
+    assert dead.user_attrs.get(RETRIED_ATTR) is True
+    retries = [t for t in st.trials if t.user_attrs.get(RETRY_OF_ATTR) == dead.number]
+    assert len(retries) == 1 and retries[0].params == dead.params
+    assert retries[0].state.name == "COMPLETE"
+    run = next(r for r in runs if r.data.tags[TRIAL_TAG] == str(dead.number))
+    assert run.info.status == "FAILED" and "died" in run.data.tags[FAIL_REASON_TAG]
+    later = {t.user_attrs.get(PID_ATTR) for t in st.trials} - workers - {None}
+    assert later, "no replacement worker ran a trial"
+    assert states.get("COMPLETE") == n_trials, states
+    _no_password_anywhere(backend, tmp_path, runs)

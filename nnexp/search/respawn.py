@@ -1,0 +1,110 @@
+"""Dead workers never end a sweep: reap their trials, start replacements, until the study is full.
+
+A worker process can die under the launcher (``kill -9``, the kernel's OOM killer, a segfault).
+Hydra's joblib launcher then raises loky's ``TerminatedWorkerError`` and -- loky's pool is one
+unit -- loky SIGKILLs the other workers of that pool too; submitit raises
+``UncompletedJobError`` for the dead job (its other jobs run on). Either way the launching
+process, not the workers, sees it. :func:`launch_until_done` catches it and
+
+1. reaps at once the RUNNING trials whose worker process is gone (they become FAIL with the
+   reason ``worker process <pid> on <host> died while the trial was running``, their MLflow
+   runs FAILED; with ``hydra.sweeper.max_retries`` their params are enqueued again --
+   :mod:`nnexp.search.stale`);
+2. launches ``min(n_jobs, trials left)`` new worker jobs through the same Hydra launcher (new
+   job numbers, so new output dirs and sampler seeds) when trials remain;
+3. gives up with :class:`~nnexp.errors.SweepFailed` when a round of workers died without any
+   trial finishing or being reaped (a worker that dies before it asks for a trial would
+   otherwise be replaced for ever).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Any
+
+from nnexp.errors import SweepFailed
+from nnexp.search.launch import Launched, launch_workers
+from nnexp.search.prepare import Prepared
+from nnexp.search.report import print_line
+from nnexp.search.stale import remaining_trials
+
+#: (module, class) of the errors a launcher raises when one of its worker processes died
+WORKER_DEATH_ERRORS = (
+    ("joblib.externals.loky.process_executor", "TerminatedWorkerError"),
+    ("concurrent.futures.process", "BrokenProcessPool"),
+    ("submitit.core.utils", "UncompletedJobError"),
+)
+
+
+def worker_death_errors() -> tuple[type[BaseException], ...]:
+    """The importable classes of :data:`WORKER_DEATH_ERRORS` (launchers are optional)."""
+    import importlib
+
+    found: list[type[BaseException]] = []
+    for module, name in WORKER_DEATH_ERRORS:
+        try:
+            found.append(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)
+
+
+def first_line(exc: BaseException) -> str:
+    """The launcher's error in one line: its first sentence and the exit codes loky reports
+    (``TerminatedWorkerError: A worker process ... terminated (exit codes {SIGKILL(-9)})``)."""
+    text = " ".join(str(exc).split())
+    codes = re.search(r"exit codes? of the workers? (?:are|is) (\{[^}]*\})", text)
+    head = text.split(". ")[0].rstrip(".")[:200]
+    return f"{type(exc).__name__}: {head}" + (f" (exit codes {codes.group(1)})" if codes else "")
+
+
+def launch_until_done(p: Prepared, launcher: Any) -> Launched:
+    """Launch the worker jobs; after a worker died, reap and relaunch until the study is full."""
+    deaths = worker_death_errors()
+    total = Launched()
+    n_workers, next_job = p.ctx.n_jobs, 0
+    progress = _progress(p)
+    while True:
+        try:
+            got = launch_workers(p, launcher, n_workers=n_workers, initial_job_idx=next_job)
+        except deaths as exc:
+            next_job += n_workers
+            n_workers, progress = _after_death(p, exc, progress)
+            if n_workers == 0:
+                return total
+            continue
+        total.crashed += got.crashed
+        total.unreachable += got.unreachable
+        return total
+
+
+def _progress(p: Prepared) -> tuple[int, int]:
+    """(finished trials, all trials) of the study: a round that changes neither did nothing."""
+    trials = p.study.get_trials(deepcopy=False)
+    return sum(1 for t in trials if t.state.is_finished()), len(trials)
+
+
+def _after_death(
+    p: Prepared, exc: BaseException, before: tuple[int, int]
+) -> tuple[int, tuple[int, int]]:
+    """Reap the dead workers' trials; return (workers to relaunch, progress now)."""
+    print_line(f"[sweep] a worker process died: {first_line(exc)}", sys.stderr)
+    reaped = p.reap()
+    for item in reaped:
+        again = "; its params run again" if item.retried else ""
+        print_line(f"[sweep] trial {item.number} failed: {item.reason}{again}", sys.stderr)
+    trials = p.study.get_trials(deepcopy=False)
+    left = remaining_trials(trials, p.ctx.n_trials)
+    now = _progress(p)
+    if left <= 0:
+        return 0, now
+    if not reaped and now == before:
+        raise SweepFailed(
+            f"sweep of study {p.ctx.study_name!r}: worker processes died before running any "
+            f"trial ({first_line(exc)}); not starting more. Run the same command again to "
+            "resume once the cause (memory, a crash in a library) is fixed."
+        )
+    n_workers = max(1, min(p.ctx.n_jobs, left))
+    print_line(f"[sweep] {left} trial(s) left; starting {n_workers} worker(s)", sys.stderr)
+    return n_workers, now
