@@ -21,7 +21,6 @@ still reaches ``n_trials`` trials besides the retried ones.
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import time
 from collections.abc import Callable
@@ -57,21 +56,11 @@ class Reaped:
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists on this host and is not a zombie."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            state = fh.read().rsplit(b")", 1)[1].split()[0]
-        return state not in (b"Z", b"X")
-    except (OSError, IndexError):
-        return True
+    """Whether process ``pid`` exists on this host and is not a zombie (the liveness rule
+    :mod:`nnexp.tracking.liveness` applies to runs)."""
+    from nnexp.tracking.liveness import process_alive
+
+    return process_alive(pid)
 
 
 def stale_reason(
