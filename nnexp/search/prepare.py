@@ -25,7 +25,14 @@ from nnexp.search.grammar import parse_search_space
 from nnexp.search.pruners import make_pruner
 from nnexp.search.runs import SweepRuns
 from nnexp.search.samplers import make_sampler
-from nnexp.search.settings import check_names, default_study_name, normalized
+from nnexp.search.failures import FAILED_BEFORE_KEY, MAX_FAILURES_KEY, failed, max_failures
+from nnexp.search.precheck import precheck
+from nnexp.search.settings import (
+    check_max_failures,
+    check_names,
+    default_study_name,
+    normalized,
+)
 from nnexp.search.space import SearchSpace, validate_space
 from nnexp.search.stale import (
     Reaped,
@@ -155,8 +162,10 @@ def prepare(
 ) -> Prepared:
     """Check everything, set up the storages, reap, and write the workers' context file."""
     s = normalized(settings)
+    check_max_failures(s)
     space, passthrough, base_cfg = build_space(s, arguments, config, config_loader)
     launch_cwd = Path(str(config.hydra.runtime.cwd))
+    precheck(base_cfg, str(s["metric"]), launch_cwd)  # data and metric: exit 2, no trial
     sweep_dir = Path(str(config.hydra.sweep.dir))
     if not sweep_dir.is_absolute():
         sweep_dir = launch_cwd / sweep_dir
@@ -189,13 +198,17 @@ def prepare(
         sweeper_pid=os.getpid(),
         sweeper_host=socket.gethostname(),
         started=started,
-        extra={"reconnect_timeout": float(s["reconnect_timeout"])},
+        extra={
+            "reconnect_timeout": float(s["reconnect_timeout"]),
+            MAX_FAILURES_KEY: max_failures(s),
+        },
     )
     prepared = Prepared(s, space, passthrough, study, storage_url, ctx, Path(), runs, 0, [])
     prepared.reaped = prepared.reap()
     mark_dead_runs_quietly(ctx.tracking_uri, prog="nnexp-train")  # killed single runs -> KILLED
     existing = study.get_trials(deepcopy=False)
     ctx.n_existing = counted_trials(existing)
+    ctx.extra[FAILED_BEFORE_KEY] = len(failed(existing))  # earlier runs' FAILs: not this one's
     prepared.remaining = remaining_trials(existing, ctx.n_trials)
     ctx.n_jobs = max(1, min(int(s["n_jobs"]), prepared.remaining or 1))
     prepared.context_path = ctx.save(sweep_dir / CONTEXT_FILE)

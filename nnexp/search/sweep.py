@@ -19,7 +19,9 @@ from typing import Any
 from omegaconf import DictConfig
 
 from nnexp.errors import EXIT_INVALID, SweepFailed, exit_code, fail
+from nnexp.search.failures import too_many_failures
 from nnexp.search.finish import finish
+from nnexp.search.stale import remaining_trials
 from nnexp.search.launch import Launched, check_stopped, launch_workers
 from nnexp.search.prepare import masked, prepare, task_config
 from nnexp.search.report import best_lines, done_line, print_line, start_line
@@ -78,15 +80,19 @@ def run_sweep(
             "hydra.sweeper.study_name for a new study)"
         )
     check_stopped(p, launched.unreachable)
+    trials = p.study.get_trials(deepcopy=False)
+    gave_up = too_many_failures(trials, ctx.extra) if remaining_trials(trials, ctx.n_trials) else None
 
     def recompose(overrides: list[str]) -> Any:
         return task_config(config_loader, config, p.passthrough + overrides)
 
-    summary = finish(p.study, ctx, recompose, "FINISHED")
+    summary = finish(p.study, ctx, recompose, "FAILED" if gave_up else "FINISHED")
     print_line(done_line(summary, time.time() - started))
     for err in launched.crashed:
         print_line(f"[sweep] a worker crashed: {err}", sys.stderr)
     if summary.best_number is None:
+        if gave_up:
+            raise SweepFailed(f"study {ctx.study_name!r}: {gave_up}")
         reasons = "\n  ".join(summary.fail_reasons[:10]) or "no trial finished"
         raise SweepFailed(
             f"no trial of study {ctx.study_name!r} completed; everything is recorded in "
@@ -94,6 +100,8 @@ def run_sweep(
         )
     for line in best_lines(summary, ctx.metric, ctx.parent_run_id):
         print_line(line)
+    if gave_up:
+        raise SweepFailed(f"study {ctx.study_name!r}: {gave_up}")
     if launched.crashed:
         raise SweepFailed("worker job(s) crashed:\n  " + "\n  ".join(launched.crashed))
     return summary
