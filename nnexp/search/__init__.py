@@ -6,7 +6,8 @@ on first use, so importing the package (Hydra scans plugins on every start) stay
 
 Modules, one concept each (see docs/ARCHITECTURE.md):
 
-* sweeper phases: ``sweep`` (``run_sweep``, exit codes), ``prepare``, ``launch``, ``finish``;
+* sweeper phases: ``sweep`` (``run_sweep``, exit codes), ``prepare`` (with ``precheck``: data
+  and metric before any trial), ``launch``, ``finish``; ``failures`` (``max_failures``);
 * settings and space: ``settings``, ``samplers``, ``pruners``, ``grammar``, ``space``,
   ``compose``;
 * storage: ``storage`` (URLs, studies, count lock), ``journal``, ``health`` (probe, reconnect);
