@@ -81,7 +81,8 @@ def run_sweep(
         )
     check_stopped(p, launched.unreachable)
     trials = p.study.get_trials(deepcopy=False)
-    gave_up = too_many_failures(trials, ctx.extra) if remaining_trials(trials, ctx.n_trials) else None
+    full = remaining_trials(trials, ctx.n_trials) == 0  # the last trials may fail, if it is full
+    gave_up = None if full else too_many_failures(trials, ctx.extra)
 
     def recompose(overrides: list[str]) -> Any:
         return task_config(config_loader, config, p.passthrough + overrides)
