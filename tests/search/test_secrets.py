@@ -47,8 +47,9 @@ def test_url_overrides_with_credentials_move_to_the_environment():
 
 
 def test_context_file_is_private_and_holds_no_password(tmp_path, monkeypatch):
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    monkeypatch.delenv("NNEXP_OPTUNA_STORAGE", raising=False)
+    for var in ("MLFLOW_TRACKING_URI", "NNEXP_OPTUNA_STORAGE"):  # save sets them: undo after
+        monkeypatch.setenv(var, "")
+        monkeypatch.delenv(var)
     ctx = SweepContext(
         study_name="s", storage_url=f"postgresql://u:{PASSWORD}@h/db", n_trials=1,
         metric="val_loss", direction="minimize", space_json="{}",
