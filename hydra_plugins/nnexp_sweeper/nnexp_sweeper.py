@@ -25,7 +25,8 @@ class NnexpSweeperConf:
     """``hydra.sweeper`` settings of the nnexp sweeper."""
 
     _target_: str = SWEEPER_TARGET  #: this class; worker jobs recognise themselves by it
-    #: the study's total number of trials (all states); a resumed study stops there too
+    #: finished trials (COMPLETE + PRUNED) the study should hold; FAIL trials don't count.
+    #: A resumed study stops there too
     n_trials: int = 20
     #: seconds after which no new trial starts (running trials finish); null: no limit
     timeout: Optional[float] = None
@@ -63,6 +64,9 @@ class NnexpSweeperConf:
     #: enqueue the best configurations of an earlier study first: its name (same storage) or
     #: {study: NAME, storage: URL, top: N} (top 5 by default); see nnexp.search.warmstart
     warm_start: Any = None
+    #: stop the sweep (exit 1, with the last failure's reason) once this many of its trials
+    #: failed, in total; null: n_trials
+    max_failures: Optional[int] = None
     #: the search space: config key -> Hydra override expression (see nnexp.search.grammar)
     params: Optional[Dict[str, Any]] = None
     #: internal: set by the sweeper on its worker jobs

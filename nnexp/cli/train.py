@@ -17,6 +17,7 @@ from omegaconf import DictConfig
 import nnexp
 from nnexp.cli.interrupts import install as install_interrupts
 from nnexp.cli.interrupts import quiet_interrupts
+from nnexp.cli.credentials import move_credentials
 from nnexp.config.overrides import check_overrides
 from nnexp.config.schema import register_configs
 from nnexp.config.validate import ConfigError, check_names
@@ -75,6 +76,7 @@ def _mark_dead_runs(cfg: DictConfig) -> None:
 
 def main() -> None:
     """Console-script entry point: check override keys, then hand over to Hydra."""
+    sys.argv[1:] = move_credentials(sys.argv[1:])  # passwords: environment, never files
     problems = check_overrides(sys.argv[1:])
     if problems:
         _fail("\n  ".join(["invalid override(s):", *problems]), EXIT_INVALID)

@@ -17,6 +17,21 @@ if TYPE_CHECKING:  # pragma: no cover
 
 Callback = Callable[["MLP", dict[str, float]], Any]
 
+#: Record keys of every epoch; ``val_loss`` with a validation set, ``val_accuracy`` with one on
+#: a classification task (see :func:`record_keys`).
+EPOCH_KEYS = ("epoch", "train_loss", "l2_penalty", "lr", "epoch_seconds")
+
+
+def record_keys(task: str, has_val: bool) -> frozenset[str]:
+    """The keys of the per-epoch ``record`` a fit on ``task`` reports (what a sweep can
+    optimise and prune on)."""
+    keys = set(EPOCH_KEYS)
+    if has_val:
+        keys.add("val_loss")
+        if task == "classification":
+            keys.add("val_accuracy")
+    return frozenset(keys)
+
 
 class StopTraining(Exception):
     """Raised by a callback to end training cleanly after the current epoch.

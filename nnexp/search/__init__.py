@@ -6,8 +6,9 @@ on first use, so importing the package (Hydra scans plugins on every start) stay
 
 Modules, one concept each (see docs/ARCHITECTURE.md):
 
-* sweeper phases: ``sweep`` (``run_sweep``, exit codes), ``prepare``, ``launch``, ``respawn``
-  (dead workers replaced), ``finish``;
+* sweeper phases: ``sweep`` (``run_sweep``, exit codes), ``prepare`` (with ``precheck``: data
+  and metric before any trial), ``launch``, ``respawn`` (dead workers replaced), ``finish``;
+  ``failures`` (``max_failures``);
 * settings and space: ``settings``, ``objective`` (metric and direction that follow the task),
   ``samplers``, ``pruners``, ``grammar``, ``space``, ``compose``;
 * storage: ``storage`` (URLs, studies, count lock), ``journal``, ``health`` (probe, reconnect);

@@ -48,15 +48,49 @@ class SweepContext:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write atomically (workers may start reading right after)."""
+        """Write atomically (workers may start reading right after), mode 0600, no password:
+        a URL with credentials is recorded as ``env:<VAR>`` and put into this process's
+        environment, which the workers it launches inherit (:func:`_env_refs`)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2, default=str))
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(json.dumps(_env_refs(asdict(self)), indent=2, default=str))
         os.replace(tmp, path)
         return path
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> SweepContext:
-        """Read a context written by :meth:`save`."""
-        return cls(**json.loads(Path(path).read_text()))
+        """Read a context written by :meth:`save` (``env:`` tracking URI from the environment;
+        the storage's is resolved by :func:`nnexp.search.storage.context_storage_url`)."""
+        data = json.loads(Path(path).read_text())
+        uri = data.get("tracking_uri")
+        if isinstance(uri, str) and uri.startswith(ENV_REF):
+            data["tracking_uri"] = _from_env(uri[len(ENV_REF) :])
+        return cls(**data)
+
+
+#: prefix of a context value read from an environment variable
+ENV_REF = "env:"
+
+
+def _env_refs(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with URLs holding credentials replaced by ``env:<VAR>`` (the value exported)."""
+    from nnexp.search.storage import STORAGE_ENV
+    from nnexp.tracking.masking import has_secret
+    from nnexp.tracking.store import TRACKING_ENV
+
+    for key, var in (("tracking_uri", TRACKING_ENV), ("storage_url", STORAGE_ENV)):
+        value = data.get(key)
+        if isinstance(value, str) and not value.startswith(ENV_REF) and has_secret(value):
+            os.environ[var] = value
+            data[key] = ENV_REF + var
+    return data
+
+
+def _from_env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise RuntimeError(f"the sweep's tracking URI comes from ${name}, which this worker lacks")
+    return value

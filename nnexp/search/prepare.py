@@ -9,6 +9,7 @@ migration; stale RUNNING trials of dead workers -> FAIL; the context file worker
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -27,7 +28,14 @@ from nnexp.search.pruners import make_pruner
 from nnexp.search.runs import SweepRuns
 from nnexp.search.status import STATUS_EVERY, STATUS_SECONDS
 from nnexp.search.samplers import make_sampler
-from nnexp.search.settings import check_names, default_study_name, normalized
+from nnexp.search.failures import FAILED_BEFORE_KEY, MAX_FAILURES_KEY, failed, max_failures
+from nnexp.search.precheck import load_base_data, precheck
+from nnexp.search.settings import (
+    check_max_failures,
+    check_names,
+    default_study_name,
+    normalized,
+)
 from nnexp.search.space import SearchSpace, validate_space
 from nnexp.search.stale import (
     Reaped,
@@ -43,7 +51,6 @@ from nnexp.search.storage import (
 )
 from nnexp.search.storage_errors import check_storage
 from nnexp.tracking.liveness import mark_dead_runs_quietly
-from nnexp.train.datasets import load_config_dataset
 
 log = logging.getLogger(__name__)
 
@@ -190,12 +197,15 @@ def prepare(
 ) -> Prepared:
     """Check everything, set up the storages, reap, and write the workers' context file."""
     s = normalized(settings)
+    check_max_failures(s)
     space, passthrough, base_cfg = build_space(s, arguments, config, config_loader)
     launch_cwd = Path(str(config.hydra.runtime.cwd))
-    follow = settle_objective(s, base_cfg, arguments, lambda: load_config_dataset(base_cfg, launch_cwd))
+    load_data = functools.cache(lambda: load_base_data(base_cfg, launch_cwd))  # loaded once
+    follow = settle_objective(s, base_cfg, arguments, load_data)
     if follow:  # early stopping watches the metric resolved from the task
         passthrough += follow
         base_cfg = task_config(config_loader, config, passthrough)
+    precheck(base_cfg, str(s["metric"]), load_data())  # data and metric: exit 2, no trial
     sweep_dir = Path(str(config.hydra.sweep.dir))
     if not sweep_dir.is_absolute():
         sweep_dir = launch_cwd / sweep_dir
@@ -234,6 +244,7 @@ def prepare(
             "reconnect_timeout": float(s["reconnect_timeout"]),
             "status_every": int(s.get("status_every", STATUS_EVERY)),
             "status_seconds": float(s.get("status_seconds", STATUS_SECONDS)),
+            MAX_FAILURES_KEY: max_failures(s),
         },
     )
     prepared = Prepared(
@@ -243,6 +254,7 @@ def prepare(
     mark_dead_runs_quietly(ctx.tracking_uri, prog="nnexp-train")  # killed single runs -> KILLED
     existing = study.get_trials(deepcopy=False)
     ctx.n_existing = counted_trials(existing)
+    ctx.extra[FAILED_BEFORE_KEY] = len(failed(existing))  # earlier runs' FAILs: not this one's
     prepared.remaining = remaining_trials(existing, ctx.n_trials)
     ctx.n_jobs = max(1, min(int(s["n_jobs"]), prepared.remaining or 1))
     prepared.context_path = ctx.save(sweep_dir / CONTEXT_FILE)

@@ -91,6 +91,16 @@ def check_trust_settings(s: Mapping[str, Any]) -> None:
     parse_warm_start(s.get("warm_start"))
 
 
+def check_max_failures(s: Mapping[str, Any]) -> None:
+    """``hydra.sweeper.max_failures``: null (``n_trials``) or an integer >= 1
+    (:mod:`nnexp.search.failures`)."""
+    value = s.get("max_failures")
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+        raise SweepSettingError(
+            f"hydra.sweeper.max_failures must be an integer >= 1 or null (n_trials), got {value!r}"
+        )
+
+
 def default_study_name(search: str | None, data: str) -> str:
     """``<hparams_search>``, or ``<hparams_search>-<data>`` when sweeping it on other data."""
     if not search:

@@ -14,8 +14,8 @@ trials that the reaper marked FAIL (their worker died or stopped beating) are re
 that failed by itself (an exception, divergence) is a result, not a fault. With
 ``max_retries`` > 0 the reaped trial gets the user attribute ``retried=true`` and the same
 params are enqueued with ``retry_of`` (the original number) and ``retries`` (how many times
-these params were retried). A retried trial does not count towards ``n_trials``: the sweep
-still reaches ``n_trials`` trials besides the retried ones.
+these params were retried). No FAIL trial counts towards ``n_trials`` (:func:`counted_trials`):
+the sweep still reaches ``n_trials`` finished trials besides the failed and retried ones.
 """
 
 from __future__ import annotations
@@ -127,23 +127,24 @@ def reap_stale_trials(
 # -- retries --------------------------------------------------------------------------------
 
 
+#: States that take a slot of ``n_trials``: finished trials and those in flight. FAIL trials
+#: (exceptions, divergence, dead workers, lost services, interrupts) do not: a sweep runs
+#: until ``n_trials`` trials finished, bounded by ``hydra.sweeper.max_failures``.
+BUDGET_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+
+
 def counted_trials(trials: list[FrozenTrial]) -> int:
-    """Trials that count towards ``n_trials``: all but the reaped ones that were retried."""
-    return sum(
-        1
-        for t in trials
-        if not (t.state == TrialState.FAIL and t.user_attrs.get(RETRIED_ATTR))
-    )
+    """Trials that count towards ``n_trials``: COMPLETE, PRUNED and RUNNING (in flight)."""
+    return sum(1 for t in trials if t.state in BUDGET_STATES)
 
 
 def remaining_trials(trials: list[FrozenTrial], n_trials: int) -> int:
-    """Trials still to run: enqueued (WAITING) ones, which already count, plus the shortfall.
+    """Trials still to run: ``n_trials`` minus the counted ones.
 
-    A retry enqueued by the reaper keeps the count where it was, so a study can hold
-    ``n_trials`` counted trials and still have a WAITING retry that must run.
+    Enqueued (WAITING) trials, retries of reaped ones, fill the slots their FAIL freed:
+    ``study.ask`` hands them out first.
     """
-    waiting = sum(1 for t in trials if t.state == TrialState.WAITING)
-    return waiting + max(0, n_trials - counted_trials(trials))
+    return max(0, n_trials - counted_trials(trials))
 
 
 def should_retry(trial: FrozenTrial, max_retries: int) -> bool:

@@ -19,8 +19,10 @@ from typing import Any
 from omegaconf import DictConfig
 
 from nnexp.errors import EXIT_INVALID, SweepFailed, exit_code, fail
+from nnexp.search.failures import too_many_failures
 from nnexp.search.finish import finish
 from nnexp.search.launch import Launched, check_stopped
+from nnexp.search.stale import remaining_trials
 from nnexp.search.prepare import masked, prepare, task_config
 from nnexp.search.report import best_lines, done_line, print_line, quiet_launchers, start_line
 from nnexp.search.respawn import launch_until_done
@@ -95,15 +97,20 @@ def run_sweep(
             "hydra.sweeper.study_name for a new study)"
         )
     check_stopped(p, launched.unreachable)
+    trials = p.study.get_trials(deepcopy=False)
+    full = remaining_trials(trials, ctx.n_trials) == 0  # the last trials may fail, if it is full
+    gave_up = None if full else too_many_failures(trials, ctx.extra)
 
     def recompose(overrides: list[str]) -> Any:
         return task_config(config_loader, config, p.passthrough + overrides)
 
-    summary = finish(p.study, ctx, recompose, "FINISHED")
+    summary = finish(p.study, ctx, recompose, "FAILED" if gave_up else "FINISHED")
     print_line(done_line(summary, time.time() - started))
     for err in launched.crashed:
         print_line(f"[sweep] a worker crashed: {err}", sys.stderr)
     if summary.best_number is None:
+        if gave_up:
+            raise SweepFailed(f"study {ctx.study_name!r}: {gave_up}")
         reasons = "\n  ".join(summary.fail_reasons[:10]) or "no trial finished"
         raise SweepFailed(
             f"no trial of study {ctx.study_name!r} completed; everything is recorded in "
@@ -115,6 +122,8 @@ def run_sweep(
         print_line(line)
     for line in trust_lines(summary):
         print_line(line)
+    if gave_up:
+        raise SweepFailed(f"study {ctx.study_name!r}: {gave_up}")
     if launched.crashed:
         raise SweepFailed("worker job(s) crashed:\n  " + "\n  ".join(launched.crashed))
     return summary

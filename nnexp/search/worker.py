@@ -61,6 +61,7 @@ from nnexp.contract import (
 from nnexp.errors import SweepAborted
 from nnexp.search.compose import TrialComposer
 from nnexp.search.context import SweepContext
+from nnexp.search.failures import too_many_failures
 from nnexp.search.health import RECONNECT_TIMEOUT, ServiceHealth, short_error
 from nnexp.search.pruners import make_pruner
 from nnexp.search.report import print_line, trial_line
@@ -168,7 +169,10 @@ class Worker:
                 on_reaped=self.runs.mark_reaped if self.runs is not None else None,
                 max_retries=self.ctx.max_retries,
             )
-            if remaining_trials(self.study.get_trials(deepcopy=False), self.ctx.n_trials) <= 0:
+            trials = self.study.get_trials(deepcopy=False)
+            if remaining_trials(trials, self.ctx.n_trials) <= 0:
+                return None
+            if too_many_failures(trials, self.ctx.extra):  # the sweeper says why
                 return None
             trial = self.study.ask(self.space.distributions)  # enqueued (WAITING) trials first
             trial.set_user_attr(HOST_ATTR, self.host)

@@ -38,6 +38,11 @@ def mask_secrets(text: str) -> str:
     return _QUERY_SECRET.sub(lambda m: f"{m.group('key')}{MASK}", text)
 
 
+def has_secret(text: str) -> bool:
+    """Whether ``text`` holds a URL password or token (what :func:`mask_secrets` hides)."""
+    return mask_secrets(text) != text
+
+
 def mask_obj(value: Any) -> Any:
     """:func:`mask_secrets` applied to every string inside nested dicts/lists/tuples."""
     if isinstance(value, str):

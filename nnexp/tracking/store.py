@@ -54,13 +54,17 @@ def default_tracking_uri(base_dir: str | os.PathLike[str]) -> str:
     return f"sqlite:///{Path(base_dir).resolve() / HOME_DIR / DB_NAME}"
 
 
+#: MLflow's variable for the tracking URI, read when ``tracking.uri`` is null.
+TRACKING_ENV = "MLFLOW_TRACKING_URI"
+
+
 def resolve_tracking_uri(uri: Optional[str], base_dir: str | os.PathLike[str]) -> str:
     """``tracking.uri``, else ``$MLFLOW_TRACKING_URI``, else the default SQLite home.
 
     Relative SQLite paths (``sqlite:///runs.db``) are made absolute against ``base_dir`` so that
     runs launched from Hydra's output directory or a sweep worker land in the same store.
     """
-    chosen = uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri(base_dir)
+    chosen = uri or os.environ.get(TRACKING_ENV) or default_tracking_uri(base_dir)
     db = sqlite_path(chosen)
     if db is not None and not db.is_absolute() and str(db) != ":memory:":
         chosen = f"sqlite:///{(Path(base_dir) / db).resolve()}"

@@ -135,7 +135,8 @@ def has_trained_weights(stop_reason: str, epochs_run: int) -> bool:
     return not (stop_reason == "diverged" and epochs_run == 0)
 
 
-def _check_task(cfg: DictConfig, task: str) -> None:
+def check_task(cfg: DictConfig, task: str) -> None:
+    """Refuse an early-stopping monitor the task cannot report (accuracy on regression)."""
     monitor = str(cfg.trainer.early_stopping.monitor)
     if task != "classification" and "accuracy" in monitor:
         raise ConfigError([
@@ -252,7 +253,7 @@ def run_training(
     with blas_threads(cfg.trainer.threads), agent_guard:
         ds = load_config_dataset(cfg, base)
         task = ds.task if str(cfg.model.task) == "auto" else str(cfg.model.task)
-        _check_task(cfg, task)
+        check_task(cfg, task)
         model = build_model(cfg)
         baseline = _baseline(cfg, ds, task)
 

@@ -139,7 +139,7 @@ def test_an_enqueued_retry_still_runs_when_the_study_holds_n_trials() -> None:
     assert remaining_trials(study.get_trials(), 4) == 1  # the reaped trial does not count
     study.enqueue_trial({"x": 0.2})
     trials = study.get_trials()
-    assert remaining_trials(trials, 4) == 1  # 4 counted, but the WAITING retry must run
+    assert remaining_trials(trials, 4) == 1  # the WAITING retry fills the freed slot
     trial = study.ask(dist)
     assert trial.params == {"x": 0.2}
     study.tell(trial, 0.9)

@@ -126,7 +126,9 @@ def test_states_and_reasons(tmp_path, capsys):
     )
     w, _ = run(ctx, tmp_path)
     trials = w.study.get_trials()
-    assert len(trials) == 6 and [t.number for t in trials] == list(range(6))
+    # FAIL trials don't count towards n_trials: the worker runs until 6 finished
+    assert sum(t.state == TrialState.COMPLETE for t in trials) == 6
+    assert [t.number for t in trials] == list(range(len(trials)))
     for t in trials:
         lr = t.params["lr"]
         if lr == 0.1:
@@ -144,9 +146,9 @@ def test_states_and_reasons(tmp_path, capsys):
         assert t.user_attrs[PID_ATTR] == os.getpid()
         assert (tmp_path / "job" / f"trial_{t.number}" / "config.yaml").exists()
     out = capsys.readouterr().out.splitlines()
-    assert len([line for line in out if line.startswith("[trial ")]) == 6
+    assert len([line for line in out if line.startswith("[trial ")]) == len(trials)
     assert any("PRUNED at epoch 2 diverged: non-finite loss at epoch 2" in line for line in out)
-    assert (tmp_path / "job" / "trials.jsonl").read_text().count("\n") == 6
+    assert (tmp_path / "job" / "trials.jsonl").read_text().count("\n") == len(trials)
 
 
 def test_pruning_stops_at_once_and_records_the_epoch(tmp_path):
@@ -252,3 +254,17 @@ def test_trial_composer_composes_once_per_group_choice():
     )
     with pytest.raises(KeyError, match="nope"):
         bad({"nope": 1})
+
+
+def test_a_worker_stops_at_max_failures(tmp_path):
+    """Every trial raises: the worker asks for no trial past ``max_failures`` failures of this
+    sweep (FAILs of earlier runs, ``failed_before``, don't count), although none finished."""
+    from nnexp.search.failures import FAILED_BEFORE_KEY, MAX_FAILURES_KEY
+
+    ctx = make_ctx(tmp_path, {"lr": "choice(-1.0)"}, n_trials=4)
+    ctx.extra = {MAX_FAILURES_KEY: 3, FAILED_BEFORE_KEY: 0}
+    w, outcomes = run(ctx, tmp_path)
+    assert [o.state for o in outcomes] == ["FAIL"] * 3
+    ctx.extra = {MAX_FAILURES_KEY: 2, FAILED_BEFORE_KEY: 3}  # a rerun of the same command
+    w, outcomes = run(ctx, tmp_path)
+    assert len(outcomes) == 2 and len(w.study.get_trials()) == 5
