@@ -46,6 +46,10 @@ class UnsafeName(InvalidInput, ValueError):
     """A study/experiment/run name that would escape its directory or break MLflow."""
 
 
+class DataError(InvalidInput, ValueError):
+    """The dataset a config names cannot be loaded (a missing or broken file, a bad column)."""
+
+
 class Refusal(InvalidInput):
     """A request that cannot be carried out as asked; the message says why and what to do."""
 

@@ -21,7 +21,7 @@ from nnexp.cli.credentials import move_credentials
 from nnexp.config.overrides import check_overrides
 from nnexp.config.schema import register_configs
 from nnexp.config.validate import ConfigError, check_names
-from nnexp.errors import EXIT_FAILED, EXIT_INVALID, config_problems, exit_code, fail
+from nnexp.errors import EXIT_FAILED, EXIT_INVALID, DataError, config_problems, exit_code, fail
 
 #: The top-level ``conf/`` directory (the project is installed editable).
 CONF_DIR = Path(nnexp.__file__).resolve().parents[1] / "conf"
@@ -51,7 +51,7 @@ def app(cfg: DictConfig) -> float:
         _mark_dead_runs(cfg)
         # validates the config before anything is created; MLflow's cost overlaps training
         result = run_training(cfg, tracking_process=True)
-    except (ConfigError, TrackingUnavailable) as exc:
+    except (ConfigError, DataError, TrackingUnavailable) as exc:
         _fail(config_problems(exc), exit_code(exc) or EXIT_FAILED)
     print(format_summary(result, str(cfg.tracking.experiment)), flush=True)
     if result.stop_reason == "diverged":  # recorded in full, but not a trained model: exit 1

@@ -18,13 +18,14 @@ from nnexp.errors import SweepSettingError
 
 def load_base_data(base_cfg: Any, launch_cwd: str | os.PathLike[str]) -> Any:
     """The dataset the base config names, loaded as a trial loads it; bad data -> exit 2."""
+    from nnexp.errors import DataError
     from nnexp.train.datasets import load_config_dataset
 
     try:
         return load_config_dataset(base_cfg, launch_cwd)
-    except (OSError, ValueError) as exc:  # missing file, bad CSV, unknown column, bad split
+    except DataError as exc:  # missing file, bad CSV, unknown column, bad split
         raise SweepSettingError(
-            f"data={base_cfg.data.name}: {exc}\n"
+            f"{exc}\n"
             "  every trial loads this data: fix it (or the data.* overrides) and run the "
             "same command again"
         ) from None

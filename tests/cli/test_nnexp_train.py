@@ -170,3 +170,22 @@ def test_unreachable_tracking_server_fails_fast(tmp_path):
     assert f"cannot reach the MLflow tracking server at http://user:***@127.0.0.1:{port}" in proc.stderr
     assert "epoch " not in proc.stdout and ":pw@" not in proc.stderr + proc.stdout
     assert elapsed < 30
+
+
+@pytest.mark.slow
+def test_missing_data_file_is_a_clear_error_not_a_traceback(tmp_path):
+    """A single run on a missing CSV: one line naming the file, exit 2, nothing recorded."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "nnexp.cli.train", "data=csv", "data.path=missing.csv", "data.target=y"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "nnexp-train: error: data=csv: csv dataset: file 'missing.csv' not found" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    db = tmp_path / "mlruns" / "mlflow.db"  # the tracking process may have set the store up
+    if db.exists():
+        from mlflow.tracking import MlflowClient
+
+        client = MlflowClient(f"sqlite:///{db}")
+        experiments = [e.experiment_id for e in client.search_experiments()]
+        assert not client.search_runs(experiments), "no run for a run that never started"
