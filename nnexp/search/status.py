@@ -1,6 +1,6 @@
 """The sweep's status line: trials done of ``n_trials`` by state, best so far, elapsed, ETA.
 
-``[sweep] status: 6/30 trials done (COMPLETE 4, PRUNED 1, FAIL 1), 2 running; best
+``[sweep] status: 5/30 trials done (COMPLETE 4, PRUNED 1), 1 failed, 2 running; best
 val_accuracy=0.9750 (trial 3); elapsed 1m12s, ETA 4m48s``
 
 Printed by the worker whose trial is the ``hydra.sweeper.status_every``-th, ``2 *
@@ -22,7 +22,10 @@ STATUS_EVERY = 5
 #: default of ``hydra.sweeper.status_seconds`` (seconds without a finished trial)
 STATUS_SECONDS = 30.0
 #: trial states that count as done
-DONE_STATES = ("COMPLETE", "PRUNED", "FAIL")
+#: finished trials that count towards ``n_trials`` (FAIL trials don't: another runs instead)
+DONE_STATES = ("COMPLETE", "PRUNED")
+#: every finished trial, for the status cadence (each printed its own line)
+FINISHED_STATES = (*DONE_STATES, "FAIL")
 
 
 def duration(seconds: float) -> str:
@@ -36,9 +39,7 @@ def duration(seconds: float) -> str:
 
 
 def _done(trials: list[Any]) -> list[Any]:
-    from nnexp.search.stale import counted_trials
-
-    return [t for t in trials if t.state.name in DONE_STATES and counted_trials([t])]
+    return [t for t in trials if t.state.name in DONE_STATES]
 
 
 def eta_seconds(
@@ -80,11 +81,13 @@ def status_line(
     counts = state_counts(done)
     by_state = ", ".join(f"{k} {counts[k]}" for k in DONE_STATES if counts.get(k))
     running = sum(1 for t in trials if t.state.name == "RUNNING")
+    failed = sum(1 for t in trials if t.state.name == "FAIL")
     best = best_trial(trials, direction)
     eta = eta_seconds(trials, n_trials, started, now, deadline)
     return (
         f"[sweep] status: {len(done)}/{n_trials} trials done"
         + (f" ({by_state})" if by_state else "")
+        + (f", {failed} failed" if failed else "")
         + f", {running} running; "
         + (
             f"best {metric}={format_number(best.value)} (trial {best.number})"
@@ -101,7 +104,7 @@ def finished_rank(trials: list[Any], number: int) -> int | None:
     completion time, then number), None when it is not among the finished ones. Each trial has
     its own rank, so workers reading the study at the same moment never print the same status."""
     done = sorted(
-        (t for t in _done(trials) if t.datetime_complete is not None),
+        (t for t in trials if t.state.name in FINISHED_STATES and t.datetime_complete is not None),
         key=lambda t: (t.datetime_complete, t.number),
     )
     for rank, t in enumerate(done, start=1):

@@ -55,12 +55,13 @@ def trials():
 def test_status_line_counts_states_best_elapsed_and_eta(trials):
     line = status_line(trials, n_trials=10, metric="val_accuracy", direction="maximize",
                        started=T0, now=T0 + 50)
-    # 4 done in the 40 s since the first trial started: 10 s a trial, 6 left -> 60 s
+    # 3 counted (FAIL trials don't count towards n_trials) in the 40 s since the first trial
+    # started: 40/3 s a trial, 7 left -> 93 s
     assert line == (
-        "[sweep] status: 4/10 trials done (COMPLETE 2, PRUNED 1, FAIL 1), 1 running; "
-        "best val_accuracy=0.9500 (trial 2); elapsed 50s, ETA 1m00s"
+        "[sweep] status: 3/10 trials done (COMPLETE 2, PRUNED 1), 1 failed, 1 running; "
+        "best val_accuracy=0.9500 (trial 2); elapsed 50s, ETA 1m33s"
     )
-    minimize = status_line(trials, n_trials=4, metric="val_loss", direction="minimize",
+    minimize = status_line(trials, n_trials=3, metric="val_loss", direction="minimize",
                            started=T0, now=T0 + 50)
     assert "best val_loss=0.9000 (trial 0)" in minimize and minimize.endswith("ETA 0s")
 
@@ -71,7 +72,8 @@ def test_eta_unknown_before_a_trial_finished_and_capped_by_the_timeout(trials):
                                         started=T0, now=T0 + 60)
     assert eta_seconds(trials, 10, T0, T0 + 50, deadline=T0 + 70) == 20
     # trials of an earlier session (resume) do not count towards this session's rate
-    assert eta_seconds(trials, 10, T0 + 35, T0 + 100, None) == pytest.approx((100 - 35) / 2 * 6)
+    # (one counted trial finished in this session, 7 left)
+    assert eta_seconds(trials, 10, T0 + 35, T0 + 100, None) == pytest.approx((100 - 35) / 1 * 7)
 
 
 def test_each_rank_gets_one_status_line(trials):
