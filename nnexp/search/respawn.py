@@ -1,10 +1,12 @@
 """Dead workers never end a sweep: reap their trials, start replacements, until the study is full.
 
 A worker process can die under the launcher (``kill -9``, the kernel's OOM killer, a segfault).
-Hydra's joblib launcher then raises loky's ``TerminatedWorkerError`` and -- loky's pool is one
-unit -- loky SIGKILLs the other workers of that pool too; submitit raises
-``UncompletedJobError`` for the dead job (its other jobs run on). Either way the launching
-process, not the workers, sees it. :func:`launch_until_done` catches it and
+nnexp's launcher (``hydra/launcher=nnexp``, the ``hparams_search`` configs' choice: each job in
+a process of its own) lets the other jobs run to their end, then raises loky's
+``TerminatedWorkerError``; Hydra's joblib launcher raises it at once and -- loky's pool is one
+unit -- SIGKILLs the other workers of that pool too; submitit raises ``UncompletedJobError``
+for the dead job (its other jobs run on). Either way the launching process, not the workers,
+sees it. :func:`launch_until_done` catches it and
 
 1. reaps at once the RUNNING trials whose worker process is gone (they become FAIL with the
    reason ``worker process <pid> on <host> died while the trial was running``, their MLflow
