@@ -11,6 +11,8 @@ cloudpickle, as joblib does) and runs up to ``n_jobs`` of them at once. A job wh
 died does not touch the others: they run to their end, and only then does :meth:`launch`
 re-raise the first death error (loky's ``TerminatedWorkerError``), so a caller that handles a
 worker death (the nnexp sweeper: ``nnexp.search.respawn``) sees it once every job is done.
+A caller that sets :attr:`NnexpLauncher.on_death` hears of each death at once instead, and may
+ask for replacement jobs (the sweeper does while trials remain).
 
 ``n_jobs=1`` runs the jobs one after another in the launching process, as joblib does (no
 process to start; what ``nnexp-train -m`` with one worker uses). ``n_jobs<=0`` counts from the
@@ -22,7 +24,7 @@ import os
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
@@ -91,6 +93,12 @@ class NnexpLauncher(Launcher):
         self.config: Optional[DictConfig] = None
         self.task_function: Optional[TaskFunction] = None
         self.hydra_context: Optional[HydraContext] = None
+        #: called (in this process, while the other jobs run) with the error of each job whose
+        #: process died: None leaves it to be raised once every job ended; n >= 0 handles it
+        #: and starts n replacement jobs (the same overrides, the next job numbers)
+        self.on_death: Optional[Callable[[BaseException], Optional[int]]] = None
+        #: the first job number the last :meth:`launch` left unused (replacements included)
+        self.next_job_idx = 0
 
     def setup(
         self,
@@ -123,6 +131,7 @@ class NnexpLauncher(Launcher):
         jobs = [
             (initial_job_idx + idx, list(overrides)) for idx, overrides in enumerate(job_overrides)
         ]
+        self.next_job_idx = initial_job_idx + len(jobs)
         if n_jobs == 1:
             return [self._execute(idx, overrides) for idx, overrides in jobs]
         return self._in_processes(jobs, n_jobs)
@@ -140,7 +149,7 @@ class NnexpLauncher(Launcher):
         from joblib.externals.loky import ProcessPoolExecutor
 
         singleton_state = Singleton.get_state()
-        results: List[Optional[JobReturn]] = [None] * len(jobs)
+        results: Dict[int, JobReturn] = {}
         errors: List[BaseException] = []
         running: Dict[Future, Tuple[int, Any]] = {}
         pending = list(enumerate(jobs))
@@ -160,16 +169,33 @@ class NnexpLauncher(Launcher):
                     executor.shutdown(wait=True)
                     try:
                         results[pos] = future.result()
-                    except Exception as exc:  # noqa: BLE001 - its process died: later
+                    except Exception as exc:  # noqa: BLE001 - its process died
                         log.warning(
                             f"job #{jobs[pos][0]} ended without a result "
                             f"({type(exc).__name__}); the other jobs run on"
                         )
-                        errors.append(exc)
+                        pending.extend(self._replace(exc, jobs, pos, errors))
         except BaseException:  # Ctrl-C: end every job's process, as joblib does
             for _, executor in running.values():
                 executor.shutdown(wait=True, kill_workers=True)
             raise
         if errors:
             raise errors[0]
-        return [r for r in results if r is not None]
+        return [results[pos] for pos in sorted(results)]
+
+    def _replace(
+        self, exc: BaseException, jobs: List[Tuple[int, List[str]]], pos: int,
+        errors: List[BaseException],
+    ) -> List[Tuple[int, Tuple[int, List[str]]]]:
+        """The replacement jobs :attr:`on_death` asks for (appended to ``jobs``); the error
+        joins ``errors`` when no hook handles it."""
+        wanted = self.on_death(exc) if self.on_death is not None else None
+        if wanted is None:
+            errors.append(exc)
+            return []
+        out = []
+        for _ in range(wanted):
+            jobs.append((self.next_job_idx, list(jobs[pos][1])))
+            self.next_job_idx += 1
+            out.append((len(jobs) - 1, jobs[-1]))
+        return out

@@ -202,7 +202,8 @@ def test_one_worker_killed_by_pid_is_replaced_and_the_sweep_completes(
     not abort -- the dead worker's trial is FAIL ("worker process <pid> ... died"), its run
     FAILED, its params run again (max_retries=1); the OTHER worker carries on (nnexp's launcher
     gives each worker its own process: its trial running at the kill COMPLETES and it runs
-    later trials), and the sweep reaches n_trials and exits 0 with nothing left RUNNING."""
+    later trials), a replacement worker starts at once, and the sweep reaches n_trials and
+    exits 0 with nothing left RUNNING."""
     study, n_trials, epochs = "onedead", 4, 100
     common = [f"hydra.sweeper.study_name={study}", f"hydra.sweeper.n_trials={n_trials}",
               "hydra.sweeper.n_jobs=2", "hydra.sweeper.max_retries=1", *backend["overrides"],
@@ -218,6 +219,8 @@ def test_one_worker_killed_by_pid_is_replaced_and_the_sweep_completes(
     text = log.read_text()
     assert "a worker process died" in text and "TerminatedWorkerError" in text, text[-3000:]
     assert "Traceback" not in text, text[-3000:]
+    # trials were left at the death (the other worker held one of <= n_trials - 1 counted)
+    assert "starting a replacement worker" in text, text[-3000:]
     st = load(backend["storage"], study)
     client, runs = trial_runs(backend["tracking"], study)
     states = check_invariants(st, client, runs, n_trials)
