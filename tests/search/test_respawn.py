@@ -1,5 +1,5 @@
-"""The relaunch loop after a worker process died (fast, in-process: a real journal study, a
-launcher doubles that play joblib's and nnexp's launchers). The real command is tested in
+"""The relaunch loop after a worker process died (fast, in-process: a real journal study,
+launcher doubles playing joblib's and nnexp's launchers). The real command is tested in
 ``tests/scale/test_workers.py`` (one loky worker SIGKILLed by pid)."""
 
 from __future__ import annotations
