@@ -175,7 +175,7 @@ class NnexpLauncher(Launcher):
                             f"({type(exc).__name__}); the other jobs run on"
                         )
                         pending.extend(self._replace(exc, jobs, pos, errors))
-        except BaseException:  # Ctrl-C: end every job's process, as joblib does
+        except BaseException:  # Ctrl-C, a failing hook: end every job's process, as joblib does
             for _, executor in running.values():
                 executor.shutdown(wait=True, kill_workers=True)
             raise
