@@ -30,7 +30,7 @@ class NnexpSweeperConf:
     n_trials: int = 20
     #: seconds after which no new trial starts (running trials finish); null: no limit
     timeout: Optional[float] = None
-    #: parallel workers (also the joblib launcher's n_jobs in conf/hparams_search)
+    #: parallel workers (also the launcher's n_jobs: nnexp's or joblib's)
     n_jobs: int = 1
     #: per-epoch record key to optimise and report for pruning (val_accuracy, val_loss, ...);
     #: null (or auto): follow the task -- classification val_accuracy, regression val_loss

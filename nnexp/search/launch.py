@@ -27,10 +27,13 @@ def _quote(value: str) -> str:
 
 
 def set_launcher_workers(launcher: Any, n_jobs: int) -> None:
-    """Hydra's joblib launcher runs ``n_jobs`` jobs at once (1: in this process).
+    """The launcher runs ``n_jobs`` jobs at once (1: in this process): nnexp's launcher
+    (``hydra/launcher=nnexp``, each job in its own process) and Hydra's joblib launcher.
 
     Other launchers (submitit) run every launched job as its own cluster job.
     """
+    if isinstance(getattr(launcher, "n_jobs", None), int):  # nnexp's launcher
+        launcher.n_jobs = int(n_jobs)
     joblib_kwargs = getattr(launcher, "joblib", None)
     if isinstance(joblib_kwargs, dict):
         joblib_kwargs["n_jobs"] = int(n_jobs)

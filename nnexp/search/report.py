@@ -217,7 +217,7 @@ def vs_baseline(test_metrics: Mapping[str, float]) -> str:
     return format_vs_baseline(test_metrics, MODELS[task])
 
 
-#: loggers of Hydra's launchers whose INFO lines (``Joblib.Parallel(...) is launching 1 jobs``,
+#: loggers of Hydra's launchers (and nnexp's) whose INFO lines (``... is launching 1 jobs``,
 #: ``#0 : <every override>``, credentials included) nnexp's start line replaces
 LAUNCHER_LOGGERS = (
     "hydra._internal.core_plugins.basic_launcher",
@@ -226,6 +226,7 @@ LAUNCHER_LOGGERS = (
     "hydra_plugins.hydra_joblib_launcher.joblib_launcher",
     "hydra_plugins.hydra_submitit_launcher",
     "hydra_plugins.hydra_submitit_launcher.submitit_launcher",
+    "hydra_plugins.nnexp_sweeper.nnexp_launcher",
 )
 
 

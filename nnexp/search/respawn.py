@@ -1,17 +1,21 @@
 """Dead workers never end a sweep: reap their trials, start replacements, until the study is full.
 
 A worker process can die under the launcher (``kill -9``, the kernel's OOM killer, a segfault).
-Hydra's joblib launcher then raises loky's ``TerminatedWorkerError`` and -- loky's pool is one
-unit -- loky SIGKILLs the other workers of that pool too; submitit raises
-``UncompletedJobError`` for the dead job (its other jobs run on). Either way the launching
-process, not the workers, sees it. :func:`launch_until_done` catches it and
+nnexp's launcher (``hydra/launcher=nnexp``, the ``hparams_search`` configs' choice: each job in
+a process of its own) lets the other jobs run to their end, then raises loky's
+``TerminatedWorkerError``; Hydra's joblib launcher raises it at once and -- loky's pool is one
+unit -- SIGKILLs the other workers of that pool too; submitit raises ``UncompletedJobError``
+for the dead job (its other jobs run on). Either way the launching process, not the workers,
+sees it. :func:`launch_until_done` catches it and
 
 1. reaps at once the RUNNING trials whose worker process is gone (they become FAIL with the
    reason ``worker process <pid> on <host> died while the trial was running``, their MLflow
    runs FAILED; with ``hydra.sweeper.max_retries`` their params are enqueued again --
    :mod:`nnexp.search.stale`);
 2. launches ``min(n_jobs, trials left)`` new worker jobs through the same Hydra launcher (new
-   job numbers, so new output dirs and sampler seeds) when trials remain;
+   job numbers, so new output dirs and sampler seeds) when trials remain. nnexp's launcher
+   reports each death at once (its ``on_death`` hook) while the other workers run: the
+   sweeper reaps then and there and asks it for one replacement job when trials remain;
 3. gives up with :class:`~nnexp.errors.SweepFailed` when a round of workers died without any
    trial finishing or being reaped (a worker that dies before it asks for a trial would
    otherwise be replaced for ever).
@@ -64,13 +68,15 @@ def launch_until_done(p: Prepared, launcher: Any) -> Launched:
     deaths = worker_death_errors()
     total = Launched()
     n_workers, next_job = p.ctx.n_jobs, 0
-    progress = _progress(p)
+    progress = [_progress(p)]
+    if hasattr(launcher, "on_death"):  # nnexp's launcher: replace a dead worker at once
+        launcher.on_death = lambda exc: _replace_now(p, exc, progress, deaths)
     while True:
         try:
             got = launch_workers(p, launcher, n_workers=n_workers, initial_job_idx=next_job)
         except deaths as exc:
-            next_job += n_workers
-            n_workers, progress = _after_death(p, exc, progress)
+            next_job = getattr(launcher, "next_job_idx", next_job + n_workers)
+            n_workers, progress[0] = _after_death(p, exc, progress[0])
             if n_workers == 0:
                 return total
             continue
@@ -85,10 +91,42 @@ def _progress(p: Prepared) -> tuple[int, int]:
     return sum(1 for t in trials if t.state.is_finished()), len(trials)
 
 
+def _replace_now(
+    p: Prepared, exc: BaseException, progress: list[tuple[int, int]],
+    deaths: tuple[type[BaseException], ...],
+) -> int | None:
+    """nnexp's launcher hook, while the other workers run: reap the dead worker's trial and
+    start one replacement when trials remain (0 when none do). None (the launcher raises the
+    error once every worker ended) for an error that is no worker death, or a death without
+    progress since the last (the relaunch path then stops the sweep)."""
+    if not isinstance(exc, deaths):
+        return None
+    try:
+        left, progress[0] = _reap_after_death(p, exc, progress[0])
+    except SweepFailed:
+        return None
+    if left > 0:
+        print_line(f"[sweep] {left} trial(s) left; starting a replacement worker", sys.stderr)
+    return 1 if left > 0 else 0
+
+
 def _after_death(
     p: Prepared, exc: BaseException, before: tuple[int, int]
 ) -> tuple[int, tuple[int, int]]:
     """Reap the dead workers' trials; return (workers to relaunch, progress now)."""
+    left, now = _reap_after_death(p, exc, before)
+    if left <= 0:
+        return 0, now
+    n_workers = max(1, min(p.ctx.n_jobs, left))
+    print_line(f"[sweep] {left} trial(s) left; starting {n_workers} worker(s)", sys.stderr)
+    return n_workers, now
+
+
+def _reap_after_death(
+    p: Prepared, exc: BaseException, before: tuple[int, int]
+) -> tuple[int, tuple[int, int]]:
+    """Reap the dead workers' trials; return (trials left, progress now). Raises
+    :class:`SweepFailed` when nothing finished or was reaped since ``before``."""
     print_line(f"[sweep] a worker process died: {first_line(exc)}", sys.stderr)
     reaped = p.reap()
     for item in reaped:
@@ -105,6 +143,4 @@ def _after_death(
             f"trial ({first_line(exc)}); not starting more. Run the same command again to "
             "resume once the cause (memory, a crash in a library) is fixed."
         )
-    n_workers = max(1, min(p.ctx.n_jobs, left))
-    print_line(f"[sweep] {left} trial(s) left; starting {n_workers} worker(s)", sys.stderr)
-    return n_workers, now
+    return left, now

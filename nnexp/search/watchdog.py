@@ -1,9 +1,9 @@
 """Sweep workers exit when their sweeper dies, so a ``kill -9`` of ``nnexp-train -m`` leaves no
 orphans.
 
-A joblib (loky) worker is a child of the sweeper process. When the sweeper is killed outright
-it cannot stop its workers: they are re-parented (to pid 1) and, idle in loky's task loop,
-would live on for ever (and, holding its pipe open, so would loky's resource tracker). Each
+A worker of nnexp's launcher or of joblib's (a loky process) is a child of the sweeper process.
+When the sweeper is killed outright it cannot stop its workers: they are re-parented (to pid 1)
+and, idle in loky's task loop, would live on for ever (and, holding its pipe open, so would loky's resource tracker). Each
 worker job therefore starts, once per process, a daemon thread that checks every
 :data:`POLL_SECONDS` whether its parent is still the sweeper, and ends the process when not
 (its running trial is then FAIL for the next sweep's reaper and its MLflow run KILLED for the

@@ -1,6 +1,6 @@
 """The trial loop of one sweep worker (a long-lived Hydra job that pulls trials).
 
-The sweeper launches ``n_jobs`` worker jobs through Hydra's launcher (joblib on one machine,
+The sweeper launches ``n_jobs`` worker jobs through Hydra's launcher (nnexp's on one machine,
 submitit on a cluster; the job entry is :mod:`nnexp.search.job`). Each worker loads the study
 once, then loops:
 

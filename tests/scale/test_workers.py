@@ -167,25 +167,12 @@ def _loky_workers(sweeper: int) -> set[int]:
     return out
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
-def test_one_worker_killed_by_pid_is_replaced_and_the_sweep_completes(
-    backend: dict, tmp_path: Path
-) -> None:
-    """``kill -9`` ONE loky worker of ``n_jobs=2`` (by pid, while its trial runs): the sweep
-    does not abort -- the dead worker's trial is FAIL ("worker process <pid> ... died"), its run
-    FAILED, its params run again (max_retries=1), a replacement worker (a new pid) starts, and
-    the sweep reaches n_trials and exits 0 with nothing left RUNNING. (loky SIGKILLs the rest
-    of its pool when one worker dies; their trials are reaped and retried the same way.)"""
-    study, n_trials, epochs = "onedead", 4, 100
-    common = [f"hydra.sweeper.study_name={study}", f"hydra.sweeper.n_trials={n_trials}",
-              "hydra.sweeper.n_jobs=2", "hydra.sweeper.max_retries=1", *backend["overrides"],
-              # long trials (no early stop), so the one picked below still runs at the kill
-              f"trainer.epochs={epochs}", "trainer.early_stopping.enabled=false"]
-    _logged_epochs(backend, study, -1)  # import mlflow here now, not inside the kill window
-    proc, log = start_sweep(tmp_path, "s", *common, extra_env=backend["env"])
-    killed, workers = None, set()
+def _kill_one_of_two(backend: dict, study: str, proc, log: Path, epochs: int) -> tuple:
+    """Wait until both workers run a trial, then ``kill -9`` one of them by pid (its trial has
+    epochs left). Returns (killed pid, the other worker's pid, its running trial's number, the
+    highest trial number at the kill, the worker pids seen)."""
     deadline = time.time() + 180
-    while killed is None and time.time() < deadline:
+    while time.time() < deadline:
         time.sleep(0.2)
         assert proc.poll() is None, log.read_text()[-3000:]
         if "[sweep] study" not in log.read_text():
@@ -195,18 +182,45 @@ def test_one_worker_killed_by_pid_is_replaced_and_the_sweep_completes(
             trials = load(backend["storage"], study).get_trials(deepcopy=False)
         except Exception:  # noqa: BLE001, S112 - not created yet
             continue
-        for t in trials:
-            pid = t.user_attrs.get(PID_ATTR)
-            if (t.state.name == "RUNNING" and pid in workers
-                    and 1 <= len(t.intermediate_values) < epochs - 20):
+        running = {t.user_attrs.get(PID_ATTR): t for t in trials if t.state.name == "RUNNING"}
+        running = {pid: t for pid, t in running.items() if pid in workers}
+        if len(running) < 2:
+            continue  # the other worker must be inside a trial too: it is what must survive
+        for pid, t in running.items():
+            if 1 <= len(t.intermediate_values) < epochs - 20:
+                (other, other_trial), = ((q, u) for q, u in running.items() if q != pid)
                 os.kill(pid, signal.SIGKILL)  # exactly one worker, by pid
-                killed = pid
-                break
-    assert killed is not None, f"no worker ran a trial:\n{log.read_text()[-3000:]}"
+                return pid, other, other_trial.number, max(u.number for u in trials), workers
+    raise AssertionError(f"the two workers never ran trials together:\n{log.read_text()[-3000:]}")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_one_worker_killed_by_pid_is_replaced_and_the_sweep_completes(
+    backend: dict, tmp_path: Path
+) -> None:
+    """``kill -9`` ONE worker of ``n_jobs=2`` (by pid, while both run a trial): the sweep does
+    not abort -- the dead worker's trial is FAIL ("worker process <pid> ... died"), its run
+    FAILED, its params run again (max_retries=1); the OTHER worker carries on (nnexp's launcher
+    gives each worker its own process: its trial running at the kill COMPLETES and it runs
+    later trials), a replacement worker starts at once, and the sweep reaches n_trials and
+    exits 0 with nothing left RUNNING."""
+    study, n_trials, epochs = "onedead", 4, 100
+    common = [f"hydra.sweeper.study_name={study}", f"hydra.sweeper.n_trials={n_trials}",
+              "hydra.sweeper.n_jobs=2", "hydra.sweeper.max_retries=1", *backend["overrides"],
+              "hydra.sweeper.sampler.seed=0",
+              # long trials (no early stop), so the one picked below still runs at the kill
+              f"trainer.epochs={epochs}", "trainer.early_stopping.enabled=false"]
+    _logged_epochs(backend, study, -1)  # import mlflow here now, not inside the kill window
+    proc, log = start_sweep(tmp_path, "s", *common, extra_env=backend["env"])
+    killed, other, other_trial, last, workers = _kill_one_of_two(
+        backend, study, proc, log, epochs
+    )
     wait_all([proc], [log])
     text = log.read_text()
     assert "a worker process died" in text and "TerminatedWorkerError" in text, text[-3000:]
     assert "Traceback" not in text, text[-3000:]
+    # trials were left at the death (the other worker held one of <= n_trials - 1 counted)
+    assert "starting a replacement worker" in text, text[-3000:]
     st = load(backend["storage"], study)
     client, runs = trial_runs(backend["tracking"], study)
     states = check_invariants(st, client, runs, n_trials)
@@ -223,7 +237,12 @@ def test_one_worker_killed_by_pid_is_replaced_and_the_sweep_completes(
     assert retries[0].state.name == "COMPLETE"
     run = next(r for r in runs if r.data.tags[TRIAL_TAG] == str(dead.number))
     assert run.info.status == "FAILED" and "died" in run.data.tags[FAIL_REASON_TAG]
-    later = {t.user_attrs.get(PID_ATTR) for t in st.trials} - workers - {None}
-    assert later, "no replacement worker ran a trial"
+    # the other worker carried on: its trial running at the kill completed, and it (the same
+    # process) ran trials created after the kill
+    assert st.trials[other_trial].state.name == "COMPLETE", states
+    assert st.trials[other_trial].user_attrs[PID_ATTR] == other
+    after = [t for t in st.trials if t.number > last and t.user_attrs.get(PID_ATTR) == other]
+    assert after and all(t.state.name == "COMPLETE" for t in after), states
     assert states.get("COMPLETE") == n_trials, states
+    assert killed in workers and other in workers
     _no_password_anywhere(backend, tmp_path, runs)

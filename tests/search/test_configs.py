@@ -39,7 +39,7 @@ def test_shipped_sweep_is_valid(name, compose_cfg):
     assert (
         sweeper["_target_"] == "hydra_plugins.nnexp_sweeper.nnexp_sweeper.NnexpSweeper"
     )
-    assert cfg.hydra.launcher._target_.endswith("JoblibLauncher")
+    assert cfg.hydra.launcher._target_.endswith("nnexp_launcher.NnexpLauncher")
     check_settings(sweeper)
     make_sampler(sweeper["sampler"])
     make_pruner(sweeper["pruner"])

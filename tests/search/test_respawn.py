@@ -1,5 +1,5 @@
-"""The relaunch loop after a worker process died (fast, in-process: a real journal study, a
-launcher double that plays joblib's part). The real command is tested in
+"""The relaunch loop after a worker process died (fast, in-process: a real journal study,
+launcher doubles playing joblib's and nnexp's launchers). The real command is tested in
 ``tests/scale/test_workers.py`` (one loky worker SIGKILLed by pid)."""
 
 from __future__ import annotations
@@ -118,3 +118,50 @@ def test_a_death_after_the_study_filled_ends_the_launch(tmp_path: Path) -> None:
 def test_first_line_keeps_the_first_sentence_and_exit_codes() -> None:
     exc = TerminatedWorkerError("A worker died. Long text.\n\nThe exit codes of the workers are {SIGKILL(-9)}")
     assert first_line(exc) == "TerminatedWorkerError: A worker died (exit codes {SIGKILL(-9)})"
+
+
+class NnexpLauncher(Launcher):
+    """Plays nnexp's launcher: a death goes to ``on_death`` while the other job runs on; the
+    replacements it asks for run the round ``after``."""
+
+    def __init__(self, study: optuna.Study, after) -> None:
+        super().__init__(study, [])
+        self.n_jobs, self.on_death, self.next_job_idx, self.after = -1, None, 0, after
+        self.answers: list = []
+
+    def launch(self, jobs: list, initial_job_idx: int) -> list:
+        self.calls.append((len(jobs), initial_job_idx, self.n_jobs))
+        self.next_job_idx = initial_job_idx + len(jobs)
+        try:
+            _killed(self.study)
+        except TerminatedWorkerError as exc:
+            self.answers.append(self.on_death(exc))
+        for _ in range(self.answers[-1] or 0):
+            self.next_job_idx += 1
+            self.after(self.study)
+        return []
+
+
+def test_nnexp_launcher_replaces_a_dead_worker_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    p = _prepared(tmp_path, n_trials=3, max_retries=1)
+    launcher = NnexpLauncher(p.study, _finish_all)
+    out = launch_until_done(p, launcher)
+    assert not out.crashed and not out.unreachable
+    # one launch (n_jobs set on the launcher); the hook asked for exactly one replacement
+    assert launcher.calls == [(2, 0, 2)] and launcher.answers == [1]
+    assert launcher.next_job_idx == 3
+    dead = p.study.trials[1]
+    assert dead.state == TrialState.FAIL and dead.user_attrs[RETRIED_ATTR] is True
+    assert [t.state for t in p.study.trials].count(TrialState.COMPLETE) == 3
+    err = capsys.readouterr().err
+    assert "trial 1 failed: worker process" in err
+    assert "2 trial(s) left; starting a replacement worker" in err
+
+
+def test_nnexp_launcher_gets_no_replacement_when_the_study_is_full(tmp_path: Path) -> None:
+    p = _prepared(tmp_path, n_trials=1, max_retries=0)
+    launcher = NnexpLauncher(p.study, _finish_all)
+    launch_until_done(p, launcher)
+    assert launcher.answers == [0] and launcher.calls == [(2, 0, 2)]

@@ -1,0 +1,201 @@
+# OmegaConf reads the dataclass annotations at runtime: keep typing.Optional/Dict here.
+# ruff: noqa: UP006, UP035, UP045
+"""Hydra launcher plugin ``nnexp`` (``hydra/launcher=nnexp``): Hydra's joblib launcher, but each
+job in its own process, so one job's death is that job's alone.
+
+Hydra's joblib launcher runs the jobs in one loky pool, and a loky pool is one unit: when one
+of its worker processes dies (``kill -9``, the OOM killer, a segfault) loky SIGKILLs the other
+workers too and raises ``TerminatedWorkerError``, so every running job is lost. This launcher
+gives each job a single-process loky executor of its own (loky pickles the task function with
+cloudpickle, as joblib does) and runs up to ``n_jobs`` of them at once. A job whose process
+died does not touch the others: they run to their end, and only then does :meth:`launch`
+re-raise the first death error (loky's ``TerminatedWorkerError``), so a caller that handles a
+worker death (the nnexp sweeper: ``nnexp.search.respawn``) sees it once every job is done.
+A caller that sets :attr:`NnexpLauncher.on_death` hears of each death at once instead, and may
+ask for replacement jobs (the sweeper does while trials remain).
+
+``n_jobs=1`` runs the jobs one after another in the launching process, as joblib does (no
+process to start; what ``nnexp-train -m`` with one worker uses). ``n_jobs<=0`` counts from the
+CPUs as in joblib (-1: all CPUs). The structure follows ``hydra_plugins.hydra_joblib_launcher``.
+"""
+
+import logging
+import os
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from hydra.core.config_store import ConfigStore
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.singleton import Singleton
+from hydra.core.utils import JobReturn, configure_log, filter_overrides, run_job, setup_globals
+from hydra.plugins.launcher import Launcher
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig, open_dict
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class NnexpLauncherConf:
+    """``hydra.launcher`` settings of the nnexp launcher."""
+
+    _target_: str = "hydra_plugins.nnexp_sweeper.nnexp_launcher.NnexpLauncher"
+    #: jobs running at once, each in its own process; 1: one after another in this process;
+    #: <= 0: from the CPU count as in joblib (-1: all CPUs). The nnexp sweeper sets it to
+    #: hydra.sweeper.n_jobs
+    n_jobs: int = -1
+
+
+ConfigStore.instance().store(
+    group="hydra/launcher", name="nnexp", node=NnexpLauncherConf, provider="nnexp"
+)
+
+
+def effective_n_jobs(n_jobs: int) -> int:
+    """Jobs at once for the setting ``n_jobs`` (joblib's rule: <= 0 counts back from the CPUs)."""
+    if n_jobs > 0:
+        return n_jobs
+    return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+
+
+def execute_job(
+    idx: int,
+    overrides: Sequence[str],
+    hydra_context: HydraContext,
+    config: DictConfig,
+    task_function: TaskFunction,
+    singleton_state: Dict[Any, Any],
+) -> JobReturn:
+    """Run job ``idx`` (in a worker process or in this one), as Hydra's joblib launcher does."""
+    setup_globals()
+    Singleton.set_state(singleton_state)
+    sweep_config = hydra_context.config_loader.load_sweep_config(config, list(overrides))
+    with open_dict(sweep_config):
+        sweep_config.hydra.job.id = f"{sweep_config.hydra.job.name}_{idx}"
+        sweep_config.hydra.job.num = idx
+    HydraConfig.instance().set_config(sweep_config)
+    return run_job(
+        hydra_context=hydra_context,
+        config=sweep_config,
+        task_function=task_function,
+        job_dir_key="hydra.sweep.dir",
+        job_subdir_key="hydra.sweep.subdir",
+    )
+
+
+class NnexpLauncher(Launcher):
+    """Launches each job in a single-process executor of its own, ``n_jobs`` at a time."""
+
+    def __init__(self, n_jobs: int = -1) -> None:
+        self.n_jobs = int(n_jobs)
+        self.config: Optional[DictConfig] = None
+        self.task_function: Optional[TaskFunction] = None
+        self.hydra_context: Optional[HydraContext] = None
+        #: called (in this process, while the other jobs run) with the error of each job whose
+        #: process died: None leaves it to be raised once every job ended; n >= 0 handles it
+        #: and starts n replacement jobs (the same overrides, the next job numbers)
+        self.on_death: Optional[Callable[[BaseException], Optional[int]]] = None
+        #: the first job number the last :meth:`launch` left unused (replacements included)
+        self.next_job_idx = 0
+
+    def setup(
+        self,
+        *,
+        hydra_context: HydraContext,
+        task_function: TaskFunction,
+        config: DictConfig,
+    ) -> None:
+        self.config = config
+        self.task_function = task_function
+        self.hydra_context = hydra_context
+
+    def launch(
+        self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
+    ) -> Sequence[JobReturn]:
+        """Run every job to its end; return their JobReturns in order. When a job's process
+        died, raise the first such error, but only after the other jobs finished."""
+        setup_globals()
+        assert self.config is not None
+        assert self.task_function is not None
+        assert self.hydra_context is not None
+        configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
+        sweep_dir = Path(str(self.config.hydra.sweep.dir))
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        n_jobs = effective_n_jobs(self.n_jobs)
+        log.info(f"NnexpLauncher(n_jobs={n_jobs}) is launching {len(job_overrides)} jobs")
+        log.info(f"Launching jobs, sweep output dir : {sweep_dir}")
+        for idx, overrides in enumerate(job_overrides):
+            log.info(f"\t#{idx} : {' '.join(filter_overrides(overrides))}")
+        jobs = [
+            (initial_job_idx + idx, list(overrides)) for idx, overrides in enumerate(job_overrides)
+        ]
+        self.next_job_idx = initial_job_idx + len(jobs)
+        if n_jobs == 1:
+            return [self._execute(idx, overrides) for idx, overrides in jobs]
+        return self._in_processes(jobs, n_jobs)
+
+    def _execute(self, idx: int, overrides: List[str]) -> JobReturn:
+        assert self.hydra_context is not None and self.config is not None
+        assert self.task_function is not None
+        return execute_job(
+            idx, overrides, self.hydra_context, self.config, self.task_function,
+            Singleton.get_state(),
+        )
+
+    def _in_processes(self, jobs: List[Tuple[int, List[str]]], n_jobs: int) -> List[JobReturn]:
+        """Each job in a ``ProcessPoolExecutor(max_workers=1)`` of its own, ``n_jobs`` at once."""
+        from joblib.externals.loky import ProcessPoolExecutor
+
+        singleton_state = Singleton.get_state()
+        results: Dict[int, JobReturn] = {}
+        errors: List[BaseException] = []
+        running: Dict[Future, Tuple[int, Any]] = {}
+        pending = list(enumerate(jobs))
+        try:
+            while pending or running:
+                while pending and len(running) < n_jobs:
+                    pos, (idx, overrides) = pending.pop(0)
+                    executor = ProcessPoolExecutor(max_workers=1)
+                    future = executor.submit(
+                        execute_job, idx, overrides, self.hydra_context, self.config,
+                        self.task_function, singleton_state,
+                    )
+                    running[future] = (pos, executor)
+                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for future in done:
+                    pos, executor = running.pop(future)
+                    executor.shutdown(wait=True)
+                    try:
+                        results[pos] = future.result()
+                    except Exception as exc:  # noqa: BLE001 - its process died
+                        log.warning(
+                            f"job #{jobs[pos][0]} ended without a result "
+                            f"({type(exc).__name__}); the other jobs run on"
+                        )
+                        pending.extend(self._replace(exc, jobs, pos, errors))
+        except BaseException:  # Ctrl-C, a failing hook: end every job's process, as joblib does
+            for _, executor in running.values():
+                executor.shutdown(wait=True, kill_workers=True)
+            raise
+        if errors:
+            raise errors[0]
+        return [results[pos] for pos in sorted(results)]
+
+    def _replace(
+        self, exc: BaseException, jobs: List[Tuple[int, List[str]]], pos: int,
+        errors: List[BaseException],
+    ) -> List[Tuple[int, Tuple[int, List[str]]]]:
+        """The replacement jobs :attr:`on_death` asks for (appended to ``jobs``); the error
+        joins ``errors`` when no hook handles it."""
+        wanted = self.on_death(exc) if self.on_death is not None else None
+        if wanted is None:
+            errors.append(exc)
+            return []
+        out = []
+        for _ in range(wanted):
+            jobs.append((self.next_job_idx, list(jobs[pos][1])))
+            self.next_job_idx += 1
+            out.append((len(jobs) - 1, jobs[-1]))
+        return out
