@@ -48,8 +48,9 @@ class TrackedRun:
         from nnexp.tracking.liveness import process_tags
 
         client = MlflowClient(tracking_uri=uri)
-        all_tags = {str(k): mask_secrets(str(v)) for k, v in (tags or {}).items()}
-        all_tags.update(process_tags())  # who writes it: a killed process's run is marked KILLED
+        # who owns it (a killed owner's run is marked KILLED): this process, unless the caller
+        # names another (the tracking agent records for the training process that started it)
+        all_tags = {**process_tags(), **{str(k): mask_secrets(str(v)) for k, v in (tags or {}).items()}}
         if parent_run_id:
             all_tags["mlflow.parentRunId"] = parent_run_id
         run = client.create_run(experiment_id, tags=all_tags, run_name=run_name)

@@ -242,7 +242,10 @@ def run_training(
         from nnexp.tracking.store import resolve_tracking_uri
 
         uri = resolve_tracking_uri(cfg.tracking.uri, base)
-        recorder = _launch_agent(cfg, uri, base, tags, run_name or cfg.tracking.run_name, parent_run_id)
+        from nnexp.tracking.liveness import process_tags
+
+        owner = {**process_tags(), **tags}  # the run belongs to this process, not to the agent
+        recorder = _launch_agent(cfg, uri, base, owner, run_name or cfg.tracking.run_name, parent_run_id)
     elif track:
         from nnexp.tracking.store import open_experiment
 

@@ -140,9 +140,9 @@ def test_signals_end_a_run_quietly_and_killed(tmp_path: Path, name: str, code: i
 
     from mlflow.tracking import MlflowClient
 
-    proc, out, err = _interrupt(
+    proc, out, err = _interrupt(  # once the run exists (the tracking process announces it)
         tmp_path, getattr(signal, name), "trainer.epochs=100000", "trainer.early_stopping.patience=100000",
-        "model.width=8",
+        "model.width=8", after=r"MLflow run ",
     )
     assert proc.returncode == code, err
     assert err.strip().splitlines()[-1] == f"nnexp-train: interrupted by {name}"
@@ -177,9 +177,9 @@ def test_a_run_diverging_at_once_reports_it_and_exits_1(tmp_path: Path) -> None:
     assert "inf" not in proc.stdout.split("stopped:")[1] and "test:" not in proc.stdout
     assert "nnexp-train: error: the run diverged" in proc.stderr
     assert "legend" not in proc.stderr.lower() and "Traceback" not in proc.stderr
-    run_id = next(line.split()[2] for line in proc.stdout.splitlines() if line.startswith("MLflow run "))
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
-    run = client.get_run(run_id)
+    (run,) = client.search_runs([client.get_experiment_by_name("nnexp").experiment_id])  # no epoch: no id line
+    run_id = run.info.run_id
     assert run.data.tags["stop_reason"] == "diverged" and run.info.status == "FINISHED"
     assert not any(k.startswith("test_") for k in run.data.metrics)
     assert "weights" not in {a.path for a in client.list_artifacts(run_id)}
