@@ -36,8 +36,11 @@ from scale_servers import MlflowServer, PostgresCluster  # noqa: E402
 
 CLI = str(Path(sys.executable).with_name("nnexp-train"))
 TRIAL = [
-    "hparams_search=digits", "trainer.epochs=5", "model.depth=int(interval(1,2))",
-    "model.width=range(16,65,16)", "hydra.sweeper.pruner=none",
+    "hparams_search=digits",
+    "trainer.epochs=5",
+    "model.depth=int(interval(1,2))",
+    "model.width=range(16,65,16)",
+    "hydra.sweeper.pruner=none",
     "hydra.sweeper.sampler={name: random, seed: 0}",
 ]
 
@@ -48,15 +51,29 @@ def _env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def sweep_cell(cwd: Path, name: str, workers: int, trials: int, overrides: list[str],
-               env: dict[str, str]) -> tuple[float, float]:
+def sweep_cell(
+    cwd: Path, name: str, workers: int, trials: int, overrides: list[str], env: dict[str, str]
+) -> tuple[float, float]:
     """(trials per minute, median per-trial sweep overhead in ms) of one sweep."""
     sweep_dir = cwd / name
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [CLI, "-m", *TRIAL, f"hydra.sweeper.n_trials={trials}", f"hydra.sweeper.n_jobs={workers}",
-         f"hydra.sweeper.study_name={name}", f"hydra.sweep.dir={sweep_dir}", *overrides],
-        cwd=cwd, env=_env(env), capture_output=True, text=True, timeout=1800, check=False,
+        [
+            CLI,
+            "-m",
+            *TRIAL,
+            f"hydra.sweeper.n_trials={trials}",
+            f"hydra.sweeper.n_jobs={workers}",
+            f"hydra.sweeper.study_name={name}",
+            f"hydra.sweep.dir={sweep_dir}",
+            *overrides,
+        ],
+        cwd=cwd,
+        env=_env(env),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
     )
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
@@ -137,7 +154,10 @@ def main() -> None:
                     server = MlflowServer(pg.create_database("mlflow"), cwd / "artifacts", pg.env()).start()
                     storage = pg.create_database("optuna")
                     tracking = server.url
-                    overrides, env = [f"tracking.uri={tracking}"], {"NNEXP_OPTUNA_STORAGE": storage, **pg.env()}
+                    overrides, env = (
+                        [f"tracking.uri={tracking}"],
+                        {"NNEXP_OPTUNA_STORAGE": storage, **pg.env()},
+                    )
                     os.environ.update(pg.env())
                 opt_ms = optuna_latency(storage)
                 ml_ms = mlflow_latency(tracking)
@@ -152,7 +172,9 @@ def main() -> None:
                     pg.stop()
     cores = len(os.sched_getaffinity(0))
     print(f"\n{args.trials} trials per sweep, digits, 5 epochs, {cores} CPU cores\n")
-    print("| backend | workers | trials/min | sweep ms/trial | optuna ms (ask+5 reports+tell) | mlflow ms (one run) |")
+    print(
+        "| backend | workers | trials/min | sweep ms/trial | optuna ms (ask+5 reports+tell) | mlflow ms (one run) |"
+    )
     print("|---|---|---|---|---|---|")
     for backend, w, tpm, over, opt_ms, ml_ms in rows:
         label = "journal + SQLite" if backend == "local" else "PostgreSQL + mlflow server"

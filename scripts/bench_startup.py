@@ -43,7 +43,9 @@ def exported(ref: str) -> Iterator[Path]:
     """The tree of git revision ``ref`` in a temporary directory (removed afterwards)."""
     with tempfile.TemporaryDirectory(prefix="nnexp-bench-") as tmp:
         archive = Path(tmp) / "tree.tar"
-        subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", "-o", str(archive), ref], check=True)
+        subprocess.run(
+            ["git", "-C", str(REPO), "archive", "--format=tar", "-o", str(archive), ref], check=True
+        )
         with tarfile.open(archive) as tar:
             tar.extractall(Path(tmp) / "tree", filter="data")
         yield Path(tmp) / "tree"
@@ -55,8 +57,13 @@ def one_run(tree: Path, cwd: Path, tracking: bool, overrides: list[str]) -> floa
     env.pop("MLFLOW_TRACKING_URI", None)
     env["PYTHONPATH"] = str(tree) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     cmd = [
-        sys.executable, "-c", ENTRY, f"tracking.enabled={'true' if tracking else 'false'}",
-        "trainer.progress=false", f"hydra.run.dir={cwd / 'out'}", *overrides,
+        sys.executable,
+        "-c",
+        ENTRY,
+        f"tracking.enabled={'true' if tracking else 'false'}",
+        "trainer.progress=false",
+        f"hydra.run.dir={cwd / 'out'}",
+        *overrides,
     ]
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
@@ -66,7 +73,9 @@ def one_run(tree: Path, cwd: Path, tracking: bool, overrides: list[str]) -> floa
     return seconds
 
 
-def measure(trees: dict[str, Path], repeats: int, overrides: list[str], work: Path) -> dict[str, dict[str, list[float]]]:
+def measure(
+    trees: dict[str, Path], repeats: int, overrides: list[str], work: Path
+) -> dict[str, dict[str, list[float]]]:
     """``{variant: {"on": [s...], "off": [s...]}}``, on/off and variants interleaved."""
     times: dict[str, dict[str, list[float]]] = {name: {"on": [], "off": []} for name in trees}
     cwds = {name: work / name for name in trees}
@@ -80,9 +89,7 @@ def measure(trees: dict[str, Path], repeats: int, overrides: list[str], work: Pa
             for tracking in order:
                 seconds = one_run(tree, cwds[name], tracking, overrides)
                 times[name]["on" if tracking else "off"].append(seconds)
-        done = ", ".join(
-            f"{n} on {t['on'][-1]:.2f}s off {t['off'][-1]:.2f}s" for n, t in times.items()
-        )
+        done = ", ".join(f"{n} on {t['on'][-1]:.2f}s off {t['off'][-1]:.2f}s" for n, t in times.items())
         print(f"pair {i + 1}/{repeats}: {done}", flush=True)
     return times
 
@@ -103,7 +110,9 @@ def table(times: dict[str, dict[str, list[float]]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, measure, print the table."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeats", type=int, default=7, help="on/off pairs per variant (default 7)")
     parser.add_argument("--before", metavar="REF", default=None, help="also measure this git revision")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for every run (after --)")
@@ -119,8 +128,10 @@ def main(argv: list[str] | None = None) -> int:
         names = {name: f"v{i}" for i, name in enumerate(trees)}
         renamed = measure({names[n]: p for n, p in trees.items()}, args.repeats, args.overrides, work)
         times = {n: renamed[names[n]] for n in trees}
-    print(f"\nnnexp-train {' '.join(args.overrides) or '(defaults: digits)'}; {args.repeats} alternating "
-          f"pairs of fresh processes, {os.cpu_count()} CPUs")
+    print(
+        f"\nnnexp-train {' '.join(args.overrides) or '(defaults: digits)'}; {args.repeats} alternating "
+        f"pairs of fresh processes, {os.cpu_count()} CPUs"
+    )
     print(table(times))
     return 0
 

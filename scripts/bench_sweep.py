@@ -46,9 +46,7 @@ class SweepRun:
     t_end: float = 0.0  #: epoch seconds: process exited
     trials: list[dict] = field(default_factory=list)  #: optuna trials as dicts
     timings: list[dict] = field(default_factory=list)  #: workers' trials.jsonl rows
-    fit_seconds: dict[int, float] = field(
-        default_factory=dict
-    )  #: trial -> sum of epoch_seconds
+    fit_seconds: dict[int, float] = field(default_factory=dict)  #: trial -> sum of epoch_seconds
 
     @property
     def epochs(self) -> int:
@@ -63,9 +61,7 @@ class SweepRun:
 
     def span(self) -> float:
         """Seconds from the first trial's ask to the last trial's end (workers' clocks)."""
-        return max(r["ended"] for r in self.timings) - min(
-            r["started"] for r in self.timings
-        )
+        return max(r["ended"] for r in self.timings) - min(r["started"] for r in self.timings)
 
 
 def run_sweep(workdir: Path, overrides: Sequence[str]) -> SweepRun:
@@ -89,13 +85,9 @@ def run_sweep(workdir: Path, overrides: Sequence[str]) -> SweepRun:
     end = time.time()
     wall = end - start
     if proc.returncode != 0:
-        sys.exit(
-            f"sweep failed in {workdir}:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
-        )
+        sys.exit(f"sweep failed in {workdir}:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    storage = JournalStorage(
-        JournalFileBackend(str(workdir / "mlruns" / "optuna" / "journal.log"))
-    )
+    storage = JournalStorage(JournalFileBackend(str(workdir / "mlruns" / "optuna" / "journal.log")))
     (name,) = [s.study_name for s in optuna.get_all_study_summaries(storage)]
     study = optuna.load_study(study_name=name, storage=storage)
     out = SweepRun(wall=wall, t_start=start, t_end=end)
@@ -110,13 +102,9 @@ def run_sweep(workdir: Path, overrides: Sequence[str]) -> SweepRun:
         )
         hist = Path(t.user_attrs.get("trial_dir", "")) / "history.json"
         if hist.is_file():
-            out.fit_seconds[t.number] = sum(
-                json.loads(hist.read_text()).get("epoch_seconds", [])
-            )
+            out.fit_seconds[t.number] = sum(json.loads(hist.read_text()).get("epoch_seconds", []))
     for f in workdir.glob("multirun/*/*/*/trials.jsonl"):
-        out.timings += [
-            json.loads(line) for line in f.read_text().splitlines() if line.strip()
-        ]
+        out.timings += [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
     return out
 
 
@@ -146,12 +134,8 @@ def cpu_capacity(n: int = 8_000_000) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument(
-        "--quick", action="store_true", help="fewer trials (numbers are noisier)"
-    )
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="fewer trials (numbers are noisier)")
     ap.add_argument("--keep", help="keep the sweep directories under this path")
     ap.add_argument(
         "--parts",
@@ -159,11 +143,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="comma-separated subset of the three parts",
     )
     args = ap.parse_args(argv)
-    root = (
-        Path(args.keep)
-        if args.keep
-        else Path(tempfile.mkdtemp(prefix="nnexp-bench-sweep-"))
-    )
+    root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="nnexp-bench-sweep-"))
     q = args.quick
     parts = {p.strip() for p in args.parts.split(",")}
     rows: list[tuple] = []
@@ -232,9 +212,7 @@ def overhead_part(root: Path, q: bool, rows: list[tuple]) -> None:
 def pruning_part(root: Path, q: bool, rows: list[tuple]) -> None:
     """Epochs and best value of a fixed-seed sweep, median pruner vs none."""
     n2 = 20 if q else 40
-    print(
-        f"[bench] 2/3 pruning: {n2}-trial sweeps, median pruner vs none ...", flush=True
-    )
+    print(f"[bench] 2/3 pruning: {n2}-trial sweeps, median pruner vs none ...", flush=True)
     base = [
         "hparams_search=digits",
         f"hydra.sweeper.n_trials={n2}",
@@ -255,9 +233,7 @@ def pruning_part(root: Path, q: bool, rows: list[tuple]) -> None:
             f"{100 * on.best:.2f} / {100 * off.best:.2f} ({100 * (on.best - off.best):+.2f} points)",
         )
     )
-    rows.append(
-        ("sweep wall time, pruner on / off", f"{on.wall:.1f} s / {off.wall:.1f} s")
-    )
+    rows.append(("sweep wall time, pruner on / off", f"{on.wall:.1f} s / {off.wall:.1f} s"))
 
 
 def throughput_part(root: Path, q: bool, rows: list[tuple]) -> None:

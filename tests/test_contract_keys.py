@@ -16,8 +16,11 @@ KEYS = {
     if name.isupper() and isinstance(value, str) and ("_" in value or "." in value)
 }
 #: Run tags the trainer records for every run under the same names (not sweep contract).
-ALLOWED = {("tracking/recorder.py", "stop_reason"), ("tracking/recorder.py", "epochs_run"),
-           ("tracking/run.py", "mlflow.parentRunId")}
+ALLOWED = {
+    ("tracking/recorder.py", "stop_reason"),
+    ("tracking/recorder.py", "epochs_run"),
+    ("tracking/run.py", "mlflow.parentRunId"),
+}
 
 
 def _docstrings(tree: ast.AST) -> set[int]:

@@ -48,9 +48,7 @@ class NnexpLauncherConf:
     n_jobs: int = -1
 
 
-ConfigStore.instance().store(
-    group="hydra/launcher", name="nnexp", node=NnexpLauncherConf, provider="nnexp"
-)
+ConfigStore.instance().store(group="hydra/launcher", name="nnexp", node=NnexpLauncherConf, provider="nnexp")
 
 
 def effective_n_jobs(n_jobs: int) -> int:
@@ -111,9 +109,7 @@ class NnexpLauncher(Launcher):
         self.task_function = task_function
         self.hydra_context = hydra_context
 
-    def launch(
-        self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
-    ) -> Sequence[JobReturn]:
+    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
         """Run every job to its end; return their JobReturns in order. When a job's process
         died, raise the first such error, but only after the other jobs finished."""
         setup_globals()
@@ -128,9 +124,7 @@ class NnexpLauncher(Launcher):
         log.info(f"Launching jobs, sweep output dir : {sweep_dir}")
         for idx, overrides in enumerate(job_overrides):
             log.info(f"\t#{idx} : {' '.join(filter_overrides(overrides))}")
-        jobs = [
-            (initial_job_idx + idx, list(overrides)) for idx, overrides in enumerate(job_overrides)
-        ]
+        jobs = [(initial_job_idx + idx, list(overrides)) for idx, overrides in enumerate(job_overrides)]
         self.next_job_idx = initial_job_idx + len(jobs)
         if n_jobs == 1:
             return [self._execute(idx, overrides) for idx, overrides in jobs]
@@ -140,7 +134,11 @@ class NnexpLauncher(Launcher):
         assert self.hydra_context is not None and self.config is not None
         assert self.task_function is not None
         return execute_job(
-            idx, overrides, self.hydra_context, self.config, self.task_function,
+            idx,
+            overrides,
+            self.hydra_context,
+            self.config,
+            self.task_function,
             Singleton.get_state(),
         )
 
@@ -159,8 +157,13 @@ class NnexpLauncher(Launcher):
                     pos, (idx, overrides) = pending.pop(0)
                     executor = ProcessPoolExecutor(max_workers=1)
                     future = executor.submit(
-                        execute_job, idx, overrides, self.hydra_context, self.config,
-                        self.task_function, singleton_state,
+                        execute_job,
+                        idx,
+                        overrides,
+                        self.hydra_context,
+                        self.config,
+                        self.task_function,
+                        singleton_state,
                     )
                     running[future] = (pos, executor)
                 done, _ = wait(list(running), return_when=FIRST_COMPLETED)
@@ -184,7 +187,10 @@ class NnexpLauncher(Launcher):
         return [results[pos] for pos in sorted(results)]
 
     def _replace(
-        self, exc: BaseException, jobs: List[Tuple[int, List[str]]], pos: int,
+        self,
+        exc: BaseException,
+        jobs: List[Tuple[int, List[str]]],
+        pos: int,
         errors: List[BaseException],
     ) -> List[Tuple[int, Tuple[int, List[str]]]]:
         """The replacement jobs :attr:`on_death` asks for (appended to ``jobs``); the error

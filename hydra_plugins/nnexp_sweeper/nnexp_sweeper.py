@@ -73,9 +73,7 @@ class NnexpSweeperConf:
     worker_context: Optional[str] = None
 
 
-ConfigStore.instance().store(
-    group="hydra/sweeper", name="nnexp", node=NnexpSweeperConf, provider="nnexp"
-)
+ConfigStore.instance().store(group="hydra/sweeper", name="nnexp", node=NnexpSweeperConf, provider="nnexp")
 
 
 class NnexpSweeper(Sweeper):
@@ -84,9 +82,7 @@ class NnexpSweeper(Sweeper):
     def __init__(self, **settings: Any) -> None:
         super().__init__()
         self.settings: Dict[str, Any] = {
-            k: (
-                OmegaConf.to_container(v, resolve=True) if OmegaConf.is_config(v) else v
-            )
+            k: (OmegaConf.to_container(v, resolve=True) if OmegaConf.is_config(v) else v)
             for k, v in settings.items()
         }
         self.hydra_context: Optional[HydraContext] = None

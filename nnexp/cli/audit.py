@@ -25,16 +25,29 @@ DEFAULT_SAMPLE = 3
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argparse's own type
     """Register the subcommand."""
-    p = sub.add_parser("audit", help="re-train pruned trials to full budget: the false-prune rate",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "audit",
+        help="re-train pruned trials to full budget: the false-prune rate",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--study", metavar="NAME", required=True, help="the study (see: nnexp studies)")
-    p.add_argument("--sample", type=int, default=DEFAULT_SAMPLE, metavar="K",
-                   help=f"pruned trials to re-train (default: {DEFAULT_SAMPLE}; all when fewer)")
+    p.add_argument(
+        "--sample",
+        type=int,
+        default=DEFAULT_SAMPLE,
+        metavar="K",
+        help=f"pruned trials to re-train (default: {DEFAULT_SAMPLE}; all when fewer)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the sample (default: 0)")
     add_storage_option(p)
     add_tracking_option(p)
-    p.add_argument("--out-dir", metavar="DIR", default=None,
-                   help="where the re-trained weights go (default: outputs/audit/<date>/<time>)")
+    p.add_argument(
+        "--out-dir",
+        metavar="DIR",
+        default=None,
+        help="where the re-trained weights go (default: outputs/audit/<date>/<time>)",
+    )
     p.add_argument("--progress", action="store_true", help="per-epoch lines")
     p.set_defaults(func=run)
 
@@ -45,10 +58,18 @@ def run(args: argparse.Namespace) -> int:
 
     uri = tracking_uri(args.tracking_uri)
     _, study = open_study(args.study, args.storage)
-    out_dir = Path(args.out_dir or Path("outputs", "audit", time.strftime("%Y-%m-%d"),
-                                        time.strftime("%H-%M-%S")))
-    result = audit(study, args.sample, tracking_uri=uri, out_dir=out_dir.resolve(),
-                   seed=args.seed, progress=args.progress, echo=lambda line: print(line, flush=True))
+    out_dir = Path(
+        args.out_dir or Path("outputs", "audit", time.strftime("%Y-%m-%d"), time.strftime("%H-%M-%S"))
+    )
+    result = audit(
+        study,
+        args.sample,
+        tracking_uri=uri,
+        out_dir=out_dir.resolve(),
+        seed=args.seed,
+        progress=args.progress,
+        echo=lambda line: print(line, flush=True),
+    )
     print(result.summary())
     print(f"audit run: {result.run_id} (under the sweep's parent run; nnexp ui to browse)")
     return 0

@@ -1,14 +1,14 @@
 """``nnexp best``: the best trial of a study, and its config as a file ``nnexp-train`` re-runs.
 
-    nnexp best --study digits
-    nnexp-train --config-path $PWD/outputs/best --config-name digits   # what it prints
+nnexp best --study digits
+nnexp-train --config-path $PWD/outputs/best --config-name digits   # what it prints
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any
 
 from nnexp.cli.common import (
     add_storage_option,
@@ -23,19 +23,31 @@ from nnexp.repro.errors import Refusal
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argparse's own type
     """Register the subcommand."""
-    p = sub.add_parser("best", help="print a study's best trial and write its config for nnexp-train",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "best",
+        help="print a study's best trial and write its config for nnexp-train",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--study", required=True, metavar="NAME", help="the study (see: nnexp studies)")
     add_storage_option(p)
     add_tracking_option(p)
-    p.add_argument("--out", metavar="DIR", default="outputs/best",
-                   help="directory for the config file (default: outputs/best)")
-    p.add_argument("--name", metavar="NAME", default=None,
-                   help="config name, i.e. file NAME.yaml (default: the study name)")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        default="outputs/best",
+        help="directory for the config file (default: outputs/best)",
+    )
+    p.add_argument(
+        "--name",
+        metavar="NAME",
+        default=None,
+        help="config name, i.e. file NAME.yaml (default: the study name)",
+    )
     p.set_defaults(func=run)
 
 
-def trial_config(trial: Any, study: Any, uri: Optional[str]) -> Tuple[Dict[str, Any], Optional[int], str, str]:
+def trial_config(trial: Any, study: Any, uri: str | None) -> tuple[dict[str, Any], int | None, str, str]:
     """``(config, BLAS threads, where from, sweep metric)`` of a trial: its MLflow run's record,
     else the ``config.yaml`` the worker wrote into the trial directory."""
     run_id = trial.user_attrs.get(RUN_ID_ATTR)
@@ -64,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     url, study = open_study(args.study, args.storage)
     best = select_trial(study)  # refuses when nothing completed
     try:
-        uri: Optional[str] = tracking_uri(args.tracking_uri)
+        uri: str | None = tracking_uri(args.tracking_uri)
     except Refusal:
         uri = None  # no MLflow store here: the trial directory's config may still be there
     config, threads, origin, metric = trial_config(best, study, uri)
@@ -81,8 +93,10 @@ def run(args: argparse.Namespace) -> int:
             f"Re-run: nnexp-train --config-path {out_dir} --config-name {name}",
         ],
     )
-    print(f"study {args.study!r} ({mask_secrets(url)}): {len(study.trials)} trials ({counts}), "
-          f"{study.direction.name.lower()} {metric}")
+    print(
+        f"study {args.study!r} ({mask_secrets(url)}): {len(study.trials)} trials ({counts}), "
+        f"{study.direction.name.lower()} {metric}"
+    )
     print(f"best trial: {best.number}")
     print(f"  {metric}: {format_value(best.value)} ({best.value!r})")
     print("  params: " + ", ".join(f"{k}={v}" for k, v in best.params.items()))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Optional, Tuple
 
 from nnexp.repro.errors import Refusal
 from nnexp.tracking.masking import mask_secrets
@@ -13,7 +12,9 @@ from nnexp.tracking.masking import mask_secrets
 def add_storage_option(parser: argparse.ArgumentParser) -> None:
     """``--storage URL`` (default: the sweeper's default journal)."""
     parser.add_argument(
-        "--storage", metavar="URL", default=None,
+        "--storage",
+        metavar="URL",
+        default=None,
         help="Optuna storage (as hydra.sweeper.storage); default: mlruns/optuna/journal.log in the cwd",
     )
 
@@ -21,12 +22,14 @@ def add_storage_option(parser: argparse.ArgumentParser) -> None:
 def add_tracking_option(parser: argparse.ArgumentParser) -> None:
     """``--tracking-uri URI`` (default: ``$MLFLOW_TRACKING_URI``, else ``mlruns/mlflow.db`` in the cwd)."""
     parser.add_argument(
-        "--tracking-uri", metavar="URI", default=None,
+        "--tracking-uri",
+        metavar="URI",
+        default=None,
         help="MLflow tracking store; default: $MLFLOW_TRACKING_URI, else sqlite:///mlruns/mlflow.db in the cwd",
     )
 
 
-def tracking_uri(explicit: Optional[str], *, must_exist: bool = True) -> str:
+def tracking_uri(explicit: str | None, *, must_exist: bool = True) -> str:
     """The tracking URI as ``nnexp-train`` resolves it from the cwd; refuse a missing SQLite file."""
     from nnexp.tracking.store import resolve_tracking_uri, sqlite_path
 
@@ -40,7 +43,7 @@ def tracking_uri(explicit: Optional[str], *, must_exist: bool = True) -> str:
     return uri
 
 
-def open_study(name: str, storage: Optional[str]) -> Tuple[str, object]:
+def open_study(name: str, storage: str | None) -> tuple[str, object]:
     """``(storage URL, optuna.Study)`` for study ``name``; refuses with the list of studies."""
     from nnexp.repro.studies import load_study, open_existing, storage_url
 
@@ -48,6 +51,6 @@ def open_study(name: str, storage: Optional[str]) -> Tuple[str, object]:
     return url, load_study(open_existing(url), name, url)
 
 
-def format_value(value: Optional[float]) -> str:
+def format_value(value: float | None) -> str:
     """A metric value for the terminal (6 significant digits; ``-`` for none)."""
     return "-" if value is None else f"{value:.6g}"

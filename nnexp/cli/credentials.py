@@ -37,9 +37,7 @@ def _unquote(value: str) -> str:
     return value
 
 
-def move_credentials(
-    argv: Sequence[str], environ: MutableMapping[str, str] | None = None
-) -> list[str]:
+def move_credentials(argv: Sequence[str], environ: MutableMapping[str, str] | None = None) -> list[str]:
     """``argv`` with every URL override holding credentials replaced by ``<key>=null``; the
     URL itself put into its environment variable (``environ``: ``os.environ``)."""
     from nnexp.tracking.store import TRACKING_ENV

@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
-from typing import Any, Iterator, NoReturn
+from collections.abc import Iterator
+from typing import Any, NoReturn
 
 from nnexp.errors import exit_code
 

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-from typing import List, Optional
 
 from nnexp.cli import audit, best, reproduce, studies, ui
 from nnexp.cli.interrupts import install as install_interrupts
@@ -47,7 +45,7 @@ def _mark_dead_runs(args: argparse.Namespace) -> None:
     mark_dead_runs_quietly(resolve_tracking_uri(explicit, Path.cwd()), prog=f"nnexp {args.command}")
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; returns (and exits with) the subcommand's status.
 
     2: refused (the message says why and what to do); 3: the tracking store is unreachable;

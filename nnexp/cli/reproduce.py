@@ -26,21 +26,39 @@ from nnexp.repro.errors import Refusal
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argparse's own type
     """Register the subcommand."""
-    p = sub.add_parser("reproduce", help="re-train a trial from scratch, compare, optionally register",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "reproduce",
+        help="re-train a trial from scratch, compare, optionally register",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--study", metavar="NAME", help="the study (see: nnexp studies)")
     add_storage_option(p)
     which = p.add_mutually_exclusive_group()
     which.add_argument("--trial", type=int, metavar="N", help="trial number (default: the best trial)")
-    which.add_argument("--run-id", metavar="ID", help="the MLflow run to reproduce (a trial's or any nnexp-train run)")
+    which.add_argument(
+        "--run-id", metavar="ID", help="the MLflow run to reproduce (a trial's or any nnexp-train run)"
+    )
     add_tracking_option(p)
-    p.add_argument("--tolerance", type=float, default=0.0, metavar="T",
-                   help="largest accepted |metric difference| when the environment differs (default: 0)")
+    p.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.0,
+        metavar="T",
+        help="largest accepted |metric difference| when the environment differs (default: 0)",
+    )
     p.add_argument("--force", action="store_true", help="re-train even though the data changed")
-    p.add_argument("--register", metavar="MODEL_NAME",
-                   help="register the verified model as a new version of MODEL_NAME (MLflow Model Registry)")
-    p.add_argument("--out-dir", metavar="DIR", default=None,
-                   help="where the reproduced weights go (default: outputs/reproduce/<date>/<time>)")
+    p.add_argument(
+        "--register",
+        metavar="MODEL_NAME",
+        help="register the verified model as a new version of MODEL_NAME (MLflow Model Registry)",
+    )
+    p.add_argument(
+        "--out-dir",
+        metavar="DIR",
+        default=None,
+        help="where the reproduced weights go (default: outputs/reproduce/<date>/<time>)",
+    )
     p.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     p.set_defaults(func=run)
 
@@ -67,16 +85,25 @@ def run(args: argparse.Namespace) -> int:
         from nnexp.repro.source import fetch_run
 
         target = target_for_run(fetch_run(uri, args.run_id))
-    out_dir = Path(args.out_dir or Path("outputs", "reproduce", time.strftime("%Y-%m-%d"), time.strftime("%H-%M-%S")))
+    out_dir = Path(
+        args.out_dir or Path("outputs", "reproduce", time.strftime("%Y-%m-%d"), time.strftime("%H-%M-%S"))
+    )
     print(f"original: {target.label}, {target.metric}={target.value!r}", flush=True)
     rep = reproduce(
-        target, tracking_uri=uri, out_dir=out_dir.resolve(), tolerance=args.tolerance,
-        force=args.force, register=args.register, progress=not args.quiet,
+        target,
+        tracking_uri=uri,
+        out_dir=out_dir.resolve(),
+        tolerance=args.tolerance,
+        force=args.force,
+        register=args.register,
+        progress=not args.quiet,
         echo=lambda line: print(line, flush=True),
     )
     print(rep.comparison.report())
-    print(f"reproduction run: {rep.run_id} (tag nnexp.reproduction_of={target.run.run_id}) "
-          f"in {mask_secrets(uri)}")
+    print(
+        f"reproduction run: {rep.run_id} (tag nnexp.reproduction_of={target.run.run_id}) "
+        f"in {mask_secrets(uri)}"
+    )
     print(f"  open it: {open_run_hint(uri, rep.experiment_id, rep.run_id)}")
     if args.register:
         if rep.model_version is None:

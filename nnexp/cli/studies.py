@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, List
+from typing import TYPE_CHECKING
 
 from nnexp.cli.common import add_storage_option, format_value
 from nnexp.tracking.masking import mask_secrets
@@ -16,22 +16,29 @@ STATES = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argparse's own type
     """Register the subcommand."""
-    p = sub.add_parser("studies", help="list the studies in a storage (trials by state, best value)",
-                       description=__doc__)
+    p = sub.add_parser(
+        "studies", help="list the studies in a storage (trials by state, best value)", description=__doc__
+    )
     add_storage_option(p)
     p.set_defaults(func=run)
 
 
-def table(infos: List["StudyInfo"]) -> str:
+def table(infos: list[StudyInfo]) -> str:
     """A fixed-width table: study, direction, trials, one column per state, best value/trial/run."""
     head = ["study", "direction", "trials", *(s.lower() for s in STATES), "best", "trial", "MLflow run"]
     rows = [head]
     for s in infos:
-        rows.append([
-            s.name, s.direction, str(s.n_trials), *(str(s.counts.get(k, 0)) for k in STATES),
-            format_value(s.best_value), "-" if s.best_number is None else str(s.best_number),
-            s.best_run_id or "-",
-        ])
+        rows.append(
+            [
+                s.name,
+                s.direction,
+                str(s.n_trials),
+                *(str(s.counts.get(k, 0)) for k in STATES),
+                format_value(s.best_value),
+                "-" if s.best_number is None else str(s.best_number),
+                s.best_run_id or "-",
+            ]
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, List
+from typing import Any
 
 from nnexp.tracking.masking import mask_secrets
 from nnexp.train.baseline import format_vs_baseline
@@ -21,9 +21,11 @@ def format_summary(result: Any, experiment: str = "") -> str:
     """Stop reason, best monitored value, test metrics, weights path, MLflow run and how to open it."""
     from nnexp.tracking.links import open_run_hint
 
-    lines: List[str] = []
+    lines: list[str] = []
     best = f" (best epoch {result.best_epoch})" if result.best_epoch else ""
-    lines.append(f"stopped: {result.stop_reason} after {result.epochs_run} epochs{best}, {result.seconds:.1f}s")
+    lines.append(
+        f"stopped: {result.stop_reason} after {result.epochs_run} epochs{best}, {result.seconds:.1f}s"
+    )
     if math.isfinite(result.best_value):
         lines.append(f"best {result.metric} ({result.mode}): {result.best_value:.4f}")
     else:
@@ -48,7 +50,9 @@ def format_summary(result: Any, experiment: str = "") -> str:
     )
     if result.model_uri:
         lines.append(f"model: {result.model_uri}  (mlflow.pyfunc.load_model(...).predict(X))")
-    lines.append(f"open it: {open_run_hint(result.tracking_uri or '', result.experiment_id or '', result.run_id)}")
+    lines.append(
+        f"open it: {open_run_hint(result.tracking_uri or '', result.experiment_id or '', result.run_id)}"
+    )
     timings = dict(result.tracking_seconds)
     waited = timings.pop("wait", None)
     if timings:

@@ -1,8 +1,8 @@
 """``nnexp-train``: the Hydra app for one training run (or a sweep's trial).
 
-    nnexp-train                                   # digits, default MLP, tracked in ./mlruns
-    nnexp-train model.depth=3 optimizer=sgd optimizer.lr=0.05 trainer.epochs=30
-    nnexp-train --cfg job                         # print the composed config
+nnexp-train                                   # digits, default MLP, tracked in ./mlruns
+nnexp-train model.depth=3 optimizer=sgd optimizer.lr=0.05 trainer.epochs=30
+nnexp-train --cfg job                         # print the composed config
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import hydra
 from omegaconf import DictConfig
 
 import nnexp
+from nnexp.cli.credentials import move_credentials
 from nnexp.cli.interrupts import install as install_interrupts
 from nnexp.cli.interrupts import quiet_interrupts
-from nnexp.cli.credentials import move_credentials
 from nnexp.config.overrides import check_overrides
 from nnexp.config.schema import register_configs
 from nnexp.config.validate import ConfigError, check_names
@@ -57,7 +57,8 @@ def app(cfg: DictConfig) -> float:
     if result.stop_reason == "diverged":  # recorded in full, but not a trained model: exit 1
         _fail(
             f"the run diverged: {divergence(result.epochs_run)} (everything is recorded); "
-            "lower optimizer.lr or set optimizer.clip_norm", EXIT_FAILED,
+            "lower optimizer.lr or set optimizer.clip_norm",
+            EXIT_FAILED,
         )
     return float(result.best_value)
 

@@ -15,7 +15,6 @@ import os
 import socket
 import sys
 from pathlib import Path
-from typing import List, Tuple
 
 from nnexp.repro.errors import Refusal
 from nnexp.tracking.links import UI_HOST as HOST
@@ -24,10 +23,18 @@ from nnexp.tracking.links import UI_PORT
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argparse's own type
     """Register the subcommand."""
-    p = sub.add_parser("ui", help="start the MLflow UI on the local tracking home (127.0.0.1)",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--backend-store-uri", metavar="URI", default=None,
-                   help="tracking store; default: $MLFLOW_TRACKING_URI, else sqlite:///mlruns/mlflow.db in the cwd")
+    p = sub.add_parser(
+        "ui",
+        help="start the MLflow UI on the local tracking home (127.0.0.1)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--backend-store-uri",
+        metavar="URI",
+        default=None,
+        help="tracking store; default: $MLFLOW_TRACKING_URI, else sqlite:///mlruns/mlflow.db in the cwd",
+    )
     p.add_argument("--port", type=int, default=UI_PORT, help=f"port on 127.0.0.1 (default: {UI_PORT})")
     p.set_defaults(func=run)
 
@@ -41,11 +48,13 @@ def check_port(port: int) -> None:
             s.bind((HOST, port))
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise Refusal(f"port {port} on {HOST} is in use (another MLflow UI?); pick another: --port N") from None
+                raise Refusal(
+                    f"port {port} on {HOST} is in use (another MLflow UI?); pick another: --port N"
+                ) from None
             raise Refusal(f"cannot bind {HOST}:{port}: {exc}") from None
 
 
-def _listed(uri: str) -> List[Tuple[str, str]]:
+def _listed(uri: str) -> list[tuple[str, str]]:
     """:func:`experiments_by_latest_run`, or nothing when the store cannot be read (the UI says why)."""
     from nnexp.tracking.masking import mask_secrets
 
@@ -56,18 +65,30 @@ def _listed(uri: str) -> List[Tuple[str, str]]:
         return []
 
 
-def command(uri: str, port: int) -> List[str]:
+def command(uri: str, port: int) -> list[str]:
     """The ``mlflow ui`` command line (this interpreter's MLflow, one worker)."""
-    return [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
-            "--host", HOST, "--port", str(port), "--workers", "1"]
+    return [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "ui",
+        "--backend-store-uri",
+        uri,
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
 
 
-def experiments_by_latest_run(uri: str) -> List[Tuple[str, str]]:
+def experiments_by_latest_run(uri: str) -> list[tuple[str, str]]:
     """``[(experiment id, name)]`` of the active experiments holding runs, latest run first."""
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(uri)
-    found: List[Tuple[int, str, str]] = []
+    found: list[tuple[int, str, str]] = []
     for exp in client.search_experiments():
         runs = client.search_runs([exp.experiment_id], order_by=["attributes.start_time DESC"], max_results=1)
         if runs:
@@ -76,7 +97,7 @@ def experiments_by_latest_run(uri: str) -> List[Tuple[str, str]]:
     return [(exp_id, name) for _, exp_id, name in found]
 
 
-def open_lines(experiments: List[Tuple[str, str]], port: int) -> List[str]:
+def open_lines(experiments: list[tuple[str, str]], port: int) -> list[str]:
     """``open: <runs table of the latest experiment>`` then ``also: ...`` for the others."""
     from nnexp.tracking.links import experiment_url, local_ui
 
@@ -98,9 +119,11 @@ def run(args: argparse.Namespace) -> int:
     uri = resolve_tracking_uri(args.backend_store_uri, Path.cwd())
     check_port(args.port)
     db = sqlite_path(uri)
-    experiments: List[Tuple[str, str]] = []
+    experiments: list[tuple[str, str]] = []
     if db is not None and not db.exists():
-        print(f"note: {db} does not exist yet: the UI starts empty (train or sweep from this directory first)")
+        print(
+            f"note: {db} does not exist yet: the UI starts empty (train or sweep from this directory first)"
+        )
     else:
         experiments = _listed(uri)
     print(f"MLflow UI for {mask_secrets(uri)}")

@@ -4,21 +4,32 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from typing import Dict, Iterable, List, Optional
+from collections.abc import Iterable
 
 from nnexp.config.schema import Config
 
 #: Hydra flags that consume the next argument.
 _FLAGS_WITH_VALUE = {
-    "--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd",
-    "--cfg", "-c", "--package", "-p", "--info", "-i", "--experimental-rerun",
+    "--config-path",
+    "-cp",
+    "--config-name",
+    "-cn",
+    "--config-dir",
+    "-cd",
+    "--cfg",
+    "-c",
+    "--package",
+    "-p",
+    "--info",
+    "-i",
+    "--experimental-rerun",
 }
 _GROUPS = ("data", "model", "optimizer", "trainer", "tracking", "hparams_search")
 
 
-def schema_keys(cls: type = Config, prefix: str = "") -> Dict[str, Optional[type]]:
+def schema_keys(cls: type = Config, prefix: str = "") -> dict[str, type | None]:
     """Every dotted key of the schema -> its dataclass for sections, ``None`` for leaves."""
-    keys: Dict[str, Optional[type]] = {}
+    keys: dict[str, type | None] = {}
     for f in dataclasses.fields(cls):
         name = f"{prefix}{f.name}"
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else None  # type: ignore[misc]
@@ -30,8 +41,8 @@ def schema_keys(cls: type = Config, prefix: str = "") -> Dict[str, Optional[type
     return keys
 
 
-def _override_keys(args: Iterable[str]) -> List[str]:
-    keys: List[str] = []
+def _override_keys(args: Iterable[str]) -> list[str]:
+    keys: list[str] = []
     skip = False
     for arg in args:
         if skip:
@@ -49,7 +60,7 @@ def _override_keys(args: Iterable[str]) -> List[str]:
     return keys
 
 
-def check_overrides(args: Iterable[str]) -> List[str]:
+def check_overrides(args: Iterable[str]) -> list[str]:
     """Messages for override keys that name no config key (empty when all look fine).
 
     Only keys under the schema's sections (``model.``, ``trainer.`` ...) and bare words that are
@@ -57,7 +68,7 @@ def check_overrides(args: Iterable[str]) -> List[str]:
     """
     known = schema_keys()
     leaves = [k for k, v in known.items() if v is None and "options" not in k.split(".")[-1:]]
-    problems: List[str] = []
+    problems: list[str] = []
     for key in _override_keys(args):
         parts = key.split(".")
         if parts[0] not in known or known[parts[0]] is None:
@@ -75,7 +86,9 @@ def check_overrides(args: Iterable[str]) -> List[str]:
                 break
         if known.get(prefix) is None:  # under a dict leaf (data.options.x, tracking.tags.x)
             continue
-        section_keys = [k for k in known if k.startswith(prefix + ".") and k.count(".") == prefix.count(".") + 1]
+        section_keys = [
+            k for k in known if k.startswith(prefix + ".") and k.count(".") == prefix.count(".") + 1
+        ]
         close = difflib.get_close_matches(key, section_keys, n=1, cutoff=0.6)
         hint = f"did you mean {' or '.join(close)}? " if close else ""
         names = ", ".join(k.split(".")[-1] for k in section_keys)

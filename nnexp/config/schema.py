@@ -71,26 +71,34 @@ def _keys(cls: type) -> List[Tuple[str, Any, Any]]:
 
 
 DataConfig = _section(
-    "DataConfig", "data", "Which dataset, how it is split and scaled (``data/*.yaml``; ``scaling`` per dataset).",
+    "DataConfig",
+    "data",
+    "Which dataset, how it is split and scaled (``data/*.yaml``; ``scaling`` per dataset).",
     _keys(_DataKeys),
 )
 ModelConfig = _section(
-    "ModelConfig", "model", "Network architecture and regularisation (``model/mlp.yaml``).",
+    "ModelConfig",
+    "model",
+    "Network architecture and regularisation (``model/mlp.yaml``).",
     [("name", str, field(default="mlp"))],
 )
 OptimizerConfig = _section(
-    "OptimizerConfig", "optimizer",
+    "OptimizerConfig",
+    "optimizer",
     "Update rule (``name``: the MLP's ``optimizer``), learning rate and schedule (``optimizer/*.yaml``); "
     "optimizer- and schedule-specific keys are null (the MLP's default) unless they apply.",
     [("name", str, field(default=MISSING))],
 )
 EarlyStoppingConfig = _section(
-    "EarlyStoppingConfig", "trainer.early_stopping",
+    "EarlyStoppingConfig",
+    "trainer.early_stopping",
     "Stop when the monitored metric stops improving; restore the best weights (``enabled``: the MLP's ``early_stopping``).",
     [],
 )
 TrainerConfig = _section(
-    "TrainerConfig", "trainer", "The training loop (``trainer/default.yaml``).",
+    "TrainerConfig",
+    "trainer",
+    "The training loop (``trainer/default.yaml``).",
     [
         ("threads", Optional[int], field(default=None)),
         ("progress", bool, field(default=True)),

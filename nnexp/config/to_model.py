@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
 from nnexp.nn.hyperparameters import BY_KEY
 
 _DATA_EXTRAS = (
-    "path", "target", "task", "delimiter", "n_samples", "noise", "data_seed",
-    "max_train_samples", "subsample",
+    "path",
+    "target",
+    "task",
+    "delimiter",
+    "n_samples",
+    "noise",
+    "data_seed",
+    "max_train_samples",
+    "subsample",
 )
 _CAST = {"int": int, "real": float, "bool": bool, "choice": str}
 
@@ -27,26 +34,28 @@ def _plain(node: Any) -> Any:
     return OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
 
 
-def model_kwargs(cfg: DictConfig) -> Dict[str, Any]:
+def model_kwargs(cfg: DictConfig) -> dict[str, Any]:
     """Keyword arguments for ``MLP(**kw)``: every config key declared in
     ``nnexp.nn.hyperparameters`` (null keys are left out, so the MLP's default applies)."""
-    kw: Dict[str, Any] = {"verbose": False}
+    kw: dict[str, Any] = {"verbose": False}
     for key, h in BY_KEY.items():
         value = OmegaConf.select(cfg, key, default=None)
         if value is None:
             continue
         if h.kind == "width":
-            value = [int(v) for v in value] if OmegaConf.is_list(value) or isinstance(value, list) else int(value)
+            value = (
+                [int(v) for v in value] if OmegaConf.is_list(value) or isinstance(value, list) else int(value)
+            )
         else:
             value = _CAST[h.kind](value)
         kw[h.name] = value
     return kw
 
 
-def dataset_kwargs(cfg: DictConfig) -> Dict[str, Any]:
+def dataset_kwargs(cfg: DictConfig) -> dict[str, Any]:
     """Keyword arguments for ``load_dataset(**kw)`` from ``cfg.data`` (seeded by ``trainer.seed``)."""
     d = cfg.data
-    kw: Dict[str, Any] = {
+    kw: dict[str, Any] = {
         "name": str(d.name),
         "data_dir": d.dir,
         "seed": int(cfg.trainer.seed),

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Iterable, List, Mapping, Optional
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -27,7 +28,7 @@ DATA_KEYS: Mapping[str, tuple[str, ...]] = {
 class ConfigError(ValueError):
     """A configuration value is invalid; the message names every offending key."""
 
-    def __init__(self, problems: List[str]) -> None:
+    def __init__(self, problems: list[str]) -> None:
         self.problems = list(problems)
         super().__init__("\n".join(self.problems))
 
@@ -39,7 +40,7 @@ def _fmt(value: Any) -> str:
 class _Checker:
     def __init__(self, cfg: Any) -> None:
         self.cfg = cfg
-        self.problems: List[str] = []
+        self.problems: list[str] = []
 
     def get(self, key: str) -> Any:
         return OmegaConf.select(self.cfg, key, default=None)
@@ -48,9 +49,7 @@ class _Checker:
         value = self.get(key)
         choices = tuple(choices)
         if value not in choices:
-            self.problems.append(
-                f"{key}={_fmt(value)} is not valid; choose one of {', '.join(choices)}"
-            )
+            self.problems.append(f"{key}={_fmt(value)} is not valid; choose one of {', '.join(choices)}")
 
     def choice_optional(self, key: str, choices: Iterable[str]) -> None:
         if self.get(key) is not None:
@@ -60,8 +59,8 @@ class _Checker:
         self,
         key: str,
         *,
-        low: Optional[float] = None,
-        high: Optional[float] = None,
+        low: float | None = None,
+        high: float | None = None,
         low_open: bool = False,
         high_open: bool = False,
         integer: bool = False,
@@ -130,8 +129,7 @@ def _check_data(c: _Checker) -> None:
     if isinstance(val, float) and isinstance(test, float) and val < 1 and test < 1:
         c.require(
             val + test < 1.0,
-            f"data.val_size + data.test_size = {val + test:g} leaves no training data; "
-            "their sum must be < 1",
+            f"data.val_size + data.test_size = {val + test:g} leaves no training data; their sum must be < 1",
         )
 
 
@@ -207,7 +205,7 @@ def _check_tracking(c: _Checker) -> None:
     )
 
 
-def name_problems(cfg: DictConfig | Any, study_name: Optional[str] = None) -> List[str]:
+def name_problems(cfg: DictConfig | Any, study_name: str | None = None) -> list[str]:
     """Why ``tracking.experiment``, ``tracking.run_name`` (and a sweep's study name) are unsafe.
 
     These names become MLflow names and paths: ``..`` segments, absolute paths and their
@@ -233,7 +231,7 @@ def name_problems(cfg: DictConfig | Any, study_name: Optional[str] = None) -> Li
     return problems
 
 
-def check_names(cfg: DictConfig | Any, study_name: Optional[str] = None) -> None:
+def check_names(cfg: DictConfig | Any, study_name: str | None = None) -> None:
     """Raise :class:`ConfigError` when a name of :func:`name_problems` is unsafe."""
     problems = name_problems(cfg, study_name)
     if problems:

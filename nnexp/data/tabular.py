@@ -98,9 +98,7 @@ def infer_task(y_text: list[str], y_num: np.ndarray | None, target: str) -> tupl
     distinct = np.unique(y_num)
     fractional = distinct[np.mod(distinct, 1.0) != 0]
     if fractional.size:
-        return "regression", (
-            f"target {target!r} has values with a fractional part (e.g. {fractional[0]:g})"
-        )
+        return "regression", (f"target {target!r} has values with a fractional part (e.g. {fractional[0]:g})")
     if distinct.size > MAX_INFERRED_CLASSES:
         return "regression", (
             f"target {target!r} has {distinct.size} distinct whole numbers "

@@ -23,7 +23,9 @@ class EarlyStopping:
     improved. Non-finite values never improve.
     """
 
-    def __init__(self, monitor: str = "val_loss", mode: str = "auto", patience: int = 10, min_delta: float = 0.0) -> None:
+    def __init__(
+        self, monitor: str = "val_loss", mode: str = "auto", patience: int = 10, min_delta: float = 0.0
+    ) -> None:
         self.monitor = monitor
         self.mode = resolve_mode(monitor, mode)
         if self.mode not in ("min", "max"):

@@ -122,58 +122,101 @@ _OPT = "optimizer"
 _SCHED = "schedule"
 
 #: Every MLP keyword in constructor order.
-HYPERPARAMETERS: dict[str, Hyperparameter] = {h.name: h for h in (
-    # architecture
-    _h("depth", 2, "int", "model.depth", low=1, high=MAX_DEPTH, doc="hidden layers"),
-    _h("width", 128, "width", "model.width", low=1, high=MAX_WIDTH, doc="units per hidden layer (or one int per layer)"),
-    _h("activation", "relu", "choice", "model.activation", choices=tuple(ACTIVATIONS)),
-    _h("dropout", 0.0, "real", "model.dropout", **_UNIT),
-    _h("l2", 1e-3, "real", "model.l2", **_NONNEG),
-    _h("batch_norm", False, "bool", "model.batch_norm"),
-    _h("optimizer", "adam", "choice", "optimizer.name", choices=tuple(OPTIMIZERS)),
-    _h("lr", 1e-3, "real", "optimizer.lr", low=0.0, high=10.0, low_open=True),
-    _h("batch_size", 32, "int", "trainer.batch_size", low=1),
-    _h("epochs", 100, "int", "trainer.epochs", low=1),
-    _h("seed", 0, "int", "trainer.seed", low=0, high=MAX_SEED),
-    _h("dtype", "float32", "choice", "model.dtype", choices=DTYPE_CHOICES),
-    # optimizer-specific
-    _h("momentum", 0.9, "real", "optimizer.momentum", when=(_OPT, ("momentum", "nesterov")), **_UNIT),
-    _h("rho", 0.9, "real", "optimizer.rho", when=(_OPT, ("rmsprop",)), **_UNIT),
-    _h("beta1", 0.9, "real", "optimizer.beta1", when=(_OPT, ("adam", "adamw")), **_UNIT),
-    _h("beta2", 0.999, "real", "optimizer.beta2", when=(_OPT, ("adam", "adamw")), **_UNIT),
-    _h("eps", 1e-8, "real", "optimizer.eps", when=(_OPT, ("rmsprop", "adagrad", "adam", "adamw")),
-       low=0.0, high=1.0, low_open=True),
-    _h("weight_decay", 0.01, "real", "optimizer.weight_decay", when=(_OPT, ("adamw",)), **_NONNEG),
-    _h("clip_norm", None, "real", "optimizer.clip_norm", nullable=True, doc="global gradient-norm cap; null: off", **_POS),
-    # learning-rate schedule
-    _h("schedule", "constant", "choice", "optimizer.schedule", choices=tuple(SCHEDULE_CHOICES)),
-    _h("step_size", 10, "int", "optimizer.step_size", when=(_SCHED, ("step",)), low=1),
-    _h("gamma", 0.1, "real", "optimizer.gamma", when=(_SCHED, ("step",)), **_POS),
-    _h("decay_rate", 0.95, "real", "optimizer.decay_rate", when=(_SCHED, ("exponential",)), **_POS),
-    _h("min_lr", 0.0, "real", "optimizer.min_lr", when=(_SCHED, ("cosine",)), **_NONNEG),
-    _h("t_max", None, "int", "optimizer.t_max", when=(_SCHED, ("cosine",)), nullable=True, low=1,
-       doc="cosine period in epochs; null: epochs"),
-    _h("init", "auto", "choice", "model.init", choices=tuple(INIT_CHOICES)),
-    _h("leaky_slope", 0.01, "real", "model.leaky_slope", **_UNIT),
-    # task and data handling
-    _h("task", "auto", "choice", "model.task", choices=TASK_CHOICES),
-    _h("n_classes", None, "int", nullable=True, low=2, doc="force K classes 0..K-1 (integer labels)"),
-    _h("scaling", "standard", "choice", "data.scaling", choices=SCALING_CHOICES),
-    # early stopping
-    _h("early_stopping", True, "bool", "trainer.early_stopping.enabled"),
-    _h("validation_fraction", 0.1, "real", low=0.0, high=1.0, low_open=True, high_open=True,
-       doc="training rows held out for early stopping when fit gets no X_val"),
-    _h("monitor", "val_loss", "choice", "trainer.early_stopping.monitor", choices=MONITOR_CHOICES),
-    _h("mode", "auto", "choice", "trainer.early_stopping.mode", choices=tuple(MODE_CHOICES)),
-    _h("patience", 20, "int", "trainer.early_stopping.patience", low=1),
-    _h("min_delta", 0.0, "real", "trainer.early_stopping.min_delta", **_NONNEG),
-    _h("restore_best", True, "bool", "trainer.early_stopping.restore_best"),
-    # batch norm, inference, output
-    _h("bn_momentum", 0.9, "real", **_UNIT),
-    _h("bn_eps", 1e-5, "real", **_POS),
-    _h("eval_batch_size", 4096, "int", low=1),
-    _h("verbose", False, "verbose"),
-)}
+HYPERPARAMETERS: dict[str, Hyperparameter] = {
+    h.name: h
+    for h in (
+        # architecture
+        _h("depth", 2, "int", "model.depth", low=1, high=MAX_DEPTH, doc="hidden layers"),
+        _h(
+            "width",
+            128,
+            "width",
+            "model.width",
+            low=1,
+            high=MAX_WIDTH,
+            doc="units per hidden layer (or one int per layer)",
+        ),
+        _h("activation", "relu", "choice", "model.activation", choices=tuple(ACTIVATIONS)),
+        _h("dropout", 0.0, "real", "model.dropout", **_UNIT),
+        _h("l2", 1e-3, "real", "model.l2", **_NONNEG),
+        _h("batch_norm", False, "bool", "model.batch_norm"),
+        _h("optimizer", "adam", "choice", "optimizer.name", choices=tuple(OPTIMIZERS)),
+        _h("lr", 1e-3, "real", "optimizer.lr", low=0.0, high=10.0, low_open=True),
+        _h("batch_size", 32, "int", "trainer.batch_size", low=1),
+        _h("epochs", 100, "int", "trainer.epochs", low=1),
+        _h("seed", 0, "int", "trainer.seed", low=0, high=MAX_SEED),
+        _h("dtype", "float32", "choice", "model.dtype", choices=DTYPE_CHOICES),
+        # optimizer-specific
+        _h("momentum", 0.9, "real", "optimizer.momentum", when=(_OPT, ("momentum", "nesterov")), **_UNIT),
+        _h("rho", 0.9, "real", "optimizer.rho", when=(_OPT, ("rmsprop",)), **_UNIT),
+        _h("beta1", 0.9, "real", "optimizer.beta1", when=(_OPT, ("adam", "adamw")), **_UNIT),
+        _h("beta2", 0.999, "real", "optimizer.beta2", when=(_OPT, ("adam", "adamw")), **_UNIT),
+        _h(
+            "eps",
+            1e-8,
+            "real",
+            "optimizer.eps",
+            when=(_OPT, ("rmsprop", "adagrad", "adam", "adamw")),
+            low=0.0,
+            high=1.0,
+            low_open=True,
+        ),
+        _h("weight_decay", 0.01, "real", "optimizer.weight_decay", when=(_OPT, ("adamw",)), **_NONNEG),
+        _h(
+            "clip_norm",
+            None,
+            "real",
+            "optimizer.clip_norm",
+            nullable=True,
+            doc="global gradient-norm cap; null: off",
+            **_POS,
+        ),
+        # learning-rate schedule
+        _h("schedule", "constant", "choice", "optimizer.schedule", choices=tuple(SCHEDULE_CHOICES)),
+        _h("step_size", 10, "int", "optimizer.step_size", when=(_SCHED, ("step",)), low=1),
+        _h("gamma", 0.1, "real", "optimizer.gamma", when=(_SCHED, ("step",)), **_POS),
+        _h("decay_rate", 0.95, "real", "optimizer.decay_rate", when=(_SCHED, ("exponential",)), **_POS),
+        _h("min_lr", 0.0, "real", "optimizer.min_lr", when=(_SCHED, ("cosine",)), **_NONNEG),
+        _h(
+            "t_max",
+            None,
+            "int",
+            "optimizer.t_max",
+            when=(_SCHED, ("cosine",)),
+            nullable=True,
+            low=1,
+            doc="cosine period in epochs; null: epochs",
+        ),
+        _h("init", "auto", "choice", "model.init", choices=tuple(INIT_CHOICES)),
+        _h("leaky_slope", 0.01, "real", "model.leaky_slope", **_UNIT),
+        # task and data handling
+        _h("task", "auto", "choice", "model.task", choices=TASK_CHOICES),
+        _h("n_classes", None, "int", nullable=True, low=2, doc="force K classes 0..K-1 (integer labels)"),
+        _h("scaling", "standard", "choice", "data.scaling", choices=SCALING_CHOICES),
+        # early stopping
+        _h("early_stopping", True, "bool", "trainer.early_stopping.enabled"),
+        _h(
+            "validation_fraction",
+            0.1,
+            "real",
+            low=0.0,
+            high=1.0,
+            low_open=True,
+            high_open=True,
+            doc="training rows held out for early stopping when fit gets no X_val",
+        ),
+        _h("monitor", "val_loss", "choice", "trainer.early_stopping.monitor", choices=MONITOR_CHOICES),
+        _h("mode", "auto", "choice", "trainer.early_stopping.mode", choices=tuple(MODE_CHOICES)),
+        _h("patience", 20, "int", "trainer.early_stopping.patience", low=1),
+        _h("min_delta", 0.0, "real", "trainer.early_stopping.min_delta", **_NONNEG),
+        _h("restore_best", True, "bool", "trainer.early_stopping.restore_best"),
+        # batch norm, inference, output
+        _h("bn_momentum", 0.9, "real", **_UNIT),
+        _h("bn_eps", 1e-5, "real", **_POS),
+        _h("eval_batch_size", 4096, "int", low=1),
+        _h("verbose", False, "verbose"),
+    )
+}
 
 #: name -> default, the single source of ``MLP()``'s defaults.
 DEFAULTS: dict[str, Any] = {name: h.default for name, h in HYPERPARAMETERS.items()}

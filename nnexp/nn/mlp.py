@@ -169,7 +169,11 @@ class MLP:
         changed = []
         for name, value in self.get_params().items():
             default = defaults.get(name)
-            same = type(value) is type(default) and isinstance(value, (bool, int, float, str, type(None))) and value == default
+            same = (
+                type(value) is type(default)
+                and isinstance(value, (bool, int, float, str, type(None)))
+                and value == default
+            )
             if not same:
                 changed.append(f"{name}={value!r}")
         return f"MLP({', '.join(changed)})"
@@ -204,11 +208,17 @@ class MLP:
         if task == "classification":
             self.classes_ = fit_classes(y, self.n_classes)
             n_classes = int(self.classes_.shape[0])
-            head, n_out, y_ndim = ("softmax" if n_classes > 2 else "sigmoid"), (n_classes if n_classes > 2 else 1), 1
+            head, n_out, y_ndim = (
+                ("softmax" if n_classes > 2 else "sigmoid"),
+                (n_classes if n_classes > 2 else 1),
+                1,
+            )
             self.target_mean_ = self.target_scale_ = None
         else:
             if y.dtype.kind not in "biuf":
-                raise ValueError(f"regression needs numeric targets, got dtype {y.dtype}; use task='classification' for labels")
+                raise ValueError(
+                    f"regression needs numeric targets, got dtype {y.dtype}; use task='classification' for labels"
+                )
             n_classes, head, y_ndim = 0, "identity", y.ndim
             n_out = 1 if y.ndim == 1 else y.shape[1]
             self.classes_ = None
@@ -229,9 +239,16 @@ class MLP:
 
     def _build_network(self, head: str, n_out: int) -> Network:
         return Network(
-            self.n_features_in_, hidden_sizes(self.depth, self.width), n_out, activation=self.activation,
-            head=head, batch_norm=bool(self.batch_norm), dtype=self._np_dtype, leaky_slope=float(self.leaky_slope),
-            bn_momentum=float(self.bn_momentum), bn_eps=float(self.bn_eps),
+            self.n_features_in_,
+            hidden_sizes(self.depth, self.width),
+            n_out,
+            activation=self.activation,
+            head=head,
+            batch_norm=bool(self.batch_norm),
+            dtype=self._np_dtype,
+            leaky_slope=float(self.leaky_slope),
+            bn_momentum=float(self.bn_momentum),
+            bn_eps=float(self.bn_eps),
         )
 
     def _check_initialized(self) -> Network:
@@ -257,8 +274,12 @@ class MLP:
             codes = encode_labels(y, self.classes_, name=name)
             return codes if net.head == "softmax" else codes.astype(self._np_dtype).reshape(-1, 1)
         if y.ndim == 2 and y.shape[1] != self.n_outputs_:
-            raise ValueError(f"{name} has {y.shape[1]} outputs but the model was fitted with {self.n_outputs_}")
-        t = (np.asarray(y, dtype=np.float64).reshape(-1, self.n_outputs_) - self.target_mean_) / self.target_scale_
+            raise ValueError(
+                f"{name} has {y.shape[1]} outputs but the model was fitted with {self.n_outputs_}"
+            )
+        t = (
+            np.asarray(y, dtype=np.float64).reshape(-1, self.n_outputs_) - self.target_mean_
+        ) / self.target_scale_
         return np.ascontiguousarray(t, dtype=self._np_dtype)
 
     # ------------------------------------------------------------------ parameters
@@ -279,7 +300,9 @@ class MLP:
             h.update(np.ascontiguousarray(p).tobytes())
         return h.hexdigest()
 
-    def loss_and_grads(self, X: Any, y: Any, dropout_masks: list[np.ndarray] | None = None) -> tuple[float, list[np.ndarray]]:
+    def loss_and_grads(
+        self, X: Any, y: Any, dropout_masks: list[np.ndarray] | None = None
+    ) -> tuple[float, list[np.ndarray]]:
         """Data loss + L2 penalty on (X, y) and its gradient, one array per :attr:`params` entry.
 
         Deterministic: no dropout unless ``dropout_masks`` (one 0/1 keep-mask of shape
@@ -295,10 +318,14 @@ class MLP:
         x = self._transform(X)
         if dropout_masks is not None:
             if len(dropout_masks) != net.n_hidden:
-                raise ValueError(f"dropout_masks needs one mask per hidden layer ({net.n_hidden}), got {len(dropout_masks)}")
+                raise ValueError(
+                    f"dropout_masks needs one mask per hidden layer ({net.n_hidden}), got {len(dropout_masks)}"
+                )
             for l, mask in enumerate(dropout_masks):
                 if np.shape(mask) != (X.shape[0], net.sizes[l + 1]):
-                    raise ValueError(f"dropout_masks[{l}] must have shape {(X.shape[0], net.sizes[l + 1])}, got {np.shape(mask)}")
+                    raise ValueError(
+                        f"dropout_masks[{l}] must have shape {(X.shape[0], net.sizes[l + 1])}, got {np.shape(mask)}"
+                    )
             dropout_masks = [np.asarray(mk, dtype=net.dtype) for mk in dropout_masks]
         dropout = float(self.dropout) if dropout_masks is not None else 0.0
         logits = net.forward_train(x, dropout=dropout, masks=dropout_masks, update_stats=False)
@@ -361,7 +388,9 @@ class MLP:
         if monitor not in available:
             if self.early_stopping:
                 why = "a validation set (X_val, y_val)" if not has_val else "a classification task"
-                raise ValueError(f"early_stopping monitors {monitor!r}, which needs {why}; available here: {sorted(available)}")
+                raise ValueError(
+                    f"early_stopping monitors {monitor!r}, which needs {why}; available here: {sorted(available)}"
+                )
             monitor = "val_loss" if has_val else "train_loss"
         return self._transform(X), self._targets(y), val, monitor
 
@@ -376,12 +405,25 @@ class MLP:
         B = min(int(self.batch_size), n)
         _, rng_shuffle, rng_dropout, _ = self._rngs()
         opt = make_optimizer(
-            self.optimizer, net.flat, net.n_weights, momentum=self.momentum, rho=self.rho, beta1=self.beta1,
-            beta2=self.beta2, eps=self.eps, weight_decay=self.weight_decay,
+            self.optimizer,
+            net.flat,
+            net.n_weights,
+            momentum=self.momentum,
+            rho=self.rho,
+            beta1=self.beta1,
+            beta2=self.beta2,
+            eps=self.eps,
+            weight_decay=self.weight_decay,
         )
         sched = make_schedule(
-            self.schedule, self.lr, epochs=self.epochs, step_size=self.step_size, gamma=self.gamma,
-            decay_rate=self.decay_rate, min_lr=self.min_lr, t_max=self.t_max,
+            self.schedule,
+            self.lr,
+            epochs=self.epochs,
+            step_size=self.step_size,
+            gamma=self.gamma,
+            decay_rate=self.decay_rate,
+            min_lr=self.min_lr,
+            t_max=self.t_max,
         )
         net.allocate(B)
         xbuf = np.empty((B, self.n_features_in_), dtype=net.dtype)
@@ -431,10 +473,18 @@ class MLP:
                 np.copyto(net.stats, last_good[1])
                 stop_reason = "diverged"
                 if self.verbose:
-                    print(f"epoch {epoch + 1}/{self.epochs}: non-finite loss or weights, stopping (diverged)", file=sys.stdout)
+                    print(
+                        f"epoch {epoch + 1}/{self.epochs}: non-finite loss or weights, stopping (diverged)",
+                        file=sys.stdout,
+                    )
                 break
 
-            record: dict[str, float] = {"epoch": epoch + 1, "train_loss": loss_sum / n, "l2_penalty": net.l2_penalty(l2), "lr": lr}
+            record: dict[str, float] = {
+                "epoch": epoch + 1,
+                "train_loss": loss_sum / n,
+                "l2_penalty": net.l2_penalty(l2),
+                "lr": lr,
+            }
             if val is not None:
                 val_loss, val_acc = self._evaluate(*val)
                 record["val_loss"] = val_loss
@@ -563,12 +613,23 @@ class MLP:
         yp = np.asarray(pred, dtype=np.float64).reshape(pred.shape[0], -1)
         ss_res = ((yt - yp) ** 2).sum(axis=0)
         ss_tot = ((yt - yt.mean(axis=0)) ** 2).sum(axis=0)
-        r2 = np.where(ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), np.where(ss_res == 0, 1.0, 0.0))
+        r2 = np.where(
+            ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), np.where(ss_res == 0, 1.0, 0.0)
+        )
         return float(r2.mean())
 
     # ------------------------------------------------------------------ state and persistence
-    _FITTED = ("task_", "n_classes_", "n_features_in_", "n_outputs_", "_y_ndim", "stop_reason_",
-               "best_epoch_", "best_score_", "n_epochs_run_")
+    _FITTED = (
+        "task_",
+        "n_classes_",
+        "n_features_in_",
+        "n_outputs_",
+        "_y_ndim",
+        "stop_reason_",
+        "best_epoch_",
+        "best_score_",
+        "n_epochs_run_",
+    )
     _ARRAYS = ("scaler_offset_", "scaler_scale_", "target_mean_", "target_scale_", "classes_")
 
     def state_dict(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -583,10 +644,17 @@ class MLP:
 
         net = self._check_initialized()
         fitted = {name: getattr(self, name) for name in self._FITTED}
-        fitted.update(head=net.head, sizes=net.sizes,
-                      history_={k: [float(v) for v in vals] for k, vals in self.history_.items()})
-        meta = {"format": FORMAT, "version": VERSION, "fitted": fitted,
-                "hyperparameters": {k: jsonable(v) for k, v in self.get_params().items()}}
+        fitted.update(
+            head=net.head,
+            sizes=net.sizes,
+            history_={k: [float(v) for v in vals] for k, vals in self.history_.items()},
+        )
+        meta = {
+            "format": FORMAT,
+            "version": VERSION,
+            "fitted": fitted,
+            "hyperparameters": {k: jsonable(v) for k, v in self.get_params().items()},
+        }
         arrays = {f"param_{i:03d}": p for i, p in enumerate(net.params)}
         for l, (rm, rv) in enumerate(zip(net.running_mean, net.running_var)):
             arrays[f"bn_mean_{l}"], arrays[f"bn_var_{l}"] = rm, rv
@@ -597,14 +665,19 @@ class MLP:
     def from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> MLP:
         """Rebuild the model :meth:`state_dict` described; predictions match exactly."""
         if meta.get("format") != FORMAT or meta.get("version") not in (1, VERSION):
-            raise ValueError(f"unsupported model format {meta.get('format')!r} version {meta.get('version')!r}; "
-                             f"this nnexp reads {FORMAT!r} versions 1 and {VERSION}")
+            raise ValueError(
+                f"unsupported model format {meta.get('format')!r} version {meta.get('version')!r}; "
+                f"this nnexp reads {FORMAT!r} versions 1 and {VERSION}"
+            )
         hp, fitted = dict(meta["hyperparameters"]), meta["fitted"]
         arrays = dict(arrays)
         if meta["version"] == 1:  # standardize: bool, labels 0..K-1, unscaled regression targets
             hp["scaling"] = "standard" if hp.pop("standardize") else "none"
             hp.setdefault("validation_fraction", D["validation_fraction"])
-            arrays["scaler_offset_"], arrays["scaler_scale_"] = arrays.pop("scaler_mean"), arrays.pop("scaler_scale")
+            arrays["scaler_offset_"], arrays["scaler_scale_"] = (
+                arrays.pop("scaler_mean"),
+                arrays.pop("scaler_scale"),
+            )
             if fitted["task_"] == "classification":
                 arrays["classes_"] = np.arange(fitted["n_classes_"], dtype=np.int64)
             else:
@@ -634,7 +707,9 @@ class MLP:
         from .serialization import write_state
 
         if not self._check_initialized().all_finite():
-            raise ValueError("refusing to save a model with non-finite (NaN or inf) weights or batch-norm statistics")
+            raise ValueError(
+                "refusing to save a model with non-finite (NaN or inf) weights or batch-norm statistics"
+            )
         return write_state(path, *self.state_dict())
 
     @classmethod

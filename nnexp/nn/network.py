@@ -76,7 +76,9 @@ class Network:
         self.flat = np.zeros(self.size, dtype=self.dtype)
         self.grad = np.zeros(self.size, dtype=self.dtype)
 
-        def carve(buf: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+        def carve(
+            buf: np.ndarray,
+        ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
             off = 0
             W, b, gamma, beta = [], [], [], []
             for shape in shapes_w:

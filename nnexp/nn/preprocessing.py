@@ -51,7 +51,9 @@ def fit_classes(y: np.ndarray, n_classes: int | None) -> np.ndarray:
     y = as_labels(y)
     if n_classes is not None:
         if y.dtype.kind not in "iu":
-            raise ValueError(f"n_classes={n_classes} needs integer labels 0..{n_classes - 1}, got dtype {y.dtype}")
+            raise ValueError(
+                f"n_classes={n_classes} needs integer labels 0..{n_classes - 1}, got dtype {y.dtype}"
+            )
         lo, hi = int(y.min()), int(y.max())
         if lo < 0 or hi >= n_classes:
             raise ValueError(
@@ -113,7 +115,9 @@ def encode_labels(y: np.ndarray, classes: np.ndarray, name: str = "y") -> np.nda
     return idx.astype(np.int64)
 
 
-def holdout(n: int, fraction: float, rng: np.random.Generator, groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def holdout(
+    n: int, fraction: float, rng: np.random.Generator, groups: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """``(train_rows, val_rows)``: about ``fraction`` of ``n`` rows for validation, per group when
     ``groups`` (class indices) is given so every class keeps its share. Training rows keep their order."""
     perm = rng.permutation(n)
@@ -121,7 +125,9 @@ def holdout(n: int, fraction: float, rng: np.random.Generator, groups: np.ndarra
         val = perm[: int(round(fraction * n))]
     else:
         g = groups[perm]
-        val = np.concatenate([perm[g == c][: int(round(fraction * np.count_nonzero(g == c)))] for c in np.unique(g)])
+        val = np.concatenate(
+            [perm[g == c][: int(round(fraction * np.count_nonzero(g == c)))] for c in np.unique(g)]
+        )
     if val.shape[0] == 0 or val.shape[0] == n:
         raise ValueError(
             f"early stopping needs validation rows, but validation_fraction={fraction} of {n} training rows "

@@ -36,7 +36,9 @@ def jsonable(value: Any) -> Any:
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (Sequence, np.ndarray)):
         return [jsonable(v) for v in value]
-    raise ValueError(f"cannot store hyperparameter value {value!r} of type {type(value).__name__} in a model file")
+    raise ValueError(
+        f"cannot store hyperparameter value {value!r} of type {type(value).__name__} in a model file"
+    )
 
 
 def write_state(path: str | Path, meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> Path:

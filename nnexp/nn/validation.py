@@ -42,7 +42,9 @@ def hidden_sizes(depth: int, width: int | Sequence[int]) -> list[int]:
         raise ValueError(f"width must be {w.expected()} or a list of {depth} integers, got {width!r}")
     widths = list(width)
     if len(widths) != depth:
-        raise ValueError(f"width has {len(widths)} entries but depth is {depth}; give one width per hidden layer")
+        raise ValueError(
+            f"width has {len(widths)} entries but depth is {depth}; give one width per hidden layer"
+        )
     if not all(w.accepts(x) for x in widths):
         raise ValueError(f"every width must be {w.expected()}, got {widths!r}")
     return [int(x) for x in widths]
@@ -54,12 +56,21 @@ def relation_problems(p: Mapping[str, Any], names: Mapping[str, str] | None = No
     n = {k: (names or {}).get(k, k) for k in ("width", "depth", "min_lr", "lr", "n_classes", "task")}
     problems = []
     width = p["width"]
-    if not is_int(width) and isinstance(width, Sequence) and not isinstance(width, str) and len(width) != p["depth"]:
-        problems.append(f"{n['width']} has {len(width)} entries but {n['depth']} is {p['depth']}; "
-                        "give one width per hidden layer")
+    if (
+        not is_int(width)
+        and isinstance(width, Sequence)
+        and not isinstance(width, str)
+        and len(width) != p["depth"]
+    ):
+        problems.append(
+            f"{n['width']} has {len(width)} entries but {n['depth']} is {p['depth']}; "
+            "give one width per hidden layer"
+        )
     if p["schedule"] == "cosine" and is_real(p["lr"]) and is_real(p["min_lr"]) and p["min_lr"] > p["lr"]:
-        problems.append(f"{n['min_lr']} must be <= {n['lr']} for the cosine schedule, "
-                        f"got {n['min_lr']}={p['min_lr']!r} > {n['lr']}={p['lr']!r}")
+        problems.append(
+            f"{n['min_lr']} must be <= {n['lr']} for the cosine schedule, "
+            f"got {n['min_lr']}={p['min_lr']!r} > {n['lr']}={p['lr']!r}"
+        )
     if p["n_classes"] is not None and p["task"] == "regression":
         problems.append(f"{n['n_classes']} is only valid for classification, but {n['task']}='regression'")
     return problems
@@ -86,7 +97,9 @@ def check_X(X: Any, *, name: str = "X", n_features: int | None = None) -> np.nda
     try:
         arr = np.asarray(X)
     except (ValueError, TypeError) as exc:  # ragged lists and the like
-        raise ValueError(f"{name} must be a 2-D numeric array of shape (n_samples, n_features): {exc}") from None
+        raise ValueError(
+            f"{name} must be a 2-D numeric array of shape (n_samples, n_features): {exc}"
+        ) from None
     if arr.ndim != 2:
         raise ValueError(
             f"{name} must be a 2-D array of shape (n_samples, n_features), got {arr.ndim}-D shape {arr.shape}"
@@ -101,7 +114,9 @@ def check_X(X: Any, *, name: str = "X", n_features: int | None = None) -> np.nda
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} contains NaN or infinity; impute or drop those rows first")
     if n_features is not None and arr.shape[1] != n_features:
-        raise ValueError(f"{name} has {arr.shape[1]} features, but the model was fitted with {n_features} features")
+        raise ValueError(
+            f"{name} has {arr.shape[1]} features, but the model was fitted with {n_features} features"
+        )
     return arr
 
 
@@ -109,9 +124,13 @@ def check_targets(y: Any, n_rows: int, *, name: str = "y", X_name: str = "X") ->
     """Return ``y`` as an array (numbers, or text labels as ``str``) after checking it is 1-D/2-D, finite and matches ``n_rows``."""
     arr = np.asarray(y)
     if arr.ndim not in (1, 2) or arr.ndim == 0:
-        raise ValueError(f"{name} must be a 1-D array of shape (n_samples,) or 2-D (n_samples, n_outputs), got shape {arr.shape}")
+        raise ValueError(
+            f"{name} must be a 1-D array of shape (n_samples,) or 2-D (n_samples, n_outputs), got shape {arr.shape}"
+        )
     if arr.shape[0] != n_rows:
-        raise ValueError(f"{name} has {arr.shape[0]} rows but {X_name} has {n_rows}; they must have the same length")
+        raise ValueError(
+            f"{name} has {arr.shape[0]} rows but {X_name} has {n_rows}; they must have the same length"
+        )
     if arr.dtype.kind == "O":  # e.g. a pandas column of strings or Python ints
         arr = np.array(arr.tolist())
     if arr.dtype.kind not in "biufUS":

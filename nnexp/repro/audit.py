@@ -14,9 +14,10 @@ re-trained trials as its child runs (``nnexp.audit_of=<the pruned trial's run>``
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, List, Optional
+from typing import Any
 
 import numpy as np
 from optuna.trial import FrozenTrial
@@ -40,8 +41,8 @@ class AuditedTrial:
     """One pruned trial re-trained to its full budget."""
 
     number: int
-    pruned_at: Optional[int]
-    pruned_value: Optional[float]  #: the value it had when pruned (its last reported one)
+    pruned_at: int | None
+    pruned_value: float | None  #: the value it had when pruned (its last reported one)
     full_value: float  #: its objective after the full budget
     beats_best: bool
     run_id: str
@@ -57,8 +58,8 @@ class Audit:
     best_number: int
     best_value: float
     n_pruned: int  #: trials the pruner stopped (the population sampled from)
-    trials: List[AuditedTrial] = field(default_factory=list)
-    run_id: Optional[str] = None
+    trials: list[AuditedTrial] = field(default_factory=list)
+    run_id: str | None = None
 
     @property
     def false_prunes(self) -> int:
@@ -72,29 +73,39 @@ class Audit:
 
     def metrics(self) -> dict:
         """The audit run's metrics."""
-        return {"audited": float(len(self.trials)), "false_prunes": float(self.false_prunes),
-                "false_prune_rate": self.rate}
+        return {
+            "audited": float(len(self.trials)),
+            "false_prunes": float(self.false_prunes),
+            "false_prune_rate": self.rate,
+        }
 
     def summary(self) -> str:
         """``false prunes: 1 of 3 audited pruned trials (33.3%) would have beaten trial 4 ...``."""
-        return (f"false prunes: {self.false_prunes} of {len(self.trials)} audited pruned trials "
-                f"({100 * self.rate:.1f}%) would have beaten the best, trial {self.best_number} "
-                f"({self.metric}={self.best_value:.6g})")
+        return (
+            f"false prunes: {self.false_prunes} of {len(self.trials)} audited pruned trials "
+            f"({100 * self.rate:.1f}%) would have beaten the best, trial {self.best_number} "
+            f"({self.metric}={self.best_value:.6g})"
+        )
 
     def note(self) -> str:
         """The audit run's description: the verdict and a table of the audited trials."""
-        lines = [f"**Pruning audit of sweep `{self.study}`**: {self.summary()}; sampled "
-                 f"{len(self.trials)} of {self.n_pruned} pruned trials.", "",
-                 f"| trial | pruned at | value when pruned | full-budget {self.metric} | beats best |",
-                 "|---|---|---|---|---|"]
+        lines = [
+            f"**Pruning audit of sweep `{self.study}`**: {self.summary()}; sampled "
+            f"{len(self.trials)} of {self.n_pruned} pruned trials.",
+            "",
+            f"| trial | pruned at | value when pruned | full-budget {self.metric} | beats best |",
+            "|---|---|---|---|---|",
+        ]
         for t in self.trials:
             when = "-" if t.pruned_value is None else f"{t.pruned_value:.4g}"
-            lines.append(f"| {t.number} | {t.pruned_at} | {when} | {t.full_value:.4g} | "
-                         f"{'yes' if t.beats_best else 'no'} |")
+            lines.append(
+                f"| {t.number} | {t.pruned_at} | {when} | {t.full_value:.4g} | "
+                f"{'yes' if t.beats_best else 'no'} |"
+            )
         return "\n".join(lines)
 
 
-def pruned_sample(trials: List[FrozenTrial], k: int, seed: int) -> List[FrozenTrial]:
+def pruned_sample(trials: list[FrozenTrial], k: int, seed: int) -> list[FrozenTrial]:
     """``k`` of the trials the pruner stopped (with a run to re-train from), drawn with
     ``seed``, in trial order."""
     from nnexp.search.ledger import pruned_by_pruner
@@ -147,35 +158,58 @@ def audit(
     direction = study.direction.name.lower()
     first = fetch_run(tracking_uri, sample[0].user_attrs[RUN_ID_ATTR])
     metric = sweep_metric(first, parent)
-    result = Audit(name, metric, direction, best.number, float(best.value),
-                   sum(pruned_by_pruner(t) for t in trials))
-    result.run_id = start_run_under(tracking_uri, parent, f"audit-{name}",
-                                    {ROLE_TAG: ROLE_AUDIT, STUDY_TAG: name})
-    echo(f"auditing {len(sample)} of {result.n_pruned} pruned trials of study {name!r} "
-         f"(best: trial {best.number}, {metric}={best.value:.6g})")
+    result = Audit(
+        name, metric, direction, best.number, float(best.value), sum(pruned_by_pruner(t) for t in trials)
+    )
+    result.run_id = start_run_under(
+        tracking_uri, parent, f"audit-{name}", {ROLE_TAG: ROLE_AUDIT, STUDY_TAG: name}
+    )
+    echo(
+        f"auditing {len(sample)} of {result.n_pruned} pruned trials of study {name!r} "
+        f"(best: trial {best.number}, {metric}={best.value:.6g})"
+    )
     status = "FINISHED"
     try:
         for t in sample:
             run = first if t is sample[0] else fetch_run(tracking_uri, t.user_attrs[RUN_ID_ATTR])
             cfg = prepare_config(run, tracking_uri, out_dir / f"trial_{t.number}", progress)
             trained = run_training(
-                cfg, parent_run_id=result.run_id, run_name=f"audit-trial-{t.number}",
-                extra_tags={ROLE_TAG: ROLE_AUDIT, STUDY_TAG: name, TRIAL_TAG: t.number,
-                            AUDIT_OF_TAG: run.run_id},
+                cfg,
+                parent_run_id=result.run_id,
+                run_name=f"audit-trial-{t.number}",
+                extra_tags={
+                    ROLE_TAG: ROLE_AUDIT,
+                    STUDY_TAG: name,
+                    TRIAL_TAG: t.number,
+                    AUDIT_OF_TAG: run.run_id,
+                },
                 log_model=False,
             )
             mode = "max" if direction == "maximize" else "min"
             value = float(best_of(trained.history.get(metric, []), mode))
-            item = AuditedTrial(t.number, t.user_attrs.get(PRUNED_AT_ATTR), t.value, value,
-                                beats(value, float(best.value), direction), str(trained.run_id))
+            item = AuditedTrial(
+                t.number,
+                t.user_attrs.get(PRUNED_AT_ATTR),
+                t.value,
+                value,
+                beats(value, float(best.value), direction),
+                str(trained.run_id),
+            )
             result.trials.append(item)
-            echo(f"trial {t.number} pruned at epoch {item.pruned_at}: full budget {metric}="
-                 f"{item.full_value:.6g} ({trained.epochs_run} epochs) -> "
-                 + ("beats the best: a false prune" if item.beats_best else "below the best"))
+            echo(
+                f"trial {t.number} pruned at epoch {item.pruned_at}: full budget {metric}="
+                f"{item.full_value:.6g} ({trained.epochs_run} epochs) -> "
+                + ("beats the best: a false prune" if item.beats_best else "below the best")
+            )
     except BaseException as exc:
         status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
         raise
     finally:
-        finish_run(tracking_uri, result.run_id, metrics=result.metrics(),
-                   tags={NOTE_TAG: result.note()}, status=status)
+        finish_run(
+            tracking_uri,
+            result.run_id,
+            metrics=result.metrics(),
+            tags={NOTE_TAG: result.note()},
+            status=status,
+        )
     return result

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional
 
 from nnexp.tracking.provenance import CODE_TAGS, ENV_PREFIX
 
@@ -32,43 +32,52 @@ class Difference:
         return f"{self.what}: {self.original} -> {self.now}"
 
 
-def environment_differences(original: Mapping[str, str], reproduced: Mapping[str, str]) -> List[Difference]:
+def environment_differences(original: Mapping[str, str], reproduced: Mapping[str, str]) -> list[Difference]:
     """``env.*`` and code-version tags (``nnexp.version``, ``git.*``) that differ between two runs.
 
     Tags the original never recorded (older runs) count as differences (``not recorded``).
     """
-    keys = sorted(
-        {k for k in {**original, **reproduced} if k.startswith(ENV_PREFIX)} | set(CODE_TAGS)
-    )
+    keys = sorted({k for k in {**original, **reproduced} if k.startswith(ENV_PREFIX)} | set(CODE_TAGS))
     out = []
     for key in keys:
         a, b = original.get(key), reproduced.get(key)
         if a != b and not (a is None and b is None):
-            out.append(Difference(key, a if a is not None else "not recorded", b if b is not None else "not recorded"))
+            out.append(
+                Difference(
+                    key, a if a is not None else "not recorded", b if b is not None else "not recorded"
+                )
+            )
     return out
 
 
 def data_differences(
-    original_files: Optional[Mapping[str, str]],
-    original_sha256: Optional[str],
+    original_files: Mapping[str, str] | None,
+    original_sha256: str | None,
     identity: Mapping[str, object],
-) -> List[Difference]:
+) -> list[Difference]:
     """Dataset files whose sha256 changed (or appeared/disappeared) since the original run.
 
     Data without files (generated: xor, moons) is compared by the combined checksum.
     """
-    now_files: Dict[str, str] = dict(identity.get("files") or {})  # type: ignore[arg-type]
+    now_files: dict[str, str] = dict(identity.get("files") or {})  # type: ignore[arg-type]
     source = str(identity.get("source", ""))
-    out: List[Difference] = []
+    out: list[Difference] = []
     if original_files:
         for name in sorted(set(original_files) | set(now_files)):
             a, b = original_files.get(name), now_files.get(name)
             if a != b:
                 where = f"file {name!r}" + (f" ({source})" if source else "")
-                out.append(Difference(where, f"sha256 {a}" if a else "absent", f"sha256 {b}" if b else "absent"))
+                out.append(
+                    Difference(where, f"sha256 {a}" if a else "absent", f"sha256 {b}" if b else "absent")
+                )
     if not out and original_sha256 and original_sha256 != identity.get("sha256"):
-        out.append(Difference(f"dataset {identity.get('name')!r} content", f"sha256 {original_sha256}",
-                              f"sha256 {identity.get('sha256')}"))
+        out.append(
+            Difference(
+                f"dataset {identity.get('name')!r} content",
+                f"sha256 {original_sha256}",
+                f"sha256 {identity.get('sha256')}",
+            )
+        )
     return out
 
 
@@ -83,11 +92,11 @@ class Comparison:
     metric: str
     original_value: float
     reproduced_value: float
-    original_weights: Optional[str]
-    reproduced_weights: Optional[str]
+    original_weights: str | None
+    reproduced_weights: str | None
     tolerance: float = 0.0
-    environment: List[Difference] = field(default_factory=list)
-    data: List[Difference] = field(default_factory=list)
+    environment: list[Difference] = field(default_factory=list)
+    data: list[Difference] = field(default_factory=list)
 
     @property
     def delta(self) -> float:
@@ -150,7 +159,7 @@ class Comparison:
             lines.append(f"  |delta| exceeds --tolerance {self.tolerance:g}")
         return "\n".join(lines)
 
-    def as_tags(self) -> Dict[str, str]:
+    def as_tags(self) -> dict[str, str]:
         """The comparison as MLflow tags of the reproduction run."""
         return {
             "nnexp.reproduction.verdict": self.verdict,
@@ -158,5 +167,7 @@ class Comparison:
             "nnexp.reproduction.metric_delta": repr(self.delta),
             "nnexp.reproduction.weights_match": str(self.weights_identical).lower(),
             "nnexp.reproduction.environment_match": str(self.environment_matches).lower(),
-            "nnexp.reproduction.differences": json.dumps([str(d) for d in self.environment + self.data])[:4900],
+            "nnexp.reproduction.differences": json.dumps([str(d) for d in self.environment + self.data])[
+                :4900
+            ],
         }

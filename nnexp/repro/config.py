@@ -11,21 +11,22 @@ from __future__ import annotations
 import copy
 import os
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Sequence
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
 #: Hydra settings of a standalone config (as ``conf/config.yaml`` has them).
-HYDRA_SETTINGS: Dict[str, Any] = {
+HYDRA_SETTINGS: dict[str, Any] = {
     "job": {"chdir": False},
     "run": {"dir": "outputs/${now:%Y-%m-%d}/${now:%H-%M-%S}"},
 }
 
 
-def rerunnable(config: Mapping[str, Any], blas_threads: Optional[int] = None) -> Dict[str, Any]:
+def rerunnable(config: Mapping[str, Any], blas_threads: int | None = None) -> dict[str, Any]:
     """A deep copy of ``config`` with trial-only settings reset and BLAS threads pinned."""
-    cfg: Dict[str, Any] = copy.deepcopy(dict(config))
+    cfg: dict[str, Any] = copy.deepcopy(dict(config))
     cfg.pop("hydra", None)
     trainer = cfg.setdefault("trainer", {})
     trainer["save_dir"] = None
@@ -48,7 +49,9 @@ def config_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._") or "best"
 
 
-def write_standalone(config: Mapping[str, Any], path: str | os.PathLike[str], header: Sequence[str] = ()) -> Path:
+def write_standalone(
+    config: Mapping[str, Any], path: str | os.PathLike[str], header: Sequence[str] = ()
+) -> Path:
     """Write ``config`` as a primary Hydra config for ``nnexp-train --config-path --config-name``.
 
     The file starts from the schema (``defaults: [base_config, _self_]``), so Hydra type-checks

@@ -9,9 +9,10 @@ original; the original gets ``nnexp.reproduced_by=<new run id>``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, List, Optional
+from typing import Any
 
 from omegaconf import DictConfig
 
@@ -48,8 +49,8 @@ class Target:
     metric: str  #: per-epoch metric whose best over the epochs is compared (``val_accuracy``)
     direction: str  #: ``maximize`` | ``minimize``
     value: float  #: the original's value (the trial's objective, else ``best_<metric>``)
-    study: Optional[str] = None
-    trial: Optional[int] = None
+    study: str | None = None
+    trial: int | None = None
 
     @property
     def label(self) -> str:
@@ -66,8 +67,8 @@ class Reproduction:
     run_id: str
     experiment_id: str
     comparison: Comparison
-    model_path: Optional[Path] = None
-    model_uri: Optional[str] = None
+    model_path: Path | None = None
+    model_uri: str | None = None
     model_version: Any = None
 
 
@@ -76,14 +77,16 @@ def target_for_run(run: RecordedRun) -> Target:
     from nnexp.nn.early_stopping import resolve_mode
 
     metric = run.monitor
-    mode = resolve_mode(metric, str(run.config.get("trainer", {}).get("early_stopping", {}).get("mode", "auto")))
+    mode = resolve_mode(
+        metric, str(run.config.get("trainer", {}).get("early_stopping", {}).get("mode", "auto"))
+    )
     key = f"best_{metric}"
     if key not in run.metrics:
         raise Refusal(f"MLflow run {run.run_id} has no {key} metric: it did not finish training")
     return Target(run, metric, "maximize" if mode == "max" else "minimize", float(run.metrics[key]))
 
 
-def sweep_metric(run: RecordedRun, parent_run_id: Optional[str]) -> str:
+def sweep_metric(run: RecordedRun, parent_run_id: str | None) -> str:
     """The metric the sweep optimised (its parent run's ``sweep.metric`` tag), else the monitor."""
     parent = parent_run_id or run.tags.get(PARENT_RUN_TAG)
     if parent:
@@ -113,7 +116,7 @@ def load_data(cfg: DictConfig) -> Any:
     return load_config_dataset(cfg, Path.cwd())
 
 
-def check_data(run: RecordedRun, dataset: Any, force: bool) -> List[Difference]:
+def check_data(run: RecordedRun, dataset: Any, force: bool) -> list[Difference]:
     """Differences between the data now and the original's; refuse on any unless ``force``."""
     diffs = data_differences(run.data_files(), run.data_sha256(), dataset.identity)
     if diffs and not force:
@@ -132,16 +135,18 @@ def _note(target: Target, comparison: Comparison) -> str:
 
     link = run_link(str(orig.run_name), orig.run_id, orig.experiment_id)
     what = f"trial {target.trial} of study `{target.study}`" if target.study is not None else "run"
-    return "\n".join([
-        f"**Reproduction of {what}**: {link} (`{orig.run_id}`), re-trained from scratch with its "
-        f"recorded config and seed {orig.seed}.",
-        "",
-        f"Verdict: **{comparison.verdict}**.",
-        "",
-        "```",
-        comparison.report(),
-        "```",
-    ])
+    return "\n".join(
+        [
+            f"**Reproduction of {what}**: {link} (`{orig.run_id}`), re-trained from scratch with its "
+            f"recorded config and seed {orig.seed}.",
+            "",
+            f"Verdict: **{comparison.verdict}**.",
+            "",
+            "```",
+            comparison.report(),
+            "```",
+        ]
+    )
 
 
 def reproduce(
@@ -151,7 +156,7 @@ def reproduce(
     out_dir: Path,
     tolerance: float = 0.0,
     force: bool = False,
-    register: Optional[str] = None,
+    register: str | None = None,
     progress: bool = True,
     echo: Callable[[str], None] = print,
 ) -> Reproduction:
@@ -170,9 +175,7 @@ def reproduce(
     if target.study is not None:
         tags.update({STUDY_TAG: target.study, TRIAL_TAG: str(target.trial)})
     echo(f"re-training {target.label} from scratch (seed {orig.seed})")
-    result = run_training(
-        cfg, run_name=f"reproduce-{orig.run_name}", extra_tags=tags, log_model=False
-    )
+    result = run_training(cfg, run_name=f"reproduce-{orig.run_name}", extra_tags=tags, log_model=False)
     assert result.run_id is not None
     mode = "max" if target.direction == "maximize" else "min"
     value = best_of(result.history.get(target.metric, []), mode)
@@ -194,12 +197,18 @@ def reproduce(
         from nnexp.tracking.pyfunc import log_servable_model
         from nnexp.tracking.registry import register_model
 
-        out.model_uri = log_servable_model(result.run_id, result.model, dataset.X_train, tracking_uri=tracking_uri)
+        out.model_uri = log_servable_model(
+            result.run_id, result.model, dataset.X_train, tracking_uri=tracking_uri
+        )
         out.model_version = register_model(
-            tracking_uri, out.model_uri, register,
+            tracking_uri,
+            out.model_uri,
+            register,
             tags={
-                REPRODUCTION_TAG: orig.run_id, "nnexp.run_id": result.run_id,
-                "nnexp.verdict": comparison.verdict, "nnexp.weights_sha256": comparison.reproduced_weights,
+                REPRODUCTION_TAG: orig.run_id,
+                "nnexp.run_id": result.run_id,
+                "nnexp.verdict": comparison.verdict,
+                "nnexp.weights_sha256": comparison.reproduced_weights,
                 f"nnexp.{target.metric}": repr(comparison.reproduced_value),
                 **({STUDY_TAG: target.study, TRIAL_TAG: str(target.trial)} if target.study else {}),
             },

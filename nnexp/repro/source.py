@@ -10,7 +10,7 @@ import json
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any
 
 from nnexp.repro.errors import Refusal
 from nnexp.tracking.masking import mask_secrets
@@ -28,9 +28,9 @@ class RecordedRun:
     experiment_id: str
     tracking_uri: str
     status: str
-    config: Dict[str, Any]  #: the resolved config (``config.yaml`` artifact)
-    tags: Dict[str, str] = field(default_factory=dict)
-    metrics: Dict[str, float] = field(default_factory=dict)
+    config: dict[str, Any]  #: the resolved config (``config.yaml`` artifact)
+    tags: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
 
     @property
     def monitor(self) -> str:
@@ -42,15 +42,15 @@ class RecordedRun:
         """The run's seed (``trainer.seed``)."""
         return int(self.config.get("trainer", {}).get("seed", 0))
 
-    def blas_threads(self) -> Optional[int]:
+    def blas_threads(self) -> int | None:
         """BLAS threads in effect while the run trained (``env.blas_threads``), if recorded."""
         value = self.tags.get("env.blas_threads")
         return int(value) if value and value.isdigit() and int(value) > 0 else None
 
-    def _download(self, path: str, dst: str) -> Optional[Path]:
+    def _download(self, path: str, dst: str) -> Path | None:
         return download_artifact(self.tracking_uri, self.run_id, path, dst)
 
-    def data_files(self) -> Optional[Dict[str, str]]:
+    def data_files(self) -> dict[str, str] | None:
         """``{file name: sha256}`` of the dataset as the run saw it (None when not recorded)."""
         if DATA_FILES_TAG in self.tags:
             return dict(json.loads(self.tags[DATA_FILES_TAG]))
@@ -60,11 +60,11 @@ class RecordedRun:
                 return None
             return dict(json.loads(path.read_text()).get("identity", {}).get("files", {}))
 
-    def data_sha256(self) -> Optional[str]:
+    def data_sha256(self) -> str | None:
         """The dataset's combined identity checksum (``dataset.sha256``)."""
         return self.tags.get(DATA_SHA_TAG) or None
 
-    def weights_checksum(self) -> Optional[str]:
+    def weights_checksum(self) -> str | None:
         """``MLP.weights_checksum()`` of the run's final model: the tag, else from its weights."""
         if self.tags.get(WEIGHTS_TAG):
             return self.tags[WEIGHTS_TAG]

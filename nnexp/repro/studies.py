@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Union
 
 import optuna
 from optuna.storages import BaseStorage
@@ -35,13 +34,13 @@ class StudyInfo:
     name: str
     direction: str
     n_trials: int
-    counts: Dict[str, int] = field(default_factory=dict)
-    best_number: Optional[int] = None
-    best_value: Optional[float] = None
-    best_run_id: Optional[str] = None
+    counts: dict[str, int] = field(default_factory=dict)
+    best_number: int | None = None
+    best_value: float | None = None
+    best_run_id: str | None = None
 
 
-def storage_url(storage: Optional[str], base_dir: Union[str, os.PathLike[str], None] = None) -> str:
+def storage_url(storage: str | None, base_dir: str | os.PathLike[str] | None = None) -> str:
     """The resolved storage URL (``None``: the sweeper's default journal under ``base_dir``/cwd)."""
     try:
         return resolve_storage_url(storage, base_dir or Path.cwd())
@@ -66,7 +65,7 @@ def open_existing(url: str) -> BaseStorage:
         raise Refusal(f"cannot open the Optuna storage {mask_secrets(url)}: {exc}") from None
 
 
-def _info(name: str, direction: str, trials: List[FrozenTrial]) -> StudyInfo:
+def _info(name: str, direction: str, trials: list[FrozenTrial]) -> StudyInfo:
     info = StudyInfo(name=name, direction=direction, n_trials=len(trials), counts=state_counts(trials))
     best = best_trial(trials, direction)
     if best is not None:
@@ -75,7 +74,7 @@ def _info(name: str, direction: str, trials: List[FrozenTrial]) -> StudyInfo:
     return info
 
 
-def list_studies(storage: BaseStorage) -> List[StudyInfo]:
+def list_studies(storage: BaseStorage) -> list[StudyInfo]:
     """Every study in ``storage``, sorted by name."""
     out = []
     for summary in optuna.get_all_study_summaries(storage, include_best_trial=False):
@@ -85,7 +84,7 @@ def list_studies(storage: BaseStorage) -> List[StudyInfo]:
     return sorted(out, key=lambda s: s.name)
 
 
-def describe_studies(infos: List[StudyInfo]) -> str:
+def describe_studies(infos: list[StudyInfo]) -> str:
     """``a (5 trials), b (3 trials)``, or ``none``."""
     return ", ".join(f"{s.name!r} ({s.n_trials} trials)" for s in infos) or "none"
 
@@ -111,9 +110,7 @@ def _why_unfinished(trial: FrozenTrial) -> str:
     return f"is {state}"
 
 
-def select_trial(
-    study: optuna.Study, *, number: Optional[int] = None, run_id: Optional[str] = None
-) -> FrozenTrial:
+def select_trial(study: optuna.Study, *, number: int | None = None, run_id: str | None = None) -> FrozenTrial:
     """The trial ``number``, the trial whose MLflow run is ``run_id``, or the best finished one.
 
     Refuses for a number out of range, a run of no trial, an empty study, and a trial that did
@@ -144,7 +141,8 @@ def select_trial(
     if trial.state != TrialState.COMPLETE:
         offer = (
             f"; the best finished trial is {best.number} (value {best.value:.6g}): --trial {best.number}"
-            if best is not None else "; the study has no finished trial"
+            if best is not None
+            else "; the study has no finished trial"
         )
         raise Refusal(
             f"trial {trial.number} of study {name!r} {_why_unfinished(trial)}: only COMPLETE trials "

@@ -31,20 +31,13 @@ def apply_value_overrides(cfg: DictConfig, overrides: Sequence[str]) -> None:
         ov = parser.parse_override(line)
         key, value = ov.key_or_group, ov.value()
         if ov.is_add() or ov.is_force_add():
-            if (
-                ov.is_add()
-                and OmegaConf.select(cfg, key, default=_MISSING) is not _MISSING
-            ):
-                raise KeyError(
-                    f"Could not append to config. An item is already at '{key}'"
-                )
+            if ov.is_add() and OmegaConf.select(cfg, key, default=_MISSING) is not _MISSING:
+                raise KeyError(f"Could not append to config. An item is already at '{key}'")
             OmegaConf.update(cfg, key, value, merge=True, force_add=True)
             continue
         existing = OmegaConf.select(cfg, key, default=_MISSING, throw_on_missing=False)
         if existing is _MISSING:
-            raise KeyError(
-                f"Could not override '{key}'. No match in config; to append, use +{key}={value}"
-            )
+            raise KeyError(f"Could not override '{key}'. No match in config; to append, use +{key}={value}")
         if OmegaConf.is_dict(existing) and not isinstance(value, dict):
             raise TypeError(
                 f"'{key}' is a config node, not a value: is it a config group that was not marked as one?"

@@ -21,22 +21,16 @@ class SweepContext:
     study_name: str
     storage_url: str  #: resolved storage URL, or ``env:<VAR>`` (see ``storage_for_context``)
     n_trials: int  #: the study's total target (all states)
-    metric: (
-        str  #: per-epoch record key reported to Optuna and optimised (``val_accuracy``)
-    )
+    metric: str  #: per-epoch record key reported to Optuna and optimised (``val_accuracy``)
     direction: str  #: ``minimize`` | ``maximize``
     space_json: str  #: :meth:`nnexp.search.space.SearchSpace.to_json`
     sampler: Any = None  #: ``hydra.sweeper.sampler`` as plain data
     pruner: Any = None
     n_jobs: int = 1
-    deadline: float | None = (
-        None  #: epoch seconds after which no trial starts (timeout)
-    )
+    deadline: float | None = None  #: epoch seconds after which no trial starts (timeout)
     stale_after: float = 300.0
     max_retries: int = 0  #: re-enqueue a dead worker's trial this many times
-    n_existing: int = (
-        0  #: trials in the study when the sweep started (seeds workers apart)
-    )
+    n_existing: int = 0  #: trials in the study when the sweep started (seeds workers apart)
     tracking_uri: str | None = None
     experiment_id: str | None = None
     parent_run_id: str | None = None

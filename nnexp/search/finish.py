@@ -88,8 +88,9 @@ def finish(study: Any, ctx: SweepContext, recompose: Any, status: str) -> SweepS
         runs.reconcile(study)
     except Exception as exc:  # noqa: BLE001 - the summary matters more
         log.warning("could not reconcile trial runs with Optuna: %s", exc)
-    record_parent(runs, ctx.parent_run_id, study, summary, metric=ctx.metric,
-                  sweep_dir=sweep_dir, status=status)
+    record_parent(
+        runs, ctx.parent_run_id, study, summary, metric=ctx.metric, sweep_dir=sweep_dir, status=status
+    )
     return summary
 
 
@@ -151,7 +152,11 @@ def record_parent(
                 (root / name).write_bytes((sweep_dir / name).read_bytes())
         (root / "trials.json").write_text(json.dumps(trials_json(trials), indent=1, default=str))
         sweep_runs.log_summary(
-            runs.client, parent_run_id, tags=tags, metrics=metrics, step=summary.n_trials,
+            runs.client,
+            parent_run_id,
+            tags=tags,
+            metrics=metrics,
+            step=summary.n_trials,
             artifacts=str(root),
         )
     runs.end_parent(parent_run_id, status)
@@ -176,6 +181,7 @@ def trust_note(summary: SweepSummary) -> str:
 
 def trials_json(trials: list[FrozenTrial]) -> list[dict[str, Any]]:
     """Every trial as plain data (``trials.json`` on the parent run)."""
+
     def when(t: Any) -> str | None:
         return t.isoformat() if t else None
 
@@ -193,9 +199,7 @@ def trials_json(trials: list[FrozenTrial]) -> list[dict[str, Any]]:
     ]
 
 
-def finish_best_trial(
-    tracking_uri: str, best: FrozenTrial, best_cfg: Any, launch_cwd: Path
-) -> str | None:
+def finish_best_trial(tracking_uri: str, best: FrozenTrial, best_cfg: Any, launch_cwd: Path) -> str | None:
     """Once, for the best trial: learning curves + confusion matrix on its run, servable model.
 
     Returns the model URI (None when the weights are missing).

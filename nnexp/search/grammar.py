@@ -89,9 +89,7 @@ def _check_tags(where: str, tags: Iterable[str], allow_log: bool) -> bool:
             "(e.g. tag(log, interval(1e-4, 1e-1)))"
         )
     if "log" in tags and not allow_log:
-        raise SearchSpaceError(
-            f"{where}: 'log' applies to numeric ranges and intervals, not to choices"
-        )
+        raise SearchSpaceError(f"{where}: 'log' applies to numeric ranges and intervals, not to choices")
     return "log" in tags
 
 
@@ -101,11 +99,7 @@ def _is_int(x: Any) -> bool:
 
 def _numeric(where: str, *values: Any) -> None:
     for v in values:
-        if (
-            isinstance(v, bool)
-            or not isinstance(v, (int, float))
-            or not math.isfinite(float(v))
-        ):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)):
             raise SearchSpaceError(f"{where}: bounds must be finite numbers, got {v!r}")
 
 
@@ -117,9 +111,7 @@ def _from_override(ov: Any, where: str) -> tuple[BaseDistribution, tuple[str, ..
         return _range(ov.value(), where), ()
     if ov.is_interval_sweep():
         return _interval(ov.value(), where), ()
-    raise SearchSpaceError(
-        f"{where}: unsupported sweep type {ov.value_type}"
-    )  # pragma: no cover
+    raise SearchSpaceError(f"{where}: unsupported sweep type {ov.value_type}")  # pragma: no cover
 
 
 def _choice(ov: Any, where: str) -> tuple[CategoricalDistribution, tuple[str, ...]]:
@@ -166,9 +158,7 @@ def _range(value: Any, where: str) -> BaseDistribution:
             "scale; use tag(log, interval(low, high))"
         )
     # decimal arithmetic on the written values: range(0.0, 0.55, 0.05) ends at 0.5
-    start, stop, step_d = (
-        decimal.Decimal(repr(float(v))) for v in (value.start, value.stop, value.step)
-    )
+    start, stop, step_d = (decimal.Decimal(repr(float(v))) for v in (value.start, value.stop, value.step))
     n = math.ceil((stop - start) / step_d)
     items_f = [float(start + i * step_d) for i in range(max(n, 0))]
     if len(items_f) < 2:
@@ -180,8 +170,7 @@ def _int_range(value: Any, where: str, log: bool) -> IntDistribution:
     items = list(range(value.start, value.stop, value.step))
     if not items:
         raise SearchSpaceError(
-            f"{where}: range({value.start}, {value.stop}, {value.step}) is empty "
-            "(the stop value is excluded)"
+            f"{where}: range({value.start}, {value.stop}, {value.step}) is empty (the stop value is excluded)"
         )
     low, high, step = min(items), max(items), abs(value.step)
     if log and step != 1:
@@ -189,9 +178,7 @@ def _int_range(value: Any, where: str, log: bool) -> IntDistribution:
     if log and low < 1:
         raise SearchSpaceError(f"{where}: a log-scale int range needs values >= 1, got {low}")
     if low == high:
-        raise SearchSpaceError(
-            f"{where}: the range holds one value ({low}); give it as a plain value"
-        )
+        raise SearchSpaceError(f"{where}: the range holds one value ({low}); give it as a plain value")
     return IntDistribution(low, high, step=step, log=log)
 
 
@@ -229,9 +216,7 @@ def parse_search_space(
             return parser.parse_override(line)
         except (HydraException, ValueError) as exc:
             msg = str(exc).strip().splitlines()
-            raise SearchSpaceError(
-                f"{where}: cannot parse {line!r}: {msg[-1] if msg else exc}"
-            ) from None
+            raise SearchSpaceError(f"{where}: cannot parse {line!r}: {msg[-1] if msg else exc}") from None
 
     entries: dict[str, tuple[Any, str]] = {}  # name -> (parsed override, where)
     fixed: dict[str, str] = {}  # name -> override line
@@ -248,9 +233,7 @@ def parse_search_space(
         if ov.is_hydra_override():
             passthrough.append(arg)
             continue
-        name = (
-            ov.key_or_group if ov.package is None else f"{ov.key_or_group}@{ov.package}"
-        )
+        name = ov.key_or_group if ov.package is None else f"{ov.key_or_group}@{ov.package}"
         if ov.is_sweep_override():
             fixed.pop(name, None)
             _add(ov, f"command-line override {arg!r}", arg, entries, fixed)

@@ -129,8 +129,7 @@ class ServiceHealth:
             except TrackingUnavailable as down:
                 why = str(down).split(" (", 1)[-1].split(";", 1)[0]
                 return "tracking", (
-                    f"MLflow tracking server {mask_secrets(uri)} unreachable during the trial "
-                    f"({why}): {what}"
+                    f"MLflow tracking server {mask_secrets(uri)} unreachable during the trial ({why}): {what}"
                 )[:500]
         if is_storage_error(exc):
             where = describe_storage(self.storage_url)

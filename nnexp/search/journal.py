@@ -33,9 +33,7 @@ class LocalJournalFileBackend(JournalFileBackend):
         self._append_path = file_path
 
     def append_logs(self, logs: list[dict[str, Any]]) -> None:
-        data = (
-            "\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n"
-        ).encode("utf-8")
+        data = ("\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n").encode("utf-8")
         with open(self._append_path, "a+b") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:

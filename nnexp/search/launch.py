@@ -90,6 +90,4 @@ def check_stopped(p: Prepared, messages: list[str]) -> None:
             print_line(f"[sweep] warning: a worker stopped: {m}", sys.stderr)
         return
     held = f"{done} of {n_trials}" if done >= 0 else f"? of {n_trials}"
-    raise SweepStopped(
-        f"sweep of study {p.ctx.study_name!r} stopped with {held} trials: {messages[0]}"
-    )
+    raise SweepStopped(f"sweep of study {p.ctx.study_name!r} stopped with {held} trials: {messages[0]}")

@@ -37,9 +37,7 @@ def reported_metrics(base_cfg: Any, ds: Any) -> tuple[str, frozenset[str]]:
 
     task = ds.task if str(base_cfg.model.task) == "auto" else str(base_cfg.model.task)
     x_val = getattr(ds, "X_val", None)
-    has_val = (x_val is not None and len(x_val) > 0) or bool(
-        base_cfg.trainer.early_stopping.enabled
-    )
+    has_val = (x_val is not None and len(x_val) > 0) or bool(base_cfg.trainer.early_stopping.enabled)
     return task, record_keys(task, has_val)
 
 

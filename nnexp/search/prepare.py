@@ -22,14 +22,13 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from nnexp.contract import CONTEXT_FILE, STUDY_SEARCH_SPACE
 from nnexp.search.context import SweepContext
+from nnexp.search.failures import FAILED_BEFORE_KEY, MAX_FAILURES_KEY, failed, max_failures
 from nnexp.search.grammar import parse_search_space
 from nnexp.search.objective import settle_objective
+from nnexp.search.precheck import load_base_data, precheck
 from nnexp.search.pruners import make_pruner
 from nnexp.search.runs import SweepRuns
-from nnexp.search.status import STATUS_EVERY, STATUS_SECONDS
 from nnexp.search.samplers import make_sampler
-from nnexp.search.failures import FAILED_BEFORE_KEY, MAX_FAILURES_KEY, failed, max_failures
-from nnexp.search.precheck import load_base_data, precheck
 from nnexp.search.settings import (
     check_max_failures,
     check_names,
@@ -43,6 +42,7 @@ from nnexp.search.stale import (
     reap_stale_trials,
     remaining_trials,
 )
+from nnexp.search.status import STATUS_EVERY, STATUS_SECONDS
 from nnexp.search.storage import (
     count_lock,
     create_or_load_study,
@@ -108,9 +108,7 @@ def build_space(
     space = space.mark_groups(lambda key: bool(config_loader.get_group_options(key)))
     if not space.params:
         log.warning("the search space is empty: every trial runs the same config")
-    validate_space(
-        space, lambda ov: task_config(config_loader, config, passthrough + ov), validate
-    )
+    validate_space(space, lambda ov: task_config(config_loader, config, passthrough + ov), validate)
     return space, passthrough, task_config(config_loader, config, passthrough)
 
 
@@ -247,9 +245,7 @@ def prepare(
             MAX_FAILURES_KEY: max_failures(s),
         },
     )
-    prepared = Prepared(
-        s, space, passthrough, study, storage_url, ctx, Path(), runs, 0, [], warm_lines
-    )
+    prepared = Prepared(s, space, passthrough, study, storage_url, ctx, Path(), runs, 0, [], warm_lines)
     prepared.reaped = prepared.reap()
     mark_dead_runs_quietly(ctx.tracking_uri, prog="nnexp-train")  # killed single runs -> KILLED
     existing = study.get_trials(deepcopy=False)
@@ -260,4 +256,3 @@ def prepare(
     prepared.context_path = ctx.save(sweep_dir / CONTEXT_FILE)
     OmegaConf.save(config, sweep_dir / "multirun.yaml")
     return prepared
-

@@ -32,9 +32,7 @@ def make_pruner(spec: Any) -> optuna.pruners.BasePruner:
     if name in ("nop", "null", "off", "false"):
         name = "none"
     if name not in PRUNERS:
-        raise SweepSettingError(
-            f"hydra.sweeper.pruner: unknown pruner {name!r}; valid: {', '.join(PRUNERS)}"
-        )
+        raise SweepSettingError(f"hydra.sweeper.pruner: unknown pruner {name!r}; valid: {', '.join(PRUNERS)}")
     cls = PRUNERS[name]
     _check_kwargs(cls, kwargs, f"hydra.sweeper.pruner ({name})")
     try:

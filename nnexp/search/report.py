@@ -100,12 +100,8 @@ def describe(
     and its params, the ``top`` completed trials as a table, and why trials failed.
     """
     order = ("COMPLETE", "PRUNED", "FAIL")
-    states = sorted(
-        summary.counts, key=lambda k: (order.index(k) if k in order else 9, k)
-    )
-    counted = ", ".join(
-        f"{summary.counts[k]} {STATE_WORDS.get(k, k.lower())}" for k in states
-    )
+    states = sorted(summary.counts, key=lambda k: (order.index(k) if k in order else 9, k))
+    counted = ", ".join(f"{summary.counts[k]} {STATE_WORDS.get(k, k.lower())}" for k in states)
     lines = [
         (
             f"**Sweep `{summary.study_name}`**: {summary.n_trials} trials "
@@ -113,9 +109,7 @@ def describe(
         ),
     ]
     if summary.best_number is not None:
-        best = run_link(
-            f"trial {summary.best_number}", summary.best_run_id, experiment_id
-        )
+        best = run_link(f"trial {summary.best_number}", summary.best_run_id, experiment_id)
         lines += [
             "",
             f"**Best**: {best}, `{metric}` = {summary.best_value:.6g}",
@@ -135,9 +129,7 @@ def describe(
             "|---" * (len(keys) + 2) + "|",
         ]
         for t in done[:top]:
-            link = run_link(
-                str(t.number), t.user_attrs.get(RUN_ID_ATTR), experiment_id
-            )
+            link = run_link(str(t.number), t.user_attrs.get(RUN_ID_ATTR), experiment_id)
             cells = [link, f"{t.value:.4g}"] + [_fmt(t.params.get(k, "")) for k in keys]
             lines.append("| " + " | ".join(cells) + " |")
     if summary.fail_reasons:
@@ -194,9 +186,7 @@ def best_lines(
         + (f", {summary.best_config_file}" if summary.best_config_file else ""),
     ]
     if summary.best_run_id:
-        lines.append(
-            f"[sweep] MLflow parent run {parent_run_id}, best child run {summary.best_run_id}"
-        )
+        lines.append(f"[sweep] MLflow parent run {parent_run_id}, best child run {summary.best_run_id}")
     elif summary.best_run_gone:
         lines.append(
             f"[sweep] MLflow parent run {parent_run_id}; the best trial's run is gone from the "

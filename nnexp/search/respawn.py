@@ -92,7 +92,9 @@ def _progress(p: Prepared) -> tuple[int, int]:
 
 
 def _replace_now(
-    p: Prepared, exc: BaseException, progress: list[tuple[int, int]],
+    p: Prepared,
+    exc: BaseException,
+    progress: list[tuple[int, int]],
     deaths: tuple[type[BaseException], ...],
 ) -> int | None:
     """nnexp's launcher hook, while the other workers run: reap the dead worker's trial and
@@ -110,9 +112,7 @@ def _replace_now(
     return 1 if left > 0 else 0
 
 
-def _after_death(
-    p: Prepared, exc: BaseException, before: tuple[int, int]
-) -> tuple[int, tuple[int, int]]:
+def _after_death(p: Prepared, exc: BaseException, before: tuple[int, int]) -> tuple[int, tuple[int, int]]:
     """Reap the dead workers' trials; return (workers to relaunch, progress now)."""
     left, now = _reap_after_death(p, exc, before)
     if left <= 0:

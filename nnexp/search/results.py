@@ -94,9 +94,7 @@ def write_results(
     trials = study.get_trials(deepcopy=False)
     counts = state_counts(trials)
     best = best_trial(trials, study.direction)
-    summary = SweepSummary(
-        study_name=study.study_name, n_trials=len(trials), counts=counts
-    )
+    summary = SweepSummary(study_name=study.study_name, n_trials=len(trials), counts=counts)
     summary.fail_reasons = [
         f"trial {t.number}: {t.user_attrs.get(FAIL_REASON_ATTR, 'unknown')}"
         for t in trials

@@ -45,9 +45,7 @@ class SweepRuns:
             self._client = sweep_runs.client(self.tracking_uri)
         return self._client
 
-    def start_parent(
-        self, study: Any, settings: Mapping[str, Any], storage: str, space: Any
-    ) -> str:
+    def start_parent(self, study: Any, settings: Mapping[str, Any], storage: str, space: Any) -> str:
         """Create (or reopen, on resume) the parent run; record its id on the study.
 
         A study whose recorded parent run is gone from the store (the store was deleted or
@@ -108,9 +106,7 @@ class SweepRuns:
         """Tag the run of a worker's trial with how it ended; never raises."""
         try:
             run_id = out.run_id or (
-                sweep_runs.find_trial_run(
-                    self.client, self.experiment_id, self.study_name, out.number
-                )
+                sweep_runs.find_trial_run(self.client, self.experiment_id, self.study_name, out.number)
                 if self.experiment_id
                 else None
             )
@@ -135,15 +131,12 @@ class SweepRuns:
             t.number: sweep_runs.TrialEnd(
                 t.state.name,
                 pruned_at=t.user_attrs.get(PRUNED_AT_ATTR),
-                fail_reason=t.user_attrs.get(FAIL_REASON_ATTR)
-                or t.user_attrs.get(PRUNE_REASON_ATTR),
+                fail_reason=t.user_attrs.get(FAIL_REASON_ATTR) or t.user_attrs.get(PRUNE_REASON_ATTR),
             )
             for t in study.get_trials(deepcopy=False)
             if t.state.is_finished()
         }
-        return sweep_runs.reconcile_trial_runs(
-            self.client, self.experiment_id, self.study_name, ends
-        )
+        return sweep_runs.reconcile_trial_runs(self.client, self.experiment_id, self.study_name, ends)
 
     def end_parent(self, run_id: str, status: str) -> None:
         """Set the parent run's terminal status."""

@@ -26,7 +26,6 @@ SAMPLERS: dict[str, tuple[Callable[..., optuna.samplers.BaseSampler], str | None
 }
 
 
-
 def split_spec(spec: Any, what: str, default: str) -> tuple[str, dict[str, Any]]:
     """``"tpe"`` / ``{"name": "tpe", **kw}`` / ``None`` -> (name, kwargs)."""
     if spec is None:
@@ -37,9 +36,7 @@ def split_spec(spec: Any, what: str, default: str) -> tuple[str, dict[str, Any]]
         kw = {str(k): v for k, v in spec.items()}
         name = kw.pop("name", default)
         return str(name or default).strip().lower(), kw
-    raise SweepSettingError(
-        f"hydra.sweeper.{what} must be a name or a mapping with 'name', got {spec!r}"
-    )
+    raise SweepSettingError(f"hydra.sweeper.{what} must be a name or a mapping with 'name', got {spec!r}")
 
 
 def _check_kwargs(cls: Any, kwargs: Mapping[str, Any], where: str) -> None:
@@ -50,14 +47,11 @@ def _check_kwargs(cls: Any, kwargs: Mapping[str, Any], where: str) -> None:
     bad = sorted(set(kwargs) - set(valid))
     if bad:
         raise SweepSettingError(
-            f"{where}: unknown argument(s) {', '.join(bad)} for {cls.__name__}; "
-            f"valid: {', '.join(valid)}"
+            f"{where}: unknown argument(s) {', '.join(bad)} for {cls.__name__}; valid: {', '.join(valid)}"
         )
 
 
-def make_sampler(
-    spec: Any, seed_offset: int | None = None
-) -> optuna.samplers.BaseSampler:
+def make_sampler(spec: Any, seed_offset: int | None = None) -> optuna.samplers.BaseSampler:
     """Build the sampler. ``seed_offset`` derives a distinct seed per worker from ``seed``.
 
     With a seed and several workers (or a resumed study), each worker would otherwise draw the

@@ -35,18 +35,13 @@ def check_settings(s: Mapping[str, Any]) -> None:
     """Range checks on ``hydra.sweeper`` settings with messages naming the key."""
     problems = []
     if not isinstance(s.get("n_trials"), int) or s["n_trials"] < 1:
-        problems.append(
-            f"hydra.sweeper.n_trials must be an integer >= 1, got {s.get('n_trials')!r}"
-        )
+        problems.append(f"hydra.sweeper.n_trials must be an integer >= 1, got {s.get('n_trials')!r}")
     if not isinstance(s.get("n_jobs"), int) or s["n_jobs"] < 1:
-        problems.append(
-            f"hydra.sweeper.n_jobs must be an integer >= 1, got {s.get('n_jobs')!r}"
-        )
+        problems.append(f"hydra.sweeper.n_jobs must be an integer >= 1, got {s.get('n_jobs')!r}")
     direction = s.get("direction")
     if not is_auto(direction) and str(direction).lower() not in ("minimize", "maximize"):
         problems.append(
-            "hydra.sweeper.direction must be minimize, maximize or null (follow the task), "
-            f"got {direction!r}"
+            f"hydra.sweeper.direction must be minimize, maximize or null (follow the task), got {direction!r}"
         )
     if s.get("metric") is not None and not str(s["metric"]).strip():
         problems.append(
@@ -54,29 +49,19 @@ def check_settings(s: Mapping[str, Any]) -> None:
             "or be null (follow the task)"
         )
     if not isinstance(s.get("status_every", 1), int) or s.get("status_every", 1) < 1:
-        problems.append(
-            f"hydra.sweeper.status_every must be an integer >= 1, got {s.get('status_every')!r}"
-        )
+        problems.append(f"hydra.sweeper.status_every must be an integer >= 1, got {s.get('status_every')!r}")
     if float(s.get("status_seconds", 1)) <= 0:
-        problems.append(
-            f"hydra.sweeper.status_seconds must be > 0 seconds, got {s['status_seconds']!r}"
-        )
+        problems.append(f"hydra.sweeper.status_seconds must be > 0 seconds, got {s['status_seconds']!r}")
     if s.get("timeout") is not None and float(s["timeout"]) <= 0:
-        problems.append(
-            f"hydra.sweeper.timeout must be > 0 seconds or null, got {s['timeout']!r}"
-        )
+        problems.append(f"hydra.sweeper.timeout must be > 0 seconds or null, got {s['timeout']!r}")
     if not isinstance(s.get("max_retries", 0), int) or s.get("max_retries", 0) < 0:
-        problems.append(
-            f"hydra.sweeper.max_retries must be an integer >= 0, got {s.get('max_retries')!r}"
-        )
+        problems.append(f"hydra.sweeper.max_retries must be an integer >= 0, got {s.get('max_retries')!r}")
     if float(s.get("reconnect_timeout", 0)) < 0:
         problems.append(
             f"hydra.sweeper.reconnect_timeout must be >= 0 seconds, got {s['reconnect_timeout']!r}"
         )
     if float(s.get("stale_after", 1)) <= 0:
-        problems.append(
-            f"hydra.sweeper.stale_after must be > 0 seconds, got {s['stale_after']!r}"
-        )
+        problems.append(f"hydra.sweeper.stale_after must be > 0 seconds, got {s['stale_after']!r}")
     if problems:
         raise SweepSettingError("\n".join(problems))
 

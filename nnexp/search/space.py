@@ -35,9 +35,7 @@ class Param:
     #: categorical only: the Hydra spelling of each choice, aligned with ``distribution.choices``
     choice_strings: tuple[str, ...] = ()
     source: str = "hydra.sweeper.params"
-    group: bool = (
-        False  #: the key is a config group (``optimizer``): its choice selects a file
-    )
+    group: bool = False  #: the key is a config group (``optimizer``): its choice selects a file
 
     def override(self, value: Any) -> str:
         """The Hydra override that sets this key to a sampled ``value``."""
@@ -53,9 +51,7 @@ class SearchSpace:
     """The searched params and the fixed overrides every trial gets."""
 
     params: tuple[Param, ...]
-    fixed: tuple[
-        str, ...
-    ] = ()  #: overrides of params given a plain value (``trainer.epochs=30``)
+    fixed: tuple[str, ...] = ()  #: overrides of params given a plain value (``trainer.epochs=30``)
     _by_name: dict[str, Param] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -88,9 +84,7 @@ class SearchSpace:
     def describe(self) -> str:
         """One line per dimension, for logs."""
         lines = [f"  {p.name}: {_describe(p.distribution)}" for p in self.params]
-        lines += [
-            f"  {o.split('=', 1)[0]}: fixed {o.split('=', 1)[1]}" for o in self.fixed
-        ]
+        lines += [f"  {o.split('=', 1)[0]}: fixed {o.split('=', 1)[1]}" for o in self.fixed]
         return "\n".join(lines)
 
     def to_json(self) -> str:

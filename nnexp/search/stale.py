@@ -63,9 +63,7 @@ def pid_alive(pid: int) -> bool:
     return process_alive(pid)
 
 
-def stale_reason(
-    trial: FrozenTrial, stale_after: float, now: float | None = None
-) -> str | None:
+def stale_reason(trial: FrozenTrial, stale_after: float, now: float | None = None) -> str | None:
     """Why ``trial`` (RUNNING) is stale, or None when its worker may still be alive."""
     now = time.time() if now is None else now
     attrs = trial.user_attrs

@@ -102,9 +102,7 @@ def context_storage_url(recorded: str, base_dir: str | os.PathLike[str]) -> str:
         name = recorded[len("env:") :]
         value = os.environ.get(name)
         if not value:
-            raise SweepSettingError(
-                f"the sweep's Optuna storage comes from ${name}, which this worker lacks"
-            )
+            raise SweepSettingError(f"the sweep's Optuna storage comes from ${name}, which this worker lacks")
         return resolve_storage_url(value, base_dir)
     return recorded
 
@@ -131,9 +129,7 @@ def open_storage(url: str, *, create: bool = False) -> BaseStorage:
             if create:
                 path.parent.mkdir(parents=True, exist_ok=True)
             elif not path.exists():
-                raise FileNotFoundError(
-                    f"Optuna journal {path} does not exist (the sweeper creates it)"
-                )
+                raise FileNotFoundError(f"Optuna journal {path} does not exist (the sweeper creates it)")
             return JournalStorage(backend(str(path)))
     if url.startswith("redis"):
         from optuna.storages.journal import JournalRedisBackend
@@ -194,9 +190,7 @@ def load_study(
     pruner: optuna.pruners.BasePruner,
 ) -> optuna.Study:
     """Worker process: open the existing study."""
-    return optuna.load_study(
-        study_name=study_name, storage=open_storage(url), sampler=sampler, pruner=pruner
-    )
+    return optuna.load_study(study_name=study_name, storage=open_storage(url), sampler=sampler, pruner=pruner)
 
 
 _ENGINES: dict[str, Any] = {}

@@ -22,11 +22,11 @@ from nnexp.errors import EXIT_INVALID, SweepFailed, exit_code, fail
 from nnexp.search.failures import too_many_failures
 from nnexp.search.finish import finish
 from nnexp.search.launch import Launched, check_stopped
-from nnexp.search.stale import remaining_trials
 from nnexp.search.prepare import masked, prepare, task_config
 from nnexp.search.report import best_lines, done_line, print_line, quiet_launchers, start_line
 from nnexp.search.respawn import launch_until_done
 from nnexp.search.results import SweepSummary, trust_lines
+from nnexp.search.stale import remaining_trials
 from nnexp.search.status import STATUS_SECONDS, StatusTicker, sweep_status
 
 
@@ -116,9 +116,7 @@ def run_sweep(
             f"no trial of study {ctx.study_name!r} completed; everything is recorded in "
             f"{summary.results_file} and MLflow.\n  {reasons}"
         )
-    for line in best_lines(
-        summary, ctx.metric, ctx.parent_run_id, ctx.tracking_uri, ctx.experiment_id
-    ):
+    for line in best_lines(summary, ctx.metric, ctx.parent_run_id, ctx.tracking_uri, ctx.experiment_id):
         print_line(line)
     for line in trust_lines(summary):
         print_line(line)

@@ -42,11 +42,7 @@ class TrialOutcome:
     def overhead_s(self) -> float:
         """Sweep machinery time for this trial: everything but ``run_training``, plus the
         per-epoch callback's time inside it."""
-        return (
-            (self.ended - self.started)
-            - (self.train_ended - self.train_started)
-            + self.callback_s
-        )
+        return (self.ended - self.started) - (self.train_ended - self.train_started) + self.callback_s
 
 
 def diverged_reason(epoch: int) -> str:

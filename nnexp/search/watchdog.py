@@ -47,6 +47,7 @@ def _watch(parent: int) -> None:
         time.sleep(POLL_SECONDS)
     print(
         f"[worker {os.getpid()}] the sweeper (pid {parent}) is gone; exiting",
-        file=sys.stderr, flush=True,
+        file=sys.stderr,
+        flush=True,
     )
     os._exit(ORPHAN_EXIT)

@@ -69,8 +69,8 @@ from nnexp.search.results import best_trial
 from nnexp.search.runs import SweepRuns
 from nnexp.search.samplers import make_sampler
 from nnexp.search.space import SearchSpace
-from nnexp.search.status import STATUS_EVERY, status_due, sweep_status
 from nnexp.search.stale import pid_alive, reap_stale_trials, remaining_trials
+from nnexp.search.status import STATUS_EVERY, status_due, sweep_status
 from nnexp.search.storage import context_storage_url, count_lock, load_study
 from nnexp.search.tell import Teller
 from nnexp.search.trial import TrialCallback, TrialOutcome, diverged_reason, objective_value
@@ -114,9 +114,7 @@ class Worker:
         self.ppid = os.getppid()
         self.in_sweeper = self.pid == ctx.sweeper_pid
         self.runs = (
-            SweepRuns(ctx.tracking_uri, ctx.experiment_id, ctx.study_name)
-            if ctx.tracking_uri
-            else None
+            SweepRuns(ctx.tracking_uri, ctx.experiment_id, ctx.study_name) if ctx.tracking_uri else None
         )
         self._warm_up()
         self.storage_url = context_storage_url(ctx.storage_url, ctx.launch_cwd)
@@ -132,9 +130,7 @@ class Worker:
             ctx.tracking_uri,
             study_name=ctx.study_name,
             reconnect_timeout=float(ctx.extra.get("reconnect_timeout", RECONNECT_TIMEOUT)),
-            say=lambda text: print(
-                f"[worker {self.worker_index}] {text}", file=sys.stderr, flush=True
-            ),
+            say=lambda text: print(f"[worker {self.worker_index}] {text}", file=sys.stderr, flush=True),
         )
 
     def _warm_up(self) -> None:
@@ -295,9 +291,7 @@ class Worker:
             out.test_metrics = {k: float(v) for k, v in scores.items()}
             trial.set_user_attr(TEST_METRICS_ATTR, out.test_metrics)
 
-    def _tell(
-        self, trial: optuna.Trial, result: Any, callback: TrialCallback, out: TrialOutcome
-    ) -> None:
+    def _tell(self, trial: optuna.Trial, result: Any, callback: TrialCallback, out: TrialOutcome) -> None:
         """PRUNED (by the pruner, or diverged), FAIL (no finite metric) or COMPLETE.
 
         A diverged trial is PRUNED at the epoch it diverged, not FAIL: samplers such as TPE

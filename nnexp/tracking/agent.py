@@ -26,10 +26,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Dict, Iterator, Mapping, Optional
+from typing import Any
 
 import numpy as np
 
@@ -47,23 +48,33 @@ class DatasetView:
     name: str
     task: str
     n_classes: int
-    identity: Dict[str, Any]
-    split: Dict[str, Any]
-    sizes: Dict[str, int]
-    class_names: Optional[tuple]
+    identity: dict[str, Any]
+    split: dict[str, Any]
+    sizes: dict[str, int]
+    class_names: tuple | None
     n_features: int
     y_test: np.ndarray
-    empty: Dict[str, np.ndarray] = field(default_factory=dict)
+    empty: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, ds: Any) -> "DatasetView":
+    def of(cls, ds: Any) -> DatasetView:
         """The view of a loaded, split dataset."""
         empty = {}
         for split in ("train", "val", "test"):
             empty[f"X_{split}"] = getattr(ds, f"X_{split}")[:0].copy()
             empty[f"y_{split}"] = getattr(ds, f"y_{split}")[:0].copy()
-        return cls(ds.name, ds.task, int(ds.n_classes or 0), dict(ds.identity), dict(getattr(ds, "split", {})),
-                   dict(ds.sizes), getattr(ds, "class_names", None), int(ds.n_features), ds.y_test, empty)
+        return cls(
+            ds.name,
+            ds.task,
+            int(ds.n_classes or 0),
+            dict(ds.identity),
+            dict(getattr(ds, "split", {})),
+            dict(ds.sizes),
+            getattr(ds, "class_names", None),
+            int(ds.n_features),
+            ds.y_test,
+            empty,
+        )
 
     def __getattr__(self, name: str) -> Any:  # X_train, y_val, ... (zero rows)
         empty = self.__dict__.get("empty", {})
@@ -79,27 +90,28 @@ class BackgroundRecorder:
         self.proc = proc
         self._recv = recv
         self._send = send
-        self._outbox: "queue.Queue[Any]" = queue.Queue()
+        self._outbox: queue.Queue[Any] = queue.Queue()
         self._sender = threading.Thread(target=self._send_loop, name="nnexp-agent-send", daemon=True)
         self._sender.start()
-        self.run_id: Optional[str] = None
-        self.experiment_id: Optional[str] = None
-        self.model_uri: Optional[str] = None
-        self.seconds: Dict[str, float] = {}
-        self._error: Optional[str] = None
+        self.run_id: str | None = None
+        self.experiment_id: str | None = None
+        self.model_uri: str | None = None
+        self.seconds: dict[str, float] = {}
+        self._error: str | None = None
         self._done = False
         self._closed = False
         self._announced = False
 
     @classmethod
-    def launch(cls, start: Mapping[str, Any]) -> "BackgroundRecorder":
+    def launch(cls, start: Mapping[str, Any]) -> BackgroundRecorder:
         """Start the agent; ``start``: ``uri``, ``experiment``, ``artifact_location``, ``timeout``,
         ``run_name``, ``tags``, ``parent_run_id`` (it creates the store and the run with them)."""
         to_agent_r, to_agent_w = os.pipe()
         from_agent_r, from_agent_w = os.pipe()
         proc = subprocess.Popen(
             [sys.executable, "-m", "nnexp.tracking.agent", str(to_agent_r), str(from_agent_w)],
-            pass_fds=(to_agent_r, from_agent_w), stdin=subprocess.DEVNULL,
+            pass_fds=(to_agent_r, from_agent_w),
+            stdin=subprocess.DEVNULL,
         )
         os.close(to_agent_r)
         os.close(from_agent_w)
@@ -142,7 +154,7 @@ class BackgroundRecorder:
         if self._error is not None:
             raise TrackingUnavailable(self._error)
 
-    def _wait(self, limit: Optional[float]) -> None:
+    def _wait(self, limit: float | None) -> None:
         """Block until the agent has finished (or ``limit`` seconds passed / it died)."""
         deadline = None if limit is None else time.monotonic() + limit
         while not self._done:
@@ -185,7 +197,7 @@ class BackgroundRecorder:
             raise
 
     # --- RunRecorder's interface ------------------------------------------------------------
-    def announce(self) -> Optional[str]:
+    def announce(self) -> str | None:
         """The run id the first time it is known (for a progress line), else ``None``."""
         self.poll()
         if self.run_id is not None and not self._announced:
@@ -197,7 +209,9 @@ class BackgroundRecorder:
         """Params, tags and dataset inputs (environment tags taken here: BLAS threads in effect)."""
         from nnexp.tracking.provenance import run_provenance_tags
 
-        self._post("log_config", dict(config), DatasetView.of(dataset), provenance=run_provenance_tags(dataset))
+        self._post(
+            "log_config", dict(config), DatasetView.of(dataset), provenance=run_provenance_tags(dataset)
+        )
 
     def epoch_callback(self, model: Any, record: Mapping[str, float]) -> None:
         """``MLP.fit`` callback: forward the epoch's record; raise a tracking error that arrived."""
@@ -268,8 +282,12 @@ def _create_run(start: Mapping[str, Any], experiment_id: str, timer: Any) -> Any
     from nnexp.tracking.recorder import RunRecorder
 
     return RunRecorder.start(
-        start["uri"], experiment_id, run_name=start.get("run_name"), tags=start.get("tags"),
-        parent_run_id=start.get("parent_run_id"), timer=timer,
+        start["uri"],
+        experiment_id,
+        run_name=start.get("run_name"),
+        tags=start.get("tags"),
+        parent_run_id=start.get("parent_run_id"),
+        timer=timer,
     )
 
 
@@ -280,12 +298,12 @@ class _Agent:
 
     def __init__(self, outbox: Connection) -> None:
         self.outbox = outbox
-        self.start: Optional[Mapping[str, Any]] = None
-        self.experiment_id: Optional[str] = None
+        self.start: Mapping[str, Any] | None = None
+        self.experiment_id: str | None = None
         self.timer: Any = None
         self.recorder: Any = None
-        self.error: Optional[str] = None
-        self.model_uri: Optional[str] = None
+        self.error: str | None = None
+        self.model_uri: str | None = None
 
     def handle(self, method: str, args: tuple, kwargs: dict) -> None:
         """One call; errors are reported once, later calls skipped, the ending still recorded."""
@@ -304,7 +322,9 @@ class _Agent:
             elif self.error is None:
                 if self.recorder is None:
                     self.recorder = _create_run(self.start, self.experiment_id, self.timer)
-                    self.outbox.send(("ready", {"run_id": self.recorder.run_id, "experiment_id": self.experiment_id}))
+                    self.outbox.send(
+                        ("ready", {"run_id": self.recorder.run_id, "experiment_id": self.experiment_id})
+                    )
                 result = getattr(self.recorder, method)(*args, **kwargs)
                 if method == "log_model":
                     self.model_uri = result

@@ -11,10 +11,10 @@ every run that uses it, so its schema and profile hold only what does not depend
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List
+from typing import Any
 
 #: Split -> MLflow's dataset context (``mlflow.data.context`` input tag).
-CONTEXTS: Dict[str, str] = {"train": "training", "val": "validation", "test": "test"}
+CONTEXTS: dict[str, str] = {"train": "training", "val": "validation", "test": "test"}
 #: Hex digits of the dataset checksum used as the MLflow digest (the data line prints 12 too).
 DIGEST_LENGTH = 12
 #: Source type of nnexp's datasets (where they come from is in the source JSON).
@@ -42,25 +42,33 @@ def _schema(dataset: Any, split: str) -> str:
     return json.dumps(TensorDatasetSchema(features=features, targets=targets).to_dict())
 
 
-def dataset_inputs(dataset: Any) -> List[Any]:
+def dataset_inputs(dataset: Any) -> list[Any]:
     """The three ``mlflow.entities.DatasetInput`` of a loaded, split nnexp ``Dataset``."""
     from mlflow.entities import Dataset, DatasetInput, InputTag
     from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
     from nnexp.tracking.masking import mask_secrets
 
-    source = json.dumps({"tags": {"nnexp.dataset.source": mask_secrets(str(dataset.identity.get("source", "")))}})
-    profile = json.dumps({
-        "sha256": dataset.identity.get("sha256", ""),
-        "task": dataset.task,
-        "n_features": int(dataset.n_features),
-        "n_classes": int(dataset.n_classes or 0),
-    })
+    source = json.dumps(
+        {"tags": {"nnexp.dataset.source": mask_secrets(str(dataset.identity.get("source", "")))}}
+    )
+    profile = json.dumps(
+        {
+            "sha256": dataset.identity.get("sha256", ""),
+            "task": dataset.task,
+            "n_features": int(dataset.n_features),
+            "n_classes": int(dataset.n_classes or 0),
+        }
+    )
     inputs = []
     for split, context in CONTEXTS.items():
         entity = Dataset(
-            name=split_name(dataset.name, split), digest=digest(dataset), source_type=SOURCE_TYPE,
-            source=source, schema=_schema(dataset, split), profile=profile,
+            name=split_name(dataset.name, split),
+            digest=digest(dataset),
+            source_type=SOURCE_TYPE,
+            source=source,
+            schema=_schema(dataset, split),
+            profile=profile,
         )
         inputs.append(DatasetInput(entity, tags=[InputTag(MLFLOW_DATASET_CONTEXT, context)]))
     return inputs

@@ -9,8 +9,6 @@ or writes into a run description is built here.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from nnexp.tracking.masking import mask_secrets
 
 #: Where ``nnexp ui`` serves by default.
@@ -48,14 +46,14 @@ def run_url(base: str, experiment_id: str, run_id: str) -> str:
     return f"{mask_secrets(base).rstrip('/')}/{run_fragment(experiment_id, run_id)}"
 
 
-def run_link(text: str, run_id: Optional[str], experiment_id: Optional[str]) -> str:
+def run_link(text: str, run_id: str | None, experiment_id: str | None) -> str:
     """A markdown link to a run's page (``text`` alone without ids), for run descriptions."""
     if run_id and experiment_id:
         return f"[{text}]({run_fragment(experiment_id, run_id)})"
     return text
 
 
-def server_ui(tracking_uri: str) -> Optional[str]:
+def server_ui(tracking_uri: str) -> str | None:
     """The UI of an ``http(s)`` tracking server is the server itself; ``None`` for local stores."""
     if tracking_uri.startswith(("http://", "https://")):
         return tracking_uri.rstrip("/")

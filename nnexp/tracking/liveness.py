@@ -23,8 +23,9 @@ import logging
 import os
 import socket
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, TextIO
+from typing import TextIO
 
 from nnexp.contract import HOST_TAG, KILLED_REASON_TAG, PID_NS_TAG, PID_START_TAG, PID_TAG
 from nnexp.tracking.masking import mask_secrets
@@ -32,7 +33,7 @@ from nnexp.tracking.masking import mask_secrets
 log = logging.getLogger(__name__)
 
 
-def process_start(pid: int) -> Optional[str]:
+def process_start(pid: int) -> str | None:
     """Start time of ``pid`` in clock ticks since boot (``/proc``), else ``None``."""
     try:
         with open(f"/proc/{int(pid)}/stat", "rb") as fh:
@@ -42,7 +43,7 @@ def process_start(pid: int) -> Optional[str]:
         return None
 
 
-def _state(pid: int) -> Optional[bytes]:
+def _state(pid: int) -> bytes | None:
     try:
         with open(f"/proc/{int(pid)}/stat", "rb") as fh:
             return fh.read().rsplit(b")", 1)[1].split()[0]
@@ -58,7 +59,7 @@ def pid_namespace() -> str:
         return ""
 
 
-def process_tags() -> Dict[str, str]:
+def process_tags() -> dict[str, str]:
     """The tags naming this process (set on every run when it is created)."""
     tags = {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
     start = process_start(os.getpid())
@@ -70,7 +71,7 @@ def process_tags() -> Dict[str, str]:
     return tags
 
 
-def process_alive(pid: int, start: Optional[str] = None) -> bool:
+def process_alive(pid: int, start: str | None = None) -> bool:
     """Whether ``pid`` runs on this host (not a zombie) and, when ``start`` is given, was
     started at that time (not a later process that reused the pid)."""
     if pid <= 0:
@@ -90,7 +91,7 @@ def process_alive(pid: int, start: Optional[str] = None) -> bool:
     return True
 
 
-def dead_reason(tags: Mapping[str, str], host: Optional[str] = None, ns: Optional[str] = None) -> Optional[str]:
+def dead_reason(tags: Mapping[str, str], host: str | None = None, ns: str | None = None) -> str | None:
     """Why the process that wrote a run with ``tags`` is dead, or ``None`` (alive, another host
     or namespace, or unknown)."""
     host = socket.gethostname() if host is None else host
@@ -108,7 +109,7 @@ def dead_reason(tags: Mapping[str, str], host: Optional[str] = None, ns: Optiona
     return f"its process {pid} on {host} died while the run was RUNNING"
 
 
-def mark_dead_runs(uri: str) -> List[str]:
+def mark_dead_runs(uri: str) -> list[str]:
     """Mark KILLED every RUNNING run of this host (any experiment) whose process is dead.
 
     Returns the ids of the runs marked. Raises the tracking backend's errors.
@@ -121,13 +122,15 @@ def mark_dead_runs(uri: str) -> List[str]:
     ids = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ACTIVE_ONLY)]
     if not ids:
         return []
-    marked: List[str] = []
+    marked: list[str] = []
     host_q = host.replace("'", "\\'")
     page = None
     while True:
         runs = client.search_runs(
-            ids, filter_string=f"attributes.status = 'RUNNING' and tags.`{HOST_TAG}` = '{host_q}'",
-            max_results=1000, page_token=page,
+            ids,
+            filter_string=f"attributes.status = 'RUNNING' and tags.`{HOST_TAG}` = '{host_q}'",
+            max_results=1000,
+            page_token=page,
         )
         for run in runs:
             reason = dead_reason(run.data.tags, host, ns)
@@ -149,7 +152,11 @@ def _store_exists(uri: str) -> bool:
 
 
 def mark_dead_runs_quietly(
-    uri: Optional[str], *, timeout: float = 5.0, prog: str = "nnexp", out: TextIO = sys.stderr,
+    uri: str | None,
+    *,
+    timeout: float = 5.0,
+    prog: str = "nnexp",
+    out: TextIO = sys.stderr,
 ) -> int:
     """What commands call first: :func:`mark_dead_runs` on ``uri`` (``None``: nothing to do),
     one line per run marked. Never fails the command and never creates a store: a missing
@@ -169,4 +176,3 @@ def mark_dead_runs_quietly(
     for run_id in marked:
         print(f"{prog}: marked run {run_id} KILLED: its process on this host is gone", file=out, flush=True)
     return len(marked)
-

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from nnexp.tracking.masking import mask_secrets
 
@@ -23,9 +24,9 @@ def format_value(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def flatten(config: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:
+def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """Nested mapping -> ``{"a.b.c": leaf}``; empty mappings stay as ``{}`` leaves, lists as leaves."""
-    out: Dict[str, Any] = {}
+    out: dict[str, Any] = {}
     for key, value in config.items():
         name = f"{prefix}{key}"
         if isinstance(value, Mapping) and value:
@@ -35,9 +36,9 @@ def flatten(config: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:
     return out
 
 
-def config_params(config: Mapping[str, Any]) -> Dict[str, str]:
+def config_params(config: Mapping[str, Any]) -> dict[str, str]:
     """Every leaf of a resolved config as an MLflow param: dotted key -> masked, truncated text."""
-    params: Dict[str, str] = {}
+    params: dict[str, str] = {}
     for key, value in flatten(config).items():
         text = mask_secrets(format_value(value))
         if len(text) > MAX_VALUE_LENGTH:

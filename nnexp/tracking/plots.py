@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Optional, Sequence
 
 import numpy as np
-
 
 #: Resolution of the PNGs (render time grows with pixel count).
 DPI = 80
@@ -21,7 +20,7 @@ def _figure(width: float, height: float):  # -> (Figure, FigureCanvasAgg)
 
 
 def learning_curves(
-    history: Mapping[str, Sequence[float]], path: str | Path, *, best_epoch: Optional[int] = None
+    history: Mapping[str, Sequence[float]], path: str | Path, *, best_epoch: int | None = None
 ) -> Path:
     """Loss (train/val) and, when present, validation accuracy per epoch, saved as a PNG."""
     fig, canvas = _figure(10, 4)
@@ -69,7 +68,7 @@ def confusion_matrix_png(
     y_pred: np.ndarray,
     path: str | Path,
     *,
-    class_names: Optional[Sequence[str]] = None,
+    class_names: Sequence[str] | None = None,
     title: str = "confusion matrix (test)",
 ) -> Path:
     """The confusion matrix of integer labels as an annotated heat map PNG."""
@@ -92,8 +91,15 @@ def confusion_matrix_png(
         threshold = cm.max() / 2 if cm.size else 0
         for i in range(n):
             for j in range(n):
-                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8,
-                        color="white" if cm[i, j] > threshold else "black")
+                ax.text(
+                    j,
+                    i,
+                    str(cm[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if cm[i, j] > threshold else "black",
+                )
     fig.subplots_adjust(left=0.12, right=0.97, bottom=0.12, top=0.93)
     path = Path(path)
     canvas.print_png(str(path))

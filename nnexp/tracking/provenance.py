@@ -19,8 +19,9 @@ import json
 import platform
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Dict, Mapping
+from typing import Any
 
 import nnexp
 
@@ -35,14 +36,21 @@ ENV_PREFIX = "env."
 BLAS_THREADS_TAG = "env.blas_threads"
 #: Distributions whose versions are recorded (those that can change a run's numbers or its data).
 PACKAGES = (
-    "numpy", "scipy", "scikit-learn", "threadpoolctl", "optuna", "mlflow", "hydra-core", "omegaconf",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "threadpoolctl",
+    "optuna",
+    "mlflow",
+    "hydra-core",
+    "omegaconf",
 )
 #: Tags that tell which code ran (compared by ``nnexp reproduce`` with the environment).
 CODE_TAGS = ("nnexp.version", "git.commit", "git.dirty")
 
 
 @functools.lru_cache(maxsize=1)
-def git_info() -> Dict[str, str]:
+def git_info() -> dict[str, str]:
     """``{"commit": sha, "dirty": "true"|"false"}`` of the checkout holding nnexp, else ``{}``."""
     root = Path(nnexp.__file__).resolve().parents[1]
     if not (root / ".git").exists():
@@ -50,18 +58,24 @@ def git_info() -> Dict[str, str]:
     try:
         commit = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "HEAD"],
-            capture_output=True, text=True, timeout=3, check=True,
+            capture_output=True,
+            text=True,
+            timeout=3,
+            check=True,
         ).stdout.strip()
         status = subprocess.run(
             ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=3, check=True,
+            capture_output=True,
+            text=True,
+            timeout=3,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return {}
     return {"commit": commit, "dirty": "true" if status else "false"} if commit else {}
 
 
-def version_tags() -> Dict[str, str]:
+def version_tags() -> dict[str, str]:
     """Tags naming the code version: ``nnexp.version``, ``git.commit``, ``git.dirty`` and
     MLflow's own ``mlflow.source.git.commit`` (shown in the UI)."""
     tags = {"nnexp.version": nnexp.__version__}
@@ -74,11 +88,11 @@ def version_tags() -> Dict[str, str]:
 
 
 @functools.lru_cache(maxsize=1)
-def package_versions() -> Dict[str, str]:
+def package_versions() -> dict[str, str]:
     """``{distribution: version}`` of :data:`PACKAGES` (``"absent"`` when not installed)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    out: Dict[str, str] = {}
+    out: dict[str, str] = {}
     for dist in PACKAGES:
         try:
             out[dist] = version(dist)
@@ -99,7 +113,7 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def blas_state() -> Dict[str, str]:
+def blas_state() -> dict[str, str]:
     """The BLAS libraries loaded now and their thread count *in effect now* (threadpoolctl).
 
     Call it inside the training's thread limits: that count is the one the run used.
@@ -109,14 +123,16 @@ def blas_state() -> Dict[str, str]:
     libs = [i for i in threadpool_info() if i.get("user_api") == "blas"]
     if not libs:
         return {"blas": "none", "blas_threads": "0"}
-    names = sorted({
-        " ".join(str(p) for p in (i.get("internal_api"), i.get("version"), i.get("architecture")) if p)
-        for i in libs
-    })
+    names = sorted(
+        {
+            " ".join(str(p) for p in (i.get("internal_api"), i.get("version"), i.get("architecture")) if p)
+            for i in libs
+        }
+    )
     return {"blas": "; ".join(names), "blas_threads": str(max(int(i.get("num_threads") or 1) for i in libs))}
 
 
-def environment_tags() -> Dict[str, str]:
+def environment_tags() -> dict[str, str]:
     """``env.*`` tags: Python, machine, CPU, BLAS (library, threads now), package versions."""
     tags = {
         "env.python": platform.python_version(),
@@ -128,7 +144,7 @@ def environment_tags() -> Dict[str, str]:
     return tags
 
 
-def dataset_tags(identity: Mapping[str, Any]) -> Dict[str, str]:
+def dataset_tags(identity: Mapping[str, Any]) -> dict[str, str]:
     """``dataset.files`` (JSON name -> sha256) and ``dataset.source`` from a dataset's identity."""
     return {
         DATA_FILES_TAG: json.dumps(dict(identity.get("files") or {}), sort_keys=True),
@@ -136,12 +152,12 @@ def dataset_tags(identity: Mapping[str, Any]) -> Dict[str, str]:
     }
 
 
-def run_provenance_tags(dataset: Any) -> Dict[str, str]:
+def run_provenance_tags(dataset: Any) -> dict[str, str]:
     """Environment and dataset-file tags of a run (call inside its BLAS thread limits)."""
     return {**environment_tags(), **dataset_tags(dataset.identity)}
 
 
-def weights_tags(model: Any) -> Dict[str, str]:
+def weights_tags(model: Any) -> dict[str, str]:
     """``{WEIGHTS_TAG: model.weights_checksum()}`` (empty when the model cannot say)."""
     try:
         return {WEIGHTS_TAG: str(model.weights_checksum())}

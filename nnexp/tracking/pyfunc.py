@@ -10,10 +10,10 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any
 
-import mlflow.pyfunc
 import numpy as np
 
 from nnexp.tracking.pyfunc_entry import CODE_PACKAGE, WEIGHTS_KEY
@@ -67,7 +67,7 @@ def log_servable_model(
     model_path_or_model: Any,
     X_example: np.ndarray,
     *,
-    tracking_uri: Optional[str] = None,
+    tracking_uri: str | None = None,
     name: str = MODEL_NAME,
     n_example: int = 5,
 ) -> str:

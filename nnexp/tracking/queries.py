@@ -75,7 +75,11 @@ def start_run_under(tracking_uri: str, parent_run_id: str, name: str, tags: dict
 
 
 def finish_run(
-    tracking_uri: str, run_id: str, *, metrics: dict[str, float], tags: dict[str, Any],
+    tracking_uri: str,
+    run_id: str,
+    *,
+    metrics: dict[str, float],
+    tags: dict[str, Any],
     status: str = "FINISHED",
 ) -> None:
     """Log ``metrics`` and ``tags`` on run ``run_id`` and end it with ``status``."""

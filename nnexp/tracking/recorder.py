@@ -10,8 +10,9 @@ from __future__ import annotations
 import getpass
 import json
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +32,7 @@ PLOTS_DIR = "plots"
 class RunRecorder:
     """Logs one training run to MLflow; use :meth:`epoch_callback` as an ``MLP.fit`` callback."""
 
-    def __init__(self, run: TrackedRun, timer: Optional[PhaseTimer] = None) -> None:
+    def __init__(self, run: TrackedRun, timer: PhaseTimer | None = None) -> None:
         self.run = run
         self.timer = timer or PhaseTimer()
 
@@ -41,11 +42,11 @@ class RunRecorder:
         uri: str,
         experiment_id: str,
         *,
-        run_name: Optional[str] = None,
-        tags: Optional[Mapping[str, Any]] = None,
-        parent_run_id: Optional[str] = None,
-        timer: Optional[PhaseTimer] = None,
-    ) -> "RunRecorder":
+        run_name: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        parent_run_id: str | None = None,
+        timer: PhaseTimer | None = None,
+    ) -> RunRecorder:
         """Create the run with the provenance tags (user, source, nnexp version, git commit)."""
         timer = timer or PhaseTimer()
         base = {
@@ -67,7 +68,7 @@ class RunRecorder:
         return self.run.run_id
 
     def log_config(
-        self, config: Mapping[str, Any], dataset: Any, provenance: Optional[Mapping[str, str]] = None
+        self, config: Mapping[str, Any], dataset: Any, provenance: Mapping[str, str] | None = None
     ) -> None:
         """Params: every leaf of the resolved config; tags: dataset, seed, environment (provenance,
         taken now unless given); inputs: the dataset's three splits (:mod:`nnexp.tracking.datasets`)."""
@@ -95,11 +96,11 @@ class RunRecorder:
         *,
         stop_reason: str,
         epochs_run: int,
-        best_epoch: Optional[int],
+        best_epoch: int | None,
         monitor: str,
         best_value: float,
         test_metrics: Mapping[str, float],
-        extra_tags: Optional[Mapping[str, Any]] = None,
+        extra_tags: Mapping[str, Any] | None = None,
     ) -> None:
         """Final metrics (test set, best monitored value) and the stop-reason tags.
 
@@ -112,7 +113,7 @@ class RunRecorder:
             if finite_or_none(best_value) is not None:
                 final[f"best_{monitor}"] = best_value
             self.run.log_metrics(final, step=epochs_run)
-            tags: Dict[str, Any] = {"stop_reason": stop_reason, "epochs_run": epochs_run}
+            tags: dict[str, Any] = {"stop_reason": stop_reason, "epochs_run": epochs_run}
             if best_epoch is not None:
                 tags["best_epoch"] = best_epoch
             tags.update(extra_tags or {})
@@ -122,11 +123,11 @@ class RunRecorder:
         self,
         *,
         config: Mapping[str, Any],
-        weights: Optional[Path],
+        weights: Path | None,
         dataset: Any,
         history: Mapping[str, Any],
-        best_epoch: Optional[int],
-        y_pred_test: Optional[np.ndarray],  # test predictions of a classifier, else None
+        best_epoch: int | None,
+        y_pred_test: np.ndarray | None,  # test predictions of a classifier, else None
         plots: bool = True,
     ) -> None:
         """Config YAML, weights, dataset identity and (``plots``) PNG figures, in one upload."""
@@ -135,7 +136,9 @@ class RunRecorder:
         with tempfile.TemporaryDirectory(prefix="nnexp-artifacts-") as tmp:
             root = Path(tmp)
             with self.timer("artifacts"):
-                (root / CONFIG_ARTIFACT).write_text(OmegaConf.to_yaml(OmegaConf.create(mask_obj(dict(config)))))
+                (root / CONFIG_ARTIFACT).write_text(
+                    OmegaConf.to_yaml(OmegaConf.create(mask_obj(dict(config))))
+                )
                 identity = {
                     "identity": dataset.identity,
                     "split": getattr(dataset, "split", {}),
@@ -153,7 +156,9 @@ class RunRecorder:
                     learning_curves(history, root / PLOTS_DIR / "learning_curves.png", best_epoch=best_epoch)
                     if y_pred_test is not None:  # classification only
                         confusion_matrix_png(
-                            dataset.y_test, y_pred_test, root / PLOTS_DIR / "confusion_matrix.png",
+                            dataset.y_test,
+                            y_pred_test,
+                            root / PLOTS_DIR / "confusion_matrix.png",
                             class_names=getattr(dataset, "class_names", None),
                         )
             with self.timer("artifacts"):

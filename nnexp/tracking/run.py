@@ -6,8 +6,9 @@ import math
 import queue
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any
 
 from nnexp.tracking.masking import mask_secrets
 
@@ -29,8 +30,8 @@ class TrackedRun:
         self.client = client
         self.run_id = run_id
         self.experiment_id = experiment_id
-        self.status: Optional[str] = None
-        self._writer: Optional[_BackgroundWriter] = None
+        self.status: str | None = None
+        self._writer: _BackgroundWriter | None = None
 
     @classmethod
     def start(
@@ -38,10 +39,10 @@ class TrackedRun:
         uri: str,
         experiment_id: str,
         *,
-        run_name: Optional[str] = None,
-        tags: Optional[Mapping[str, Any]] = None,
-        parent_run_id: Optional[str] = None,
-    ) -> "TrackedRun":
+        run_name: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        parent_run_id: str | None = None,
+    ) -> TrackedRun:
         """Create a RUNNING run (a nested child when ``parent_run_id`` is given)."""
         from mlflow.tracking import MlflowClient
 
@@ -111,7 +112,7 @@ class TrackedRun:
             writer, self._writer = self._writer, None
             writer.close()
 
-    def log_artifacts(self, local_dir: str | Path, artifact_path: Optional[str] = None) -> None:
+    def log_artifacts(self, local_dir: str | Path, artifact_path: str | None = None) -> None:
         """Upload every file under ``local_dir`` in one call."""
         self.client.log_artifacts(self.run_id, str(local_dir), artifact_path)
 
@@ -138,8 +139,8 @@ class _BackgroundWriter:
     its queue polls with a 1 s timeout, which would add up to a second to every run's end."""
 
     def __init__(self) -> None:
-        self._queue: "queue.Queue[Any]" = queue.Queue()
-        self._error: Optional[BaseException] = None
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._loop, name="nnexp-tracking", daemon=True)
         self._thread.start()
 
@@ -169,7 +170,7 @@ class _BackgroundWriter:
             raise self._error
 
 
-def finite_or_none(value: Any) -> Optional[float]:
+def finite_or_none(value: Any) -> float | None:
     """``float(value)`` when it is a finite number, else ``None``."""
     try:
         f = float(value)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import socket
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any
 
 from nnexp.errors import TrackingUnavailable, UnsafeName  # noqa: F401 - re-exported
 from nnexp.tracking.links import EXPERIMENT_KIND, EXPERIMENT_KIND_TAG
@@ -58,7 +58,7 @@ def default_tracking_uri(base_dir: str | os.PathLike[str]) -> str:
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
 
 
-def resolve_tracking_uri(uri: Optional[str], base_dir: str | os.PathLike[str]) -> str:
+def resolve_tracking_uri(uri: str | None, base_dir: str | os.PathLike[str]) -> str:
     """``tracking.uri``, else ``$MLFLOW_TRACKING_URI``, else the default SQLite home.
 
     Relative SQLite paths (``sqlite:///runs.db``) are made absolute against ``base_dir`` so that
@@ -71,7 +71,7 @@ def resolve_tracking_uri(uri: Optional[str], base_dir: str | os.PathLike[str]) -
     return chosen
 
 
-def sqlite_path(uri: str) -> Optional[Path]:
+def sqlite_path(uri: str) -> Path | None:
     """The database file of a ``sqlite:///`` URI (relative or absolute), else ``None``."""
     if not uri.startswith("sqlite://"):
         return None
@@ -86,7 +86,7 @@ def is_http(uri: str) -> bool:
     return uri.startswith(("http://", "https://"))
 
 
-def resolve_artifact_location(value: Optional[str], base: str | os.PathLike[str]) -> Optional[str]:
+def resolve_artifact_location(value: str | None, base: str | os.PathLike[str]) -> str | None:
     """``tracking.artifact_location``: a URI as is; a local path made absolute (against the
     launch dir ``base``) as a ``file://`` URI; None (the store's default) as None."""
     from nnexp.data.paths import resolve_under
@@ -96,7 +96,7 @@ def resolve_artifact_location(value: Optional[str], base: str | os.PathLike[str]
     return resolve_under(value, base).resolve().as_uri()  # type: ignore[union-attr]
 
 
-def default_artifact_location(uri: str) -> Optional[str]:
+def default_artifact_location(uri: str) -> str | None:
     """``<db dir>/artifacts`` (as a ``file://`` URI) for SQLite stores; otherwise MLflow decides."""
     db = sqlite_path(uri)
     if db is None or str(db) == ":memory:":
@@ -132,7 +132,7 @@ def probe_server(uri: str, timeout: float = 5.0) -> None:
             return
     except urllib.error.HTTPError:
         return  # the server answered
-    except (urllib.error.URLError, socket.timeout, TimeoutError, OSError) as exc:
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise TrackingUnavailable(
             f"cannot reach the MLflow tracking server at {mask_secrets(uri)} "
@@ -161,7 +161,7 @@ def _store_lock(uri: str) -> Iterator[None]:
 def ensure_tracking_store(
     uri: str,
     experiment: str,
-    artifact_location: Optional[str] = None,
+    artifact_location: str | None = None,
     *,
     timeout: float = 5.0,
 ) -> str:
@@ -222,7 +222,7 @@ def wait_reachable(
     first: float = 1.0,
     cap: float = 15.0,
     probe_timeout: float = 5.0,
-    on_retry: Optional[Callable[[BaseException, float], None]] = None,
+    on_retry: Callable[[BaseException, float], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> None:

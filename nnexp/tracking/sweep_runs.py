@@ -139,9 +139,7 @@ def set_tags(cl: Any, run_id: str, tags: Mapping[str, Any]) -> None:
         cl.log_batch(run_id, tags=items)
 
 
-def find_trial_run(
-    cl: Any, experiment_id: str, study_name: str, number: int
-) -> str | None:
+def find_trial_run(cl: Any, experiment_id: str, study_name: str, number: int) -> str | None:
     """The child run of trial ``number`` (by tags), if one was created."""
     return _newest_run(
         cl,
@@ -202,15 +200,11 @@ def trial_note(
     sweep = f"`{study_name}`"
     if parent_run_id and experiment_id:
         sweep = run_link(f"sweep-{study_name}", parent_run_id, experiment_id)
-    what = {"COMPLETE": "completed", "PRUNED": "pruned", "FAIL": "failed"}.get(
-        state, state.lower()
-    )
+    what = {"COMPLETE": "completed", "PRUNED": "pruned", "FAIL": "failed"}.get(state, state.lower())
     if state == "PRUNED" and is_diverged_reason(fail_reason):
         what += f" ({fail_reason}; the weights of the last finite epoch were kept)"
     elif state == "PRUNED" and pruned_at is not None:
-        what += (
-            f" at epoch {pruned_at} (its learning curve was behind the other trials')"
-        )
+        what += f" at epoch {pruned_at} (its learning curve was behind the other trials')"
     if state == "FAIL" and fail_reason:
         what += f": {fail_reason}"
     return f"Trial {int(number)} of sweep {sweep}: **{what}**."
@@ -270,9 +264,7 @@ class TrialEnd:
     fail_reason: str | None = None  #: FAIL: why; PRUNED: why, when not by the pruner
 
 
-def reconcile_trial_runs(
-    cl: Any, experiment_id: str, study_name: str, ends: Mapping[int, TrialEnd]
-) -> int:
+def reconcile_trial_runs(cl: Any, experiment_id: str, study_name: str, ends: Mapping[int, TrialEnd]) -> int:
     """Make every trial run's state agree with Optuna (after interrupts and reaping).
 
     ``ends`` maps the numbers of the study's finished trials to how they ended. Child runs of
@@ -283,9 +275,7 @@ def reconcile_trial_runs(
     fixed = 0
     for run in cl.search_runs(
         [experiment_id],
-        filter_string=(
-            f"tags.`{ROLE_TAG}` = '{ROLE_TRIAL}' and tags.`{STUDY_TAG}` = {_quote(study_name)}"
-        ),
+        filter_string=(f"tags.`{ROLE_TAG}` = '{ROLE_TRIAL}' and tags.`{STUDY_TAG}` = {_quote(study_name)}"),
         max_results=5000,
     ):
         try:
@@ -323,9 +313,7 @@ def fail_trial_run(
     run_id = run_id or find_trial_run(cl, experiment_id, study_name, number)
     if run_id:
         running = cl.get_run(run_id).info.status == "RUNNING"
-        record_trial_outcome(
-            cl, run_id, "FAIL", fail_reason=reason, terminate="FAILED" if running else None
-        )
+        record_trial_outcome(cl, run_id, "FAIL", fail_reason=reason, terminate="FAILED" if running else None)
 
 
 def tag_trial_end(
@@ -348,9 +336,7 @@ def tag_trial_end(
         status = "FAILED"
     elif interrupted and cl.get_run(run_id).info.status == "RUNNING":
         status = "KILLED"
-    record_trial_outcome(
-        cl, run_id, state, pruned_at=pruned_at, fail_reason=fail_reason, terminate=status
-    )
+    record_trial_outcome(cl, run_id, state, pruned_at=pruned_at, fail_reason=fail_reason, terminate=status)
 
 
 def run_experiment(cl: Any, run_id: str) -> str:
@@ -388,9 +374,7 @@ def log_summary(
         cl.log_artifacts(run_id, artifacts, artifact_path)
 
 
-def log_best_trial(
-    tracking_uri: str, run_id: str, plots_dir: str | None, model: Any, X_example: Any
-) -> str:
+def log_best_trial(tracking_uri: str, run_id: str, plots_dir: str | None, model: Any, X_example: Any) -> str:
     """The best trial's run: its plots (``plots/``), its servable model, ``nnexp.best_trial``.
 
     Returns the model URI.

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import Dict, Iterator
+from collections.abc import Iterator
 
 
 class PhaseTimer:
     """Accumulate seconds per phase name: ``with timer("params"): ...``."""
 
     def __init__(self) -> None:
-        self.seconds: Dict[str, float] = {}
+        self.seconds: dict[str, float] = {}
 
     @contextlib.contextmanager
     def __call__(self, phase: str) -> Iterator[None]:

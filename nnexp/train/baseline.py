@@ -19,9 +19,10 @@ import os
 import tempfile
 import time
 import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Any
 
 import numpy as np
 
@@ -53,7 +54,7 @@ class Baseline:
 
     model: str
     scaling: str
-    metrics: Dict[str, float]
+    metrics: dict[str, float]
     train_rows: int
     seconds: float
     cached: bool = field(default=False, compare=False)
@@ -134,7 +135,7 @@ def fit_baseline(ds: Any, scaling: str, *, seed: int = 0) -> Baseline:
     with warnings.catch_warnings(), blas_threads(BLAS_THREADS):
         warnings.simplefilter("ignore", ConvergenceWarning)
         estimator.fit(X_train, y_train)
-    metrics: Dict[str, float] = {}
+    metrics: dict[str, float] = {}
     for split in ("val", "test"):
         X, y = getattr(ds, f"X_{split}"), getattr(ds, f"y_{split}")
         if len(y) == 0:
@@ -143,12 +144,15 @@ def fit_baseline(ds: Any, scaling: str, *, seed: int = 0) -> Baseline:
         got = scores(ds.task, y, pred)
         metrics.update({f"baseline_{split}_{name}": got[name] for name in SCORES[ds.task]})
     return Baseline(
-        model=MODELS[ds.task], scaling=scaling, metrics=metrics,
-        train_rows=len(y_train), seconds=time.perf_counter() - started,
+        model=MODELS[ds.task],
+        scaling=scaling,
+        metrics=metrics,
+        train_rows=len(y_train),
+        seconds=time.perf_counter() - started,
     )
 
 
-def baseline_for(ds: Any, scaling: str, *, seed: int = 0, cache: Optional[Path] = None) -> Baseline:
+def baseline_for(ds: Any, scaling: str, *, seed: int = 0, cache: Path | None = None) -> Baseline:
     """The baseline of ``ds`` with ``scaling``: from the cache when there, else fit and stored.
 
     ``cache``: the cache directory (default :func:`cache_dir`). An unwritable cache only costs
@@ -174,19 +178,17 @@ def baseline_for(ds: Any, scaling: str, *, seed: int = 0, cache: Optional[Path] 
 
 
 #: (network metric, baseline metric) pairs compared in summaries, in display order.
-COMPARED = tuple(
-    (f"test_{name}", f"baseline_test_{name}") for name in ("accuracy", "r2", "rmse", "mae")
-)
+COMPARED = tuple((f"test_{name}", f"baseline_test_{name}") for name in ("accuracy", "r2", "rmse", "mae"))
 
 
-def format_vs_baseline(metrics: Mapping[str, float], model: Optional[str] = None) -> str:
+def format_vs_baseline(metrics: Mapping[str, float], model: str | None = None) -> str:
     """``"test_r2 0.4120 vs baseline 0.4530 (ridge)"`` for each score a run's metrics hold for
     both the network and its baseline; ``""`` when there is nothing to compare.
 
     Takes any metrics mapping (a ``TrainResult``'s, or an MLflow run's ``data.metrics``), so the
     single-run and the sweep summaries print the same line.
     """
-    parts: List[str] = []
+    parts: list[str] = []
     for net, base in COMPARED:
         if net in metrics and base in metrics:
             parts.append(f"{net} {float(metrics[net]):.4f} vs baseline {float(metrics[base]):.4f}")

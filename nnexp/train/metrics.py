@@ -6,18 +6,16 @@ the same way and their metric names line up (``test_r2`` beside ``baseline_test_
 
 from __future__ import annotations
 
-from typing import Dict
-
 import numpy as np
 from sklearn.metrics import accuracy_score, mean_absolute_error, mean_squared_error, r2_score
 
 
-def classification_scores(y_true: np.ndarray, y_pred: np.ndarray) -> Dict[str, float]:
+def classification_scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     """``accuracy`` of predicted class codes."""
     return {"accuracy": float(accuracy_score(np.asarray(y_true), np.asarray(y_pred)))}
 
 
-def regression_scores(y_true: np.ndarray, y_pred: np.ndarray) -> Dict[str, float]:
+def regression_scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     """``r2``, ``rmse``, ``mae`` and ``mse`` (the training loss), in the target's units.
 
     R² is NaN when the targets are constant (undefined), rather than scikit-learn's 0/1 convention;
@@ -32,7 +30,7 @@ def regression_scores(y_true: np.ndarray, y_pred: np.ndarray) -> Dict[str, float
     return {"r2": r2, "rmse": float(np.sqrt(mse)), "mae": float(mean_absolute_error(yt, yp)), "mse": mse}
 
 
-def scores(task: str, y_true: np.ndarray, y_pred: np.ndarray) -> Dict[str, float]:
+def scores(task: str, y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     """The task's scores (see :func:`classification_scores`, :func:`regression_scores`)."""
     if task == "classification":
         return classification_scores(y_true, y_pred)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, Mapping, Optional, TextIO
+from collections.abc import Mapping
+from typing import Any, TextIO
 
 _COLUMNS = (("train_loss", "train_loss"), ("val_loss", "val_loss"), ("val_accuracy", "val_acc"))
 
 
-def format_epoch(record: Mapping[str, float], epochs: int, monitor: Optional[str] = None) -> str:
+def format_epoch(record: Mapping[str, float], epochs: int, monitor: str | None = None) -> str:
     """``epoch  3/50  train_loss 0.1234  val_loss 0.2345  val_acc 0.9650  lr 1.0e-03  0.05s``."""
     width = len(str(epochs))
     parts = [f"epoch {int(record['epoch']):>{width}}/{epochs}"]
@@ -27,7 +28,7 @@ def format_epoch(record: Mapping[str, float], epochs: int, monitor: Optional[str
 class ProgressPrinter:
     """A training callback printing :func:`format_epoch` lines to ``stream`` (stdout)."""
 
-    def __init__(self, epochs: int, monitor: Optional[str] = None, stream: Optional[TextIO] = None):
+    def __init__(self, epochs: int, monitor: str | None = None, stream: TextIO | None = None):
         self.epochs = int(epochs)
         self.monitor = monitor
         self.stream = stream

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator, Optional
+from collections.abc import Iterator
 
 
 @contextlib.contextmanager
-def blas_threads(threads: Optional[int]) -> Iterator[None]:
+def blas_threads(threads: int | None) -> Iterator[None]:
     """Limit BLAS threads to ``threads`` inside the block; ``None`` leaves them as they are."""
     if threads is None:
         yield

@@ -11,9 +11,10 @@ import contextlib
 import math
 import tempfile
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any
 
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
@@ -22,13 +23,13 @@ from nnexp.config.to_model import model_kwargs
 from nnexp.config.validate import ConfigError, validate
 from nnexp.data.paths import resolve_under
 from nnexp.nn.early_stopping import resolve_mode
+from nnexp.tracking.provenance import weights_tags
+from nnexp.tracking.timing import PhaseTimer
 from nnexp.train.baseline import Baseline, baseline_for, input_scaling
 from nnexp.train.datasets import load_config_dataset
 from nnexp.train.metrics import regression_scores
 from nnexp.train.progress import ProgressPrinter
 from nnexp.train.threads import blas_threads
-from nnexp.tracking.provenance import weights_tags
-from nnexp.tracking.timing import PhaseTimer
 
 WEIGHTS_FILE = "model.npz"
 
@@ -37,25 +38,25 @@ WEIGHTS_FILE = "model.npz"
 class TrainResult:
     """What a run produced; ``best_value`` of ``metric`` is the sweep objective."""
 
-    run_id: Optional[str]
+    run_id: str | None
     metric: str
     mode: str
     best_value: float
     stop_reason: str
-    history: Dict[str, List[float]]
-    test_metrics: Dict[str, float]
-    model_path: Optional[Path]
+    history: dict[str, list[float]]
+    test_metrics: dict[str, float]
+    model_path: Path | None
     epochs_run: int
-    best_epoch: Optional[int] = None
-    experiment_id: Optional[str] = None
-    tracking_uri: Optional[str] = None
-    model_uri: Optional[str] = None
+    best_epoch: int | None = None
+    experiment_id: str | None = None
+    tracking_uri: str | None = None
+    model_uri: str | None = None
     dataset: str = ""
     seconds: float = 0.0
-    tracking_seconds: Dict[str, float] = field(default_factory=dict)
+    tracking_seconds: dict[str, float] = field(default_factory=dict)
     model: Any = field(default=None, repr=False, compare=False)
     task: str = ""
-    baseline: Optional[Baseline] = None
+    baseline: Baseline | None = None
 
 
 def launch_dir() -> Path:
@@ -72,7 +73,7 @@ def launch_dir() -> Path:
     return Path.cwd()
 
 
-def _hydra_output_dir() -> Optional[Path]:
+def _hydra_output_dir() -> Path | None:
     try:
         from hydra.core.hydra_config import HydraConfig
 
@@ -98,7 +99,9 @@ def best_of(values: Sequence[float], mode: str) -> float:
     return min(finite) if mode == "min" else max(finite)
 
 
-def test_metrics(model: Any, X: np.ndarray, y: np.ndarray, task: str) -> tuple[Dict[str, float], Optional[np.ndarray]]:
+def test_metrics(
+    model: Any, X: np.ndarray, y: np.ndarray, task: str
+) -> tuple[dict[str, float], np.ndarray | None]:
     """Test-set metrics from ``sklearn.metrics``, in the target's units; plus the test predictions.
 
     Classification: ``test_accuracy`` and ``test_loss`` (cross-entropy). Regression:
@@ -139,13 +142,15 @@ def check_task(cfg: DictConfig, task: str) -> None:
     """Refuse an early-stopping monitor the task cannot report (accuracy on regression)."""
     monitor = str(cfg.trainer.early_stopping.monitor)
     if task != "classification" and "accuracy" in monitor:
-        raise ConfigError([
-            f"trainer.early_stopping.monitor={monitor!r} needs a classification dataset, "
-            f"but data={cfg.data.name} is {task}; choose one of val_loss, train_loss"
-        ])
+        raise ConfigError(
+            [
+                f"trainer.early_stopping.monitor={monitor!r} needs a classification dataset, "
+                f"but data={cfg.data.name} is {task}; choose one of val_loss, train_loss"
+            ]
+        )
 
 
-def _baseline(cfg: DictConfig, ds: Any, task: str) -> Optional[Baseline]:
+def _baseline(cfg: DictConfig, ds: Any, task: str) -> Baseline | None:
     """The split's linear baseline (cached on disk); a failed fit is said and the run goes on."""
     if task != ds.task:  # model.task overrides the data's task: targets do not fit the baseline
         return None
@@ -156,7 +161,7 @@ def _baseline(cfg: DictConfig, ds: Any, task: str) -> Optional[Baseline]:
         return None
 
 
-def _announce(cfg: DictConfig, ds: Any, task: str, baseline: Optional[Baseline], run_id: Optional[str]) -> None:
+def _announce(cfg: DictConfig, ds: Any, task: str, baseline: Baseline | None, run_id: str | None) -> None:
     """The run's first lines: MLflow run, data, task (and why), baseline scores."""
     if run_id is not None:
         print(f"MLflow run {run_id} (experiment {cfg.tracking.experiment!r})", flush=True)
@@ -173,8 +178,12 @@ def _task_reason(cfg: DictConfig, ds: Any, task: str) -> str:
 
 
 def _launch_agent(
-    cfg: DictConfig, uri: str, base: Path, tags: Mapping[str, Any], run_name: Optional[str],
-    parent_run_id: Optional[str],
+    cfg: DictConfig,
+    uri: str,
+    base: Path,
+    tags: Mapping[str, Any],
+    run_name: str | None,
+    parent_run_id: str | None,
 ) -> Any:
     """Start the tracking process; an unreachable ``http(s)`` server is refused first, here."""
     from nnexp.tracking.agent import BackgroundRecorder
@@ -183,12 +192,17 @@ def _launch_agent(
     if is_http(uri):
         configure_http_client(float(cfg.tracking.timeout))  # the agent inherits the environment
         probe_server(uri, float(cfg.tracking.timeout))
-    return BackgroundRecorder.launch({
-        "uri": uri, "experiment": str(cfg.tracking.experiment),
-        "artifact_location": resolve_artifact_location(cfg.tracking.artifact_location, base),
-        "timeout": float(cfg.tracking.timeout), "run_name": run_name, "tags": dict(tags),
-        "parent_run_id": parent_run_id,
-    })
+    return BackgroundRecorder.launch(
+        {
+            "uri": uri,
+            "experiment": str(cfg.tracking.experiment),
+            "artifact_location": resolve_artifact_location(cfg.tracking.artifact_location, base),
+            "timeout": float(cfg.tracking.timeout),
+            "run_name": run_name,
+            "tags": dict(tags),
+            "parent_run_id": parent_run_id,
+        }
+    )
 
 
 def _announcer(recorder: Any, experiment: str) -> Callable[[Any, Mapping[str, float]], None]:
@@ -206,10 +220,10 @@ def run_training(
     cfg: DictConfig,
     *,
     callbacks: Sequence[Callable[[Any, Mapping[str, float]], Any]] = (),
-    parent_run_id: Optional[str] = None,
-    run_name: Optional[str] = None,
-    extra_tags: Optional[Mapping[str, Any]] = None,
-    log_model: Optional[bool] = None,
+    parent_run_id: str | None = None,
+    run_name: str | None = None,
+    extra_tags: Mapping[str, Any] | None = None,
+    log_model: bool | None = None,
     tracking_process: bool = False,
 ) -> TrainResult:
     """Train one MLP as ``cfg`` says and record it in MLflow (unless ``tracking.enabled=false``).
@@ -230,11 +244,11 @@ def run_training(
     track = bool(cfg.tracking.enabled)
     monitor = str(cfg.trainer.early_stopping.monitor)
     mode = resolve_mode(monitor, str(cfg.trainer.early_stopping.mode))
-    config: Dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     want_model = bool(cfg.tracking.log_model) if log_model is None else bool(log_model)
 
-    uri: Optional[str] = None
-    experiment_id: Optional[str] = None
+    uri: str | None = None
+    experiment_id: str | None = None
     tags = {str(k): v for k, v in (cfg.tracking.tags or {}).items()}
     tags.update(extra_tags or {})
     recorder: Any = None
@@ -265,8 +279,12 @@ def run_training(
 
             assert uri is not None and experiment_id is not None
             recorder = RunRecorder.start(
-                uri, experiment_id, run_name=run_name or cfg.tracking.run_name,
-                tags=tags, parent_run_id=parent_run_id, timer=timer,
+                uri,
+                experiment_id,
+                run_name=run_name or cfg.tracking.run_name,
+                tags=tags,
+                parent_run_id=parent_run_id,
+                timer=timer,
             )
         try:
             if recorder is not None:
@@ -274,7 +292,7 @@ def run_training(
             if cfg.trainer.progress:
                 shown_id = recorder.run_id if recorder is not None and not tracking_process else None
                 _announce(cfg, ds, task, baseline, shown_id)  # the agent's run id: at epoch 1
-            fit_callbacks: List[Callable[..., Any]] = []
+            fit_callbacks: list[Callable[..., Any]] = []
             if cfg.trainer.progress:
                 fit_callbacks.append(ProgressPrinter(int(cfg.trainer.epochs), monitor))
                 if tracking_process and recorder is not None:
@@ -293,7 +311,7 @@ def run_training(
             trained = has_trained_weights(stop_reason, epochs_run)
             metrics, y_pred = test_metrics(model, ds.X_test, ds.y_test, task) if trained else ({}, None)
 
-            weights: Optional[Path] = _weights_dir(cfg, base) / WEIGHTS_FILE if trained else None
+            weights: Path | None = _weights_dir(cfg, base) / WEIGHTS_FILE if trained else None
             if weights is not None:
                 weights.parent.mkdir(parents=True, exist_ok=True)
                 try:
@@ -306,16 +324,25 @@ def run_training(
             if recorder is not None:
                 outcome_tags = {**weights_tags(model), "dataset.task_reason": _task_reason(cfg, ds, task)}
                 if baseline is not None:
-                    outcome_tags.update({"baseline.model": baseline.model, "baseline.scaling": baseline.scaling})
+                    outcome_tags.update(
+                        {"baseline.model": baseline.model, "baseline.scaling": baseline.scaling}
+                    )
                 recorder.log_outcome(
-                    stop_reason=stop_reason, epochs_run=epochs_run, best_epoch=best_epoch,
-                    monitor=monitor, best_value=best_value,
+                    stop_reason=stop_reason,
+                    epochs_run=epochs_run,
+                    best_epoch=best_epoch,
+                    monitor=monitor,
+                    best_value=best_value,
                     test_metrics={**metrics, **(baseline.metrics if baseline is not None else {})},
                     extra_tags=outcome_tags,
                 )
                 recorder.log_artifacts(
-                    config=config, weights=weights, dataset=ds, history=history,
-                    best_epoch=best_epoch, y_pred_test=y_pred if task == "classification" else None,
+                    config=config,
+                    weights=weights,
+                    dataset=ds,
+                    history=history,
+                    best_epoch=best_epoch,
+                    y_pred_test=y_pred if task == "classification" else None,
                     plots=bool(cfg.tracking.log_plots),
                 )
                 if want_model and weights is not None:

@@ -57,7 +57,16 @@ def test_studies_table(cwd, capsys):
     _study(cwd)
     assert main(["studies"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[1].split()[:8] == ["study", "direction", "trials", "complete", "pruned", "fail", "running", "waiting"]
+    assert out[1].split()[:8] == [
+        "study",
+        "direction",
+        "trials",
+        "complete",
+        "pruned",
+        "fail",
+        "running",
+        "waiting",
+    ]
     assert out[2].split()[:10] == ["digits", "maximize", "2", "1", "0", "1", "0", "0", "0.9", "0"]
 
 

@@ -16,7 +16,6 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Dict
 
 import numpy as np
 import pytest
@@ -33,14 +32,24 @@ pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
 SWEEP = [
-    "hparams_search=digits", "trainer.epochs=4", "model.depth=1", "model.width=32", "trainer.batch_size=64",
-    "model.dropout=0.2", "model.l2=0.0001", "optimizer=sgd", "optimizer.lr=choice(0.05,0.000001)",
-    "hydra.sweeper.n_trials=4", "hydra.sweeper.sampler.name=random", "hydra.sweeper.sampler.seed=0",
-    "hydra.sweeper.pruner.n_startup_trials=1", "hydra.sweeper.pruner.n_warmup_steps=0",
+    "hparams_search=digits",
+    "trainer.epochs=4",
+    "model.depth=1",
+    "model.width=32",
+    "trainer.batch_size=64",
+    "model.dropout=0.2",
+    "model.l2=0.0001",
+    "optimizer=sgd",
+    "optimizer.lr=choice(0.05,0.000001)",
+    "hydra.sweeper.n_trials=4",
+    "hydra.sweeper.sampler.name=random",
+    "hydra.sweeper.sampler.seed=0",
+    "hydra.sweeper.pruner.n_startup_trials=1",
+    "hydra.sweeper.pruner.n_warmup_steps=0",
 ]
 
 
-def _env(**extra: str) -> Dict[str, str]:
+def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"  # mlflow models serve starts uvicorn from PATH
     env["PYTHONUNBUFFERED"] = "1"
@@ -49,8 +58,9 @@ def _env(**extra: str) -> Dict[str, str]:
 
 
 def run(cwd: Path, cmd: str, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / cmd), *args], cwd=cwd, env=_env(), capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [str(BIN / cmd), *args], cwd=cwd, env=_env(), capture_output=True, text=True, timeout=timeout
+    )
 
 
 def nnexp(cwd: Path, *args: str) -> subprocess.CompletedProcess:
@@ -114,8 +124,17 @@ def swept(tmp_path_factory):
 @pytest.fixture(scope="module")
 def reproduced(swept):
     """``nnexp reproduce --study digits --register digits-mlp`` on the sweep."""
-    proc = nnexp(swept["cwd"], "reproduce", "--study", "digits", "--register", "digits-mlp", "--quiet",
-                 "--out-dir", "repro")
+    proc = nnexp(
+        swept["cwd"],
+        "reproduce",
+        "--study",
+        "digits",
+        "--register",
+        "digits-mlp",
+        "--quiet",
+        "--out-dir",
+        "repro",
+    )
     out = ok(proc)
     run_id = re.search(r"reproduction run: ([0-9a-f]{32})", out).group(1)
     return {"out": out, "run_id": run_id}
@@ -170,15 +189,31 @@ def test_the_registered_model_is_served_with_the_networks_predictions(swept, rep
     expected = MLP.load(swept["cwd"] / "repro" / "model.npz").predict(X)
     port = free_port()
     server = subprocess.Popen(
-        [str(BIN / "mlflow"), "models", "serve", "-m", "models:/digits-mlp/1", "--env-manager", "local",
-         "-h", "127.0.0.1", "-p", str(port)],
-        cwd=swept["cwd"], env=_env(MLFLOW_TRACKING_URI=swept["uri"]), stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        [
+            str(BIN / "mlflow"),
+            "models",
+            "serve",
+            "-m",
+            "models:/digits-mlp/1",
+            "--env-manager",
+            "local",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        cwd=swept["cwd"],
+        env=_env(MLFLOW_TRACKING_URI=swept["uri"]),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
     try:
         wait_http(f"http://127.0.0.1:{port}/ping", server)
         request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/invocations", data=json.dumps({"inputs": X.tolist()}).encode(),
+            f"http://127.0.0.1:{port}/invocations",
+            data=json.dumps({"inputs": X.tolist()}).encode(),
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=30) as resp:
@@ -219,8 +254,15 @@ def test_refusals_unknown_study_out_of_range_and_pruned_trial(swept):
 
 def test_ui_serves_the_tracking_home(swept):
     port = free_port()
-    proc = subprocess.Popen([str(BIN / "nnexp"), "ui", "--port", str(port)], cwd=swept["cwd"], env=_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(BIN / "nnexp"), "ui", "--port", str(port)],
+        cwd=swept["cwd"],
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         wait_http(f"http://127.0.0.1:{port}/health", proc)
         api = f"http://127.0.0.1:{port}/api/2.0/mlflow/experiments/get-by-name?experiment_name=nnexp"
@@ -236,10 +278,23 @@ def test_changed_data_is_refused_unless_forced(tmp_path):
 
     X, y = make_classification(n_samples=240, n_features=6, n_informative=4, random_state=0)
     table = tmp_path / "table.csv"
-    lines = ["f0,f1,f2,f3,f4,f5,label"] + [",".join(f"{v:.6f}" for v in row) + f",{t}" for row, t in zip(X, y)]
+    lines = ["f0,f1,f2,f3,f4,f5,label"] + [
+        ",".join(f"{v:.6f}" for v in row) + f",{t}" for row, t in zip(X, y)
+    ]
     table.write_text("\n".join(lines) + "\n")
-    out = ok(run(tmp_path, "nnexp-train", "data=csv", f"data.path={table}", "data.target=label",
-                 "trainer.epochs=3", "model.width=16", "trainer.threads=1", "tracking.log_plots=false"))
+    out = ok(
+        run(
+            tmp_path,
+            "nnexp-train",
+            "data=csv",
+            f"data.path={table}",
+            "data.target=label",
+            "trainer.epochs=3",
+            "model.width=16",
+            "trainer.threads=1",
+            "tracking.log_plots=false",
+        )
+    )
     run_id = re.search(r"MLflow run: ([0-9a-f]{32})", out).group(1)
 
     flipped = lines[5][:-1] + str(1 - int(lines[5][-1]))  # one label changes

@@ -38,14 +38,23 @@ def full_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("run")
     uri = f"sqlite:///{tmp / 'mlflow.db'}"
     proc = nnexp_train(
-        tmp, "trainer.epochs=4", "model.width=32", f"tracking.uri={uri}",
+        tmp,
+        "trainer.epochs=4",
+        "model.width=32",
+        f"tracking.uri={uri}",
         "+tracking.tags.db=postgresql://bob:hunter2@dbhost/mlflow",
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(uri)
-    return {"proc": proc, "uri": uri, "client": client, "run": client.get_run(run_id_of(proc.stdout)), "tmp": tmp}
+    return {
+        "proc": proc,
+        "uri": uri,
+        "client": client,
+        "run": client.get_run(run_id_of(proc.stdout)),
+        "tmp": tmp,
+    }
 
 
 def test_terminal_shows_epochs_and_summary(full_run):
@@ -60,10 +69,19 @@ def test_terminal_shows_epochs_and_summary(full_run):
 def test_params_are_the_flattened_resolved_config(full_run):
     params = full_run["run"].data.params
     for key, value in {
-        "model.depth": "2", "model.width": "32", "model.activation": "relu", "model.dropout": "0.0",
-        "model.batch_norm": "false", "optimizer.name": "adam", "optimizer.lr": "0.001",
-        "trainer.epochs": "4", "trainer.seed": "0", "trainer.early_stopping.patience": "20",
-        "data.name": "digits", "data.dir": "null", "tracking.experiment": "nnexp",
+        "model.depth": "2",
+        "model.width": "32",
+        "model.activation": "relu",
+        "model.dropout": "0.0",
+        "model.batch_norm": "false",
+        "optimizer.name": "adam",
+        "optimizer.lr": "0.001",
+        "trainer.epochs": "4",
+        "trainer.seed": "0",
+        "trainer.early_stopping.patience": "20",
+        "data.name": "digits",
+        "data.dir": "null",
+        "tracking.experiment": "nnexp",
     }.items():
         assert params[key] == value, key
     assert len(params) > 40
@@ -100,7 +118,13 @@ def test_secrets_are_masked_everywhere(full_run):
     assert run.data.params["tracking.tags.db"] == "postgresql://bob:***@dbhost/mlflow"
     config = Path(client.download_artifacts(run.info.run_id, "config.yaml", str(full_run["tmp"]))).read_text()
     assert "bob:***@dbhost" in config
-    for text in (config, full_run["proc"].stdout, full_run["proc"].stderr, str(run.data.params), str(run.data.tags)):
+    for text in (
+        config,
+        full_run["proc"].stdout,
+        full_run["proc"].stderr,
+        str(run.data.params),
+        str(run.data.tags),
+    ):
         assert "hunter2" not in text
 
 
@@ -115,7 +139,8 @@ def test_artifacts_and_servable_model(full_run, tmp_path):
     names = {a.path for a in client.list_artifacts(rid)}
     assert {"config.yaml", "dataset.json", "weights", "plots"} <= names
     assert {a.path for a in client.list_artifacts(rid, "plots")} == {
-        "plots/learning_curves.png", "plots/confusion_matrix.png"
+        "plots/learning_curves.png",
+        "plots/confusion_matrix.png",
     }
     weights = client.download_artifacts(rid, "weights/model.npz", str(tmp_path))
     net = MLP.load(weights)
@@ -164,7 +189,9 @@ def test_unreachable_tracking_server_fails_fast(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     start = time.perf_counter()
-    proc = nnexp_train(tmp_path, f"tracking.uri=http://user:pw@127.0.0.1:{port}", "tracking.timeout=2", timeout=60)
+    proc = nnexp_train(
+        tmp_path, f"tracking.uri=http://user:pw@127.0.0.1:{port}", "tracking.timeout=2", timeout=60
+    )
     elapsed = time.perf_counter() - start
     assert proc.returncode == 3
     assert f"cannot reach the MLflow tracking server at http://user:***@127.0.0.1:{port}" in proc.stderr
@@ -177,7 +204,10 @@ def test_missing_data_file_is_a_clear_error_not_a_traceback(tmp_path):
     """A single run on a missing CSV: one line naming the file, exit 2, nothing recorded."""
     proc = subprocess.run(
         [sys.executable, "-m", "nnexp.cli.train", "data=csv", "data.path=missing.csv", "data.target=y"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 2, proc.stderr
     assert "nnexp-train: error: data=csv: csv dataset: file 'missing.csv' not found" in proc.stderr

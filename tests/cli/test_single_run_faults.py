@@ -21,14 +21,21 @@ def _env() -> dict[str, str]:
 
 def nnexp_train(cwd: Path, *overrides: str, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(NNEXP_TRAIN), *overrides], cwd=cwd, env=_env(), capture_output=True, text=True,
+        [str(NNEXP_TRAIN), *overrides],
+        cwd=cwd,
+        env=_env(),
+        capture_output=True,
+        text=True,
         timeout=timeout,
     )
 
 
 @pytest.mark.parametrize(
     "override, key",
-    [("tracking.experiment=../x", "tracking.experiment"), ("tracking.run_name=../../etc/x", "tracking.run_name")],
+    [
+        ("tracking.experiment=../x", "tracking.experiment"),
+        ("tracking.run_name=../../etc/x", "tracking.run_name"),
+    ],
 )
 def test_unsafe_names_are_refused_by_single_runs(tmp_path: Path, override: str, key: str) -> None:
     proc = nnexp_train(tmp_path, override, "trainer.epochs=1")
@@ -74,9 +81,18 @@ def test_a_killed_run_is_marked_killed_by_the_next_command(tmp_path: Path) -> No
 
     uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
     proc = subprocess.Popen(
-        [str(NNEXP_TRAIN), "trainer.epochs=100000", "trainer.early_stopping.patience=100000",
-         "model.width=8", "tracking.log_plots=false"],
-        cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        [
+            str(NNEXP_TRAIN),
+            "trainer.epochs=100000",
+            "trainer.early_stopping.patience=100000",
+            "model.width=8",
+            "tracking.log_plots=false",
+        ],
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     try:
         killed = _wait_for_epoch(proc, uri)
@@ -93,15 +109,25 @@ def test_a_killed_run_is_marked_killed_by_the_next_command(tmp_path: Path) -> No
     assert client.get_run(killed).info.status == "RUNNING"  # nothing could end it
     mine = process_tags()  # this test process: alive
     live = client.create_run(exp_id, tags=mine).info.run_id
-    other_host = client.create_run(exp_id, tags={**mine, HOST_TAG: "elsewhere", PID_TAG: str(proc.pid)}).info.run_id
+    other_host = client.create_run(
+        exp_id, tags={**mine, HOST_TAG: "elsewhere", PID_TAG: str(proc.pid)}
+    ).info.run_id
     reused_pid = client.create_run(exp_id, tags={**mine, PID_START_TAG: "1"}).info.run_id  # pid reused
     untagged = client.create_run(exp_id).info.run_id  # no process tags: unknown, left alone
 
     nnexp = Path(sys.executable).with_name("nnexp")
-    out = subprocess.run([str(nnexp), "studies"], cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [str(nnexp), "studies"], cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=120
+    )
     assert f"marked run {killed} KILLED" in out.stderr, out.stderr
     status = {r: client.get_run(r).info.status for r in (killed, live, other_host, reused_pid, untagged)}
-    assert status == {killed: "KILLED", live: "RUNNING", other_host: "RUNNING", reused_pid: "KILLED", untagged: "RUNNING"}
+    assert status == {
+        killed: "KILLED",
+        live: "RUNNING",
+        other_host: "RUNNING",
+        reused_pid: "KILLED",
+        untagged: "RUNNING",
+    }
     assert "died while the run was RUNNING" in client.get_run(killed).data.tags["nnexp.killed_reason"]
 
     # the next single run also cleans up (and runs)
@@ -114,14 +140,20 @@ def test_a_killed_run_is_marked_killed_by_the_next_command(tmp_path: Path) -> No
 # --- signals end quietly; divergence is the outcome -------------------------------------------
 
 
-def _interrupt(tmp_path: Path, sig: int, *args: str, after: str = r"epoch +2/") -> tuple[subprocess.Popen, str, str]:
+def _interrupt(
+    tmp_path: Path, sig: int, *args: str, after: str = r"epoch +2/"
+) -> tuple[subprocess.Popen, str, str]:
     """Start ``nnexp-train args``, send ``sig`` by pid once a stdout line matches ``after``."""
     import re
     import signal
 
     proc = subprocess.Popen(
-        [str(NNEXP_TRAIN), *args], cwd=tmp_path, env=_env(), stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
+        [str(NNEXP_TRAIN), *args],
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # even if pytest ignores it
     )
     seen = []
@@ -141,23 +173,36 @@ def test_signals_end_a_run_quietly_and_killed(tmp_path: Path, name: str, code: i
     from mlflow.tracking import MlflowClient
 
     proc, out, err = _interrupt(  # once the run exists (the tracking process announces it)
-        tmp_path, getattr(signal, name), "trainer.epochs=100000", "trainer.early_stopping.patience=100000",
-        "model.width=8", after=r"MLflow run ",
+        tmp_path,
+        getattr(signal, name),
+        "trainer.epochs=100000",
+        "trainer.early_stopping.patience=100000",
+        "model.width=8",
+        after=r"MLflow run ",
     )
     assert proc.returncode == code, err
     assert err.strip().splitlines()[-1] == f"nnexp-train: interrupted by {name}"
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     run_id = next(line.split()[2] for line in out.splitlines() if line.startswith("MLflow run "))
-    assert MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}").get_run(run_id).info.status == "KILLED"
+    assert (
+        MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}").get_run(run_id).info.status == "KILLED"
+    )
 
 
 def test_sigterm_ends_a_sweep_quietly_with_143(tmp_path: Path) -> None:
     import signal
 
     proc, out, err = _interrupt(
-        tmp_path, signal.SIGTERM, "-m", "hparams_search=digits", "hydra.sweeper.n_trials=4",
-        "trainer.epochs=200", "trainer.early_stopping.patience=1000", "hydra.sweeper.sampler.seed=0",
-        "hydra.sweeper.pruner=none", after=r"\[trial ",
+        tmp_path,
+        signal.SIGTERM,
+        "-m",
+        "hparams_search=digits",
+        "hydra.sweeper.n_trials=4",
+        "trainer.epochs=200",
+        "trainer.early_stopping.patience=1000",
+        "hydra.sweeper.sampler.seed=0",
+        "hydra.sweeper.pruner=none",
+        after=r"\[trial ",
     )
     assert proc.returncode == 143, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
@@ -178,7 +223,9 @@ def test_a_run_diverging_at_once_reports_it_and_exits_1(tmp_path: Path) -> None:
     assert "nnexp-train: error: the run diverged" in proc.stderr
     assert "legend" not in proc.stderr.lower() and "Traceback" not in proc.stderr
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
-    (run,) = client.search_runs([client.get_experiment_by_name("nnexp").experiment_id])  # no epoch: no id line
+    (run,) = client.search_runs(
+        [client.get_experiment_by_name("nnexp").experiment_id]
+    )  # no epoch: no id line
     run_id = run.info.run_id
     assert run.data.tags["stop_reason"] == "diverged" and run.info.status == "FINISHED"
     assert not any(k.startswith("test_") for k in run.data.metrics)

@@ -45,13 +45,28 @@ def test_every_data_option_composes(compose_cfg, name):
 
 def test_public_keys_map_to_mlp_keywords(compose_cfg):
     cfg = compose_cfg(
-        "model.depth=3", "model.width=32", "model.activation=tanh", "model.dropout=0.25",
-        "model.l2=0.001", "model.batch_norm=true", "optimizer=momentum", "optimizer.lr=0.05",
-        "trainer.batch_size=16", "trainer.epochs=7", "trainer.seed=3",
-        "trainer.early_stopping.patience=4", "trainer.early_stopping.min_delta=0.01",
+        "model.depth=3",
+        "model.width=32",
+        "model.activation=tanh",
+        "model.dropout=0.25",
+        "model.l2=0.001",
+        "model.batch_norm=true",
+        "optimizer=momentum",
+        "optimizer.lr=0.05",
+        "trainer.batch_size=16",
+        "trainer.epochs=7",
+        "trainer.seed=3",
+        "trainer.early_stopping.patience=4",
+        "trainer.early_stopping.min_delta=0.01",
     )
     kw = model_kwargs(cfg)
-    assert (kw["depth"], kw["width"], kw["activation"], kw["dropout"], kw["l2"]) == (3, 32, "tanh", 0.25, 0.001)
+    assert (kw["depth"], kw["width"], kw["activation"], kw["dropout"], kw["l2"]) == (
+        3,
+        32,
+        "tanh",
+        0.25,
+        0.001,
+    )
     assert (kw["batch_norm"], kw["optimizer"], kw["lr"], kw["momentum"]) == (True, "momentum", 0.05, 0.9)
     assert (kw["batch_size"], kw["epochs"], kw["seed"]) == (16, 7, 3)
     assert (kw["early_stopping"], kw["patience"], kw["min_delta"], kw["mode"]) == (True, 4, 0.01, "auto")
@@ -75,7 +90,10 @@ def test_typo_in_choice_names_key_and_choices(compose_cfg):
         ("optimizer.lr=11", "optimizer.lr=11.0 is out of range; must be a number in (0.0, 10.0]"),
         ("data.scaling=zscore", "data.scaling='zscore' is not valid; choose one of standard, minmax, none"),
         ("trainer.early_stopping.patience=0", "trainer.early_stopping.patience=0 is out of range"),
-        ("trainer.early_stopping.monitor=val_acc", "trainer.early_stopping.monitor='val_acc' is not valid; choose one of val_loss, val_accuracy, train_loss"),
+        (
+            "trainer.early_stopping.monitor=val_acc",
+            "trainer.early_stopping.monitor='val_acc' is not valid; choose one of val_loss, val_accuracy, train_loss",
+        ),
         ("data.val_size=1.5", "data.val_size=1.5 is out of range"),
     ],
 )
@@ -139,9 +157,18 @@ def test_unknown_key_gets_a_suggestion():
 
 def test_valid_and_foreign_overrides_pass_the_key_check():
     args = [
-        "-m", "--config-name", "config", "model.depth=3", "optimizer=sgd", "hparams_search=digits",
-        "hydra.sweeper.n_trials=5", "+model.extra=1", "data.options.foo=1", "tracking.tags.team=a",
-        "trainer.early_stopping.patience=2", "model.width=range(16,64)",
+        "-m",
+        "--config-name",
+        "config",
+        "model.depth=3",
+        "optimizer=sgd",
+        "hparams_search=digits",
+        "hydra.sweeper.n_trials=5",
+        "+model.extra=1",
+        "data.options.foo=1",
+        "tracking.tags.team=a",
+        "trainer.early_stopping.patience=2",
+        "model.width=range(16,64)",
     ]
     assert check_overrides(args) == []
 
@@ -186,8 +213,16 @@ def test_schema_fields_come_from_the_declaration():
     }
 
 
-@pytest.mark.parametrize("data, scaling", [("digits", "standard"), ("csv", "standard"), ("mnist", "minmax"),
-                                           ("fashion_mnist", "minmax"), ("moons", "standard")])
+@pytest.mark.parametrize(
+    "data, scaling",
+    [
+        ("digits", "standard"),
+        ("csv", "standard"),
+        ("mnist", "minmax"),
+        ("fashion_mnist", "minmax"),
+        ("moons", "standard"),
+    ],
+)
 def test_scaling_default_is_per_dataset_and_reaches_the_mlp(compose_cfg, data, scaling):
     cfg = compose_cfg(f"data={data}")
     assert cfg.data.scaling == scaling and model_kwargs(cfg)["scaling"] == scaling
@@ -209,7 +244,11 @@ def test_config_and_network_share_bounds(compose_cfg):
     cfg = compose_cfg("optimizer.lr=10", "optimizer.eps=1.0", "model.depth=10", "trainer.seed=4294967295")
     validate(cfg)
     MLP(**model_kwargs(cfg)).validate_params()
-    for override, name in [("optimizer.lr=10.5", "lr"), ("optimizer.eps=1.5", "eps"), ("model.depth=11", "depth")]:
+    for override, name in [
+        ("optimizer.lr=10.5", "lr"),
+        ("optimizer.eps=1.5", "eps"),
+        ("model.depth=11", "depth"),
+    ]:
         assert problems(compose_cfg(override))
         kw = model_kwargs(compose_cfg(override))
         with pytest.raises(ValueError, match=name):

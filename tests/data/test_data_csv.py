@@ -112,7 +112,10 @@ def test_fractional_values_are_regression_and_task_overrides(tmp_path: Path) -> 
     ds = load_dataset("csv", path=p, target="y")
     assert ds.task == "regression" and "fractional part (e.g. 2.5)" in ds.task_reason
     forced = load_dataset("csv", path=p, target="y", task="classification")
-    assert forced.task == "classification" and forced.task_reason == "data.task=classification (set in the config)"
+    assert (
+        forced.task == "classification"
+        and forced.task_reason == "data.task=classification (set in the config)"
+    )
 
 
 def test_other_datasets_say_their_task() -> None:

@@ -68,7 +68,10 @@ def test_mean_squared_error():
     assert mean_squared_error(z.copy(), y, grad=False) == pytest.approx((4 + 1) / 4)
 
 
-@pytest.mark.parametrize("activation, expected", [("relu", "he"), ("leaky_relu", "he"), ("tanh", "xavier"), ("sigmoid", "xavier"), ("identity", "xavier")])
+@pytest.mark.parametrize(
+    "activation, expected",
+    [("relu", "he"), ("leaky_relu", "he"), ("tanh", "xavier"), ("sigmoid", "xavier"), ("identity", "xavier")],
+)
 def test_initialisation_scale_follows_activation(activation, expected):
     X = np.random.default_rng(0).standard_normal((10, 400))
     model = MLP(depth=1, width=400, activation=activation, seed=0).initialize(X, np.arange(10) % 3)

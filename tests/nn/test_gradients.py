@@ -46,8 +46,16 @@ def _model(activation: str, head: str, l2: float, batch_norm: bool, dropout: flo
     X = rng.standard_normal((n, 3))
     y = HEADS[head](rng, n)
     model = MLP(
-        depth=2, width=[4, 3], activation=activation, l2=l2, batch_norm=batch_norm, dropout=dropout,
-        dtype="float64", seed=1, scaling="none", task="regression" if head == "identity" else "auto",
+        depth=2,
+        width=[4, 3],
+        activation=activation,
+        l2=l2,
+        batch_norm=batch_norm,
+        dropout=dropout,
+        dtype="float64",
+        seed=1,
+        scaling="none",
+        task="regression" if head == "identity" else "auto",
         n_classes=3 if head == "softmax" else None,
     ).initialize(X, y)
     # move biases / batch-norm parameters away from their special initial values

@@ -84,8 +84,17 @@ def test_regression_target_is_scaled_inside_fit_and_reported_in_its_units(diabet
 def test_train_loss_in_target_units_matches_a_direct_computation(regression_data):
     X, y = regression_data
     Y = np.column_stack([y * 100 + 5, y * 0.01])  # two outputs on very different scales
-    model = MLP(depth=1, width=8, epochs=1, batch_size=len(X), optimizer="sgd", lr=1e-9, early_stopping=False,
-                dtype="float64", seed=0)
+    model = MLP(
+        depth=1,
+        width=8,
+        epochs=1,
+        batch_size=len(X),
+        optimizer="sgd",
+        lr=1e-9,
+        early_stopping=False,
+        dtype="float64",
+        seed=0,
+    )
     before = MLP(**{**model.get_params()}).initialize(X, Y)
     model.fit(X, Y)
     expected = float(np.mean((before.predict(X) - Y) ** 2))

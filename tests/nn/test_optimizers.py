@@ -82,7 +82,16 @@ def test_unknown_optimizer_lists_choices():
 def test_each_optimizer_fits_linear_regression_through_mlp(name, regression_data):
     X, y = regression_data
     lr = {"sgd": 0.05, "momentum": 0.01, "nesterov": 0.01, "adagrad": 0.3}.get(name, 0.01)
-    model = MLP(depth=1, width=4, activation="identity", optimizer=name, lr=lr, epochs=60, batch_size=20, weight_decay=0.0)
+    model = MLP(
+        depth=1,
+        width=4,
+        activation="identity",
+        optimizer=name,
+        lr=lr,
+        epochs=60,
+        batch_size=20,
+        weight_decay=0.0,
+    )
     model.fit(X, y)
     assert model.score(X, y) > 0.999, name
 

@@ -13,7 +13,9 @@ from nnexp.nn import MLP
 
 def test_round_trip_gives_identical_predictions(blobs, tmp_path):
     X, y, Xv, yv = blobs
-    model = MLP(depth=2, width=[16, 8], batch_norm=True, scaling="standard", dropout=0.1, epochs=5, batch_size=32)
+    model = MLP(
+        depth=2, width=[16, 8], batch_norm=True, scaling="standard", dropout=0.1, epochs=5, batch_size=32
+    )
     model.fit(X * 10 + 3, y, Xv * 10 + 3, yv)
     path = model.save(tmp_path / "model.npz")
     assert path == tmp_path / "model.npz" and path.exists()
@@ -30,7 +32,11 @@ def test_round_trip_gives_identical_predictions(blobs, tmp_path):
     np.testing.assert_array_equal(loaded.scaler_offset_, model.scaler_offset_)
     assert loaded.get_params() == {**model.get_params(), "width": [16, 8]}
     assert loaded.history_ == model.history_
-    assert (loaded.stop_reason_, loaded.best_epoch_, loaded.n_epochs_run_) == ("completed", model.best_epoch_, 5)
+    assert (loaded.stop_reason_, loaded.best_epoch_, loaded.n_epochs_run_) == (
+        "completed",
+        model.best_epoch_,
+        5,
+    )
     assert loaded.score(Xv * 10 + 3, yv) == model.score(Xv * 10 + 3, yv)
 
 
@@ -40,7 +46,9 @@ def test_file_holds_no_pickled_objects(blobs, tmp_path):
     with np.load(path, allow_pickle=False) as data:
         assert all(data[name].dtype != object for name in data.files)
         meta = json.loads(str(data["__meta__"]))
-        assert {"bn_mean_0", "bn_var_0", "scaler_offset_", "scaler_scale_", "classes_", "param_000"} <= set(data.files)
+        assert {"bn_mean_0", "bn_var_0", "scaler_offset_", "scaler_scale_", "classes_", "param_000"} <= set(
+            data.files
+        )
     assert meta["hyperparameters"]["batch_norm"] is True
 
 

@@ -11,16 +11,35 @@ from nnexp.nn import MLP, StopTraining
 # Hydra config mirrors them.
 # (min 97.1% / mean 97.9% over 3 splits x 2 seeds when this was written).
 DIGITS_SETTINGS = dict(
-    depth=2, width=256, activation="relu", dropout=0.2, optimizer="adam", lr=3e-3, schedule="cosine",
-    batch_size=64, epochs=40, seed=0, early_stopping=False, l2=0.0,
+    depth=2,
+    width=256,
+    activation="relu",
+    dropout=0.2,
+    optimizer="adam",
+    lr=3e-3,
+    schedule="cosine",
+    batch_size=64,
+    epochs=40,
+    seed=0,
+    early_stopping=False,
+    l2=0.0,
 )
 
 
 def test_xor_is_solved_by_a_2_4_1_network():
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
     y = np.array([0, 1, 1, 0])
-    model = MLP(depth=1, width=4, activation="tanh", optimizer="adam", lr=0.05, batch_size=4, epochs=300, seed=0,
-                early_stopping=False)
+    model = MLP(
+        depth=1,
+        width=4,
+        activation="tanh",
+        optimizer="adam",
+        lr=0.05,
+        batch_size=4,
+        epochs=300,
+        seed=0,
+        early_stopping=False,
+    )
     model.fit(X, y)
     assert model.network_.sizes == [2, 4, 1]
     assert model.network_.head == "sigmoid"
@@ -80,7 +99,9 @@ def test_early_stopping_stops_and_restores_best(blobs):
     X, y, Xv, yv = blobs
     # a large lr with a tiny patience makes val_loss bounce, so training stops early
     seen = []
-    model = MLP(depth=2, width=32, lr=0.05, epochs=200, batch_size=16, early_stopping=True, patience=3, seed=3)
+    model = MLP(
+        depth=2, width=32, lr=0.05, epochs=200, batch_size=16, early_stopping=True, patience=3, seed=3
+    )
     model.fit(X, y, Xv, yv, callbacks=[lambda m, r: seen.append(m.weights_checksum())])
     assert model.stop_reason_ == "early_stopped"
     assert model.n_epochs_run_ < 200
@@ -94,7 +115,9 @@ def test_early_stopping_stops_and_restores_best(blobs):
 
 def test_early_stopping_on_accuracy_with_max_mode(blobs):
     X, y, Xv, yv = blobs
-    model = MLP(depth=1, width=8, epochs=100, early_stopping=True, monitor="val_accuracy", patience=2, min_delta=0.5)
+    model = MLP(
+        depth=1, width=8, epochs=100, early_stopping=True, monitor="val_accuracy", patience=2, min_delta=0.5
+    )
     model.fit(X, y, Xv, yv)
     # nothing can improve by more than 0.5 after the first epoch
     assert model.stop_reason_ == "early_stopped" and model.n_epochs_run_ == 3 and model.best_epoch_ == 1
@@ -168,7 +191,9 @@ def test_verbose_prints_one_line_per_epoch(blobs, capsys):
     assert len(lines) == 3 and "val_accuracy" in lines[0]
 
 
-@pytest.mark.parametrize("opts", [dict(dropout=0.3), dict(batch_norm=True), dict(batch_norm=True, dropout=0.2, l2=1e-3)])
+@pytest.mark.parametrize(
+    "opts", [dict(dropout=0.3), dict(batch_norm=True), dict(batch_norm=True, dropout=0.2, l2=1e-3)]
+)
 def test_regularised_variants_learn(blobs, opts):
     X, y, Xv, yv = blobs
     model = MLP(depth=2, width=32, epochs=30, batch_size=32, **opts).fit(X, y, Xv, yv)
@@ -185,7 +210,17 @@ def test_float64_models_train_in_float64(blobs):
 def test_float32_training_never_upcasts(blobs):
     X, y, _, _ = blobs
     for opt in ("sgd", "momentum", "nesterov", "rmsprop", "adagrad", "adam", "adamw"):
-        model = MLP(depth=2, width=8, epochs=2, optimizer=opt, l2=1e-3, clip_norm=1.0, schedule="cosine", batch_norm=True, dropout=0.1)
+        model = MLP(
+            depth=2,
+            width=8,
+            epochs=2,
+            optimizer=opt,
+            l2=1e-3,
+            clip_norm=1.0,
+            schedule="cosine",
+            batch_norm=True,
+            dropout=0.1,
+        )
         model.fit(X.astype(np.float64), y)
         assert model.network_.flat.dtype == np.float32
         assert all(p.dtype == np.float32 for p in model.params)

@@ -21,9 +21,15 @@ Y = np.arange(20) % 3
         (dict(depth=2, width=[8, 8, 8]), r"width has 3 entries but depth is 2"),
         (dict(depth=2, width=[8, -1]), r"every width must be an integer in \[1, 65536\]"),
         (dict(width="64"), r"width must be an integer in \[1, 65536\] or a list"),
-        (dict(activation="gelu"), r"unknown activation 'gelu'; valid choices: \['relu', 'leaky_relu', 'tanh', 'sigmoid', 'identity'\]"),
+        (
+            dict(activation="gelu"),
+            r"unknown activation 'gelu'; valid choices: \['relu', 'leaky_relu', 'tanh', 'sigmoid', 'identity'\]",
+        ),
         (dict(optimizer="lbfgs"), r"unknown optimizer 'lbfgs'; valid choices: .*'adamw'"),
-        (dict(schedule="linear"), r"unknown schedule 'linear'; valid choices: \['constant', 'step', 'exponential', 'cosine'\]"),
+        (
+            dict(schedule="linear"),
+            r"unknown schedule 'linear'; valid choices: \['constant', 'step', 'exponential', 'cosine'\]",
+        ),
         (dict(init="lecun"), r"unknown init 'lecun'; valid choices: \['auto', 'he', 'xavier'\]"),
         (dict(lr=0.0), r"lr must be a number in \(0.0, 10.0\], got 0.0"),
         (dict(lr=-1e-3), r"lr must be a number in \(0.0, 10.0\]"),
@@ -41,8 +47,14 @@ Y = np.arange(20) % 3
         (dict(clip_norm=0.0), r"clip_norm must be a number > 0.0 or None"),
         (dict(step_size=0), r"step_size must be an integer >= 1"),
         (dict(schedule="cosine", lr=0.01, min_lr=0.1), r"min_lr must be <= lr"),
-        (dict(task="ranking"), r"unknown task 'ranking'; valid choices: \['auto', 'classification', 'regression'\]"),
-        (dict(monitor="val_f1"), r"unknown monitor 'val_f1'; valid choices: \['val_loss', 'val_accuracy', 'train_loss'\]"),
+        (
+            dict(task="ranking"),
+            r"unknown task 'ranking'; valid choices: \['auto', 'classification', 'regression'\]",
+        ),
+        (
+            dict(monitor="val_f1"),
+            r"unknown monitor 'val_f1'; valid choices: \['val_loss', 'val_accuracy', 'train_loss'\]",
+        ),
         (dict(mode="up"), r"unknown mode 'up'; valid choices: \['min', 'max', 'auto'\]"),
         (dict(patience=0), r"patience must be an integer >= 1"),
         (dict(leaky_slope=1.0), r"leaky_slope must be a number in \[0.0, 1.0\)"),
@@ -115,7 +127,9 @@ def test_validation_set_problems():
 
 
 def test_early_stopping_needs_what_it_monitors():
-    with pytest.raises(ValueError, match=r"early stopping needs validation rows, but validation_fraction=0.01 of 20"):
+    with pytest.raises(
+        ValueError, match=r"early stopping needs validation rows, but validation_fraction=0.01 of 20"
+    ):
         MLP(epochs=1, early_stopping=True, validation_fraction=0.01).fit(X, Y)
     with pytest.raises(ValueError, match=r"monitors 'val_accuracy', which needs a classification task"):
         MLP(epochs=1, early_stopping=True, monitor="val_accuracy").fit(X, Y.astype(float), X, Y.astype(float))

@@ -13,12 +13,25 @@ from nnexp.repro.compare import (
     environment_differences,
 )
 
-ENV = {"env.blas_threads": "1", "env.pkg.numpy": "2.4.6", "nnexp.version": "0.1.0", "git.commit": "abc",
-       "git.dirty": "false", "mlflow.user": "x"}
+ENV = {
+    "env.blas_threads": "1",
+    "env.pkg.numpy": "2.4.6",
+    "nnexp.version": "0.1.0",
+    "git.commit": "abc",
+    "git.dirty": "false",
+    "mlflow.user": "x",
+}
 
 
-def comparison(orig: float = 0.9, new: float = 0.9, w1: str | None = "w", w2: str = "w",
-               env=(), data=(), tol: float = 0.0) -> Comparison:
+def comparison(
+    orig: float = 0.9,
+    new: float = 0.9,
+    w1: str | None = "w",
+    w2: str = "w",
+    env=(),
+    data=(),
+    tol: float = 0.0,
+) -> Comparison:
     return Comparison("val_accuracy", orig, new, w1, w2, tol, list(env), list(data))
 
 
@@ -43,7 +56,11 @@ def test_other_environment_is_judged_by_the_tolerance():
     off = comparison(new=0.85, w2="other", env=env, tol=0.01)
     assert off.verdict == MISMATCH and not off.ok
     report = off.report()
-    assert "delta -0.05" in report and "env.blas_threads: 1 -> 4" in report and "exceeds --tolerance 0.01" in report
+    assert (
+        "delta -0.05" in report
+        and "env.blas_threads: 1 -> 4" in report
+        and "exceeds --tolerance 0.01" in report
+    )
 
 
 def test_unrecorded_environment_counts_as_different():
@@ -64,7 +81,9 @@ def test_nan_metric_never_passes_a_tolerance():
 def test_data_differences_name_the_changed_file():
     identity = {"name": "csv", "source": "csv:/d/t.csv", "files": {"t.csv": "new"}, "sha256": "s2"}
     diffs = data_differences({"t.csv": "old"}, "s1", identity)
-    assert len(diffs) == 1 and "file 't.csv' (csv:/d/t.csv)" in str(diffs[0]) and "sha256 old" in str(diffs[0])
+    assert (
+        len(diffs) == 1 and "file 't.csv' (csv:/d/t.csv)" in str(diffs[0]) and "sha256 old" in str(diffs[0])
+    )
     assert data_differences({"t.csv": "new"}, "s2", identity) == []
     # generated data has no files: the combined checksum decides
     gen = data_differences({}, "s1", {"name": "moons", "files": {}, "sha256": "s2"})

@@ -49,11 +49,20 @@ def test_a_tracked_run_records_provenance_and_weight_checksum(compose_cfg, sqlit
     from nnexp.nn import MLP
     from nnexp.train.trainer import run_training
 
-    cfg = compose_cfg("trainer.epochs=2", "model.width=16", "trainer.threads=1", "trainer.progress=false",
-                      "tracking.log_plots=false", f"tracking.uri={sqlite_uri}", f"trainer.save_dir={tmp_path}")
+    cfg = compose_cfg(
+        "trainer.epochs=2",
+        "model.width=16",
+        "trainer.threads=1",
+        "trainer.progress=false",
+        "tracking.log_plots=false",
+        f"tracking.uri={sqlite_uri}",
+        f"trainer.save_dir={tmp_path}",
+    )
     result = run_training(cfg)
     tags = MlflowClient(sqlite_uri).get_run(result.run_id).data.tags
-    assert tags[WEIGHTS_TAG] == result.model.weights_checksum() == MLP.load(result.model_path).weights_checksum()
+    assert (
+        tags[WEIGHTS_TAG] == result.model.weights_checksum() == MLP.load(result.model_path).weights_checksum()
+    )
     assert tags["env.blas_threads"] == "1"
     assert "digits.csv" in json.loads(tags[DATA_FILES_TAG])
     assert tags["seed"] == "0" and tags["env.pkg.numpy"] == np.__version__

@@ -24,8 +24,14 @@ DIST = {"x": FloatDistribution(0, 1)}
 
 def _trial(state: TrialState, value=None, run: str | None = None, **attrs):
     user = dict(attrs, **({"mlflow_run_id": run} if run else {}))
-    return create_trial(state=state, value=value, params={"x": 0.5}, distributions=DIST, user_attrs=user,
-                        intermediate_values={1: 0.1} if state == TrialState.PRUNED else None)
+    return create_trial(
+        state=state,
+        value=value,
+        params={"x": 0.5},
+        distributions=DIST,
+        user_attrs=user,
+        intermediate_values={1: 0.1} if state == TrialState.PRUNED else None,
+    )
 
 
 @pytest.fixture

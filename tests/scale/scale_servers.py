@@ -76,8 +76,17 @@ class PostgresCluster:
         if self._user:
             shutil.chown(pwfile, user=self._user)
         self._run(
-            "initdb", "-D", str(self.data), "-U", USER, f"--pwfile={pwfile}",
-            "--auth-host=scram-sha-256", "--auth-local=trust", "-E", "UTF8", "--no-sync",
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            USER,
+            f"--pwfile={pwfile}",
+            "--auth-host=scram-sha-256",
+            "--auth-local=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
         )
         pwfile.unlink()
         opts = (
@@ -85,8 +94,7 @@ class PostgresCluster:
             f"-c max_connections=200 -c fsync={'on' if self.fsync else 'off'}"
             + ("" if self.fsync else " -c synchronous_commit=off -c full_page_writes=off")
         )
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60",
-                  "-o", opts, "start")
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", opts, "start")
         return self
 
     def url(self, database: str, *, password: bool = False) -> str:
@@ -103,8 +111,12 @@ class PostgresCluster:
         import psycopg
 
         with psycopg.connect(
-            host="127.0.0.1", port=self.port, user=USER, password=self.password,
-            dbname="postgres", autocommit=True,
+            host="127.0.0.1",
+            port=self.port,
+            user=USER,
+            password=self.password,
+            dbname="postgres",
+            autocommit=True,
         ) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
@@ -153,10 +165,25 @@ class MlflowServer:
         env.pop("MLFLOW_TRACKING_URI", None)
         self._log = open(self.log_path, "ab")  # "ab": a restart on the same port appends
         self.proc = subprocess.Popen(
-            [mlflow, "server", "--backend-store-uri", self.backend_uri, "--serve-artifacts",
-             "--artifacts-destination", str(self.artifact_root), "--host", "127.0.0.1",
-             "--port", str(self.port), "--workers", "2"],
-            env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                mlflow,
+                "server",
+                "--backend-store-uri",
+                self.backend_uri,
+                "--serve-artifacts",
+                "--artifacts-destination",
+                str(self.artifact_root),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                "2",
+            ],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.time() + timeout
         while time.time() < deadline:

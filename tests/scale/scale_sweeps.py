@@ -37,21 +37,29 @@ def env(extra: dict[str, str] | None = None) -> dict[str, str]:
     for key in ("MLFLOW_TRACKING_URI", "NNEXP_OPTUNA_STORAGE"):
         e.pop(key, None)
     e.update(
-        HYDRA_FULL_ERROR="1", PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1",
-        OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
+        HYDRA_FULL_ERROR="1",
+        PYTHONUNBUFFERED="1",
+        OMP_NUM_THREADS="1",
+        OPENBLAS_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
     )
     e.update(extra or {})
     return e
 
 
-def start_sweep(cwd: Path, name: str, *overrides: str, extra_env: dict[str, str] | None = None
-                ) -> tuple[subprocess.Popen[str], Path]:
+def start_sweep(
+    cwd: Path, name: str, *overrides: str, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], Path]:
     """Start one sweeper process (its own sweep dir ``<cwd>/<name>``); output to ``<name>.log``."""
     log = cwd / f"{name}.log"
     proc = subprocess.Popen(
         [CLI, "-m", *FAST, f"hydra.sweep.dir={cwd / name}", *overrides],
-        cwd=cwd, env=env(extra_env), stdout=open(log, "w"), stderr=subprocess.STDOUT,
-        text=True, start_new_session=True,
+        cwd=cwd,
+        env=env(extra_env),
+        stdout=open(log, "w"),
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
     return proc, log
 

@@ -17,8 +17,12 @@ def test_submitit_local_workers_complete_the_study(tmp_path: Path) -> None:
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
     study, n_trials = "submitit", 6
     proc, log = start_sweep(
-        tmp_path, "s", "hydra/launcher=nnexp_local", "hydra.sweeper.n_jobs=2",
-        f"hydra.sweeper.n_trials={n_trials}", f"hydra.sweeper.study_name={study}",
+        tmp_path,
+        "s",
+        "hydra/launcher=nnexp_local",
+        "hydra.sweeper.n_jobs=2",
+        f"hydra.sweeper.n_trials={n_trials}",
+        f"hydra.sweeper.study_name={study}",
     )
     wait_all([proc], [log])
     st = load(f"journal:{tmp_path / 'mlruns/optuna/journal.log'}", study)

@@ -48,8 +48,15 @@ def own_server(pg: PostgresCluster, tmp_path: Path):
         server.stop()
 
 
-def _wait_running(storage: str, study: str, proc: subprocess.Popen, log: Path,
-                  epochs: int = 2, done: int = 0, timeout: float = 90) -> Any:
+def _wait_running(
+    storage: str,
+    study: str,
+    proc: subprocess.Popen,
+    log: Path,
+    epochs: int = 2,
+    done: int = 0,
+    timeout: float = 90,
+) -> Any:
     """The first RUNNING trial with ``epochs`` reported epochs once ``done`` trials completed."""
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -95,8 +102,13 @@ def test_tracking_server_lost_for_good_fails_the_trial_and_stops(
     RUNNING and no further trial is burnt."""
     study, storage = "lost", f"journal:{tmp_path / 'mlruns/optuna/journal.log'}"
     proc, log = start_sweep(
-        tmp_path, "s", *LONG, f"tracking.uri={own_server.url}", f"hydra.sweeper.study_name={study}",
-        "hydra.sweeper.n_trials=6", "hydra.sweeper.reconnect_timeout=8",
+        tmp_path,
+        "s",
+        *LONG,
+        f"tracking.uri={own_server.url}",
+        f"hydra.sweeper.study_name={study}",
+        "hydra.sweeper.n_trials=6",
+        "hydra.sweeper.reconnect_timeout=8",
     )
     victim = _wait_running(storage, study, proc, log)
     own_server.kill()
@@ -119,17 +131,20 @@ def test_tracking_server_lost_for_good_fails_the_trial_and_stops(
     assert len(trials) == victim.number + 1, "trials after the lost one were started and burnt"
 
 
-def test_tracking_server_back_in_time_the_sweep_completes(
-    own_server: MlflowServer, tmp_path: Path
-) -> None:
+def test_tracking_server_back_in_time_the_sweep_completes(own_server: MlflowServer, tmp_path: Path) -> None:
     """SIGKILL the MLflow server mid-trial, restart it on the same port once the worker waits
     for it: the trial in progress is FAIL (reason names the server) and, with max_retries=1,
     its params run again; the sweep exits 0 with exactly n_trials counted, each trial once in MLflow."""
     study, n_trials = "back", 4
     storage = f"journal:{tmp_path / 'mlruns/optuna/journal.log'}"
     proc, log = start_sweep(
-        tmp_path, "s", *LONG, f"tracking.uri={own_server.url}", f"hydra.sweeper.study_name={study}",
-        f"hydra.sweeper.n_trials={n_trials}", "hydra.sweeper.reconnect_timeout=45",
+        tmp_path,
+        "s",
+        *LONG,
+        f"tracking.uri={own_server.url}",
+        f"hydra.sweeper.study_name={study}",
+        f"hydra.sweeper.n_trials={n_trials}",
+        "hydra.sweeper.reconnect_timeout=45",
         "hydra.sweeper.max_retries=1",
     )
     victim = _wait_running(storage, study, proc, log, done=1)
@@ -168,8 +183,13 @@ def test_optuna_database_lost_stops_the_sweep_with_a_clear_message(tmp_path: Pat
         storage = cluster.url("optuna", password=True)
         study = "dbgone"
         proc, log = start_sweep(
-            tmp_path, "s", *LONG, f"hydra.sweeper.study_name={study}", "hydra.sweeper.n_trials=6",
-            "hydra.sweeper.reconnect_timeout=6", extra_env={"NNEXP_OPTUNA_STORAGE": storage},
+            tmp_path,
+            "s",
+            *LONG,
+            f"hydra.sweeper.study_name={study}",
+            "hydra.sweeper.n_trials=6",
+            "hydra.sweeper.reconnect_timeout=6",
+            extra_env={"NNEXP_OPTUNA_STORAGE": storage},
         )
         _wait_running(storage, study, proc, log)
         cluster.halt()
@@ -181,7 +201,9 @@ def test_optuna_database_lost_stops_the_sweep_with_a_clear_message(tmp_path: Pat
     text = log.read_text()
     assert rc == 3, text[-3000:]
     assert took < 40, f"exit {took:.0f}s after the database stopped"
-    assert f"cannot reach the Optuna storage postgresql://nnexp:***@127.0.0.1:{cluster.port}/optuna" in text, text[-3000:]
+    assert (
+        f"cannot reach the Optuna storage postgresql://nnexp:***@127.0.0.1:{cluster.port}/optuna" in text
+    ), text[-3000:]
     assert "did not come back within 6s (hydra.sweeper.reconnect_timeout)" in text
     assert cluster.password not in text
     assert "Traceback" not in text
@@ -195,8 +217,13 @@ def test_whole_sweep_killed_and_rerun_on_postgres(
     once in Optuna and once in MLflow, finished trials are kept as they were, numbering
     continues and the study holds exactly n_trials."""
     study, n_trials = "rerun", 6
-    args = [*LONG, f"tracking.uri={mlflow_server.url}", f"hydra.sweeper.study_name={study}",
-            f"hydra.sweeper.n_trials={n_trials}", "hydra.sweeper.n_jobs=2"]
+    args = [
+        *LONG,
+        f"tracking.uri={mlflow_server.url}",
+        f"hydra.sweeper.study_name={study}",
+        f"hydra.sweeper.n_trials={n_trials}",
+        "hydra.sweeper.n_jobs=2",
+    ]
     environ = {"NNEXP_OPTUNA_STORAGE": optuna_db}
     proc, log = start_sweep(tmp_path, "s", *args, extra_env=environ)
     _wait_running(optuna_db, study, proc, log, epochs=1, done=2)

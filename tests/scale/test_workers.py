@@ -63,14 +63,15 @@ def test_four_workers_record_every_trial_once(backend: dict, tmp_path: Path) -> 
     """Local: Hydra's joblib launcher, 4 worker processes. PostgreSQL: 4 independent sweepers
     joining one study by name (as on 4 machines). 4 x 5 trials, none lost, none extra."""
     study, n_trials = "conc", 20
-    common = [f"hydra.sweeper.study_name={study}", f"hydra.sweeper.n_trials={n_trials}",
-              *backend["overrides"]]
+    common = [
+        f"hydra.sweeper.study_name={study}",
+        f"hydra.sweeper.n_trials={n_trials}",
+        *backend["overrides"],
+    ]
     if backend["name"] == "local":
-        started = [start_sweep(tmp_path, "s0", *common, "hydra.sweeper.n_jobs=4",
-                               extra_env=backend["env"])]
+        started = [start_sweep(tmp_path, "s0", *common, "hydra.sweeper.n_jobs=4", extra_env=backend["env"])]
     else:
-        started = [start_sweep(tmp_path, f"s{i}", *common, extra_env=backend["env"])
-                   for i in range(4)]
+        started = [start_sweep(tmp_path, f"s{i}", *common, extra_env=backend["env"]) for i in range(4)]
     wait_all([p for p, _ in started], [log for _, log in started])
     st = load(backend["storage"], study)
     client, runs = trial_runs(backend["tracking"], study)
@@ -102,10 +103,15 @@ def test_sigkilled_worker_trial_fails_is_retried_and_the_sweep_completes(
     trial FAIL (dead pid), runs its params again (max_retries=1), marks the run FAILED, and
     the study still reaches n_trials with every other trial and metric intact."""
     study, n_trials = "kill", 8
-    common = [f"hydra.sweeper.study_name={study}", f"hydra.sweeper.n_trials={n_trials}",
-              "hydra.sweeper.max_retries=1", *backend["overrides"],
-              # trials of about a second, so the one picked below is still running at the kill
-              "trainer.epochs=60", "trainer.early_stopping.enabled=false"]
+    common = [
+        f"hydra.sweeper.study_name={study}",
+        f"hydra.sweeper.n_trials={n_trials}",
+        "hydra.sweeper.max_retries=1",
+        *backend["overrides"],
+        # trials of about a second, so the one picked below is still running at the kill
+        "trainer.epochs=60",
+        "trainer.early_stopping.enabled=false",
+    ]
     _logged_epochs(backend, study, -1)  # import mlflow here now, not inside the kill window
     survivor = start_sweep(tmp_path, "survivor", *common, extra_env=backend["env"])
     victim, victim_log = start_sweep(tmp_path, "victim", *common, extra_env=backend["env"])
@@ -121,9 +127,12 @@ def test_sigkilled_worker_trial_fails_is_retried_and_the_sweep_completes(
         except Exception:  # noqa: BLE001 - not created yet
             continue
         for t in st.get_trials(deepcopy=False):
-            if (t.state.name == "RUNNING" and t.user_attrs.get(PID_ATTR) == victim.pid
-                    and len(t.intermediate_values) >= 2
-                    and _logged_epochs(backend, study, t.number) >= 1):
+            if (
+                t.state.name == "RUNNING"
+                and t.user_attrs.get(PID_ATTR) == victim.pid
+                and len(t.intermediate_values) >= 2
+                and _logged_epochs(backend, study, t.number) >= 1
+            ):
                 # epoch metrics reach MLflow from a writer thread: kill once one is stored,
                 # so "logged before the kill" below is about what the store really holds
                 os.killpg(victim.pid, signal.SIGKILL)
@@ -188,16 +197,14 @@ def _kill_one_of_two(backend: dict, study: str, proc, log: Path, epochs: int) ->
             continue  # the other worker must be inside a trial too: it is what must survive
         for pid, t in running.items():
             if 1 <= len(t.intermediate_values) < epochs - 20:
-                (other, other_trial), = ((q, u) for q, u in running.items() if q != pid)
+                ((other, other_trial),) = ((q, u) for q, u in running.items() if q != pid)
                 os.kill(pid, signal.SIGKILL)  # exactly one worker, by pid
                 return pid, other, other_trial.number, max(u.number for u in trials), workers
     raise AssertionError(f"the two workers never ran trials together:\n{log.read_text()[-3000:]}")
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
-def test_one_worker_killed_by_pid_is_replaced_and_the_sweep_completes(
-    backend: dict, tmp_path: Path
-) -> None:
+def test_one_worker_killed_by_pid_is_replaced_and_the_sweep_completes(backend: dict, tmp_path: Path) -> None:
     """``kill -9`` ONE worker of ``n_jobs=2`` (by pid, while both run a trial): the sweep does
     not abort -- the dead worker's trial is FAIL ("worker process <pid> ... died"), its run
     FAILED, its params run again (max_retries=1); the OTHER worker carries on (nnexp's launcher
@@ -205,16 +212,20 @@ def test_one_worker_killed_by_pid_is_replaced_and_the_sweep_completes(
     later trials), a replacement worker starts at once, and the sweep reaches n_trials and
     exits 0 with nothing left RUNNING."""
     study, n_trials, epochs = "onedead", 4, 100
-    common = [f"hydra.sweeper.study_name={study}", f"hydra.sweeper.n_trials={n_trials}",
-              "hydra.sweeper.n_jobs=2", "hydra.sweeper.max_retries=1", *backend["overrides"],
-              "hydra.sweeper.sampler.seed=0",
-              # long trials (no early stop), so the one picked below still runs at the kill
-              f"trainer.epochs={epochs}", "trainer.early_stopping.enabled=false"]
+    common = [
+        f"hydra.sweeper.study_name={study}",
+        f"hydra.sweeper.n_trials={n_trials}",
+        "hydra.sweeper.n_jobs=2",
+        "hydra.sweeper.max_retries=1",
+        *backend["overrides"],
+        "hydra.sweeper.sampler.seed=0",
+        # long trials (no early stop), so the one picked below still runs at the kill
+        f"trainer.epochs={epochs}",
+        "trainer.early_stopping.enabled=false",
+    ]
     _logged_epochs(backend, study, -1)  # import mlflow here now, not inside the kill window
     proc, log = start_sweep(tmp_path, "s", *common, extra_env=backend["env"])
-    killed, other, other_trial, last, workers = _kill_one_of_two(
-        backend, study, proc, log, epochs
-    )
+    killed, other, other_trial, last, workers = _kill_one_of_two(backend, study, proc, log, epochs)
     wait_all([proc], [log])
     text = log.read_text()
     assert "a worker process died" in text and "TerminatedWorkerError" in text, text[-3000:]
@@ -225,8 +236,7 @@ def test_one_worker_killed_by_pid_is_replaced_and_the_sweep_completes(
     client, runs = trial_runs(backend["tracking"], study)
     states = check_invariants(st, client, runs, n_trials)
     # the trial the killed pid was running (found by pid: the kill may land in its next trial)
-    dead = [t for t in st.trials if t.user_attrs.get(PID_ATTR) == killed
-            and t.state.name == "FAIL"]
+    dead = [t for t in st.trials if t.user_attrs.get(PID_ATTR) == killed and t.state.name == "FAIL"]
     assert len(dead) == 1, states
     dead = dead[0]
     assert f"worker process {killed} on" in dead.user_attrs[FAIL_REASON_ATTR]

@@ -36,18 +36,14 @@ def test_shipped_sweep_is_valid(name, compose_cfg):
             return_hydra_config=True,
         )
     sweeper = OmegaConf.to_container(cfg.hydra.sweeper, resolve=True)
-    assert (
-        sweeper["_target_"] == "hydra_plugins.nnexp_sweeper.nnexp_sweeper.NnexpSweeper"
-    )
+    assert sweeper["_target_"] == "hydra_plugins.nnexp_sweeper.nnexp_sweeper.NnexpSweeper"
     assert cfg.hydra.launcher._target_.endswith("nnexp_launcher.NnexpLauncher")
     check_settings(sweeper)
     make_sampler(sweeper["sampler"])
     make_pruner(sweeper["pruner"])
     space, _ = parse_search_space(sweeper["params"])
     assert set(space.distributions) >= REQUIRED
-    assert (
-        space.distributions["optimizer.lr"].log and space.distributions["model.l2"].log
-    )
+    assert space.distributions["optimizer.lr"].log and space.distributions["model.l2"].log
     bs = space.distributions["trainer.batch_size"]
     assert (bs.low, bs.high) == (32, 256)
     assert space.distributions["model.depth"].high <= 10
@@ -55,9 +51,8 @@ def test_shipped_sweep_is_valid(name, compose_cfg):
         space.distributions["model.dropout"].low,
         space.distributions["model.dropout"].high,
     ) == (0.0, 0.5)
-    validate_space(
-        space, lambda ov: compose_cfg(f"hparams_search={name}", *ov), validate
+    validate_space(space, lambda ov: compose_cfg(f"hparams_search={name}", *ov), validate)
+    assert sweeper["metric"] in ("val_accuracy", "val_loss") and sweeper["direction"] in (
+        "maximize",
+        "minimize",
     )
-    assert sweeper["metric"] in ("val_accuracy", "val_loss") and sweeper[
-        "direction"
-    ] in ("maximize", "minimize")

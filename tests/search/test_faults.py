@@ -13,9 +13,7 @@ from nnexp.tracking.store import UnsafeName, check_safe_name
 
 
 def _journal_with_trials(path: Path, n: int) -> None:
-    study = optuna.create_study(
-        study_name="torn", storage=open_storage(f"journal:{path}", create=True)
-    )
+    study = optuna.create_study(study_name="torn", storage=open_storage(f"journal:{path}", create=True))
     for i in range(n):
         t = study.ask()
         t.suggest_float("x", 0, 1)
@@ -50,8 +48,7 @@ def test_retried_trials_do_not_count() -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["../x", "a/../../x", "/etc/passwd", "~/x", "%2e%2e/x", "%252e%252e", "a%2fb", "a\\..\\b",
-     "", "a\x00b"],
+    ["../x", "a/../../x", "/etc/passwd", "~/x", "%2e%2e/x", "%252e%252e", "a%2fb", "a\\..\\b", "", "a\x00b"],
 )
 def test_unsafe_names_are_refused(name: str) -> None:
     with pytest.raises(UnsafeName, match="not a safe name"):
@@ -134,8 +131,11 @@ def test_an_enqueued_retry_still_runs_when_the_study_holds_n_trials() -> None:
     dist = {"x": FloatDistribution(0, 1)}
     for _ in range(3):
         study.add_trial(create_trial(params={"x": 0.5}, distributions=dist, value=1.0))
-    study.add_trial(create_trial(params={"x": 0.2}, distributions=dist, state=TrialState.FAIL,
-                                 user_attrs={RETRIED_ATTR: True}))
+    study.add_trial(
+        create_trial(
+            params={"x": 0.2}, distributions=dist, state=TrialState.FAIL, user_attrs={RETRIED_ATTR: True}
+        )
+    )
     assert remaining_trials(study.get_trials(), 4) == 1  # the reaped trial does not count
     study.enqueue_trial({"x": 0.2})
     trials = study.get_trials()

@@ -64,10 +64,20 @@ def _running_trials(journal: Path) -> int:
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 def test_killing_the_sweeper_leaves_no_worker_or_resource_tracker(tmp_path: Path) -> None:
     main = subprocess.Popen(
-        [str(NNEXP_TRAIN), "-m", "hparams_search=digits", "hydra.sweeper.n_jobs=2", "hydra.sweeper.n_trials=4",
-         "trainer.epochs=2000", "trainer.early_stopping.patience=10000", "hydra.sweeper.pruner=none",
-         "hydra.sweeper.sampler.seed=0"],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(NNEXP_TRAIN),
+            "-m",
+            "hparams_search=digits",
+            "hydra.sweeper.n_jobs=2",
+            "hydra.sweeper.n_trials=4",
+            "trainer.epochs=2000",
+            "trainer.early_stopping.patience=10000",
+            "hydra.sweeper.pruner=none",
+            "hydra.sweeper.sampler.seed=0",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     journal = tmp_path / "mlruns" / "optuna" / "journal.log"
     family: set[int] = set()

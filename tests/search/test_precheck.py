@@ -49,8 +49,7 @@ class _T:
 
 
 def test_fail_trials_do_not_count_towards_n_trials():
-    trials = [_T(0, "COMPLETE"), _T(1, "FAIL", "x"), _T(2, "PRUNED"), _T(3, "RUNNING"),
-              _T(4, "WAITING")]
+    trials = [_T(0, "COMPLETE"), _T(1, "FAIL", "x"), _T(2, "PRUNED"), _T(3, "RUNNING"), _T(4, "WAITING")]
     assert counted_trials(trials) == 3
     assert remaining_trials(trials, 5) == 2 and remaining_trials(trials, 2) == 0
 
@@ -67,8 +66,14 @@ def test_failure_guard_counts_this_sweeps_fails_and_names_the_last():
 
 @pytest.mark.slow
 def test_unknown_metric_is_refused_before_any_trial(tmp_path):
-    proc = sweep(tmp_path, "hparams_search=digits", *SMALL,
-                 "hydra.sweeper.metric=nonexistent_metric", check=False, timeout=120)
+    proc = sweep(
+        tmp_path,
+        "hparams_search=digits",
+        *SMALL,
+        "hydra.sweeper.metric=nonexistent_metric",
+        check=False,
+        timeout=120,
+    )
     assert proc.returncode == 2, proc.stderr
     assert "hydra.sweeper.metric='nonexistent_metric' is not reported" in proc.stderr
     assert "val_accuracy" in proc.stderr and "Traceback" not in proc.stderr
@@ -80,8 +85,16 @@ def test_accuracy_on_a_regression_table_is_refused(tmp_path):
     rng = np.random.default_rng(1)
     rows = ["a,b,y"] + [f"{a:.3f},{b:.3f},{a * 2.5 + b:.5f}" for a, b in rng.normal(size=(80, 2))]
     (tmp_path / "reg.csv").write_text("\n".join(rows) + "\n")
-    proc = sweep(tmp_path, "hparams_search=digits", "data=csv", "data.path=reg.csv",
-                 "data.target=y", *SMALL, check=False, timeout=120)
+    proc = sweep(
+        tmp_path,
+        "hparams_search=digits",
+        "data=csv",
+        "data.path=reg.csv",
+        "data.target=y",
+        *SMALL,
+        check=False,
+        timeout=120,
+    )
     assert proc.returncode == 2, proc.stderr
     assert "not reported by a regression run" in proc.stderr
     assert not (tmp_path / "mlruns").exists()
@@ -89,8 +102,14 @@ def test_accuracy_on_a_regression_table_is_refused(tmp_path):
 
 @pytest.mark.slow
 def test_missing_then_broken_then_fixed_csv(tmp_path):
-    args = ["hparams_search=mlp", "data=csv", "data.path=table.csv", "data.target=label",
-            *SMALL, "hydra.sweeper.n_trials=2"]
+    args = [
+        "hparams_search=mlp",
+        "data=csv",
+        "data.path=table.csv",
+        "data.target=label",
+        *SMALL,
+        "hydra.sweeper.n_trials=2",
+    ]
     proc = sweep(tmp_path, *args, check=False, timeout=120)
     assert proc.returncode == 2 and "table.csv' not found" in proc.stderr, proc.stderr
     assert not (tmp_path / "mlruns").exists()
@@ -114,8 +133,13 @@ def test_failing_trials_stop_at_max_failures_and_do_not_eat_n_trials(tmp_path):
     work.mkdir(parents=True)
     for n in range(4):
         (work / f"trial_{n}").write_text("in the way\n")
-    args = ["hparams_search=digits", *SMALL, "hydra.sweep.dir=sweep",
-            "hydra.sweeper.n_trials=3", "hydra.sweeper.max_failures=2"]
+    args = [
+        "hparams_search=digits",
+        *SMALL,
+        "hydra.sweep.dir=sweep",
+        "hydra.sweeper.n_trials=3",
+        "hydra.sweeper.max_failures=2",
+    ]
     proc = sweep(tmp_path, *args, check=False)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "stopped after 2 failed trials (hydra.sweeper.max_failures=2)" in proc.stderr
@@ -131,6 +155,7 @@ def test_failing_trials_stop_at_max_failures_and_do_not_eat_n_trials(tmp_path):
 
 @pytest.mark.slow
 def test_bad_max_failures_is_refused(tmp_path):
-    proc = sweep(tmp_path, "hparams_search=digits", *SMALL, "hydra.sweeper.max_failures=0",
-                 check=False, timeout=120)
+    proc = sweep(
+        tmp_path, "hparams_search=digits", *SMALL, "hydra.sweeper.max_failures=0", check=False, timeout=120
+    )
     assert proc.returncode == 2 and "hydra.sweeper.max_failures must be" in proc.stderr

@@ -31,11 +31,18 @@ def _dead_pid() -> int:
 
 def _prepared(tmp_path: Path, n_trials: int, max_retries: int) -> Prepared:
     url = f"journal:{tmp_path / 'journal.log'}"
-    study = optuna.create_study(study_name="s", storage=open_storage(url, create=True),
-                                direction="maximize")
-    ctx = SweepContext(study_name="s", storage_url=url, n_trials=n_trials, metric="m",
-                       direction="maximize", space_json=SearchSpace([]).to_json(), n_jobs=2,
-                       max_retries=max_retries, sweep_dir=str(tmp_path))
+    study = optuna.create_study(study_name="s", storage=open_storage(url, create=True), direction="maximize")
+    ctx = SweepContext(
+        study_name="s",
+        storage_url=url,
+        n_trials=n_trials,
+        metric="m",
+        direction="maximize",
+        space_json=SearchSpace([]).to_json(),
+        n_jobs=2,
+        max_retries=max_retries,
+        sweep_dir=str(tmp_path),
+    )
     return Prepared({}, SearchSpace([]), [], study, url, ctx, tmp_path / "ctx.json", None, n_trials, [])
 
 
@@ -60,9 +67,11 @@ def _running_in_dead_worker(study: optuna.Study) -> None:
 def _killed(study: optuna.Study) -> list:
     study.tell(study.ask(), 1.0)  # one trial finished before the kill
     _running_in_dead_worker(study)
-    raise TerminatedWorkerError("A worker process managed by the executor was unexpectedly "
-                                "terminated. This could be ...\n\nThe exit codes of the workers "
-                                "are {SIGKILL(-9)}")
+    raise TerminatedWorkerError(
+        "A worker process managed by the executor was unexpectedly "
+        "terminated. This could be ...\n\nThe exit codes of the workers "
+        "are {SIGKILL(-9)}"
+    )
 
 
 def _finish_all(study: optuna.Study) -> list:
@@ -116,7 +125,9 @@ def test_a_death_after_the_study_filled_ends_the_launch(tmp_path: Path) -> None:
 
 
 def test_first_line_keeps_the_first_sentence_and_exit_codes() -> None:
-    exc = TerminatedWorkerError("A worker died. Long text.\n\nThe exit codes of the workers are {SIGKILL(-9)}")
+    exc = TerminatedWorkerError(
+        "A worker died. Long text.\n\nThe exit codes of the workers are {SIGKILL(-9)}"
+    )
     assert first_line(exc) == "TerminatedWorkerError: A worker died (exit codes {SIGKILL(-9)})"
 
 
@@ -142,9 +153,7 @@ class NnexpLauncher(Launcher):
         return []
 
 
-def test_nnexp_launcher_replaces_a_dead_worker_at_once(
-    tmp_path: Path, capsys: pytest.CaptureFixture
-) -> None:
+def test_nnexp_launcher_replaces_a_dead_worker_at_once(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     p = _prepared(tmp_path, n_trials=3, max_retries=1)
     launcher = NnexpLauncher(p.study, _finish_all)
     out = launch_until_done(p, launcher)

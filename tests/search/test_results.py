@@ -17,8 +17,14 @@ def _trials() -> list:
     dist = {"x": FloatDistribution(0, 1)}
     out = []
     for n, (state, value) in enumerate(
-        [(TrialState.COMPLETE, 0.5), (TrialState.PRUNED, None), (TrialState.COMPLETE, 0.9),
-         (TrialState.FAIL, None), (TrialState.COMPLETE, 0.9), (TrialState.COMPLETE, 0.1)]
+        [
+            (TrialState.COMPLETE, 0.5),
+            (TrialState.PRUNED, None),
+            (TrialState.COMPLETE, 0.9),
+            (TrialState.FAIL, None),
+            (TrialState.COMPLETE, 0.9),
+            (TrialState.COMPLETE, 0.1),
+        ]
     ):
         t = create_trial(state=state, value=value, params={"x": 0.5}, distributions=dist)
         t.number = n

@@ -34,13 +34,22 @@ SMALL = ["trainer.epochs=2", "model.depth=1", "model.width=16", *SAFE]
 def test_url_overrides_with_credentials_move_to_the_environment():
     env: dict[str, str] = {}
     args = move_credentials(
-        ["-m", f"tracking.uri=http://u:{PASSWORD}@h:5000",
-         f"hydra.sweeper.storage='postgresql://u:{PASSWORD}@h/db'",
-         "tracking.experiment=x", "+tracking.uri=sqlite:///plain.db"],
+        [
+            "-m",
+            f"tracking.uri=http://u:{PASSWORD}@h:5000",
+            f"hydra.sweeper.storage='postgresql://u:{PASSWORD}@h/db'",
+            "tracking.experiment=x",
+            "+tracking.uri=sqlite:///plain.db",
+        ],
         env,
     )
-    assert args == ["-m", "tracking.uri=null", "hydra.sweeper.storage=null",
-                    "tracking.experiment=x", "+tracking.uri=sqlite:///plain.db"]
+    assert args == [
+        "-m",
+        "tracking.uri=null",
+        "hydra.sweeper.storage=null",
+        "tracking.experiment=x",
+        "+tracking.uri=sqlite:///plain.db",
+    ]
     assert env["MLFLOW_TRACKING_URI"] == f"http://u:{PASSWORD}@h:5000"
     assert env["NNEXP_OPTUNA_STORAGE"] == f"postgresql://u:{PASSWORD}@h/db"
     assert env["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] == "true"
@@ -51,8 +60,12 @@ def test_context_file_is_private_and_holds_no_password(tmp_path, monkeypatch):
         monkeypatch.setenv(var, "")
         monkeypatch.delenv(var)
     ctx = SweepContext(
-        study_name="s", storage_url=f"postgresql://u:{PASSWORD}@h/db", n_trials=1,
-        metric="val_loss", direction="minimize", space_json="{}",
+        study_name="s",
+        storage_url=f"postgresql://u:{PASSWORD}@h/db",
+        n_trials=1,
+        metric="val_loss",
+        direction="minimize",
+        space_json="{}",
         tracking_uri=f"http://u:{PASSWORD}@h:5000",
     )
     path = ctx.save(tmp_path / CONTEXT_FILE)
@@ -95,8 +108,9 @@ def _leaks(secrets: list[str], *roots: Path, texts: dict[str, str]) -> list[str]
 
 
 def _run(cwd: Path, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    proc = subprocess.run([CLI, *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=300, check=False)
+    proc = subprocess.run(
+        [CLI, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc
 
@@ -113,8 +127,13 @@ def test_no_password_is_written_anywhere(servers, tmp_path, given):
         pg.create_database(f"optuna_{given}")
         storage = pg.url(f"optuna_{given}", password=True)
         secrets.append(pg.password)
-    args = ["-m", "hparams_search=digits", *SMALL, "hydra.sweeper.n_trials=2",
-            f"tracking.experiment=secrets-{given}"]
+    args = [
+        "-m",
+        "hparams_search=digits",
+        *SMALL,
+        "hydra.sweeper.n_trials=2",
+        f"tracking.experiment=secrets-{given}",
+    ]
     run_args = ["trainer.epochs=1", "model.width=16", f"tracking.experiment=secrets-{given}"]
     if given == "override":
         args.append(f"tracking.uri={tracking}")
@@ -135,8 +154,15 @@ def test_no_password_is_written_anywhere(servers, tmp_path, given):
     exp = MlflowClient(server.url).get_experiment_by_name(f"secrets-{given}")
     runs = MlflowClient(server.url).search_runs([exp.experiment_id])
     assert len(runs) >= 4 and {r.info.status for r in runs} == {"FINISHED"}
-    leaks = _leaks(secrets, tmp_path, root, texts={
-        "sweep stdout": sweep.stdout, "sweep stderr": sweep.stderr,
-        "run stdout": single.stdout, "run stderr": single.stderr,
-    })
+    leaks = _leaks(
+        secrets,
+        tmp_path,
+        root,
+        texts={
+            "sweep stdout": sweep.stdout,
+            "sweep stderr": sweep.stderr,
+            "run stdout": single.stdout,
+            "run stderr": single.stderr,
+        },
+    )
     assert not leaks, "\n".join(leaks)

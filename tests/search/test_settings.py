@@ -40,9 +40,7 @@ def test_pruners_by_name_and_mapping():
         make_pruner({"name": "percentile", "percentile": 25.0}),
         optuna.pruners.PercentilePruner,
     )
-    assert isinstance(
-        make_pruner("successive_halving"), optuna.pruners.SuccessiveHalvingPruner
-    )
+    assert isinstance(make_pruner("successive_halving"), optuna.pruners.SuccessiveHalvingPruner)
     with pytest.raises(SweepSettingError, match="valid: median, hyperband"):
         make_pruner("bogus")
     with pytest.raises(SweepSettingError, match="percentile"):
@@ -50,22 +48,10 @@ def test_pruners_by_name_and_mapping():
 
 
 def test_storage_urls(tmp_path):
-    assert (
-        resolve_storage_url(None, tmp_path)
-        == f"journal:{tmp_path.resolve()}/mlruns/optuna/journal.log"
-    )
-    assert (
-        resolve_storage_url("runs/j.log", tmp_path)
-        == f"journal:{tmp_path.resolve()}/runs/j.log"
-    )
-    assert (
-        resolve_storage_url("sqlite:///o.db", tmp_path)
-        == f"sqlite:///{tmp_path.resolve()}/o.db"
-    )
-    assert (
-        resolve_storage_url("postgresql://u:p@h/db", tmp_path)
-        == "postgresql://u:p@h/db"
-    )
+    assert resolve_storage_url(None, tmp_path) == f"journal:{tmp_path.resolve()}/mlruns/optuna/journal.log"
+    assert resolve_storage_url("runs/j.log", tmp_path) == f"journal:{tmp_path.resolve()}/runs/j.log"
+    assert resolve_storage_url("sqlite:///o.db", tmp_path) == f"sqlite:///{tmp_path.resolve()}/o.db"
+    assert resolve_storage_url("postgresql://u:p@h/db", tmp_path) == "postgresql://u:p@h/db"
     with pytest.raises(ValueError, match="journal"):
         resolve_storage_url("nonsense", tmp_path)
     assert local_file("postgresql://u:p@h/db") is None
@@ -82,9 +68,7 @@ def test_local_journal_backend_is_readable_by_optuna(tmp_path):
     from nnexp.search.storage import create_or_load_study, open_storage
 
     url = resolve_storage_url(None, tmp_path)
-    study = create_or_load_study(
-        url, "j", "minimize", make_sampler("random"), make_pruner("none")
-    )
+    study = create_or_load_study(url, "j", "minimize", make_sampler("random"), make_pruner("none"))
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
     plain = optuna.load_study(
         study_name="j", storage=JournalStorage(JournalFileBackend(str(local_file(url))))
@@ -97,15 +81,11 @@ def test_sqlite_storage_created_once_then_opened_by_workers(tmp_path):
     from nnexp.search.storage import create_or_load_study, load_study
 
     url = resolve_storage_url("sqlite:///optuna.db", tmp_path)
-    create_or_load_study(
-        url, "q", "maximize", make_sampler("random"), make_pruner("none")
-    )
+    create_or_load_study(url, "q", "maximize", make_sampler("random"), make_pruner("none"))
     worker = load_study(url, "q", make_sampler("random"), make_pruner("none"))
     worker.tell(worker.ask(), 1.0)
     with pytest.raises(ValueError, match="maximize"):
-        create_or_load_study(
-            url, "q", "minimize", make_sampler("random"), make_pruner("none")
-        )
+        create_or_load_study(url, "q", "minimize", make_sampler("random"), make_pruner("none"))
 
 
 def test_worker_jobs_recognise_the_plugin_by_its_target() -> None:

@@ -38,9 +38,7 @@ def test_every_kind_maps_to_its_distribution():
     assert d["model.depth"] == IntDistribution(1, 10)
     assert d["model.width"] == IntDistribution(16, 512, log=True)
     assert d["model.dropout"] == FloatDistribution(0.0, 0.5)
-    assert d["model.l2"].high == pytest.approx(0.5) and d[
-        "model.l2"
-    ].step == pytest.approx(0.05)
+    assert d["model.l2"].high == pytest.approx(0.5) and d["model.l2"].step == pytest.approx(0.05)
     assert space.fixed == ("trainer.epochs=30",)
     assert passthrough == []
 
@@ -57,10 +55,7 @@ def test_overrides_round_trip_through_hydra_grammar():
     )
     values = {"optimizer.lr": 1.2345678901234e-05, "s": "a b", "n": 3}
     parser = OverridesParser.create()
-    parsed = {
-        o.key_or_group: o.value()
-        for o in parser.parse_overrides(space.overrides(values))
-    }
+    parsed = {o.key_or_group: o.value() for o in parser.parse_overrides(space.overrides(values))}
     assert parsed == values
 
 
@@ -76,9 +71,7 @@ def test_command_line_fixes_or_adds_dimensions():
         ],
     )
     assert "model.depth" not in space.distributions  # fixed by the command line
-    assert space.distributions["model.activation"] == CategoricalDistribution(
-        ["relu", "tanh"]
-    )
+    assert space.distributions["model.activation"] == CategoricalDistribution(["relu", "tanh"])
     assert space.distributions["trainer.epochs"] == IntDistribution(5, 15, step=5)
     assert space.fixed == ()
     assert passthrough == [
@@ -89,9 +82,7 @@ def test_command_line_fixes_or_adds_dimensions():
 
 
 def test_json_round_trip():
-    space, _ = _space(
-        {"a": "choice(x, 1, true)", "b": "tag(log, interval(1e-3, 1.0))", "c": 4}
-    )
+    space, _ = _space({"a": "choice(x, 1, true)", "b": "tag(log, interval(1e-3, 1.0))", "c": 4})
     assert SearchSpace.from_json(space.to_json()) == space
 
 

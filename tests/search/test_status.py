@@ -53,23 +53,26 @@ def trials():
 
 
 def test_status_line_counts_states_best_elapsed_and_eta(trials):
-    line = status_line(trials, n_trials=10, metric="val_accuracy", direction="maximize",
-                       started=T0, now=T0 + 50)
+    line = status_line(
+        trials, n_trials=10, metric="val_accuracy", direction="maximize", started=T0, now=T0 + 50
+    )
     # 3 counted (FAIL trials don't count towards n_trials) in the 40 s since the first trial
     # started: 40/3 s a trial, 7 left -> 93 s
     assert line == (
         "[sweep] status: 3/10 trials done (COMPLETE 2, PRUNED 1), 1 failed, 1 running; "
         "best val_accuracy=0.9500 (trial 2); elapsed 50s, ETA 1m33s"
     )
-    minimize = status_line(trials, n_trials=3, metric="val_loss", direction="minimize",
-                           started=T0, now=T0 + 50)
+    minimize = status_line(
+        trials, n_trials=3, metric="val_loss", direction="minimize", started=T0, now=T0 + 50
+    )
     assert "best val_loss=0.9000 (trial 0)" in minimize and minimize.endswith("ETA 0s")
 
 
 def test_eta_unknown_before_a_trial_finished_and_capped_by_the_timeout(trials):
     assert eta_seconds(trials[4:], 10, T0, T0 + 60, None) is None
-    assert "ETA unknown" in status_line(trials[4:], n_trials=10, metric="m", direction="maximize",
-                                        started=T0, now=T0 + 60)
+    assert "ETA unknown" in status_line(
+        trials[4:], n_trials=10, metric="m", direction="maximize", started=T0, now=T0 + 60
+    )
     assert eta_seconds(trials, 10, T0, T0 + 50, deadline=T0 + 70) == 20
     # trials of an earlier session (resume) do not count towards this session's rate
     # (one counted trial finished in this session, 7 left)
@@ -84,8 +87,9 @@ def test_each_rank_gets_one_status_line(trials):
 
 def test_ticker_prints_only_while_a_long_trial_runs(trials):
     out = io.StringIO()
-    ticker = StatusTicker(lambda: trials, lambda ts, now: f"status {now - T0:.0f}",
-                          seconds=30, started=T0, stream=out)
+    ticker = StatusTicker(
+        lambda: trials, lambda ts, now: f"status {now - T0:.0f}", seconds=30, started=T0, stream=out
+    )
     assert ticker.tick(T0 + 60) is None  # trial 3 finished at +50: not quiet for 30 s yet
     assert ticker.tick(T0 + 85) == "status 85"
     assert ticker.tick(T0 + 100) is None and ticker.tick(T0 + 115) == "status 115"
@@ -124,6 +128,7 @@ def test_settle_objective_loads_the_data_only_when_needed(compose_cfg):
             from nnexp.train.datasets import load_config_dataset
 
             return load_config_dataset(cfg)
+
         return _load
 
     cfg = compose_cfg("data=moons")
@@ -143,23 +148,32 @@ def test_settings_accept_auto_and_check_the_status_interval():
     s = normalized({"n_trials": 3, "n_jobs": 1, "metric": "auto", "direction": None})
     assert (s["metric"], s["direction"]) == (None, None)
     with pytest.raises(SweepSettingError) as err:
-        check_settings({"n_trials": 3, "n_jobs": 1, "direction": "up", "status_every": 0,
-                        "status_seconds": -1})
+        check_settings(
+            {"n_trials": 3, "n_jobs": 1, "direction": "up", "status_every": 0, "status_seconds": -1}
+        )
     assert "direction must be minimize, maximize or null" in str(err.value)
     assert "status_every must be an integer >= 1" in str(err.value)
     assert "status_seconds must be > 0" in str(err.value)
 
 
 def test_regression_trial_lines_and_summaries_show_r2_rmse_and_the_baseline():
-    scores = {"test_r2": 0.463, "test_rmse": 53.1, "test_mae": 42.0,
-              "baseline_test_r2": 0.453, "baseline_test_rmse": 53.9}
+    scores = {
+        "test_r2": 0.463,
+        "test_rmse": 53.1,
+        "test_mae": 42.0,
+        "baseline_test_r2": 0.453,
+        "baseline_test_rmse": 53.9,
+    }
     line = trial_line(2, "COMPLETE", 3012.5, 2990.1, 1, 1.4, test_metrics=scores)
-    assert line == ("[trial 2] COMPLETE value=3012.5000 test_r2=0.4630 test_rmse=53.1000 "
-                    "best=2990.1000 (trial 1) 1.4s")
-    assert vs_baseline(scores) == ("test_r2 0.4630 vs baseline 0.4530  "
-                                   "test_rmse 53.1000 vs baseline 53.9000 (ridge)")
+    assert line == (
+        "[trial 2] COMPLETE value=3012.5000 test_r2=0.4630 test_rmse=53.1000 best=2990.1000 (trial 1) 1.4s"
+    )
+    assert vs_baseline(scores) == (
+        "test_r2 0.4630 vs baseline 0.4530  test_rmse 53.1000 vs baseline 53.9000 (ridge)"
+    )
     assert vs_baseline({"test_accuracy": 0.97, "baseline_test_accuracy": 0.96}).endswith(
-        "(logistic_regression)")
+        "(logistic_regression)"
+    )
     assert vs_baseline({"test_accuracy": 0.97}) == ""
 
 
@@ -180,11 +194,14 @@ def test_best_test_scores_reach_the_results_file_and_the_description(tmp_path):
     study = optuna.create_study(direction="minimize")
     for value, r2 in ((3000.0, 0.40), (2900.0, 0.46)):
         trial = study.ask({"x": FloatDistribution(0, 1)})
-        trial.set_user_attr(TEST_METRICS_ATTR, {"test_r2": r2, "test_rmse": 55.0,
-                                                "baseline_test_r2": 0.45, "baseline_test_rmse": 54.0})
+        trial.set_user_attr(
+            TEST_METRICS_ATTR,
+            {"test_r2": r2, "test_rmse": 55.0, "baseline_test_r2": 0.45, "baseline_test_rmse": 54.0},
+        )
         study.tell(trial, value)
-    summary = write_results(study, tmp_path, metric="val_loss", storage_url="journal:x",
-                            best_config_text=None)
+    summary = write_results(
+        study, tmp_path, metric="val_loss", storage_url="journal:x", best_config_text=None
+    )
     saved = OmegaConf.load(summary.results_file)
     assert saved.best_vs_baseline.startswith("test_r2 0.4600 vs baseline 0.4500")
     assert saved.best_test_metrics.baseline_test_r2 == 0.45
@@ -192,6 +209,8 @@ def test_best_test_scores_reach_the_results_file_and_the_description(tmp_path):
 
     winner = trust_lines(summary)[0]
     assert winner.startswith("[sweep] test score of trial 1 (selected on validation only): test_r2=0.4600")
-    assert winner.endswith("; vs baseline: test_r2 0.4600 vs baseline 0.4500  test_rmse 55.0000 vs baseline 54.0000 (ridge)")
+    assert winner.endswith(
+        "; vs baseline: test_r2 0.4600 vs baseline 0.4500  test_rmse 55.0000 vs baseline 54.0000 (ridge)"
+    )
     assert not any("vs baseline" in x for x in best_lines(summary, "val_loss", None))  # said once
     assert "vs baseline" not in describe(summary, "val_loss", "minimize")  # the trust note has it

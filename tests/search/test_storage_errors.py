@@ -57,9 +57,19 @@ def test_a_torn_last_line_is_not_damage(tmp_path: Path) -> None:
 
 def _sweep(cwd: Path, storage: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(NNEXP_TRAIN), "-m", "hparams_search=digits", "hydra.sweeper.n_trials=1",
-         "trainer.epochs=1", f"hydra.sweeper.storage={storage}"],
-        cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=300,
+        [
+            str(NNEXP_TRAIN),
+            "-m",
+            "hparams_search=digits",
+            "hydra.sweeper.n_trials=1",
+            "trainer.epochs=1",
+            f"hydra.sweeper.storage={storage}",
+        ],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -68,8 +78,14 @@ def _sweep(cwd: Path, storage: str, env: dict[str, str] | None = None) -> subpro
     "storage, message",
     [
         ("notascheme://x", "hydra.sweeper.storage: unknown scheme 'notascheme'"),
-        ("postgresql://nnexp@no-such-host.invalid:5432/optuna", "the host 'no-such-host.invalid' does not resolve"),
-        ("postgresql://nnexp@127.0.0.1:9/optuna", "needs the postgresql driver (psycopg), which is not installed: pip install -e '.[postgres]'"),
+        (
+            "postgresql://nnexp@no-such-host.invalid:5432/optuna",
+            "the host 'no-such-host.invalid' does not resolve",
+        ),
+        (
+            "postgresql://nnexp@127.0.0.1:9/optuna",
+            "needs the postgresql driver (psycopg), which is not installed: pip install -e '.[postgres]'",
+        ),
     ],
 )
 def test_storage_errors_exit_2_before_any_trial(tmp_path: Path, storage: str, message: str) -> None:
@@ -78,7 +94,9 @@ def test_storage_errors_exit_2_before_any_trial(tmp_path: Path, storage: str, me
         fake = tmp_path / "nodriver"
         fake.mkdir()
         for mod in ("psycopg", "psycopg2"):
-            (fake / f"{mod}.py").write_text(f"raise ModuleNotFoundError(\"No module named '{mod}'\", name={mod!r})\n")
+            (fake / f"{mod}.py").write_text(
+                f"raise ModuleNotFoundError(\"No module named '{mod}'\", name={mod!r})\n"
+            )
         env["PYTHONPATH"] = str(fake)
     run = tmp_path / "run"
     run.mkdir()

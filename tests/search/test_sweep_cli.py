@@ -152,9 +152,7 @@ def test_small_sweep_records_every_trial_with_parent_child_links(tmp_path):
 
     sweep_dir = next(tmp_path.glob("multirun/*/*"))
     results = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
-    assert results["best_trial"] == best.number and results[
-        "best_value"
-    ] == pytest.approx(best.value)
+    assert results["best_trial"] == best.number and results["best_value"] == pytest.approx(best.value)
     assert results["best_mlflow_run_id"] == best.user_attrs[RUN_ID_ATTR]
     best_cfg = yaml.safe_load((sweep_dir / "best_config.yaml").read_text())
     assert best_cfg["model"]["depth"] == best.params["model.depth"]
@@ -192,9 +190,7 @@ def test_a_sweep_built_to_prune_prunes(tmp_path):
         assert t.user_attrs[EPOCHS_RUN_ATTR] == t.user_attrs[PRUNED_AT_ATTR] < 6
         child = by_id[t.user_attrs[RUN_ID_ATTR]]
         assert child.data.tags[STATE_TAG] == "PRUNED"
-        assert child.data.tags[PRUNED_AT_TAG] == str(
-            t.user_attrs[PRUNED_AT_ATTR]
-        )
+        assert child.data.tags[PRUNED_AT_TAG] == str(t.user_attrs[PRUNED_AT_ATTR])
         assert child.data.tags["stop_reason"] == "pruned"
 
 
@@ -280,9 +276,7 @@ def test_interrupt_and_resume_reaches_exactly_n_trials(tmp_path, sig):
         [CLI, "-m", *args],
         cwd=tmp_path,
         env=_env(),
-        stdout=(tmp_path / "first.log").open(
-            "w"
-        ),  # a file: an unread pipe could fill and block
+        stdout=(tmp_path / "first.log").open("w"),  # a file: an unread pipe could fill and block
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
@@ -326,13 +320,9 @@ def test_interrupt_and_resume_reaches_exactly_n_trials(tmp_path, sig):
     assert [t.number for t in after] == list(range(n + len(interrupted)))
     for t in before:
         if t.state.name == "COMPLETE":
-            assert (
-                after[t.number].value == t.value and after[t.number].params == t.params
-            )
+            assert after[t.number].value == t.value and after[t.number].params == t.params
     for number in interrupted:
-        assert after[number].state.name == "FAIL" and after[number].user_attrs.get(
-            FAIL_REASON_ATTR
-        )
+        assert after[number].state.name == "FAIL" and after[number].user_attrs.get(FAIL_REASON_ATTR)
     assert sum(t.state.name == "COMPLETE" for t in after) == n
 
     _, parents, children = mlflow_runs(tmp_path)

@@ -22,10 +22,10 @@ from nnexp.contract import (
 from nnexp.errors import SweepSettingError
 from nnexp.search.grammar import parse_search_space
 from nnexp.search.ledger import ledger_line, pruning_ledger
-from nnexp.search.results import best_trial, write_results
-from nnexp.search.storage import create_or_load_study, resolve_storage_url
-from nnexp.search.samplers import make_sampler
 from nnexp.search.pruners import make_pruner
+from nnexp.search.results import best_trial, write_results
+from nnexp.search.samplers import make_sampler
+from nnexp.search.storage import create_or_load_study, resolve_storage_url
 from nnexp.search.warmstart import (
     apply_warm_start,
     fit_params,
@@ -38,8 +38,7 @@ DIST = {"x": FloatDistribution(0, 1)}
 
 
 def trial(number, state, value=None, **attrs):
-    t = create_trial(state=state, value=value, params={"x": 0.5}, distributions=DIST,
-                     user_attrs=attrs)
+    t = create_trial(state=state, value=value, params={"x": 0.5}, distributions=DIST, user_attrs=attrs)
     t.number = number
     return t
 
@@ -60,12 +59,13 @@ def test_the_winner_is_selected_on_validation_and_only_its_test_score_is_reporte
     assert test == {"test_accuracy": 0.93, "test_loss": 0.3}
     assert parent_metrics(test) == {"best_test_accuracy": 0.93, "best_test_loss": 0.3}
     assert score_line(1, test) == (
-        "[sweep] test score of trial 1 (selected on validation only): "
-        "test_accuracy=0.9300 test_loss=0.3000"
+        "[sweep] test score of trial 1 (selected on validation only): test_accuracy=0.9300 test_loss=0.3000"
     )
     regression = {"test_loss": 4.0, "test_rmse": 2.0, "test_mae": 1.5, "test_r2": 0.7}
     assert winner_test_metrics(trial(3, TrialState.COMPLETE, 1.0, test_metrics=regression)) == {
-        "test_r2": 0.7, "test_rmse": 2.0}
+        "test_r2": 0.7,
+        "test_rmse": 2.0,
+    }
     assert winner_test_metrics(None) == {} and score_line(None, {}) is None
 
 
@@ -73,10 +73,17 @@ def test_selection_ignores_test_metrics(tmp_path):
     """Swapping every trial's test metrics never changes the selected trial."""
     study = optuna.create_study(direction="maximize")
     for v, acc in [(0.9, 0.99), (0.95, 0.5), (0.92, 0.98)]:
-        study.add_trial(create_trial(value=v, params={"x": 0.5}, distributions=DIST,
-                                     user_attrs={TEST_METRICS_ATTR: {"test_accuracy": acc}}))
-    summary = write_results(study, tmp_path, metric="val_accuracy", storage_url="journal:x",
-                            best_config_text=None)
+        study.add_trial(
+            create_trial(
+                value=v,
+                params={"x": 0.5},
+                distributions=DIST,
+                user_attrs={TEST_METRICS_ATTR: {"test_accuracy": acc}},
+            )
+        )
+    summary = write_results(
+        study, tmp_path, metric="val_accuracy", storage_url="journal:x", best_config_text=None
+    )
     assert summary.best_number == 1 and summary.best_test == {"test_accuracy": 0.5}
     import yaml
 
@@ -93,8 +100,16 @@ def test_ledger_counts_the_budget_of_pruner_stopped_trials_only():
         trial(0, TrialState.COMPLETE, 0.9, **{EPOCHS_RUN_ATTR: 10, EPOCHS_BUDGET_ATTR: 10}),
         trial(1, TrialState.COMPLETE, 0.9, **{EPOCHS_RUN_ATTR: 6, EPOCHS_BUDGET_ATTR: 10}),  # early
         trial(2, TrialState.PRUNED, 0.5, **{EPOCHS_RUN_ATTR: 2, EPOCHS_BUDGET_ATTR: 10}),
-        trial(3, TrialState.PRUNED, 0.1, **{EPOCHS_RUN_ATTR: 1, EPOCHS_BUDGET_ATTR: 10,
-                                           PRUNE_REASON_ATTR: "diverged: non-finite loss at epoch 2"}),
+        trial(
+            3,
+            TrialState.PRUNED,
+            0.1,
+            **{
+                EPOCHS_RUN_ATTR: 1,
+                EPOCHS_BUDGET_ATTR: 10,
+                PRUNE_REASON_ATTR: "diverged: non-finite loss at epoch 2",
+            },
+        ),
         trial(4, TrialState.FAIL, **{EPOCHS_BUDGET_ATTR: 10}),
         trial(5, TrialState.PRUNED, 0.5, **{EPOCHS_RUN_ATTR: 3}),  # recorded before budgets
     ]
@@ -126,15 +141,15 @@ def test_parse_warm_start():
 
 
 def test_fit_params_drops_and_clips_with_notes():
-    space, _ = parse_search_space({
-        "lr": "tag(log, interval(1e-4, 1e-2))",
-        "width": "range(32, 257, 32)",
-        "act": "choice(relu, tanh)",
-    })
-    assert isinstance(space.distributions["width"], IntDistribution)
-    params, notes = fit_params(
-        {"lr": 0.5, "width": 300, "act": "sigmoid", "depth": 3}, space
+    space, _ = parse_search_space(
+        {
+            "lr": "tag(log, interval(1e-4, 1e-2))",
+            "width": "range(32, 257, 32)",
+            "act": "choice(relu, tanh)",
+        }
     )
+    assert isinstance(space.distributions["width"], IntDistribution)
+    params, notes = fit_params({"lr": 0.5, "width": 300, "act": "sigmoid", "depth": 3}, space)
     assert params == {"lr": 1e-2, "width": 256}
     assert "lr=0.5 clipped to 0.01 (outside the new space)" in notes
     assert "width=300 clipped to 256 (outside the new space)" in notes
@@ -149,15 +164,23 @@ def test_warm_start_enqueues_the_best_trials_tagged_once(tmp_path):
     url = resolve_storage_url(None, tmp_path)
     old = create_or_load_study(url, "old", "maximize", make_sampler("random"), make_pruner("none"))
     for v, lr in [(0.5, 0.001), (0.9, 0.003), (0.7, 0.05), (0.8, 0.004)]:
-        old.add_trial(create_trial(value=v, params={"lr": lr},
-                                   distributions={"lr": FloatDistribution(1e-4, 0.1, log=True)}))
-    old.add_trial(create_trial(state=TrialState.PRUNED, value=0.99, params={"lr": 0.002},
-                               distributions={"lr": FloatDistribution(1e-4, 0.1, log=True)}))
+        old.add_trial(
+            create_trial(
+                value=v, params={"lr": lr}, distributions={"lr": FloatDistribution(1e-4, 0.1, log=True)}
+            )
+        )
+    old.add_trial(
+        create_trial(
+            state=TrialState.PRUNED,
+            value=0.99,
+            params={"lr": 0.002},
+            distributions={"lr": FloatDistribution(1e-4, 0.1, log=True)},
+        )
+    )
     space, _ = parse_search_space({"lr": "tag(log, interval(1e-4, 1e-2))"})
     spec = parse_warm_start({"study": "old", "top": 3})
     plan = plan_warm_start(spec, url, tmp_path, space, limit=10)
-    new = create_or_load_study(url, "new", "maximize", make_sampler("random"),
-                               make_pruner("none"))
+    new = create_or_load_study(url, "new", "maximize", make_sampler("random"), make_pruner("none"))
     lines = apply_warm_start(new, plan)
     assert lines[0] == "[sweep] warm start: enqueued the 3 best trial(s) of study 'old' (1, 3, 2)"
     assert "trial 2: lr=0.05 clipped to 0.01 (outside the new space)" in lines[1]
@@ -189,8 +212,14 @@ def test_audit_samples_pruner_stopped_trials_and_counts_false_prunes():
     from nnexp.repro.audit import Audit, AuditedTrial, beats, pruned_sample
 
     trials = [trial(n, TrialState.PRUNED, 0.1, **{RUN_ID_ATTR: f"r{n}"}) for n in range(6)]
-    trials.append(trial(6, TrialState.PRUNED, 0.1, **{
-        RUN_ID_ATTR: "r6", PRUNE_REASON_ATTR: "diverged: non-finite loss at epoch 1"}))
+    trials.append(
+        trial(
+            6,
+            TrialState.PRUNED,
+            0.1,
+            **{RUN_ID_ATTR: "r6", PRUNE_REASON_ATTR: "diverged: non-finite loss at epoch 1"},
+        )
+    )
     trials.append(trial(7, TrialState.COMPLETE, 0.9, **{RUN_ID_ATTR: "r7"}))
     sample = pruned_sample(trials, 3, seed=0)
     assert len(sample) == 3 and sample == sorted(sample, key=lambda t: t.number)

@@ -46,8 +46,13 @@ PRUNING = [
 
 
 def test_test_score_ledger_and_warm_start(tmp_path):
-    proc = sweep(tmp_path, *PRUNING, "optimizer.lr=choice(0.05,0.02,0.000001)",
-                 "hydra.sweeper.n_trials=5", "hydra.sweeper.study_name=first")
+    proc = sweep(
+        tmp_path,
+        *PRUNING,
+        "optimizer.lr=choice(0.05,0.02,0.000001)",
+        "hydra.sweeper.n_trials=5",
+        "hydra.sweeper.study_name=first",
+    )
     trials = study_of(tmp_path, "first").trials
     done = [t for t in trials if t.state.name == "COMPLETE"]
     pruned = [t for t in trials if t.state.name == "PRUNED"]
@@ -76,20 +81,30 @@ def test_test_score_ledger_and_warm_start(tmp_path):
     sweep_dir = next(tmp_path.glob("multirun/*/*"))
     results = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
     assert results["best_test_score"] == pytest.approx(
-        {"test_accuracy": test["test_accuracy"], "test_loss": test["test_loss"]})
+        {"test_accuracy": test["test_accuracy"], "test_loss": test["test_loss"]}
+    )
     assert results["pruning"]["epochs_budget"] == budget
 
     # the audit re-trains pruned trials to their full budget, under the sweep's parent run
     audit = subprocess.run(
         [str(Path(sys.executable).with_name("nnexp")), "audit", "--study", "first", "--sample", "2"],
-        cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=240, check=False)
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
     assert audit.returncode == 0, audit.stdout + audit.stderr
     k = min(2, len(pruned))
     assert f"false prunes: 0 of {k} audited pruned trials (0.0%)" in audit.stdout
     client, parents, _ = mlflow_runs(tmp_path)
     runs = client.search_runs([parents[0].info.experiment_id], max_results=100)
-    audit_run = next(r for r in runs if r.data.tags.get(ROLE_TAG) == "audit"
-                     and r.data.tags.get(PARENT_RUN_TAG) == parents[0].info.run_id)
+    audit_run = next(
+        r
+        for r in runs
+        if r.data.tags.get(ROLE_TAG) == "audit" and r.data.tags.get(PARENT_RUN_TAG) == parents[0].info.run_id
+    )
     assert audit_run.info.status == "FINISHED"
     assert audit_run.data.metrics["audited"] == k and audit_run.data.metrics["false_prunes"] == 0
     retrained = [r for r in runs if r.data.tags.get(PARENT_RUN_TAG) == audit_run.info.run_id]
@@ -104,21 +119,35 @@ def test_test_score_ledger_and_warm_start(tmp_path):
 
     # a new study with a narrower space starts from the first study's two best trials
     ranked = sorted(done, key=lambda t: (-t.value, t.number))[:2]
-    proc = sweep(tmp_path, *PRUNING, "optimizer.lr=choice(0.05,0.02,0.01)",
-                 "hydra.sweeper.n_trials=3", "hydra.sweeper.study_name=second",
-                 "hydra.sweeper.warm_start={study: first, top: 2}")
+    proc = sweep(
+        tmp_path,
+        *PRUNING,
+        "optimizer.lr=choice(0.05,0.02,0.01)",
+        "hydra.sweeper.n_trials=3",
+        "hydra.sweeper.study_name=second",
+        "hydra.sweeper.warm_start={study: first, top: 2}",
+    )
     assert "[sweep] warm start: enqueued the 2 best trial(s) of study 'first'" in proc.stdout
     second = study_of(tmp_path, "second")
     assert len(trial_lines(proc.stdout)) == 3 and len(second.trials) == 3
     for new, old in zip(second.trials[:2], ranked):
         assert new.user_attrs[WARM_START_ATTR] == {
-            "study": "first", "trial": old.number, "value": pytest.approx(old.value)}
+            "study": "first",
+            "trial": old.number,
+            "value": pytest.approx(old.value),
+        }
         assert new.params == old.params
     assert WARM_START_ATTR not in second.trials[2].user_attrs
     assert second.user_attrs[STUDY_WARM_START] == {"study": "first", "enqueued": 2}
     # a missing study is refused before anything is created
-    bad = sweep(tmp_path, *PRUNING, "hydra.sweeper.study_name=third",
-                "hydra.sweeper.warm_start=nope", check=False, timeout=60)
+    bad = sweep(
+        tmp_path,
+        *PRUNING,
+        "hydra.sweeper.study_name=third",
+        "hydra.sweeper.warm_start=nope",
+        check=False,
+        timeout=60,
+    )
     assert bad.returncode == 2 and "no study 'nope'" in bad.stderr
     storage = second._storage
     assert {s.study_name for s in storage.get_all_studies()} == {"first", "second"}

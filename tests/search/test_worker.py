@@ -84,14 +84,10 @@ def compose(overrides):
     return cfg
 
 
-def make_ctx(
-    tmp_path: Path, params, n_trials=4, pruner="none", sampler=None
-) -> SweepContext:
+def make_ctx(tmp_path: Path, params, n_trials=4, pruner="none", sampler=None) -> SweepContext:
     space, _ = parse_search_space(params)
     url = resolve_storage_url(None, tmp_path)
-    create_or_load_study(
-        url, "s", "maximize", make_sampler(sampler), make_pruner(pruner)
-    )
+    create_or_load_study(url, "s", "maximize", make_sampler(sampler), make_pruner(pruner))
     return SweepContext(
         study_name="s",
         storage_url=url,
@@ -140,10 +136,7 @@ def test_states_and_reasons(tmp_path, capsys):
             assert t.user_attrs[PRUNED_AT_ATTR] == 2 and t.user_attrs[EPOCHS_RUN_ATTR] == 1
             assert FAIL_REASON_ATTR not in t.user_attrs
         else:
-            assert (
-                t.state == TrialState.FAIL
-                and "RuntimeError: boom" in t.user_attrs[FAIL_REASON_ATTR]
-            )
+            assert t.state == TrialState.FAIL and "RuntimeError: boom" in t.user_attrs[FAIL_REASON_ATTR]
         assert t.user_attrs[PID_ATTR] == os.getpid()
         assert (tmp_path / "job" / f"trial_{t.number}" / "config.yaml").exists()
     out = capsys.readouterr().out.splitlines()
@@ -184,9 +177,7 @@ def test_stops_at_n_trials_and_resumes_to_the_total(tmp_path):
 
 def test_reaping_dead_and_silent_workers(tmp_path):
     url = resolve_storage_url(None, tmp_path)
-    study = create_or_load_study(
-        url, "r", "maximize", make_sampler("random"), make_pruner("none")
-    )
+    study = create_or_load_study(url, "r", "maximize", make_sampler("random"), make_pruner("none"))
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     t_dead = study.ask()
@@ -218,9 +209,7 @@ def test_helpers():
     r = FakeResult({"val_accuracy": [0.5, float("nan"), 0.7]}, "completed", 3)
     assert objective_value(r, "val_accuracy", "maximize") == 0.7
     assert objective_value(r, "val_accuracy", "minimize") == 0.5
-    assert math.isnan(
-        objective_value(FakeResult({}, "completed", 0), "val_accuracy", "maximize")
-    )
+    assert math.isnan(objective_value(FakeResult({}, "completed", 0), "val_accuracy", "maximize"))
     line = trial_line(7, "COMPLETE", 0.97222, 0.975, 3, 12.34)
     assert line == "[trial 7] COMPLETE value=0.9722 best=0.9750 (trial 3) 12.3s"
 
@@ -232,9 +221,7 @@ def test_trial_composer_composes_once_per_group_choice():
 
     def compose_groups(overrides):
         calls.append(tuple(overrides))
-        name = ([o.split("=")[1] for o in overrides if o.startswith("opt=")] or ["a"])[
-            0
-        ]
+        name = ([o.split("=")[1] for o in overrides if o.startswith("opt=")] or ["a"])[0]
         return OmegaConf.create({"opt": {"name": name, "lr": 0.1}, "n": 1})
 
     space, _ = parse_search_space(
@@ -250,9 +237,7 @@ def test_trial_composer_composes_once_per_group_choice():
         ("base=1", "opt=a"),
         ("base=1", "opt=b"),
     ]  # the second "a" hit the cache
-    bad = TrialComposer(
-        compose_groups, [], parse_search_space({"nope": "range(1, 3)"})[0]
-    )
+    bad = TrialComposer(compose_groups, [], parse_search_space({"nope": "range(1, 3)"})[0])
     with pytest.raises(KeyError, match="nope"):
         bad({"nope": 1})
 

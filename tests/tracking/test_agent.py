@@ -22,8 +22,13 @@ def store(tmp_path_factory):
 
 def quick(compose_cfg, tmp_path, store, *extra):
     return compose_cfg(
-        "trainer.epochs=3", "model.width=16", "trainer.progress=false", f"trainer.save_dir={tmp_path}",
-        "tracking.log_plots=false", f"tracking.uri={store}", *extra,
+        "trainer.epochs=3",
+        "model.width=16",
+        "trainer.progress=false",
+        f"trainer.save_dir={tmp_path}",
+        "tracking.log_plots=false",
+        f"tracking.uri={store}",
+        *extra,
     )
 
 
@@ -51,14 +56,18 @@ def test_a_run_recorded_by_the_tracking_process(compose_cfg, tmp_path, store):
 
 def test_crash_and_interrupt_end_the_run_failed_and_killed(compose_cfg, tmp_path, store):
     for error, status in ((RuntimeError("boom"), "FAILED"), (KeyboardInterrupt(), "KILLED")):
+
         def stop(model, record, error=error):
             if record["epoch"] == 2:
                 raise error
 
         before = {r.info.run_id for r in client(store).search_runs(["1"])}
         with pytest.raises(type(error)):
-            run_training(quick(compose_cfg, tmp_path, store, "tracking.log_model=false"), callbacks=[stop],
-                         tracking_process=True)
+            run_training(
+                quick(compose_cfg, tmp_path, store, "tracking.log_model=false"),
+                callbacks=[stop],
+                tracking_process=True,
+            )
         (run,) = new_runs(store, before)
         assert run.info.status == status and run.info.end_time is not None
         assert len(client(store).get_metric_history(run.info.run_id, "train_loss")) == 2
@@ -66,7 +75,9 @@ def test_crash_and_interrupt_end_the_run_failed_and_killed(compose_cfg, tmp_path
 
 def test_a_bad_configuration_found_after_loading_leaves_no_run(compose_cfg, tmp_path, store):
     before = {r.info.run_id for r in client(store).search_runs(["1"])}
-    cfg = quick(compose_cfg, tmp_path, store, "model.task=regression", "trainer.early_stopping.monitor=val_accuracy")
+    cfg = quick(
+        compose_cfg, tmp_path, store, "model.task=regression", "trainer.early_stopping.monitor=val_accuracy"
+    )
     with pytest.raises(ConfigError):
         run_training(cfg, tracking_process=True)
     assert new_runs(store, before) == []
@@ -78,7 +89,9 @@ def test_an_unusable_store_reaches_the_training_process(compose_cfg, tmp_path):
     from nnexp.tracking.store import TrackingUnavailable
 
     with pytest.raises(TrackingUnavailable, match="Not a directory"):
-        run_training(quick(compose_cfg, tmp_path, f"sqlite:///{blocker}/sub/mlflow.db"), tracking_process=True)
+        run_training(
+            quick(compose_cfg, tmp_path, f"sqlite:///{blocker}/sub/mlflow.db"), tracking_process=True
+        )
 
 
 @pytest.mark.slow
@@ -87,9 +100,17 @@ def test_a_vanished_training_process_leaves_its_run_killed(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     proc = subprocess.Popen(
-        [os.path.join(os.path.dirname(sys.executable), "nnexp-train"), "trainer.epochs=100000",
-         "trainer.early_stopping.patience=100000", "model.width=16", f"tracking.uri={uri}"],
-        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            os.path.join(os.path.dirname(sys.executable), "nnexp-train"),
+            "trainer.epochs=100000",
+            "trainer.early_stopping.patience=100000",
+            "model.width=16",
+            f"tracking.uri={uri}",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 180

@@ -13,8 +13,13 @@ def test_a_run_logs_its_three_splits_as_dataset_inputs(compose_cfg, tmp_path):
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     cfg = compose_cfg(
-        "trainer.epochs=2", "model.width=16", "trainer.progress=false", f"trainer.save_dir={tmp_path}",
-        "tracking.log_plots=false", "tracking.log_model=false", f"tracking.uri={uri}",
+        "trainer.epochs=2",
+        "model.width=16",
+        "trainer.progress=false",
+        f"trainer.save_dir={tmp_path}",
+        "tracking.log_plots=false",
+        "tracking.log_model=false",
+        f"tracking.uri={uri}",
     )
     first, second = run_training(cfg), run_training(cfg)
     client = MlflowClient(uri)

@@ -41,6 +41,8 @@ def test_new_experiments_are_tagged_and_ui_lists_the_latest_first(tmp_path):
         client.set_terminated(client.create_run(exp_id, start_time=start).info.run_id)
     assert experiments_by_latest_run(uri) == [(newer, "newer"), (older, "older")]  # "empty": no runs
     lines = open_lines(experiments_by_latest_run(uri), 5050)
-    assert lines[0].startswith(f"open: http://127.0.0.1:5050/#/experiments/{newer}/runs?workflowType=machine_learning")
+    assert lines[0].startswith(
+        f"open: http://127.0.0.1:5050/#/experiments/{newer}/runs?workflowType=machine_learning"
+    )
     assert lines[1].startswith(f"also: http://127.0.0.1:5050/#/experiments/{older}/runs?")
     assert open_lines([], 5050) == ["open: http://127.0.0.1:5050   (no runs yet)"]

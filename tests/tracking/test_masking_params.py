@@ -12,7 +12,10 @@ from nnexp.tracking.params import config_params, flatten
     "raw, masked",
     [
         ("postgresql://user:pass@host/db", "postgresql://user:***@host/db"),
-        ("postgresql+psycopg2://u:p%40ss@db.example:5432/mlflow", "postgresql+psycopg2://u:***@db.example:5432/mlflow"),
+        (
+            "postgresql+psycopg2://u:p%40ss@db.example:5432/mlflow",
+            "postgresql+psycopg2://u:***@db.example:5432/mlflow",
+        ),
         ("http://user:s3cret@tracking:5000", "http://user:***@tracking:5000"),
         ("https://token123@tracking.example/", "https://***@tracking.example/"),
         ("mysql://root:a@b@localhost/x", "mysql://root:***@localhost/x"),
@@ -30,22 +33,34 @@ def test_mask_secrets(raw, masked):
 
 def test_mask_obj_is_recursive():
     obj = {"tracking": {"uri": "http://u:p@h"}, "l": ["postgresql://a:b@c/d", 3], "n": None}
-    assert mask_obj(obj) == {"tracking": {"uri": "http://u:***@h"}, "l": ["postgresql://a:***@c/d", 3], "n": None}
+    assert mask_obj(obj) == {
+        "tracking": {"uri": "http://u:***@h"},
+        "l": ["postgresql://a:***@c/d", 3],
+        "n": None,
+    }
 
 
 def test_flatten_dotted_keys():
     cfg = {"model": {"depth": 2, "act": "relu"}, "trainer": {"es": {"patience": 3}}, "tags": {}, "x": [1, 2]}
-    assert flatten(cfg) == {"model.depth": 2, "model.act": "relu", "trainer.es.patience": 3, "tags": {}, "x": [1, 2]}
+    assert flatten(cfg) == {
+        "model.depth": 2,
+        "model.act": "relu",
+        "trainer.es.patience": 3,
+        "tags": {},
+        "x": [1, 2],
+    }
 
 
 def test_config_params_are_text_and_masked():
-    params = config_params({
-        "model": {"batch_norm": False, "dropout": 0.25, "width": 64},
-        "trainer": {"threads": None},
-        "tracking": {"uri": "postgresql://bob:hunter2@db/mlflow", "tags": {}},
-        "data": {"options": {"b": 1, "a": [1, 2]}},
-        "long": "x" * 7000,
-    })
+    params = config_params(
+        {
+            "model": {"batch_norm": False, "dropout": 0.25, "width": 64},
+            "trainer": {"threads": None},
+            "tracking": {"uri": "postgresql://bob:hunter2@db/mlflow", "tags": {}},
+            "data": {"options": {"b": 1, "a": [1, 2]}},
+            "long": "x" * 7000,
+        }
+    )
     assert params["model.batch_norm"] == "false"
     assert params["model.dropout"] == "0.25"
     assert params["model.width"] == "64"

@@ -63,7 +63,9 @@ def test_predict_takes_plain_input(logged):
         "float32 array": X.astype(np.float32),
         "int64 array": X.astype(np.int64),
         "DataFrame": pd.DataFrame(X),
-        "DataFrame with named int columns": pd.DataFrame(X.astype(np.int64), columns=[f"px{i}" for i in range(64)]),
+        "DataFrame with named int columns": pd.DataFrame(
+            X.astype(np.int64), columns=[f"px{i}" for i in range(64)]
+        ),
         "list of rows": X.tolist(),
     }
     for what, data in inputs.items():
@@ -111,8 +113,12 @@ def test_loads_and_predicts_where_nnexp_cannot_be_imported(logged, tmp_path):
         )
     )
     proc = subprocess.run(
-        [sys.executable, "-I", str(script)], cwd=tmp_path, input=json.dumps(logged["X"][:50].tolist()),
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "-I", str(script)],
+        cwd=tmp_path,
+        input=json.dumps(logged["X"][:50].tolist()),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     predicted, modules = proc.stdout.strip().splitlines()[-2:]
@@ -139,9 +145,28 @@ def served(model_uri: str, tracking_uri: str, log: Path):
     """``mlflow models serve`` on 127.0.0.1:<free port> (local env); stopped on exit."""
     port = free_port()
     bin_dir = str(Path(sys.executable).parent)  # mlflow models serve starts uvicorn from PATH
-    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "PATH": bin_dir + os.pathsep + os.environ["PATH"]}
-    cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri, "--env-manager", "local",
-           "-h", "127.0.0.1", "-p", str(port), "--workers", "1"]
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": tracking_uri,
+        "PATH": bin_dir + os.pathsep + os.environ["PATH"],
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "models",
+        "serve",
+        "-m",
+        model_uri,
+        "--env-manager",
+        "local",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "--workers",
+        "1",
+    ]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"

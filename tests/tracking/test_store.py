@@ -38,7 +38,9 @@ def test_config_and_env_uris(tmp_path, monkeypatch):
     assert resolve_tracking_uri(None, tmp_path) == "http://tracker:5000"
     assert resolve_tracking_uri("postgresql://u:p@h/db", tmp_path) == "postgresql://u:p@h/db"
     # relative SQLite paths are anchored at the launch directory
-    assert resolve_tracking_uri("sqlite:///runs/x.db", tmp_path) == f"sqlite:///{tmp_path.resolve()}/runs/x.db"
+    assert (
+        resolve_tracking_uri("sqlite:///runs/x.db", tmp_path) == f"sqlite:///{tmp_path.resolve()}/runs/x.db"
+    )
     assert default_artifact_location("http://tracker:5000") is None
 
 
@@ -90,8 +92,12 @@ def test_concurrent_processes_create_one_store(tmp_path):
         "import sys; from nnexp.tracking.store import ensure_tracking_store; "
         f"print(ensure_tracking_store({uri!r}, 'race'))"
     )
-    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(4)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(4)
+    ]
     outs = [p.communicate(timeout=240) for p in procs]
     assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outs]
     assert len({o[0].strip() for o in outs}) == 1

@@ -80,8 +80,13 @@ def test_input_scaling_reads_the_run_config(compose_cfg):
 
 def test_format_vs_baseline_pairs_network_and_baseline_scores():
     line = bl.format_vs_baseline(
-        {"test_r2": 0.41, "baseline_test_r2": 0.45, "test_rmse": 55.0, "baseline_test_rmse": 53.0,
-         "test_loss": 3000.0},
+        {
+            "test_r2": 0.41,
+            "baseline_test_r2": 0.45,
+            "test_rmse": 55.0,
+            "baseline_test_rmse": 53.0,
+            "test_loss": 3000.0,
+        },
         "ridge",
     )
     assert line == "test_r2 0.4100 vs baseline 0.4500  test_rmse 55.0000 vs baseline 53.0000 (ridge)"

@@ -28,9 +28,24 @@ def _sweep(cwd: Path, table: Path, target: str, *extra: str) -> subprocess.Compl
     env = dict(os.environ, HYDRA_FULL_ERROR="1", PYTHONUNBUFFERED="1")
     env.pop("MLFLOW_TRACKING_URI", None)
     proc = subprocess.run(
-        [CLI, "-m", "hparams_search=mlp", "data=csv", f"data.path={table.name}", f"data.target={target}",
-         "hydra.sweeper.n_trials=3", "hydra.sweeper.sampler.seed=0", "trainer.epochs=8", *extra],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False,
+        [
+            CLI,
+            "-m",
+            "hparams_search=mlp",
+            "data=csv",
+            f"data.path={table.name}",
+            f"data.target={target}",
+            "hydra.sweeper.n_trials=3",
+            "hydra.sweeper.sampler.seed=0",
+            "trainer.epochs=8",
+            *extra,
+        ],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert proc.returncode == 0, f"sweep failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
     return proc
@@ -59,8 +74,9 @@ def _objective(cwd: Path, study, runs) -> tuple[str, str, set[str]]:
 
     client = MlflowClient(f"sqlite:///{cwd / 'mlruns' / 'mlflow.db'}")
     parent = client.get_run(runs[0].data.tags["mlflow.parentRunId"])
-    configs = [yaml.safe_load((Path(t.user_attrs[TRIAL_DIR_ATTR]) / "config.yaml").read_text())
-               for t in study.trials]
+    configs = [
+        yaml.safe_load((Path(t.user_attrs[TRIAL_DIR_ATTR]) / "config.yaml").read_text()) for t in study.trials
+    ]
     monitors = {c["trainer"]["early_stopping"]["monitor"] for c in configs}
     return study.direction.name.lower(), parent.data.tags[SWEEP_METRIC_TAG], monitors
 
@@ -76,7 +92,9 @@ def test_mlp_space_is_valid_for_any_dataset(compose_cfg):
 
     for data in (["data=moons"], ["data=csv", "data.path=t.csv", "data.target=y"]):
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            cfg = compose(config_name="config", overrides=["hparams_search=mlp", *data], return_hydra_config=True)
+            cfg = compose(
+                config_name="config", overrides=["hparams_search=mlp", *data], return_hydra_config=True
+            )
         assert cfg.data.name == data[0].split("=")[1]
         sweeper = OmegaConf.to_container(cfg.hydra.sweeper, resolve=True)
         check_settings(sweeper)
@@ -113,8 +131,12 @@ def test_regression_table_sweeps_without_data_task(tmp_path):
     from sklearn.datasets import load_diabetes
 
     data = load_diabetes(scaled=False)
-    table = _write(tmp_path / "diabetes.csv", [*data.feature_names, "progression"], data.data,
-                   [f"{t:.1f}" for t in data.target])
+    table = _write(
+        tmp_path / "diabetes.csv",
+        [*data.feature_names, "progression"],
+        data.data,
+        [f"{t:.1f}" for t in data.target],
+    )
     assert "151.0" in table.read_text()
     proc = _sweep(tmp_path, table, "progression")
     study, runs = _trials_and_runs(tmp_path)
@@ -124,8 +146,10 @@ def test_regression_table_sweeps_without_data_task(tmp_path):
     # R² and RMSE in every trial line, the best trial's beside the ridge baseline
     lines = [x for x in proc.stdout.splitlines() if x.startswith("[trial ")]
     assert len(lines) == 3 and all(" test_r2=" in x and " test_rmse=" in x for x in lines), proc.stdout
-    assert re.search(r"test score of trial \d+ .*; vs baseline: test_r2 \S+ vs baseline \S+ .*test_rmse .*\(ridge\)",
-                     proc.stdout), proc.stdout
+    assert re.search(
+        r"test score of trial \d+ .*; vs baseline: test_r2 \S+ vs baseline \S+ .*test_rmse .*\(ridge\)",
+        proc.stdout,
+    ), proc.stdout
     results = next(tmp_path.glob("multirun/*/*/optimization_results.yaml")).read_text()
     assert "best_vs_baseline: test_r2" in results and "baseline_test_r2:" in results
     assert [t.state.name for t in trials] == ["COMPLETE"] * 3, proc.stdout
@@ -133,5 +157,7 @@ def test_regression_table_sweeps_without_data_task(tmp_path):
     for run in runs:
         assert run.data.tags["dataset.task"] == "regression"
         assert "214 distinct whole numbers (more than 20)" in run.data.tags["dataset.task_reason"]
-        assert {"test_r2", "test_rmse", "test_mae", "baseline_test_r2", "baseline_val_r2"} <= set(run.data.metrics)
+        assert {"test_r2", "test_rmse", "test_mae", "baseline_test_r2", "baseline_val_r2"} <= set(
+            run.data.metrics
+        )
     assert all({"test_r2", "test_rmse"} <= set(t.user_attrs["test_metrics"]) for t in trials)

@@ -20,8 +20,12 @@ def store(tmp_path_factory):
 
 def quick(compose_cfg, tmp_path, *extra, uri=None):
     overrides = [
-        "trainer.epochs=3", "model.width=16", "trainer.progress=false", f"trainer.save_dir={tmp_path}",
-        "tracking.log_plots=false", "tracking.log_model=false",
+        "trainer.epochs=3",
+        "model.width=16",
+        "trainer.progress=false",
+        f"trainer.save_dir={tmp_path}",
+        "tracking.log_plots=false",
+        "tracking.log_model=false",
     ]
     overrides += [f"tracking.uri={uri}"] if uri else ["tracking.enabled=false"]
     return compose_cfg(*overrides, *extra)
@@ -110,8 +114,13 @@ def test_interrupt_marks_the_run_killed(compose_cfg, tmp_path, store):
 
 def test_diverged_run_is_recorded_with_its_reason(compose_cfg, tmp_path, store):
     cfg = quick(
-        compose_cfg, tmp_path, "optimizer=sgd", "optimizer.lr=10", "data.scaling=none",
-        "model.activation=identity", uri=store,
+        compose_cfg,
+        tmp_path,
+        "optimizer=sgd",
+        "optimizer.lr=10",
+        "data.scaling=none",
+        "model.activation=identity",
+        uri=store,
     )
     result = run_training(cfg)
     assert result.stop_reason == "diverged"
@@ -124,7 +133,9 @@ def test_nested_run_under_a_parent_with_extra_tags(compose_cfg, tmp_path, store)
     c = client(store)
     parent = c.create_run("1", run_name="parent").info.run_id
     result = run_training(
-        quick(compose_cfg, tmp_path, uri=store), parent_run_id=parent, run_name="trial-0",
+        quick(compose_cfg, tmp_path, uri=store),
+        parent_run_id=parent,
+        run_name="trial-0",
         extra_tags={"role": "trial"},
     )
     run = c.get_run(result.run_id)
@@ -141,8 +152,9 @@ def test_log_servable_model_later_for_a_finished_run(compose_cfg, tmp_path, stor
 
     result = run_training(quick(compose_cfg, tmp_path, uri=store))
     ds = load_dataset("digits", seed=0, val_size=0.2, test_size=0.2)
-    uri = log_servable_model(result.run_id, f"runs:/{result.run_id}/weights/model.npz", ds.X_train,
-                             tracking_uri=store)
+    uri = log_servable_model(
+        result.run_id, f"runs:/{result.run_id}/weights/model.npz", ds.X_train, tracking_uri=store
+    )
     loaded = mlflow.pyfunc.load_model(uri)
     np.testing.assert_array_equal(loaded.predict(ds.X_test), result.model.predict(ds.X_test))
     run = client(store).get_run(result.run_id)
@@ -168,8 +180,15 @@ def test_regression_csv_run_reports_r2_rmse_mae_and_its_task(compose_cfg, tmp_pa
     y = np.round(150 + 60 * X[:, 0] + 20 * X[:, 1])  # whole numbers written as 151.0
     path = tmp_path / "t.csv"
     path.write_text("a,b,c,target\n" + "".join(f"{a},{b},{c},{t:.1f}\n" for (a, b, c), t in zip(X, y)))
-    cfg = quick(compose_cfg, tmp_path, "data=csv", f"data.path={path}", "data.target=target",
-                "trainer.progress=true", uri=store)
+    cfg = quick(
+        compose_cfg,
+        tmp_path,
+        "data=csv",
+        f"data.path={path}",
+        "data.target=target",
+        "trainer.progress=true",
+        uri=store,
+    )
     result = run_training(cfg)
     out = capsys.readouterr().out
     assert "task: regression (target 'target' has" in out and "(more than 20)" in out
@@ -177,8 +196,15 @@ def test_regression_csv_run_reports_r2_rmse_mae_and_its_task(compose_cfg, tmp_pa
     assert set(result.test_metrics) == {"test_loss", "test_r2", "test_rmse", "test_mae"}
     assert result.test_metrics["test_rmse"] == pytest.approx(math.sqrt(result.test_metrics["test_loss"]))
     m = client(store).get_run(result.run_id).data.metrics
-    assert {"test_r2", "test_rmse", "test_mae", "baseline_test_r2", "baseline_val_r2",
-            "baseline_test_rmse", "baseline_test_mae"} <= set(m)
+    assert {
+        "test_r2",
+        "test_rmse",
+        "test_mae",
+        "baseline_test_r2",
+        "baseline_val_r2",
+        "baseline_test_rmse",
+        "baseline_test_mae",
+    } <= set(m)
     summary = format_summary(result, "nnexp")
     assert "test_r2 " in summary and "network vs baseline: test_r2 " in summary and "(ridge)" in summary
 
@@ -186,7 +212,9 @@ def test_regression_csv_run_reports_r2_rmse_mae_and_its_task(compose_cfg, tmp_pa
 @pytest.mark.slow
 def test_default_config_reaches_97_percent_on_digits(compose_cfg, tmp_path):
     """The shipped defaults (``nnexp-train`` with no overrides) reach >= 97% test accuracy."""
-    result = run_training(compose_cfg("tracking.enabled=false", "trainer.progress=false", f"trainer.save_dir={tmp_path}"))
+    result = run_training(
+        compose_cfg("tracking.enabled=false", "trainer.progress=false", f"trainer.save_dir={tmp_path}")
+    )
     assert result.dataset == "digits"
     assert result.test_metrics["test_accuracy"] >= 0.97
 
@@ -209,15 +237,33 @@ def test_regression_run_reports_metrics_in_target_units(compose_cfg, tmp_path, d
     from nnexp.data import load_dataset
 
     uri = f"sqlite:///{tmp_path}/mlflow.db"
-    cfg = quick(compose_cfg, tmp_path, "data=csv", f"data.path={diabetes_csv}", "data.target=progression",
-                "data.task=regression", "trainer.epochs=60", "model.width=32",
-                "tracking.log_model=true", uri=uri)
+    cfg = quick(
+        compose_cfg,
+        tmp_path,
+        "data=csv",
+        f"data.path={diabetes_csv}",
+        "data.target=progression",
+        "data.task=regression",
+        "trainer.epochs=60",
+        "model.width=32",
+        "tracking.log_model=true",
+        uri=uri,
+    )
     result = run_training(cfg)
     m = result.test_metrics
     assert set(m) == {"test_loss", "test_rmse", "test_mae", "test_r2"}
-    assert m["test_rmse"] == pytest.approx(math.sqrt(m["test_loss"])) and m["test_loss"] > 1000  # progression^2
-    ds = load_dataset(name="csv", path=str(diabetes_csv), target="progression", task="regression", seed=0,
-                      val_size=0.2, test_size=0.2)
+    assert (
+        m["test_rmse"] == pytest.approx(math.sqrt(m["test_loss"])) and m["test_loss"] > 1000
+    )  # progression^2
+    ds = load_dataset(
+        name="csv",
+        path=str(diabetes_csv),
+        target="progression",
+        task="regression",
+        seed=0,
+        val_size=0.2,
+        test_size=0.2,
+    )
     assert m["test_r2"] == pytest.approx(result.model.score(ds.X_test, ds.y_test), rel=1e-9)
     assert m["test_r2"] > 0.2 and min(result.history["val_loss"]) > 1000
     # the saved weights serve predictions in the target's units through the pyfunc model

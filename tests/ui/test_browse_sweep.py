@@ -99,9 +99,7 @@ def get(url: str, timeout: float = 5.0) -> bytes:
 
 
 @contextlib.contextmanager
-def serve(
-    cmd: list[str], ready_url: str, cwd: Path, log: Path, timeout: float = 90
-) -> Iterator[None]:
+def serve(cmd: list[str], ready_url: str, cwd: Path, log: Path, timeout: float = 90) -> Iterator[None]:
     """Run a server (own process group) until ``ready_url`` answers; stop it on exit."""
     with open(log, "wb") as out:
         proc = subprocess.Popen(
@@ -116,9 +114,7 @@ def serve(
         deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
-                raise AssertionError(
-                    f"{cmd[0]} exited {proc.returncode}:\n{log.read_text()[-3000:]}"
-                )
+                raise AssertionError(f"{cmd[0]} exited {proc.returncode}:\n{log.read_text()[-3000:]}")
             try:
                 get(ready_url, timeout=2)
                 break
@@ -153,9 +149,7 @@ def swept(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=300,
         check=False,
     )
-    assert proc.returncode == 0, (
-        f"sweep failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    )
+    assert proc.returncode == 0, f"sweep failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     (cwd / SWEEP_OUTPUT).write_text(proc.stdout + proc.stderr)
     return cwd
 
@@ -168,11 +162,7 @@ def sweep_runs(cwd: Path) -> tuple[str, Any, dict[int, Any]]:
     exp = client.get_experiment_by_name("nnexp")
     found = client.search_runs([exp.experiment_id], max_results=100)
     parent = next(r for r in found if r.data.tags.get("nnexp.role") == "sweep")
-    children = {
-        int(r.data.tags["nnexp.trial"]): r
-        for r in found
-        if r.data.tags.get("nnexp.role") == "trial"
-    }
+    children = {int(r.data.tags["nnexp.trial"]): r for r in found if r.data.tags.get("nnexp.role") == "trial"}
     return exp.experiment_id, parent, children
 
 
@@ -201,10 +191,7 @@ def ui_state(experiment_id: str) -> str:
             page_state
         ),
     }
-    return "\n".join(
-        f"localStorage.setItem({json.dumps(k)}, {json.dumps(v)});"
-        for k, v in items.items()
-    )
+    return "\n".join(f"localStorage.setItem({json.dumps(k)}, {json.dumps(v)});" for k, v in items.items())
 
 
 def shot(page: Any, out: Path, name: str) -> Path:
@@ -227,18 +214,14 @@ def image_shown(page: Any, seen: list[str]) -> None:
     seen.append(src)
 
 
-def test_mlflow_ui_shows_the_sweep_runs_charts_and_artifacts(
-    swept: Path, tmp_path: Path
-) -> None:
+def test_mlflow_ui_shows_the_sweep_runs_charts_and_artifacts(swept: Path, tmp_path: Path) -> None:
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} missing: .ci/run installs Debian's chromium")
         pytest.skip(f"{CHROMIUM} missing (apt-get install chromium)")
     from playwright.sync_api import expect, sync_playwright
 
-    expect.set_options(
-        timeout=30_000
-    )  # a cold UI on 2 busy cores takes seconds per view
+    expect.set_options(timeout=30_000)  # a cold UI on 2 busy cores takes seconds per view
 
     exp_id, parent, children = sweep_runs(swept)
     states = {n: r.data.tags["nnexp.trial_state"] for n, r in children.items()}
@@ -291,9 +274,7 @@ def test_mlflow_ui_shows_the_sweep_runs_charts_and_artifacts(
             # sort by a final metric: clicking its header orders the trials by it
             page.locator("[role=columnheader]", has_text="val_accuracy").last.click()
             scored = [n for n in children if "val_accuracy" in children[n].data.metrics]
-            ranked = sorted(
-                scored, key=lambda n: children[n].data.metrics["val_accuracy"]
-            )
+            ranked = sorted(scored, key=lambda n: children[n].data.metrics["val_accuracy"])
             names = [children[n].info.run_name for n in ranked]
             # ag-grid positions rows absolutely: the visual order is the row-index attribute
             page.wait_for_function(
@@ -322,9 +303,7 @@ def test_mlflow_ui_shows_the_sweep_runs_charts_and_artifacts(
             page.get_by_placeholder("Search metric charts").fill("val_accuracy")
             expect(page.get_by_text("val_accuracy", exact=True).first).to_be_visible()
             expect(page.locator(".js-plotly-plot").first).to_be_visible()
-            expect(
-                page.locator(".js-plotly-plot .scatterlayer .trace").first
-            ).to_be_attached()
+            expect(page.locator(".js-plotly-plot .scatterlayer .trace").first).to_be_attached()
             shot(page, shots, "3-best-trial-metrics.png")
             page.get_by_role("tab", name="Artifacts").click()
             page.get_by_text("plots", exact=True).click()
@@ -356,9 +335,7 @@ def test_mlflow_ui_shows_the_sweep_runs_charts_and_artifacts(
 def test_optuna_dashboard_reads_the_sweep_journal(swept: Path, tmp_path: Path) -> None:
     """``optuna-dashboard mlruns/optuna/journal.log`` serves the study, no conversion."""
     exe = BIN / "optuna-dashboard"
-    assert exe.exists(), (
-        "optuna-dashboard is in the test extra (pip install -e '.[test]')"
-    )
+    assert exe.exists(), "optuna-dashboard is in the test extra (pip install -e '.[test]')"
     journal = swept / "mlruns" / "optuna" / "journal.log"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -375,10 +352,7 @@ def test_optuna_dashboard_reads_the_sweep_journal(swept: Path, tmp_path: Path) -
     trials = detail["trials"]
     assert len(trials) == 6
     assert {t["state"] for t in trials} == {"Complete", "Pruned"}
-    assert all(
-        {p["name"] for p in t["params"]} == {"optimizer.lr", "model.depth"}
-        for t in trials
-    )
+    assert all({p["name"] for p in t["params"]} == {"optimizer.lr", "model.depth"} for t in trials)
     assert any(t["intermediate_values"] for t in trials if t["state"] == "Pruned")
 
 
@@ -420,9 +394,20 @@ def test_printed_links_land_a_fresh_browser_on_runs(swept: Path, tmp_path: Path)
         assert experiment_link.startswith(f"{base}/#/experiments/{exp_id}/runs?")
         # a single run tracked on this UI's server: its summary prints the run's address
         train = subprocess.run(
-            [str(BIN / "nnexp-train"), "trainer.epochs=2", "model.width=16", f"tracking.uri={base}",
-             "tracking.log_plots=false", "tracking.run_name=single-run"],
-            cwd=swept, env=_env(), capture_output=True, text=True, timeout=300, check=False,
+            [
+                str(BIN / "nnexp-train"),
+                "trainer.epochs=2",
+                "model.width=16",
+                f"tracking.uri={base}",
+                "tracking.log_plots=false",
+                "tracking.run_name=single-run",
+            ],
+            cwd=swept,
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
         )
         assert train.returncode == 0, train.stderr[-3000:]
         run_link = printed_link(train.stdout, "open it:")
@@ -430,6 +415,7 @@ def test_printed_links_land_a_fresh_browser_on_runs(swept: Path, tmp_path: Path)
         parent_link = on_port(printed_link((swept / SWEEP_OUTPUT).read_text(), "[sweep] open it:"), port)
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
+
             def fresh_page() -> Any:  # a new context: empty local storage, like a first visit
                 ctx = browser.new_context(viewport={"width": 1400, "height": 760})
                 ctx.set_default_timeout(30_000)
@@ -456,9 +442,13 @@ def test_printed_links_land_a_fresh_browser_on_runs(swept: Path, tmp_path: Path)
             target = urllib.parse.urljoin(page.url, link.get_attribute("href"))
             trial_page = fresh_page()
             trial_page.goto(target)
-            expect(trial_page).to_have_url(re.compile(rf"/#/experiments/{exp_id}/runs/{best_run.info.run_id}$"))
+            expect(trial_page).to_have_url(
+                re.compile(rf"/#/experiments/{exp_id}/runs/{best_run.info.run_id}$")
+            )
             expect(trial_page.get_by_text(best_run.info.run_name).first).to_be_visible()
-            expect(trial_page.get_by_text(f"Trial {parent.data.tags['best.trial']} of sweep").first).to_be_visible()
+            expect(
+                trial_page.get_by_text(f"Trial {parent.data.tags['best.trial']} of sweep").first
+            ).to_be_visible()
             shot(trial_page, tmp_path, "link-3-best-trial-from-description.png")
         finally:
             browser.close()
