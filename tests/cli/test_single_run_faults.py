@@ -48,30 +48,7 @@ def test_unsafe_names_are_refused_by_single_runs(tmp_path: Path, override: str, 
 # --- a run killed outright is marked KILLED by the next command ---------------------------------
 
 
-def _wait_for_epoch(proc: subprocess.Popen, uri: str, timeout: float = 180) -> str:
-    """The run id ``proc`` prints, once the store holds an epoch metric of it (polls the store
-    only after the run exists, so it never races the store's creation)."""
-    import time
-
-    from mlflow.tracking import MlflowClient
-
-    for line in proc.stdout:  # type: ignore[union-attr]
-        if line.startswith("MLflow run "):
-            run_id = line.split()[2]
-            break
-    else:
-        raise AssertionError(f"no run started: {proc.wait()}")
-    client = MlflowClient(uri)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None
-        if client.get_metric_history(run_id, "val_loss"):
-            return run_id
-        time.sleep(0.2)
-    raise AssertionError("the run never logged an epoch")
-
-
-def test_a_killed_run_is_marked_killed_by_the_next_command(tmp_path: Path) -> None:
+def test_a_killed_run_is_marked_killed_by_the_next_command(tmp_path: Path, wait_for_epoch) -> None:
     import signal
     import socket
 
@@ -95,7 +72,7 @@ def test_a_killed_run_is_marked_killed_by_the_next_command(tmp_path: Path) -> No
         text=True,
     )
     try:
-        killed = _wait_for_epoch(proc, uri)
+        killed = wait_for_epoch(proc, uri)
         tags = MlflowClient(uri).get_run(killed).data.tags
         assert tags[HOST_TAG] == socket.gethostname() and tags[PID_TAG] == str(proc.pid)
         os.kill(proc.pid, signal.SIGKILL)
