@@ -61,6 +61,7 @@ class _DataKeys:
     # xor / moons only
     n_samples: Optional[int] = None
     noise: Optional[float] = None
+    #: seeds the data itself: generation (xor, moons) and the test rows; null: trainer.seed
     data_seed: Optional[int] = None
     #: further loader keywords passed as is to ``nnexp.data.load_dataset``
     options: Dict[str, Any] = field(default_factory=dict)

@@ -21,7 +21,6 @@ DATA_KEYS: Mapping[str, tuple[str, ...]] = {
     "task": ("csv",),
     "n_samples": ("xor", "moons"),
     "noise": ("xor", "moons"),
-    "data_seed": ("xor", "moons"),
 }
 
 

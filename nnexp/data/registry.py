@@ -104,8 +104,17 @@ def load_dataset(
     ``max_train_samples`` (int), ``subsample`` (fraction of the train split), ``stratify`` (bool).
     Options whose value is ``None`` are ignored, so a config can pass every key.
     ``data_dir`` falls back to ``$NNEXP_DATA_DIR``, then ``./data``.
+    ``data_seed`` (default ``seed``) seeds the data itself: what a generator draws (xor, moons)
+    and which rows are test rows; ``seed`` seeds the validation split. Pinning ``data_seed``
+    while changing ``seed`` keeps the test rows and re-draws the train/validation partition
+    (a sweep's confirmation runs do this).
     """
     options = {k: v for k, v in options.items() if v is not None}
     split_opts = {k: options.pop(k) for k in SPLIT_OPTIONS if k in options}
+    data_seed = options.pop("data_seed", None)
+    if data_seed is not None and "data_seed" in get_spec(name).options:
+        options["data_seed"] = data_seed
     raw = load_raw(name, data_dir=data_dir, seed=seed, **options)
-    return split_raw(raw, seed=seed, val_size=val_size, test_size=test_size, **split_opts)
+    return split_raw(
+        raw, seed=seed, test_seed=data_seed, val_size=val_size, test_size=test_size, **split_opts
+    )

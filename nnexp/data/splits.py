@@ -100,6 +100,7 @@ def split_raw(
     raw: RawData,
     *,
     seed: int = 0,
+    test_seed: int | None = None,
     val_size: float | None = None,
     test_size: float | None = None,
     max_train_samples: int | None = None,
@@ -114,7 +115,8 @@ def split_raw(
     validation (``val_size``: fraction of the training file or row count; default 10,000) is carved
     from the training file. Classification splits are stratified unless ``stratify=False``.
     ``max_train_samples`` (count) and ``subsample`` (fraction) then cap the training split
-    (stratified, same seed); both given -> the smaller cap wins.
+    (stratified, same seed); both given -> the smaller cap wins. ``test_seed`` (default ``seed``)
+    picks the test rows alone, so the test split can stay fixed while ``seed`` re-draws the rest.
     """
     y_strat = raw.y if (stratify and raw.task == "classification") else None
     names = raw.class_names
@@ -132,7 +134,8 @@ def split_raw(
             raise ValueError(
                 f"val_size and test_size take {n_val}+{n_test} of {n} rows, leaving none to train on"
             )
-        rest, test_idx = _stratified_pick(all_idx, y_strat, n_test, seed, "test split", names)
+        test_seed = seed if test_seed is None else int(test_seed)
+        rest, test_idx = _stratified_pick(all_idx, y_strat, n_test, test_seed, "test split", names)
         train_idx, val_idx = _stratified_pick(rest, y_strat, n_val, seed, "validation split", names)
 
     n_train_full = len(train_idx)
@@ -180,6 +183,8 @@ def split_raw(
         "n_test": len(y_test),
         "indices_sha256": h.hexdigest(),
     }
+    if test_seed is not None and test_seed != seed and not canonical:
+        split["test_seed"] = int(test_seed)
     return Dataset(
         name=raw.name,
         task=raw.task,

@@ -85,6 +85,20 @@ def test_seed_determinism_and_identity() -> None:
     assert e.identity["sha256"] == a.identity["sha256"]
 
 
+@pytest.mark.parametrize("name", ["digits", "moons"])
+def test_data_seed_pins_the_test_rows_while_seed_redraws_train_and_validation(name: str) -> None:
+    """What a confirmation run relies on: the same test rows, a new train/validation partition."""
+    first = load_dataset(name, seed=0)
+    again = load_dataset(name, seed=3, data_seed=0)
+    np.testing.assert_array_equal(first.X_test, again.X_test)
+    np.testing.assert_array_equal(first.y_test, again.y_test)
+    assert not np.array_equal(first.X_val, again.X_val)
+    assert again.identity["sha256"] == first.identity["sha256"] and again.split["test_seed"] == 0
+    assert "test_seed" not in first.split  # unchanged for runs that do not pin it
+    rows = lambda d: {r.tobytes() for r in np.vstack([d.X_train, d.X_val])}  # noqa: E731
+    assert rows(first) == rows(again)  # the same non-test rows, partitioned anew
+
+
 def test_identity_keys() -> None:
     ident = load_dataset("xor").identity
     assert set(ident) >= {"name", "source", "files", "sha256"}
