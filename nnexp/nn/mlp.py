@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import math
-import sys
-import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .callbacks import Callback, StopTraining
-from .early_stopping import EarlyStopping
+from .callbacks import Callback
 from .hyperparameters import DEFAULTS as D
 from .network import Network
-from .optimizers import clip_by_global_norm, make_optimizer
 from .preprocessing import as_labels, encode_labels, fit_classes, fit_scaling, holdout
-from .schedules import make_schedule
+from .training import TrainingLoop, logits_chunks, resolve_monitor
 from .validation import check_targets, check_X, hidden_sizes, validate_hyperparameters
 
 FORMAT = "nnexp.nn.MLP"
@@ -379,143 +374,17 @@ class MLP:
             has_val = True
         self._setup(X, y)
         val = (self._transform(Xv), self._targets(yv, name="y_val")) if has_val else None
-        monitor = self.monitor
-        available = {"train_loss"}
-        if has_val:
-            available.add("val_loss")
-            if self.task_ == "classification":
-                available.add("val_accuracy")
-        if monitor not in available:
-            if self.early_stopping:
-                why = "a validation set (X_val, y_val)" if not has_val else "a classification task"
-                raise ValueError(
-                    f"early_stopping monitors {monitor!r}, which needs {why}; available here: {sorted(available)}"
-                )
-            monitor = "val_loss" if has_val else "train_loss"
+        monitor = resolve_monitor(self.monitor, bool(self.early_stopping), has_val, self.task_)
         return self._transform(X), self._targets(y), val, monitor
 
     def _fit(self, X: Any, y: Any, X_val: Any, y_val: Any, callbacks: Iterable[Callback] | None) -> MLP:
         callbacks = list(callbacks or [])
         x_train, y_train, val, monitor = self._prepare(X, y, X_val, y_val)
-        net = self._check_initialized()
-        tracker = EarlyStopping(monitor, self.mode, int(self.patience), float(self.min_delta))
-        keep_best = bool(self.early_stopping and self.restore_best)
-
-        n = x_train.shape[0]
-        B = min(int(self.batch_size), n)
         _, rng_shuffle, rng_dropout, _ = self._rngs()
-        opt = make_optimizer(
-            self.optimizer,
-            net.flat,
-            net.n_weights,
-            momentum=self.momentum,
-            rho=self.rho,
-            beta1=self.beta1,
-            beta2=self.beta2,
-            eps=self.eps,
-            weight_decay=self.weight_decay,
+        loop = TrainingLoop(
+            self, self._check_initialized(), x_train, y_train, val, monitor, rng_shuffle, rng_dropout
         )
-        sched = make_schedule(
-            self.schedule,
-            self.lr,
-            epochs=self.epochs,
-            step_size=self.step_size,
-            gamma=self.gamma,
-            decay_rate=self.decay_rate,
-            min_lr=self.min_lr,
-            t_max=self.t_max,
-        )
-        net.allocate(B)
-        xbuf = np.empty((B, self.n_features_in_), dtype=net.dtype)
-        l2 = float(self.l2)
-        l2_tmp = np.empty(net.n_weights, dtype=net.dtype) if l2 else None
-        clip = None if self.clip_norm is None else float(self.clip_norm)
-        dropout = float(self.dropout)
-        flat, grad, wslice = net.flat, net.grad, slice(0, net.n_weights)
-        # regression: the loss in the target's units, sum_j (scale_j * (z - t)_j)^2 / size, read off
-        # the MSE gradient 2 (z - t) / size that loss_on_batch leaves in the logits
-        s2 = None if self.target_scale_ is None else (self.target_scale_**2).astype(net.dtype)
-
-        last_good = (flat.copy(), net.stats.copy())
-        best: tuple[np.ndarray, np.ndarray] | None = None
-        history: dict[str, list[float]] = {}
-        stop_reason = "completed"
-        self.history_ = history
-
-        for epoch in range(int(self.epochs)):
-            t0 = time.perf_counter()
-            lr = sched(epoch)
-            perm = rng_shuffle.permutation(n)
-            loss_sum = 0.0
-            diverged = False
-            for start in range(0, n, B):
-                idx = perm[start : start + B]
-                m = idx.shape[0]
-                xb = xbuf[:m]
-                np.take(x_train, idx, axis=0, out=xb)
-                logits = net.forward_train(xb, dropout=dropout, rng=rng_dropout)
-                loss = net.loss_on_batch(logits, y_train[idx], grad=True)
-                if not math.isfinite(loss):
-                    diverged = True
-                    break
-                if s2 is not None:
-                    loss = float(np.einsum("ij,ij,j->", logits, logits, s2)) * logits.size / 4.0
-                loss_sum += loss * m
-                net.backward(logits)
-                if l2_tmp is not None:
-                    np.multiply(flat[wslice], l2, out=l2_tmp)
-                    np.add(grad[wslice], l2_tmp, out=grad[wslice])
-                if clip is not None:
-                    clip_by_global_norm(grad, clip)
-                opt.step(grad, lr)
-            if diverged or not net.all_finite():
-                np.copyto(flat, last_good[0])
-                np.copyto(net.stats, last_good[1])
-                stop_reason = "diverged"
-                if self.verbose:
-                    print(
-                        f"epoch {epoch + 1}/{self.epochs}: non-finite loss or weights, stopping (diverged)",
-                        file=sys.stdout,
-                    )
-                break
-
-            record: dict[str, float] = {
-                "epoch": epoch + 1,
-                "train_loss": loss_sum / n,
-                "l2_penalty": net.l2_penalty(l2),
-                "lr": lr,
-            }
-            if val is not None:
-                val_loss, val_acc = self._evaluate(*val)
-                record["val_loss"] = val_loss
-                if val_acc is not None:
-                    record["val_accuracy"] = val_acc
-            record["epoch_seconds"] = time.perf_counter() - t0
-            for key, value in record.items():
-                history.setdefault(key, []).append(value)
-            self.n_epochs_run_ = epoch + 1
-            np.copyto(last_good[0], flat)
-            np.copyto(last_good[1], net.stats)
-            if tracker.update(float(record[monitor]), epoch + 1):
-                self.best_epoch_, self.best_score_ = tracker.best_epoch, tracker.best
-                if keep_best:
-                    best = (flat.copy(), net.stats.copy())
-            if self.verbose:
-                print(self._format_record(record), file=sys.stdout, flush=True)
-            try:
-                for callback in callbacks:
-                    callback(self, record)
-            except StopTraining as stop:
-                stop_reason = stop.reason
-                break
-            if self.early_stopping and tracker.should_stop:
-                stop_reason = "early_stopped"
-                break
-
-        if stop_reason != "diverged" and keep_best and best is not None:
-            np.copyto(flat, best[0])
-            np.copyto(net.stats, best[1])
-        self.stop_reason_ = stop_reason
+        self.stop_reason_ = loop.run(callbacks)
         return self
 
     def _holdout(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -526,41 +395,9 @@ class MLP:
         train, val = holdout(X.shape[0], float(self.validation_fraction), self._rngs()[3], groups)
         return X[train], y[train], X[val], y[val]
 
-    def _format_record(self, record: dict[str, float]) -> str:
-        parts = [f"epoch {int(record['epoch'])}/{self.epochs}"]
-        for key in ("train_loss", "val_loss", "val_accuracy", "l2_penalty"):
-            if key in record and (key != "l2_penalty" or self.l2):
-                parts.append(f"{key}={record[key]:.4f}")
-        parts.append(f"lr={record['lr']:.3g}")
-        parts.append(f"{record['epoch_seconds']:.2f}s")
-        return "  ".join(parts)
-
     def _logits_chunks(self, x: np.ndarray) -> Iterable[tuple[slice, np.ndarray]]:
         """Inference logits of already-transformed ``x`` in chunks of ``eval_batch_size`` rows."""
-        net = self._check_initialized()
-        step = int(self.eval_batch_size)
-        for start in range(0, x.shape[0], step):
-            sl = slice(start, min(start + step, x.shape[0]))
-            yield sl, net.forward_eval(x[sl])
-
-    def _evaluate(self, x: np.ndarray, targets: np.ndarray) -> tuple[float, float | None]:
-        """Mean data loss (regression: MSE in the target's units) and (classification) accuracy
-        on transformed ``x``."""
-        net = self._check_initialized()
-        total, correct = 0.0, 0
-        for sl, logits in self._logits_chunks(x):
-            t = targets[sl]
-            if net.head == "identity":
-                d = logits - t
-                total += float(np.einsum("ij,ij,j->", d, d, self.target_scale_**2)) / d.shape[1]
-                continue
-            if net.head == "softmax":
-                correct += int(np.count_nonzero(logits.argmax(axis=1) == t))
-            else:
-                correct += int(np.count_nonzero((logits[:, 0] >= 0) == (t[:, 0] >= 0.5)))
-            total += net.loss_on_batch(logits, t, grad=False) * logits.shape[0]
-        n = x.shape[0]
-        return total / n, (correct / n if net.head != "identity" else None)
+        return logits_chunks(self._check_initialized(), x, int(self.eval_batch_size))
 
     # ------------------------------------------------------------------ inference
     def _outputs(self, X: Any) -> np.ndarray:
