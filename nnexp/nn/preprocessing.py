@@ -137,3 +137,33 @@ def holdout(
     keep = np.ones(n, dtype=bool)
     keep[val] = False
     return np.flatnonzero(keep), np.sort(val)
+
+
+def resolve_task(task: str, y: np.ndarray) -> str:
+    """``task`` unless ``auto``: then regression for float targets, classification otherwise."""
+    if task != "auto":
+        return task
+    return "regression" if y.dtype.kind == "f" else "classification"
+
+
+def scale_inputs(
+    X: np.ndarray, scaling: str, offset: np.ndarray, scale: np.ndarray, dtype: np.dtype
+) -> np.ndarray:
+    """``(X - offset) / scale`` in ``dtype``, C-contiguous (a new array unless ``scaling`` is ``none``)."""
+    if scaling == "none":
+        return np.ascontiguousarray(X, dtype=dtype)
+    out = np.array(X, dtype=dtype, order="C", copy=True)
+    np.subtract(out, offset.astype(dtype), out=out)
+    np.multiply(out, (1.0 / scale).astype(dtype), out=out)
+    return out
+
+
+def standardize_targets(
+    y: np.ndarray, mean: np.ndarray, scale: np.ndarray, dtype: np.dtype, name: str = "y"
+) -> np.ndarray:
+    """Regression targets as ``(y - mean) / scale``, shape (n, outputs), in ``dtype``."""
+    n_outputs = mean.shape[0]
+    if y.ndim == 2 and y.shape[1] != n_outputs:
+        raise ValueError(f"{name} has {y.shape[1]} outputs but the model was fitted with {n_outputs}")
+    t = (np.asarray(y, dtype=np.float64).reshape(-1, n_outputs) - mean) / scale
+    return np.ascontiguousarray(t, dtype=dtype)

@@ -13,26 +13,20 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .callbacks import Callback, StopTraining
 from .early_stopping import EarlyStopping
+from .inference import logits_chunks
 from .network import Network
 from .optimizers import Optimizer, clip_by_global_norm, make_optimizer
 from .schedules import Schedule, make_schedule
 
 if TYPE_CHECKING:  # pragma: no cover
     from .mlp import MLP
-
-
-def logits_chunks(net: Network, x: np.ndarray, step: int) -> Iterator[tuple[slice, np.ndarray]]:
-    """Inference logits of already-transformed ``x`` in chunks of ``step`` rows."""
-    for start in range(0, x.shape[0], step):
-        sl = slice(start, min(start + step, x.shape[0]))
-        yield sl, net.forward_eval(x[sl])
 
 
 def evaluate(
