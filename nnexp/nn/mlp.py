@@ -16,7 +16,7 @@ from .network import Network
 from .preprocessing import (
     as_labels,
     encode_labels,
-    fit_classes,
+    fit_head,
     fit_scaling,
     holdout,
     resolve_task,
@@ -200,32 +200,17 @@ class MLP(Persistent):
 
     def _setup(self, X: np.ndarray, y: np.ndarray) -> None:
         """``initialize`` on checked arrays (the training rows)."""
-        task = resolve_task(self.task, y)
-        if task == "classification":
-            self.classes_ = fit_classes(y, self.n_classes)
-            n_classes = int(self.classes_.shape[0])
-            head, n_out, y_ndim = (
-                ("softmax" if n_classes > 2 else "sigmoid"),
-                (n_classes if n_classes > 2 else 1),
-                1,
-            )
-            self.target_mean_ = self.target_scale_ = None
-        else:
-            if y.dtype.kind not in "biuf":
-                raise ValueError(
-                    f"regression needs numeric targets, got dtype {y.dtype}; use task='classification' for labels"
-                )
-            n_classes, head, y_ndim = 0, "identity", y.ndim
-            n_out = 1 if y.ndim == 1 else y.shape[1]
-            self.classes_ = None
-            self.target_mean_, self.target_scale_ = fit_scaling(y.reshape(-1, n_out), "standard")
-        self._y_ndim = y_ndim
-        self.task_ = task
-        self.n_classes_ = n_classes
+        h = fit_head(y, self.task, self.n_classes)
+        self.task_, self.classes_, self.n_classes_, self.n_outputs_ = (
+            h.task,
+            h.classes,
+            h.n_classes,
+            h.n_outputs,
+        )
+        self.target_mean_, self.target_scale_, self._y_ndim = h.target_mean, h.target_scale, h.y_ndim
         self.n_features_in_ = X.shape[1]
-        self.n_outputs_ = n_out
         self.scaler_offset_, self.scaler_scale_ = fit_scaling(X, self.scaling)
-        self.network_ = self._build_network(head, n_out)
+        self.network_ = self._build_network(h.head, h.n_outputs)
         self.network_.initialize(self._rngs()[0], self.init)
         self.history_: dict[str, list[float]] = {}
         self.stop_reason_: str | None = None
