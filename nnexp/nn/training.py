@@ -20,6 +20,7 @@ import numpy as np
 
 from .callbacks import Callback, StopTraining
 from .early_stopping import EarlyStopping
+from .hyperparameters import HYPERPARAMETERS
 from .inference import logits_chunks
 from .network import Network
 from .optimizers import Optimizer, clip_by_global_norm, make_optimizer
@@ -79,33 +80,22 @@ def format_record(record: dict[str, float], epochs: int, l2: float) -> str:
     return "  ".join(parts)
 
 
+def arguments_of(model: MLP, switch: str) -> dict[str, object]:
+    """The hyperparameters of ``model`` that only apply under ``switch`` (``optimizer`` or
+    ``schedule``, as their declaration's ``when`` says), by name."""
+    return {
+        h.name: getattr(model, h.name) for h in HYPERPARAMETERS.values() if h.when and h.when[0] == switch
+    }
+
+
 def optimizer_for(model: MLP, net: Network) -> Optimizer:
     """The optimizer ``model``'s hyperparameters name, over ``net``'s flat parameter buffer."""
-    return make_optimizer(
-        model.optimizer,
-        net.flat,
-        net.n_weights,
-        momentum=model.momentum,
-        rho=model.rho,
-        beta1=model.beta1,
-        beta2=model.beta2,
-        eps=model.eps,
-        weight_decay=model.weight_decay,
-    )
+    return make_optimizer(model.optimizer, net.flat, net.n_weights, **arguments_of(model, "optimizer"))
 
 
 def schedule_for(model: MLP) -> Schedule:
     """The per-epoch learning-rate schedule ``model``'s hyperparameters name."""
-    return make_schedule(
-        model.schedule,
-        model.lr,
-        epochs=model.epochs,
-        step_size=model.step_size,
-        gamma=model.gamma,
-        decay_rate=model.decay_rate,
-        min_lr=model.min_lr,
-        t_max=model.t_max,
-    )
+    return make_schedule(model.schedule, model.lr, epochs=model.epochs, **arguments_of(model, "schedule"))
 
 
 class TrainingLoop:

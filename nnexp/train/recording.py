@@ -8,7 +8,8 @@ lines on the terminal.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,20 @@ class Tracking:
     experiment_id: str | None = None
     recorder: Any = None
 
+    @contextlib.contextmanager
+    def failing_run(self) -> Iterator[None]:
+        """End the run KILLED on ``KeyboardInterrupt``, FAILED on any other exception, and re-raise."""
+        try:
+            yield
+        except KeyboardInterrupt:
+            if self.recorder is not None:
+                self.recorder.fail_safely("KILLED")
+            raise
+        except BaseException:
+            if self.recorder is not None:
+                self.recorder.fail_safely("FAILED")
+            raise
+
     def start_run(
         self, run_name: str | None, tags: Mapping[str, Any], parent_run_id: str | None, timer: PhaseTimer
     ) -> None:
@@ -46,6 +61,13 @@ class Tracking:
             parent_run_id=parent_run_id,
             timer=timer,
         )
+
+
+def run_tags(cfg: DictConfig, extra_tags: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The run's tags: ``tracking.tags`` from the config, then the caller's ``extra_tags``."""
+    tags = {str(k): v for k, v in (cfg.tracking.tags or {}).items()}
+    tags.update(extra_tags or {})
+    return tags
 
 
 def open_tracking(
@@ -136,8 +158,14 @@ def announcer(recorder: Any, experiment: str) -> Callable[[Any, Mapping[str, flo
     return announce
 
 
-def announce(cfg: DictConfig, ds: Any, task: str, baseline: Baseline | None, run_id: str | None) -> None:
-    """The run's first lines: MLflow run, data, task (and why), baseline scores."""
+def announce(
+    cfg: DictConfig, ds: Any, task: str, baseline: Baseline | None, recorder: Any, tracking_process: bool
+) -> None:
+    """The run's first lines (with ``trainer.progress``): MLflow run, data, task (and why),
+    baseline scores. A tracking process's run id comes later, at epoch 1 (:func:`announcer`)."""
+    if not cfg.trainer.progress:
+        return
+    run_id = recorder.run_id if recorder is not None and not tracking_process else None
     if run_id is not None:
         print(f"MLflow run {run_id} (experiment {cfg.tracking.experiment!r})", flush=True)
     print(f"data: {ds.summary()}", flush=True)

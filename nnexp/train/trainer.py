@@ -28,7 +28,7 @@ from nnexp.tracking.timing import PhaseTimer
 from nnexp.train.baseline import Baseline, baseline_for, input_scaling
 from nnexp.train.datasets import load_config_dataset
 from nnexp.train.metrics import regression_scores
-from nnexp.train.recording import announce, fit_callbacks, open_tracking, task_reason
+from nnexp.train.recording import announce, fit_callbacks, open_tracking, run_tags, task_reason
 from nnexp.train.threads import blas_threads
 
 WEIGHTS_FILE = "model.npz"
@@ -279,8 +279,7 @@ def run_training(
     mode = resolve_mode(monitor, str(cfg.trainer.early_stopping.mode))
     config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     want_model = bool(cfg.tracking.log_model) if log_model is None else bool(log_model)
-    tags = {str(k): v for k, v in (cfg.tracking.tags or {}).items()}
-    tags.update(extra_tags or {})
+    tags = run_tags(cfg, extra_tags)
     name = run_name or cfg.tracking.run_name
     tracking = open_tracking(cfg, base, tags, name, parent_run_id, tracking_process, timer)
 
@@ -293,12 +292,10 @@ def run_training(
         baseline = _baseline(cfg, ds, task)
         tracking.start_run(name, tags, parent_run_id, timer)
         recorder, model_uri = tracking.recorder, None
-        try:
+        with tracking.failing_run():
             if recorder is not None:
                 recorder.log_config(config, ds)
-            if cfg.trainer.progress:
-                shown_id = recorder.run_id if recorder is not None and not tracking_process else None
-                announce(cfg, ds, task, baseline, shown_id)  # the agent's run id: at epoch 1
+            announce(cfg, ds, task, baseline, recorder, tracking_process)
             fit_cbs = fit_callbacks(cfg, recorder, monitor, tracking_process, callbacks)
             model.fit(ds.X_train, ds.y_train, ds.X_val, ds.y_val, callbacks=fit_cbs)
             fitted = _final_evaluation(cfg, base, model, ds, monitor, mode, task)
@@ -309,14 +306,6 @@ def run_training(
                 if tracking_process:
                     model_uri, tracking.experiment_id = recorder.model_uri, recorder.experiment_id
                     timer.seconds.update(recorder.seconds)
-        except KeyboardInterrupt:
-            if recorder is not None:
-                recorder.fail_safely("KILLED")
-            raise
-        except BaseException:
-            if recorder is not None:
-                recorder.fail_safely("FAILED")
-            raise
 
     return TrainResult(
         run_id=recorder.run_id if recorder is not None else None,
