@@ -17,7 +17,14 @@ import argparse
 import time
 from pathlib import Path
 
-from nnexp.cli.common import add_storage_option, add_tracking_option, open_study, tracking_uri
+from nnexp.cli.common import (
+    add_out_dir_option,
+    add_storage_option,
+    add_tracking_option,
+    open_study,
+    subcommand,
+    tracking_uri,
+)
 
 #: Pruned trials re-trained when --sample is not given.
 DEFAULT_SAMPLE = 3
@@ -25,12 +32,7 @@ DEFAULT_SAMPLE = 3
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argparse's own type
     """Register the subcommand."""
-    p = sub.add_parser(
-        "audit",
-        help="re-train pruned trials to full budget: the false-prune rate",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = subcommand(sub, "audit", "re-train pruned trials to full budget: the false-prune rate", __doc__)
     p.add_argument("--study", metavar="NAME", required=True, help="the study (see: nnexp studies)")
     p.add_argument(
         "--sample",
@@ -42,12 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argpa
     p.add_argument("--seed", type=int, default=0, help="seed of the sample (default: 0)")
     add_storage_option(p)
     add_tracking_option(p)
-    p.add_argument(
-        "--out-dir",
-        metavar="DIR",
-        default=None,
-        help="where the re-trained weights go (default: outputs/audit/<date>/<time>)",
-    )
+    add_out_dir_option(p, "re-trained", "audit")
     p.add_argument("--progress", action="store_true", help="per-epoch lines")
     p.set_defaults(func=run)
 

@@ -15,6 +15,7 @@ from nnexp.cli.common import (
     add_tracking_option,
     format_value,
     open_study,
+    subcommand,
     tracking_uri,
 )
 from nnexp.contract import RUN_ID_ATTR, STUDY_PARENT_RUN, TRIAL_DIR_ATTR
@@ -23,12 +24,7 @@ from nnexp.repro.errors import Refusal
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argparse's own type
     """Register the subcommand."""
-    p = sub.add_parser(
-        "best",
-        help="print a study's best trial and write its config for nnexp-train",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = subcommand(sub, "best", "print a study's best trial and write its config for nnexp-train", __doc__)
     p.add_argument("--study", required=True, metavar="NAME", help="the study (see: nnexp studies)")
     add_storage_option(p)
     add_tracking_option(p)

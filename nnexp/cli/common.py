@@ -9,6 +9,26 @@ from nnexp.repro.errors import Refusal
 from nnexp.tracking.masking import mask_secrets
 
 
+def subcommand(
+    sub: argparse._SubParsersAction, name: str, summary: str, doc: str | None
+) -> argparse.ArgumentParser:
+    """Register subcommand ``name``: ``summary`` in ``nnexp --help``, its module ``doc`` (kept as
+    written) in ``nnexp NAME --help``."""
+    return sub.add_parser(
+        name, help=summary, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+
+
+def add_out_dir_option(parser: argparse.ArgumentParser, what: str, command: str) -> None:
+    """``--out-dir DIR`` for the weights a command re-trains (default under ``outputs/<command>/``)."""
+    parser.add_argument(
+        "--out-dir",
+        metavar="DIR",
+        default=None,
+        help=f"where the {what} weights go (default: outputs/{command}/<date>/<time>)",
+    )
+
+
 def add_storage_option(parser: argparse.ArgumentParser) -> None:
     """``--storage URL`` (default: the sweeper's default journal)."""
     parser.add_argument(

@@ -16,9 +16,11 @@ import time
 from pathlib import Path
 
 from nnexp.cli.common import (
+    add_out_dir_option,
     add_storage_option,
     add_tracking_option,
     open_study,
+    subcommand,
     tracking_uri,
 )
 from nnexp.repro.errors import Refusal
@@ -26,12 +28,7 @@ from nnexp.repro.errors import Refusal
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argparse's own type
     """Register the subcommand."""
-    p = sub.add_parser(
-        "reproduce",
-        help="re-train a trial from scratch, compare, optionally register",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = subcommand(sub, "reproduce", "re-train a trial from scratch, compare, optionally register", __doc__)
     p.add_argument("--study", metavar="NAME", help="the study (see: nnexp studies)")
     add_storage_option(p)
     which = p.add_mutually_exclusive_group()
@@ -53,12 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argpa
         metavar="MODEL_NAME",
         help="register the verified model as a new version of MODEL_NAME (MLflow Model Registry)",
     )
-    p.add_argument(
-        "--out-dir",
-        metavar="DIR",
-        default=None,
-        help="where the reproduced weights go (default: outputs/reproduce/<date>/<time>)",
-    )
+    add_out_dir_option(p, "reproduced", "reproduce")
     p.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     p.set_defaults(func=run)
 

@@ -16,6 +16,7 @@ import socket
 import sys
 from pathlib import Path
 
+from nnexp.cli.common import subcommand
 from nnexp.repro.errors import Refusal
 from nnexp.tracking.links import UI_HOST as HOST
 from nnexp.tracking.links import UI_PORT
@@ -23,12 +24,7 @@ from nnexp.tracking.links import UI_PORT
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argparse's own type
     """Register the subcommand."""
-    p = sub.add_parser(
-        "ui",
-        help="start the MLflow UI on the local tracking home (127.0.0.1)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = subcommand(sub, "ui", "start the MLflow UI on the local tracking home (127.0.0.1)", __doc__)
     p.add_argument(
         "--backend-store-uri",
         metavar="URI",

@@ -96,6 +96,68 @@ def stratify_error(
     )
 
 
+def _split_indices(
+    raw: RawData,
+    y_strat: np.ndarray | None,
+    seed: int,
+    test_seed: int | None,
+    val_size: float | None,
+    test_size: float | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``(train, val, test)`` row indices of ``raw`` (test None: the canonical test set); the
+    test rows are drawn with ``test_seed`` (default ``seed``), the rest with ``seed``."""
+    names = raw.class_names
+    n = len(raw.y)
+    all_idx = np.arange(n)
+    if raw.X_test is not None:
+        n_val = resolve_size(val_size, n, "val_size", DEFAULT_CANONICAL_VAL_SIZE)
+        train_idx, val_idx = _stratified_pick(all_idx, y_strat, n_val, seed, "validation split", names)
+        return train_idx, val_idx, None
+    n_test = resolve_size(test_size, n, "test_size", DEFAULT_TEST_SIZE)
+    n_val = resolve_size(val_size, n, "val_size", DEFAULT_VAL_SIZE)
+    if n_test + n_val >= n:
+        raise ValueError(
+            f"val_size and test_size take {n_val}+{n_test} of {n} rows, leaving none to train on"
+        )
+    test_seed = seed if test_seed is None else int(test_seed)
+    rest, test_idx = _stratified_pick(all_idx, y_strat, n_test, test_seed, "test split", names)
+    train_idx, val_idx = _stratified_pick(rest, y_strat, n_val, seed, "validation split", names)
+    return train_idx, val_idx, test_idx
+
+
+def _training_cap(n_train: int, max_train_samples: int | None, subsample: float | None) -> int:
+    """How many training rows to keep: ``max_train_samples`` (count) and ``subsample``
+    (fraction), the smaller wins."""
+    cap = n_train
+    if max_train_samples is not None:
+        if int(max_train_samples) < 1:
+            raise ValueError(f"max_train_samples must be >= 1, got {max_train_samples!r}")
+        cap = min(cap, int(max_train_samples))
+    if subsample is not None:
+        if not 0.0 < float(subsample) <= 1.0:
+            raise ValueError(f"subsample must be a fraction in (0, 1], got {subsample!r}")
+        cap = min(cap, max(1, round(float(subsample) * n_train)))
+    return cap
+
+
+def _take(
+    X: np.ndarray, y: np.ndarray, idx: np.ndarray | None, y_dtype: type
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``idx`` (None: all) as flat float32 features and ``y_dtype`` targets, C-contiguous."""
+    Xs, ys = (X, y) if idx is None else (X[idx], y[idx])
+    Xs = np.ascontiguousarray(Xs.reshape(len(Xs), math.prod(X.shape[1:])), dtype=np.float32)
+    return Xs, np.ascontiguousarray(ys, dtype=y_dtype)
+
+
+def _indices_sha256(train: np.ndarray, val: np.ndarray, test: np.ndarray | None) -> str:
+    """One digest of the split's row indices (the split's identity in a run's record)."""
+    h = hashlib.sha256()
+    for part in (train, val, test if test is not None else np.arange(0)):
+        h.update(np.ascontiguousarray(part, dtype="<i8").tobytes())
+        h.update(b"|")
+    return h.hexdigest()
+
+
 def split_raw(
     raw: RawData,
     *,
@@ -119,57 +181,20 @@ def split_raw(
     picks the test rows alone, so the test split can stay fixed while ``seed`` re-draws the rest.
     """
     y_strat = raw.y if (stratify and raw.task == "classification") else None
-    names = raw.class_names
-    n = len(raw.y)
-    all_idx = np.arange(n)
     canonical = raw.X_test is not None
-    if canonical:
-        n_val = resolve_size(val_size, n, "val_size", DEFAULT_CANONICAL_VAL_SIZE)
-        train_idx, val_idx = _stratified_pick(all_idx, y_strat, n_val, seed, "validation split", names)
-        test_idx = None
-    else:
-        n_test = resolve_size(test_size, n, "test_size", DEFAULT_TEST_SIZE)
-        n_val = resolve_size(val_size, n, "val_size", DEFAULT_VAL_SIZE)
-        if n_test + n_val >= n:
-            raise ValueError(
-                f"val_size and test_size take {n_val}+{n_test} of {n} rows, leaving none to train on"
-            )
-        test_seed = seed if test_seed is None else int(test_seed)
-        rest, test_idx = _stratified_pick(all_idx, y_strat, n_test, test_seed, "test split", names)
-        train_idx, val_idx = _stratified_pick(rest, y_strat, n_val, seed, "validation split", names)
-
-    n_train_full = len(train_idx)
-    cap = n_train_full
-    if max_train_samples is not None:
-        if int(max_train_samples) < 1:
-            raise ValueError(f"max_train_samples must be >= 1, got {max_train_samples!r}")
-        cap = min(cap, int(max_train_samples))
-    if subsample is not None:
-        if not 0.0 < float(subsample) <= 1.0:
-            raise ValueError(f"subsample must be a fraction in (0, 1], got {subsample!r}")
-        cap = min(cap, max(1, round(float(subsample) * n_train_full)))
-    if cap < n_train_full:
-        _, train_idx = _stratified_pick(train_idx, y_strat, cap, seed, "training subsample", names)
+    train_idx, val_idx, test_idx = _split_indices(raw, y_strat, seed, test_seed, val_size, test_size)
+    cap = _training_cap(len(train_idx), max_train_samples, subsample)
+    if cap < len(train_idx):
+        _, train_idx = _stratified_pick(train_idx, y_strat, cap, seed, "training subsample", raw.class_names)
 
     y_dtype = np.int64 if raw.task == "classification" else np.float32
-
-    def take(X: np.ndarray, y: np.ndarray, idx: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        Xs, ys = (X, y) if idx is None else (X[idx], y[idx])
-        Xs = np.ascontiguousarray(Xs.reshape(len(Xs), math.prod(X.shape[1:])), dtype=np.float32)
-        return Xs, np.ascontiguousarray(ys, dtype=y_dtype)
-
-    X_train, y_train = take(raw.X, raw.y, train_idx)
-    X_val, y_val = take(raw.X, raw.y, val_idx)
+    X_train, y_train = _take(raw.X, raw.y, train_idx, y_dtype)
+    X_val, y_val = _take(raw.X, raw.y, val_idx, y_dtype)
     if canonical:
-        assert raw.y_test is not None
-        X_test, y_test = take(raw.X_test, raw.y_test, test_idx)
+        assert raw.y_test is not None and raw.X_test is not None
+        X_test, y_test = _take(raw.X_test, raw.y_test, test_idx, y_dtype)
     else:
-        X_test, y_test = take(raw.X, raw.y, test_idx)
-
-    h = hashlib.sha256()
-    for part in (train_idx, val_idx, test_idx if test_idx is not None else np.arange(0)):
-        h.update(np.ascontiguousarray(part, dtype="<i8").tobytes())
-        h.update(b"|")
+        X_test, y_test = _take(raw.X, raw.y, test_idx, y_dtype)
     split: dict[str, Any] = {
         "seed": int(seed),
         "val_size": val_size,
@@ -181,7 +206,7 @@ def split_raw(
         "n_train": len(y_train),
         "n_val": len(y_val),
         "n_test": len(y_test),
-        "indices_sha256": h.hexdigest(),
+        "indices_sha256": _indices_sha256(train_idx, val_idx, test_idx),
     }
     if test_seed is not None and test_seed != seed and not canonical:
         split["test_seed"] = int(test_seed)

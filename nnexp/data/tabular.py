@@ -110,6 +110,81 @@ def infer_task(y_text: list[str], y_num: np.ndarray | None, target: str) -> tupl
     )
 
 
+def _read_rows(
+    raw_bytes: bytes, delimiter: str, target: str, file: Path
+) -> tuple[list[str], list[tuple[str, ...]]]:
+    """The header and the columns of a CSV (blank rows skipped), every row as wide as the header."""
+    text = raw_bytes.decode("utf-8-sig")
+    rows = [r for r in csv.reader(text.splitlines(), delimiter=delimiter) if any(c.strip() for c in r)]
+    if len(rows) < 2:
+        raise ValueError(f"{file}: needs a header row and at least one data row")
+    header = [h.strip() for h in rows[0]]
+    if target not in header:
+        raise ValueError(f"{file}: target column {target!r} not found; columns: {header}")
+    if len(set(header)) != len(header):
+        raise ValueError(f"{file}: duplicate column names in header {header}")
+    for line, r in enumerate(rows[1:], start=2):
+        if len(r) != len(header):
+            raise ValueError(f"{file}: row {line} has {len(r)} fields, the header has {len(header)}")
+    return header, list(zip(*rows[1:]))
+
+
+def _features(
+    header: list[str], columns: list[tuple[str, ...]], t_idx: int, target: str, file: Path
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The feature matrix (float64) and names: every column but the target, all finite."""
+    feature_names = tuple(h for i, h in enumerate(header) if i != t_idx)
+    if not feature_names:
+        raise ValueError(f"{file}: no feature columns besides the target {target!r}")
+    feats = [_to_float(list(columns[i]), header[i], file) for i in range(len(header)) if i != t_idx]
+    X = np.stack(feats, axis=1)
+    bad = ~np.isfinite(X)
+    if bad.any():
+        per_col = bad.sum(axis=0)
+        detail = ", ".join(f"{feature_names[j]!r} ({per_col[j]} rows)" for j in np.flatnonzero(per_col))
+        raise ValueError(
+            f"{file}: missing/NaN or infinite values in feature column(s) {detail}; "
+            f"{int(bad.any(axis=1).sum())} of {len(X)} rows affected. Clean or drop them before loading."
+        )
+    return X, feature_names
+
+
+def _target(
+    column: tuple[str, ...], task: str | None, target: str, file: Path
+) -> tuple[np.ndarray, str, str, tuple[str, ...] | None]:
+    """``(y, task, task_reason, class_names)`` of the target column: float32 values for
+    regression, int64 codes ``0..K-1`` (``LabelEncoder``) with their names for classification."""
+    y_text = [v.strip() for v in column]
+    n_missing = sum(v.lower() in MISSING_TOKENS for v in y_text)
+    if n_missing:
+        raise ValueError(f"{file}: target column {target!r} has {n_missing} missing values")
+    try:
+        y_num: np.ndarray | None = np.asarray(y_text, dtype=np.float64)
+    except ValueError:
+        y_num = None
+    if task in (None, "auto"):
+        task, reason = infer_task(y_text, y_num, target)
+    else:
+        reason = f"data.task={task} (set in the config)"
+    if task == "regression":
+        if y_num is None:
+            raise ValueError(f"{file}: task='regression' but target column {target!r} is not numeric")
+        if not np.all(np.isfinite(y_num)):
+            raise ValueError(f"{file}: target column {target!r} has infinite values")
+        return y_num.astype(np.float32), task, reason, None
+    enc = LabelEncoder()
+    if y_num is not None and np.all(np.mod(y_num, 1.0) == 0):
+        y = enc.fit_transform(y_num.astype(np.int64))
+    elif y_num is not None:
+        y = enc.fit_transform(y_num)
+    else:
+        y = enc.fit_transform(np.asarray(y_text))
+    class_names = tuple(str(c) for c in enc.classes_)
+    if len(class_names) < 2:
+        raise ValueError(f"{file}: target column {target!r} has a single class {class_names}")
+    return y.astype(np.int64), task, reason, class_names
+
+
 def load_csv(
     *,
     path: str | os.PathLike[str],
@@ -134,68 +209,10 @@ def load_csv(
         raise ValueError("csv dataset: the 'target' option (label column name) is required")
     file = _resolve_csv_path(path, data_dir)
     raw_bytes = file.read_bytes()
-    text = raw_bytes.decode("utf-8-sig")
-    rows = [r for r in csv.reader(text.splitlines(), delimiter=delimiter) if any(c.strip() for c in r)]
-    if len(rows) < 2:
-        raise ValueError(f"{file}: needs a header row and at least one data row")
-    header = [h.strip() for h in rows[0]]
-    if target not in header:
-        raise ValueError(f"{file}: target column {target!r} not found; columns: {header}")
-    if len(set(header)) != len(header):
-        raise ValueError(f"{file}: duplicate column names in header {header}")
-    for line, r in enumerate(rows[1:], start=2):
-        if len(r) != len(header):
-            raise ValueError(f"{file}: row {line} has {len(r)} fields, the header has {len(header)}")
-    columns = list(zip(*rows[1:]))
+    header, columns = _read_rows(raw_bytes, delimiter, target, file)
     t_idx = header.index(target)
-    feature_names = tuple(h for i, h in enumerate(header) if i != t_idx)
-    if not feature_names:
-        raise ValueError(f"{file}: no feature columns besides the target {target!r}")
-
-    feats = [_to_float(list(columns[i]), header[i], file) for i in range(len(header)) if i != t_idx]
-    X = np.stack(feats, axis=1)
-    bad = ~np.isfinite(X)
-    if bad.any():
-        per_col = bad.sum(axis=0)
-        detail = ", ".join(f"{feature_names[j]!r} ({per_col[j]} rows)" for j in np.flatnonzero(per_col))
-        raise ValueError(
-            f"{file}: missing/NaN or infinite values in feature column(s) {detail}; "
-            f"{int(bad.any(axis=1).sum())} of {len(X)} rows affected. Clean or drop them before loading."
-        )
-
-    y_text = [v.strip() for v in columns[t_idx]]
-    n_missing = sum(v.lower() in MISSING_TOKENS for v in y_text)
-    if n_missing:
-        raise ValueError(f"{file}: target column {target!r} has {n_missing} missing values")
-    try:
-        y_num: np.ndarray | None = np.asarray(y_text, dtype=np.float64)
-    except ValueError:
-        y_num = None
-    if task in (None, "auto"):
-        task, reason = infer_task(y_text, y_num, target)
-    else:
-        reason = f"data.task={task} (set in the config)"
-
-    class_names: tuple[str, ...] | None = None
-    if task == "regression":
-        if y_num is None:
-            raise ValueError(f"{file}: task='regression' but target column {target!r} is not numeric")
-        if not np.all(np.isfinite(y_num)):
-            raise ValueError(f"{file}: target column {target!r} has infinite values")
-        y = y_num.astype(np.float32)
-    else:
-        enc = LabelEncoder()
-        if y_num is not None and np.all(np.mod(y_num, 1.0) == 0):
-            y = enc.fit_transform(y_num.astype(np.int64))
-        elif y_num is not None:
-            y = enc.fit_transform(y_num)
-        else:
-            y = enc.fit_transform(np.asarray(y_text))
-        class_names = tuple(str(c) for c in enc.classes_)
-        if len(class_names) < 2:
-            raise ValueError(f"{file}: target column {target!r} has a single class {class_names}")
-        y = y.astype(np.int64)
-
+    X, feature_names = _features(header, columns, t_idx, target, file)
+    y, task, reason, class_names = _target(columns[t_idx], task, target, file)
     return RawData(
         name="csv",
         X=X.astype(np.float32),

@@ -4,30 +4,31 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import math
-import sys
-import time
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .callbacks import Callback, StopTraining
-from .early_stopping import EarlyStopping
+from .callbacks import Callback
 from .hyperparameters import DEFAULTS as D
+from .inference import class_indices, head_outputs, r2_score
 from .network import Network
-from .optimizers import clip_by_global_norm, make_optimizer
-from .preprocessing import as_labels, encode_labels, fit_classes, fit_scaling, holdout
-from .schedules import make_schedule
-from .validation import check_targets, check_X, hidden_sizes, validate_hyperparameters
+from .preprocessing import (
+    as_labels,
+    encode_labels,
+    fit_head,
+    fit_scaling,
+    holdout,
+    resolve_task,
+    scale_inputs,
+    standardize_targets,
+)
+from .serialization import Persistent
+from .training import TrainingLoop, resolve_monitor
+from .validation import check_dropout_masks, check_targets, check_X, hidden_sizes, validate_hyperparameters
 
-FORMAT = "nnexp.nn.MLP"
-#: 2: ``scaling`` (was ``standardize``), ``classes``, target scaling. Version 1 files still load.
-VERSION = 2
 
-
-class MLP:
+class MLP(Persistent):
     """Multi-layer perceptron for classification and regression, trained with mini-batch SGD-family optimizers.
 
     Hyperparameters are constructor keywords (stored unchanged, validated by ``fit`` /
@@ -189,11 +190,6 @@ class MLP:
         children = np.random.SeedSequence(int(self.seed)).spawn(4)
         return tuple(np.random.Generator(np.random.PCG64(c)) for c in children)
 
-    def _resolve_task(self, y: np.ndarray) -> str:
-        if self.task != "auto":
-            return self.task
-        return "regression" if y.dtype.kind == "f" else "classification"
-
     def initialize(self, X: Any, y: Any) -> MLP:
         """Validate, infer input/output sizes, the task and the classes, fit the input and
         target scaling and draw initial weights. No training happens; ``fit`` does this first."""
@@ -204,32 +200,17 @@ class MLP:
 
     def _setup(self, X: np.ndarray, y: np.ndarray) -> None:
         """``initialize`` on checked arrays (the training rows)."""
-        task = self._resolve_task(y)
-        if task == "classification":
-            self.classes_ = fit_classes(y, self.n_classes)
-            n_classes = int(self.classes_.shape[0])
-            head, n_out, y_ndim = (
-                ("softmax" if n_classes > 2 else "sigmoid"),
-                (n_classes if n_classes > 2 else 1),
-                1,
-            )
-            self.target_mean_ = self.target_scale_ = None
-        else:
-            if y.dtype.kind not in "biuf":
-                raise ValueError(
-                    f"regression needs numeric targets, got dtype {y.dtype}; use task='classification' for labels"
-                )
-            n_classes, head, y_ndim = 0, "identity", y.ndim
-            n_out = 1 if y.ndim == 1 else y.shape[1]
-            self.classes_ = None
-            self.target_mean_, self.target_scale_ = fit_scaling(y.reshape(-1, n_out), "standard")
-        self._y_ndim = y_ndim
-        self.task_ = task
-        self.n_classes_ = n_classes
+        h = fit_head(y, self.task, self.n_classes)
+        self.task_, self.classes_, self.n_classes_, self.n_outputs_ = (
+            h.task,
+            h.classes,
+            h.n_classes,
+            h.n_outputs,
+        )
+        self.target_mean_, self.target_scale_, self._y_ndim = h.target_mean, h.target_scale, h.y_ndim
         self.n_features_in_ = X.shape[1]
-        self.n_outputs_ = n_out
         self.scaler_offset_, self.scaler_scale_ = fit_scaling(X, self.scaling)
-        self.network_ = self._build_network(head, n_out)
+        self.network_ = self._build_network(h.head, h.n_outputs)
         self.network_.initialize(self._rngs()[0], self.init)
         self.history_: dict[str, list[float]] = {}
         self.stop_reason_: str | None = None
@@ -258,13 +239,7 @@ class MLP:
 
     def _transform(self, X: np.ndarray) -> np.ndarray:
         """X in the model dtype, C-contiguous, scaled as fitted (a new array unless ``none``)."""
-        dt = self._np_dtype
-        if self.scaling == "none":
-            return np.ascontiguousarray(X, dtype=dt)
-        out = np.array(X, dtype=dt, order="C", copy=True)
-        np.subtract(out, self.scaler_offset_.astype(dt), out=out)
-        np.multiply(out, (1.0 / self.scaler_scale_).astype(dt), out=out)
-        return out
+        return scale_inputs(X, self.scaling, self.scaler_offset_, self.scaler_scale_, self._np_dtype)
 
     def _targets(self, y: np.ndarray, name: str = "y") -> np.ndarray:
         """Targets as the head's loss expects them: class indices (int64, or (n,1) 0/1 floats for
@@ -273,14 +248,7 @@ class MLP:
         if self.task_ == "classification":
             codes = encode_labels(y, self.classes_, name=name)
             return codes if net.head == "softmax" else codes.astype(self._np_dtype).reshape(-1, 1)
-        if y.ndim == 2 and y.shape[1] != self.n_outputs_:
-            raise ValueError(
-                f"{name} has {y.shape[1]} outputs but the model was fitted with {self.n_outputs_}"
-            )
-        t = (
-            np.asarray(y, dtype=np.float64).reshape(-1, self.n_outputs_) - self.target_mean_
-        ) / self.target_scale_
-        return np.ascontiguousarray(t, dtype=self._np_dtype)
+        return standardize_targets(y, self.target_mean_, self.target_scale_, self._np_dtype, name)
 
     # ------------------------------------------------------------------ parameters
     @property
@@ -317,16 +285,7 @@ class MLP:
         targets = self._targets(y)
         x = self._transform(X)
         if dropout_masks is not None:
-            if len(dropout_masks) != net.n_hidden:
-                raise ValueError(
-                    f"dropout_masks needs one mask per hidden layer ({net.n_hidden}), got {len(dropout_masks)}"
-                )
-            for l, mask in enumerate(dropout_masks):
-                if np.shape(mask) != (X.shape[0], net.sizes[l + 1]):
-                    raise ValueError(
-                        f"dropout_masks[{l}] must have shape {(X.shape[0], net.sizes[l + 1])}, got {np.shape(mask)}"
-                    )
-            dropout_masks = [np.asarray(mk, dtype=net.dtype) for mk in dropout_masks]
+            dropout_masks = check_dropout_masks(dropout_masks, X.shape[0], net.sizes, net.dtype)
         dropout = float(self.dropout) if dropout_masks is not None else 0.0
         logits = net.forward_train(x, dropout=dropout, masks=dropout_masks, update_stats=False)
         loss = net.loss_on_batch(logits, targets, grad=True)
@@ -379,205 +338,34 @@ class MLP:
             has_val = True
         self._setup(X, y)
         val = (self._transform(Xv), self._targets(yv, name="y_val")) if has_val else None
-        monitor = self.monitor
-        available = {"train_loss"}
-        if has_val:
-            available.add("val_loss")
-            if self.task_ == "classification":
-                available.add("val_accuracy")
-        if monitor not in available:
-            if self.early_stopping:
-                why = "a validation set (X_val, y_val)" if not has_val else "a classification task"
-                raise ValueError(
-                    f"early_stopping monitors {monitor!r}, which needs {why}; available here: {sorted(available)}"
-                )
-            monitor = "val_loss" if has_val else "train_loss"
+        monitor = resolve_monitor(self.monitor, bool(self.early_stopping), has_val, self.task_)
         return self._transform(X), self._targets(y), val, monitor
 
     def _fit(self, X: Any, y: Any, X_val: Any, y_val: Any, callbacks: Iterable[Callback] | None) -> MLP:
         callbacks = list(callbacks or [])
         x_train, y_train, val, monitor = self._prepare(X, y, X_val, y_val)
-        net = self._check_initialized()
-        tracker = EarlyStopping(monitor, self.mode, int(self.patience), float(self.min_delta))
-        keep_best = bool(self.early_stopping and self.restore_best)
-
-        n = x_train.shape[0]
-        B = min(int(self.batch_size), n)
         _, rng_shuffle, rng_dropout, _ = self._rngs()
-        opt = make_optimizer(
-            self.optimizer,
-            net.flat,
-            net.n_weights,
-            momentum=self.momentum,
-            rho=self.rho,
-            beta1=self.beta1,
-            beta2=self.beta2,
-            eps=self.eps,
-            weight_decay=self.weight_decay,
+        loop = TrainingLoop(
+            self, self._check_initialized(), x_train, y_train, val, monitor, rng_shuffle, rng_dropout
         )
-        sched = make_schedule(
-            self.schedule,
-            self.lr,
-            epochs=self.epochs,
-            step_size=self.step_size,
-            gamma=self.gamma,
-            decay_rate=self.decay_rate,
-            min_lr=self.min_lr,
-            t_max=self.t_max,
-        )
-        net.allocate(B)
-        xbuf = np.empty((B, self.n_features_in_), dtype=net.dtype)
-        l2 = float(self.l2)
-        l2_tmp = np.empty(net.n_weights, dtype=net.dtype) if l2 else None
-        clip = None if self.clip_norm is None else float(self.clip_norm)
-        dropout = float(self.dropout)
-        flat, grad, wslice = net.flat, net.grad, slice(0, net.n_weights)
-        # regression: the loss in the target's units, sum_j (scale_j * (z - t)_j)^2 / size, read off
-        # the MSE gradient 2 (z - t) / size that loss_on_batch leaves in the logits
-        s2 = None if self.target_scale_ is None else (self.target_scale_**2).astype(net.dtype)
-
-        last_good = (flat.copy(), net.stats.copy())
-        best: tuple[np.ndarray, np.ndarray] | None = None
-        history: dict[str, list[float]] = {}
-        stop_reason = "completed"
-        self.history_ = history
-
-        for epoch in range(int(self.epochs)):
-            t0 = time.perf_counter()
-            lr = sched(epoch)
-            perm = rng_shuffle.permutation(n)
-            loss_sum = 0.0
-            diverged = False
-            for start in range(0, n, B):
-                idx = perm[start : start + B]
-                m = idx.shape[0]
-                xb = xbuf[:m]
-                np.take(x_train, idx, axis=0, out=xb)
-                logits = net.forward_train(xb, dropout=dropout, rng=rng_dropout)
-                loss = net.loss_on_batch(logits, y_train[idx], grad=True)
-                if not math.isfinite(loss):
-                    diverged = True
-                    break
-                if s2 is not None:
-                    loss = float(np.einsum("ij,ij,j->", logits, logits, s2)) * logits.size / 4.0
-                loss_sum += loss * m
-                net.backward(logits)
-                if l2_tmp is not None:
-                    np.multiply(flat[wslice], l2, out=l2_tmp)
-                    np.add(grad[wslice], l2_tmp, out=grad[wslice])
-                if clip is not None:
-                    clip_by_global_norm(grad, clip)
-                opt.step(grad, lr)
-            if diverged or not net.all_finite():
-                np.copyto(flat, last_good[0])
-                np.copyto(net.stats, last_good[1])
-                stop_reason = "diverged"
-                if self.verbose:
-                    print(
-                        f"epoch {epoch + 1}/{self.epochs}: non-finite loss or weights, stopping (diverged)",
-                        file=sys.stdout,
-                    )
-                break
-
-            record: dict[str, float] = {
-                "epoch": epoch + 1,
-                "train_loss": loss_sum / n,
-                "l2_penalty": net.l2_penalty(l2),
-                "lr": lr,
-            }
-            if val is not None:
-                val_loss, val_acc = self._evaluate(*val)
-                record["val_loss"] = val_loss
-                if val_acc is not None:
-                    record["val_accuracy"] = val_acc
-            record["epoch_seconds"] = time.perf_counter() - t0
-            for key, value in record.items():
-                history.setdefault(key, []).append(value)
-            self.n_epochs_run_ = epoch + 1
-            np.copyto(last_good[0], flat)
-            np.copyto(last_good[1], net.stats)
-            if tracker.update(float(record[monitor]), epoch + 1):
-                self.best_epoch_, self.best_score_ = tracker.best_epoch, tracker.best
-                if keep_best:
-                    best = (flat.copy(), net.stats.copy())
-            if self.verbose:
-                print(self._format_record(record), file=sys.stdout, flush=True)
-            try:
-                for callback in callbacks:
-                    callback(self, record)
-            except StopTraining as stop:
-                stop_reason = stop.reason
-                break
-            if self.early_stopping and tracker.should_stop:
-                stop_reason = "early_stopped"
-                break
-
-        if stop_reason != "diverged" and keep_best and best is not None:
-            np.copyto(flat, best[0])
-            np.copyto(net.stats, best[1])
-        self.stop_reason_ = stop_reason
+        self.stop_reason_ = loop.run(callbacks)
         return self
 
     def _holdout(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
         """Split ``validation_fraction`` of the rows off (per class for classification)."""
         groups = None
-        if self._resolve_task(y) == "classification":
+        if resolve_task(self.task, y) == "classification":
             groups = np.unique(as_labels(y), return_inverse=True)[1].reshape(-1)
         train, val = holdout(X.shape[0], float(self.validation_fraction), self._rngs()[3], groups)
         return X[train], y[train], X[val], y[val]
-
-    def _format_record(self, record: dict[str, float]) -> str:
-        parts = [f"epoch {int(record['epoch'])}/{self.epochs}"]
-        for key in ("train_loss", "val_loss", "val_accuracy", "l2_penalty"):
-            if key in record and (key != "l2_penalty" or self.l2):
-                parts.append(f"{key}={record[key]:.4f}")
-        parts.append(f"lr={record['lr']:.3g}")
-        parts.append(f"{record['epoch_seconds']:.2f}s")
-        return "  ".join(parts)
-
-    def _logits_chunks(self, x: np.ndarray) -> Iterable[tuple[slice, np.ndarray]]:
-        """Inference logits of already-transformed ``x`` in chunks of ``eval_batch_size`` rows."""
-        net = self._check_initialized()
-        step = int(self.eval_batch_size)
-        for start in range(0, x.shape[0], step):
-            sl = slice(start, min(start + step, x.shape[0]))
-            yield sl, net.forward_eval(x[sl])
-
-    def _evaluate(self, x: np.ndarray, targets: np.ndarray) -> tuple[float, float | None]:
-        """Mean data loss (regression: MSE in the target's units) and (classification) accuracy
-        on transformed ``x``."""
-        net = self._check_initialized()
-        total, correct = 0.0, 0
-        for sl, logits in self._logits_chunks(x):
-            t = targets[sl]
-            if net.head == "identity":
-                d = logits - t
-                total += float(np.einsum("ij,ij,j->", d, d, self.target_scale_**2)) / d.shape[1]
-                continue
-            if net.head == "softmax":
-                correct += int(np.count_nonzero(logits.argmax(axis=1) == t))
-            else:
-                correct += int(np.count_nonzero((logits[:, 0] >= 0) == (t[:, 0] >= 0.5)))
-            total += net.loss_on_batch(logits, t, grad=False) * logits.shape[0]
-        n = x.shape[0]
-        return total / n, (correct / n if net.head != "identity" else None)
 
     # ------------------------------------------------------------------ inference
     def _outputs(self, X: Any) -> np.ndarray:
         """Head outputs for raw X, shape (n, n_outputs): probabilities, or regression values in
         the target's units."""
         net = self._check_initialized()
-        X = check_X(X, n_features=self.n_features_in_)
-        out = np.empty((X.shape[0], self.n_outputs_), dtype=net.dtype)
-        from .losses import OUTPUTS
-
-        to_output = OUTPUTS[net.head]
-        for sl, logits in self._logits_chunks(self._transform(X)):
-            out[sl] = to_output(logits)
-        if net.head == "identity":
-            out *= self.target_scale_.astype(net.dtype)
-            out += self.target_mean_.astype(net.dtype)
-        return out
+        x = self._transform(check_X(X, n_features=self.n_features_in_))
+        return head_outputs(net, x, int(self.eval_batch_size), self.target_mean_, self.target_scale_)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
@@ -593,11 +381,8 @@ class MLP:
         """Class labels (from ``classes_``) for classification, values in the target's units for regression."""
         net = self._check_initialized()
         if self.task_ == "classification":
-            X = check_X(X, n_features=self.n_features_in_)
-            idx = np.empty(X.shape[0], dtype=np.int64)
-            for sl, logits in self._logits_chunks(self._transform(X)):
-                idx[sl] = logits.argmax(axis=1) if net.head == "softmax" else (logits[:, 0] >= 0)
-            return self.classes_[idx]
+            x = self._transform(check_X(X, n_features=self.n_features_in_))
+            return self.classes_[class_indices(net, x, int(self.eval_batch_size))]
         out = self._outputs(X)
         return out[:, 0] if self._y_ndim == 1 else out
 
@@ -609,115 +394,4 @@ class MLP:
         pred = self.predict(X)
         if self.task_ == "classification":
             return float(np.mean(pred == as_labels(y)))
-        yt = np.asarray(y, dtype=np.float64).reshape(pred.shape[0], -1)
-        yp = np.asarray(pred, dtype=np.float64).reshape(pred.shape[0], -1)
-        ss_res = ((yt - yp) ** 2).sum(axis=0)
-        ss_tot = ((yt - yt.mean(axis=0)) ** 2).sum(axis=0)
-        r2 = np.where(
-            ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), np.where(ss_res == 0, 1.0, 0.0)
-        )
-        return float(r2.mean())
-
-    # ------------------------------------------------------------------ state and persistence
-    _FITTED = (
-        "task_",
-        "n_classes_",
-        "n_features_in_",
-        "n_outputs_",
-        "_y_ndim",
-        "stop_reason_",
-        "best_epoch_",
-        "best_score_",
-        "n_epochs_run_",
-    )
-    _ARRAYS = ("scaler_offset_", "scaler_scale_", "target_mean_", "target_scale_", "classes_")
-
-    def state_dict(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        """The fitted model as plain data: ``(meta, arrays)``.
-
-        ``meta`` is JSON-able (format, version, hyperparameters, fitted scalars, head, layer
-        sizes, history); ``arrays`` holds numeric or unicode arrays only (``param_000``...,
-        ``bn_mean_<l>``/``bn_var_<l>``, the scalings, ``classes_``), so the whole state saves
-        and loads without pickle. :meth:`from_state` rebuilds an identical model.
-        """
-        from .serialization import jsonable
-
-        net = self._check_initialized()
-        fitted = {name: getattr(self, name) for name in self._FITTED}
-        fitted.update(
-            head=net.head,
-            sizes=net.sizes,
-            history_={k: [float(v) for v in vals] for k, vals in self.history_.items()},
-        )
-        meta = {
-            "format": FORMAT,
-            "version": VERSION,
-            "fitted": fitted,
-            "hyperparameters": {k: jsonable(v) for k, v in self.get_params().items()},
-        }
-        arrays = {f"param_{i:03d}": p for i, p in enumerate(net.params)}
-        for l, (rm, rv) in enumerate(zip(net.running_mean, net.running_var)):
-            arrays[f"bn_mean_{l}"], arrays[f"bn_var_{l}"] = rm, rv
-        arrays.update({name: getattr(self, name) for name in self._ARRAYS if getattr(self, name) is not None})
-        return meta, arrays
-
-    @classmethod
-    def from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> MLP:
-        """Rebuild the model :meth:`state_dict` described; predictions match exactly."""
-        if meta.get("format") != FORMAT or meta.get("version") not in (1, VERSION):
-            raise ValueError(
-                f"unsupported model format {meta.get('format')!r} version {meta.get('version')!r}; "
-                f"this nnexp reads {FORMAT!r} versions 1 and {VERSION}"
-            )
-        hp, fitted = dict(meta["hyperparameters"]), meta["fitted"]
-        arrays = dict(arrays)
-        if meta["version"] == 1:  # standardize: bool, labels 0..K-1, unscaled regression targets
-            hp["scaling"] = "standard" if hp.pop("standardize") else "none"
-            hp.setdefault("validation_fraction", D["validation_fraction"])
-            arrays["scaler_offset_"], arrays["scaler_scale_"] = (
-                arrays.pop("scaler_mean"),
-                arrays.pop("scaler_scale"),
-            )
-            if fitted["task_"] == "classification":
-                arrays["classes_"] = np.arange(fitted["n_classes_"], dtype=np.int64)
-            else:
-                arrays["target_mean_"] = np.zeros(fitted["n_outputs_"])
-                arrays["target_scale_"] = np.ones(fitted["n_outputs_"])
-        model = cls(**hp)
-        model.validate_params()
-        for name in cls._FITTED:
-            setattr(model, name, fitted[name])
-        model.history_ = {k: list(v) for k, v in fitted["history_"].items()}
-        for name in cls._ARRAYS:
-            setattr(model, name, arrays.get(name))
-        net = model._build_network(fitted["head"], fitted["sizes"][-1])
-        for i, p in enumerate(net.params):
-            stored = arrays[f"param_{i:03d}"]
-            if stored.shape != p.shape:
-                raise ValueError(f"parameter {i} has shape {stored.shape}, expected {p.shape}")
-            p[...] = stored
-        for l, (rm, rv) in enumerate(zip(net.running_mean, net.running_var)):
-            rm[...], rv[...] = arrays[f"bn_mean_{l}"], arrays[f"bn_var_{l}"]
-        model.network_ = net
-        return model
-
-    def save(self, path: str | Path) -> Path:
-        """Write the model (hyperparameters, weights, batch-norm statistics, input and target
-        scaling, classes) to one ``.npz``. Refuses (``ValueError``) non-finite weights."""
-        from .serialization import write_state
-
-        if not self._check_initialized().all_finite():
-            raise ValueError(
-                "refusing to save a model with non-finite (NaN or inf) weights or batch-norm statistics"
-            )
-        return write_state(path, *self.state_dict())
-
-    @classmethod
-    def load(cls, path: str | Path) -> MLP:
-        """Load a model written by :meth:`save` (``np.load(..., allow_pickle=False)``)."""
-        from .serialization import read_state
-
-        try:
-            return cls.from_state(*read_state(path))
-        except ValueError as exc:
-            raise ValueError(f"{path}: {exc}") from None
+        return r2_score(y, pred)

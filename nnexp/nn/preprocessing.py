@@ -3,6 +3,8 @@ and the validation rows held out for early stopping."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 
@@ -137,3 +139,63 @@ def holdout(
     keep = np.ones(n, dtype=bool)
     keep[val] = False
     return np.flatnonzero(keep), np.sort(val)
+
+
+def resolve_task(task: str, y: np.ndarray) -> str:
+    """``task`` unless ``auto``: then regression for float targets, classification otherwise."""
+    if task != "auto":
+        return task
+    return "regression" if y.dtype.kind == "f" else "classification"
+
+
+def scale_inputs(
+    X: np.ndarray, scaling: str, offset: np.ndarray, scale: np.ndarray, dtype: np.dtype
+) -> np.ndarray:
+    """``(X - offset) / scale`` in ``dtype``, C-contiguous (a new array unless ``scaling`` is ``none``)."""
+    if scaling == "none":
+        return np.ascontiguousarray(X, dtype=dtype)
+    out = np.array(X, dtype=dtype, order="C", copy=True)
+    np.subtract(out, offset.astype(dtype), out=out)
+    np.multiply(out, (1.0 / scale).astype(dtype), out=out)
+    return out
+
+
+def standardize_targets(
+    y: np.ndarray, mean: np.ndarray, scale: np.ndarray, dtype: np.dtype, name: str = "y"
+) -> np.ndarray:
+    """Regression targets as ``(y - mean) / scale``, shape (n, outputs), in ``dtype``."""
+    n_outputs = mean.shape[0]
+    if y.ndim == 2 and y.shape[1] != n_outputs:
+        raise ValueError(f"{name} has {y.shape[1]} outputs but the model was fitted with {n_outputs}")
+    t = (np.asarray(y, dtype=np.float64).reshape(-1, n_outputs) - mean) / scale
+    return np.ascontiguousarray(t, dtype=dtype)
+
+
+class Head(NamedTuple):
+    """What the training targets decide: the output layer and how targets map onto it."""
+
+    task: str
+    head: str  # "softmax" | "sigmoid" | "identity"
+    n_outputs: int
+    n_classes: int  # 0 for regression
+    classes: np.ndarray | None
+    target_mean: np.ndarray | None
+    target_scale: np.ndarray | None
+    y_ndim: int
+
+
+def fit_head(y: np.ndarray, task: str, n_classes: int | None) -> Head:
+    """The head for targets ``y``: classes (K == 2: one sigmoid unit, K > 2 softmax) or a
+    standardized regression target (identity head, one unit per output)."""
+    task = resolve_task(task, y)
+    if task == "classification":
+        classes = fit_classes(y, n_classes)
+        k = int(classes.shape[0])
+        return Head(task, "softmax" if k > 2 else "sigmoid", k if k > 2 else 1, k, classes, None, None, 1)
+    if y.dtype.kind not in "biuf":
+        raise ValueError(
+            f"regression needs numeric targets, got dtype {y.dtype}; use task='classification' for labels"
+        )
+    n_out = 1 if y.ndim == 1 else y.shape[1]
+    mean, scale = fit_scaling(y.reshape(-1, n_out), "standard")
+    return Head(task, "identity", n_out, 0, None, mean, scale, y.ndim)

@@ -140,3 +140,18 @@ def check_targets(y: Any, n_rows: int, *, name: str = "y", X_name: str = "X") ->
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise ValueError(f"{name} contains NaN or infinity")
     return arr
+
+
+def check_dropout_masks(
+    masks: Sequence[Any], n_rows: int, sizes: Sequence[int], dtype: np.dtype
+) -> list[np.ndarray]:
+    """One 0/1 keep-mask of shape ``(n_rows, sizes[l + 1])`` per hidden layer, as ``dtype`` arrays."""
+    n_hidden = len(sizes) - 2
+    if len(masks) != n_hidden:
+        raise ValueError(f"dropout_masks needs one mask per hidden layer ({n_hidden}), got {len(masks)}")
+    for l, mask in enumerate(masks):
+        if np.shape(mask) != (n_rows, sizes[l + 1]):
+            raise ValueError(
+                f"dropout_masks[{l}] must have shape {(n_rows, sizes[l + 1])}, got {np.shape(mask)}"
+            )
+    return [np.asarray(mk, dtype=dtype) for mk in masks]

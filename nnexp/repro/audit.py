@@ -124,23 +124,10 @@ def beats(value: float, best: float, direction: str) -> bool:
     return value > best if direction == "maximize" else value < best
 
 
-def audit(
-    study: Any,
-    k: int,
-    *,
-    tracking_uri: str,
-    out_dir: Path,
-    seed: int = 0,
-    progress: bool = False,
-    echo: Callable[[str], None] = print,
-) -> Audit:
-    """Re-train ``k`` pruned trials of ``study`` to their full budget; record the audit run."""
-    from nnexp.repro.reproduce import prepare_config, sweep_metric
-    from nnexp.repro.source import fetch_run
+def _sample(study: Any, k: int, seed: int) -> tuple[list[Any], Any, list[Any], str]:
+    """``(trials, best, sample, parent run id)``: the study's trials, its best trial, ``k``
+    pruned trials to audit; refuses a study with nothing to compare, audit or record under."""
     from nnexp.search import state_counts, study_best
-    from nnexp.search.ledger import pruned_by_pruner
-    from nnexp.tracking.queries import finish_run, start_run_under
-    from nnexp.train.trainer import best_of, run_training
 
     if k < 1:
         raise Refusal(f"--sample must be >= 1, got {k}")
@@ -155,6 +142,61 @@ def audit(
     parent = study.user_attrs.get(STUDY_PARENT_RUN)
     if not parent:
         raise Refusal(f"study {name!r} has no MLflow parent run (it ran without tracking)")
+    return trials, best, sample, parent
+
+
+def _retrain(
+    t: Any, run: Any, result: Audit, tracking_uri: str, out_dir: Path, progress: bool
+) -> tuple[AuditedTrial, int]:
+    """Train pruned trial ``t`` (recorded as ``run``) to its full budget under the audit run;
+    the audited trial and the epochs it ran."""
+    from nnexp.repro.reproduce import prepare_config
+    from nnexp.train.trainer import best_of, run_training
+
+    cfg = prepare_config(run, tracking_uri, out_dir / f"trial_{t.number}", progress)
+    trained = run_training(
+        cfg,
+        parent_run_id=result.run_id,
+        run_name=f"audit-trial-{t.number}",
+        extra_tags={
+            ROLE_TAG: ROLE_AUDIT,
+            STUDY_TAG: result.study,
+            TRIAL_TAG: t.number,
+            AUDIT_OF_TAG: run.run_id,
+        },
+        log_model=False,
+    )
+    mode = "max" if result.direction == "maximize" else "min"
+    value = float(best_of(trained.history.get(result.metric, []), mode))
+    item = AuditedTrial(
+        t.number,
+        t.user_attrs.get(PRUNED_AT_ATTR),
+        t.value,
+        value,
+        beats(value, result.best_value, result.direction),
+        str(trained.run_id),
+    )
+    return item, trained.epochs_run
+
+
+def audit(
+    study: Any,
+    k: int,
+    *,
+    tracking_uri: str,
+    out_dir: Path,
+    seed: int = 0,
+    progress: bool = False,
+    echo: Callable[[str], None] = print,
+) -> Audit:
+    """Re-train ``k`` pruned trials of ``study`` to their full budget; record the audit run."""
+    from nnexp.repro.reproduce import sweep_metric
+    from nnexp.repro.source import fetch_run
+    from nnexp.search.ledger import pruned_by_pruner
+    from nnexp.tracking.queries import finish_run, start_run_under
+
+    trials, best, sample, parent = _sample(study, k, seed)
+    name = study.study_name
     direction = study.direction.name.lower()
     first = fetch_run(tracking_uri, sample[0].user_attrs[RUN_ID_ATTR])
     metric = sweep_metric(first, parent)
@@ -172,33 +214,11 @@ def audit(
     try:
         for t in sample:
             run = first if t is sample[0] else fetch_run(tracking_uri, t.user_attrs[RUN_ID_ATTR])
-            cfg = prepare_config(run, tracking_uri, out_dir / f"trial_{t.number}", progress)
-            trained = run_training(
-                cfg,
-                parent_run_id=result.run_id,
-                run_name=f"audit-trial-{t.number}",
-                extra_tags={
-                    ROLE_TAG: ROLE_AUDIT,
-                    STUDY_TAG: name,
-                    TRIAL_TAG: t.number,
-                    AUDIT_OF_TAG: run.run_id,
-                },
-                log_model=False,
-            )
-            mode = "max" if direction == "maximize" else "min"
-            value = float(best_of(trained.history.get(metric, []), mode))
-            item = AuditedTrial(
-                t.number,
-                t.user_attrs.get(PRUNED_AT_ATTR),
-                t.value,
-                value,
-                beats(value, float(best.value), direction),
-                str(trained.run_id),
-            )
+            item, epochs_run = _retrain(t, run, result, tracking_uri, out_dir, progress)
             result.trials.append(item)
             echo(
                 f"trial {t.number} pruned at epoch {item.pruned_at}: full budget {metric}="
-                f"{item.full_value:.6g} ({trained.epochs_run} epochs) -> "
+                f"{item.full_value:.6g} ({epochs_run} epochs) -> "
                 + ("beats the best: a false prune" if item.beats_best else "below the best")
             )
     except BaseException as exc:

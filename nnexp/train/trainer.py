@@ -28,7 +28,7 @@ from nnexp.tracking.timing import PhaseTimer
 from nnexp.train.baseline import Baseline, baseline_for, input_scaling
 from nnexp.train.datasets import load_config_dataset
 from nnexp.train.metrics import regression_scores
-from nnexp.train.progress import ProgressPrinter
+from nnexp.train.recording import announce, fit_callbacks, open_tracking, run_tags, task_reason
 from nnexp.train.threads import blas_threads
 
 WEIGHTS_FILE = "model.npz"
@@ -161,59 +161,93 @@ def _baseline(cfg: DictConfig, ds: Any, task: str) -> Baseline | None:
         return None
 
 
-def _announce(cfg: DictConfig, ds: Any, task: str, baseline: Baseline | None, run_id: str | None) -> None:
-    """The run's first lines: MLflow run, data, task (and why), baseline scores."""
-    if run_id is not None:
-        print(f"MLflow run {run_id} (experiment {cfg.tracking.experiment!r})", flush=True)
-    print(f"data: {ds.summary()}", flush=True)
-    print(f"task: {task} ({_task_reason(cfg, ds, task)})", flush=True)
-    if baseline is not None:
-        print(f"baseline: {baseline.describe()}", flush=True)
+@dataclass
+class _Fitted:
+    """What the fit left: its history and stop, the test metrics and the saved weights."""
+
+    history: dict[str, list[float]]
+    stop_reason: str
+    best_value: float
+    best_epoch: int | None
+    epochs_run: int
+    task: str
+    metrics: dict[str, float]
+    y_pred: np.ndarray | None
+    weights: Path | None
 
 
-def _task_reason(cfg: DictConfig, ds: Any, task: str) -> str:
-    if str(cfg.model.task) != "auto":
-        return f"model.task={task} (set in the config)"
-    return str(ds.task_reason)
-
-
-def _launch_agent(
-    cfg: DictConfig,
-    uri: str,
-    base: Path,
-    tags: Mapping[str, Any],
-    run_name: str | None,
-    parent_run_id: str | None,
-) -> Any:
-    """Start the tracking process; an unreachable ``http(s)`` server is refused first, here."""
-    from nnexp.tracking.agent import BackgroundRecorder
-    from nnexp.tracking.store import configure_http_client, is_http, probe_server, resolve_artifact_location
-
-    if is_http(uri):
-        configure_http_client(float(cfg.tracking.timeout))  # the agent inherits the environment
-        probe_server(uri, float(cfg.tracking.timeout))
-    return BackgroundRecorder.launch(
-        {
-            "uri": uri,
-            "experiment": str(cfg.tracking.experiment),
-            "artifact_location": resolve_artifact_location(cfg.tracking.artifact_location, base),
-            "timeout": float(cfg.tracking.timeout),
-            "run_name": run_name,
-            "tags": dict(tags),
-            "parent_run_id": parent_run_id,
-        }
+def _final_evaluation(
+    cfg: DictConfig, base: Path, model: Any, ds: Any, monitor: str, mode: str, task: str
+) -> _Fitted:
+    """After the fit: the best monitored value, test metrics and the saved weights (none for a
+    model that never trained, or whose weights are not finite)."""
+    history = {k: [float(v) for v in vals] for k, vals in model.history_.items()}
+    stop_reason = str(model.stop_reason_)
+    epochs_run = int(model.n_epochs_run_)
+    task = str(getattr(model, "task_", task))
+    trained = has_trained_weights(stop_reason, epochs_run)
+    metrics, y_pred = test_metrics(model, ds.X_test, ds.y_test, task) if trained else ({}, None)
+    weights: Path | None = _weights_dir(cfg, base) / WEIGHTS_FILE if trained else None
+    if weights is not None:
+        weights.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            model.save(weights)
+        except ValueError as exc:  # non-finite weights
+            print(f"weights not saved: {exc}", flush=True)
+            weights = None
+    return _Fitted(
+        history=history,
+        stop_reason=stop_reason,
+        best_value=best_of(history.get(monitor, []), mode),
+        best_epoch=getattr(model, "best_epoch_", None),
+        epochs_run=epochs_run,
+        task=task,
+        metrics=metrics,
+        y_pred=y_pred,
+        weights=weights,
     )
 
 
-def _announcer(recorder: Any, experiment: str) -> Callable[[Any, Mapping[str, float]], None]:
-    """Epoch callback printing the run id once the tracking process has created the run."""
-
-    def announce(model: Any, record: Mapping[str, float]) -> None:
-        run_id = recorder.announce()
-        if run_id is not None:
-            print(f"MLflow run {run_id} (experiment {experiment!r})", flush=True)
-
-    return announce
+def _hand_off(
+    cfg: DictConfig,
+    recorder: Any,
+    model: Any,
+    ds: Any,
+    baseline: Baseline | None,
+    fitted: _Fitted,
+    config: dict[str, Any],
+    monitor: str,
+    uri: str | None,
+    want_model: bool,
+) -> str | None:
+    """Record the outcome, the artifacts and (``want_model``) the servable model, and end the
+    run FINISHED; return the logged model's URI."""
+    outcome_tags = {**weights_tags(model), "dataset.task_reason": task_reason(cfg, ds, fitted.task)}
+    if baseline is not None:
+        outcome_tags.update({"baseline.model": baseline.model, "baseline.scaling": baseline.scaling})
+    recorder.log_outcome(
+        stop_reason=fitted.stop_reason,
+        epochs_run=fitted.epochs_run,
+        best_epoch=fitted.best_epoch,
+        monitor=monitor,
+        best_value=fitted.best_value,
+        test_metrics={**fitted.metrics, **(baseline.metrics if baseline is not None else {})},
+        extra_tags=outcome_tags,
+    )
+    recorder.log_artifacts(
+        config=config,
+        weights=fitted.weights,
+        dataset=ds,
+        history=fitted.history,
+        best_epoch=fitted.best_epoch,
+        y_pred_test=fitted.y_pred if fitted.task == "classification" else None,
+        plots=bool(cfg.tracking.log_plots),
+    )
+    model_uri = None
+    if want_model and fitted.weights is not None:
+        model_uri = recorder.log_model(fitted.weights, ds.X_train, uri)
+    recorder.end("FINISHED")
+    return model_uri
 
 
 def run_training(
@@ -241,143 +275,56 @@ def run_training(
     started = time.perf_counter()
     timer = PhaseTimer()
     base = launch_dir()
-    track = bool(cfg.tracking.enabled)
     monitor = str(cfg.trainer.early_stopping.monitor)
     mode = resolve_mode(monitor, str(cfg.trainer.early_stopping.mode))
     config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     want_model = bool(cfg.tracking.log_model) if log_model is None else bool(log_model)
+    tags = run_tags(cfg, extra_tags)
+    name = run_name or cfg.tracking.run_name
+    tracking = open_tracking(cfg, base, tags, name, parent_run_id, tracking_process, timer)
 
-    uri: str | None = None
-    experiment_id: str | None = None
-    tags = {str(k): v for k, v in (cfg.tracking.tags or {}).items()}
-    tags.update(extra_tags or {})
-    recorder: Any = None
-    if track and tracking_process:
-        from nnexp.tracking.store import resolve_tracking_uri
-
-        uri = resolve_tracking_uri(cfg.tracking.uri, base)
-        from nnexp.tracking.liveness import process_tags
-
-        owner = {**process_tags(), **tags}  # the run belongs to this process, not to the agent
-        recorder = _launch_agent(cfg, uri, base, owner, run_name or cfg.tracking.run_name, parent_run_id)
-    elif track:
-        from nnexp.tracking.store import open_experiment
-
-        with timer("setup"):
-            uri, experiment_id = open_experiment(cfg.tracking, base)
-
-    agent_guard = recorder.ending_on_error() if recorder is not None else contextlib.nullcontext()
-    with blas_threads(cfg.trainer.threads), agent_guard:
+    guard = tracking.recorder.ending_on_error() if tracking.recorder is not None else contextlib.nullcontext()
+    with blas_threads(cfg.trainer.threads), guard:
         ds = load_config_dataset(cfg, base)
         task = ds.task if str(cfg.model.task) == "auto" else str(cfg.model.task)
         check_task(cfg, task)
         model = build_model(cfg)
         baseline = _baseline(cfg, ds, task)
-
-        if track and recorder is None:
-            from nnexp.tracking.recorder import RunRecorder
-
-            assert uri is not None and experiment_id is not None
-            recorder = RunRecorder.start(
-                uri,
-                experiment_id,
-                run_name=run_name or cfg.tracking.run_name,
-                tags=tags,
-                parent_run_id=parent_run_id,
-                timer=timer,
-            )
-        try:
+        tracking.start_run(name, tags, parent_run_id, timer)
+        recorder, model_uri = tracking.recorder, None
+        with tracking.failing_run():
             if recorder is not None:
                 recorder.log_config(config, ds)
-            if cfg.trainer.progress:
-                shown_id = recorder.run_id if recorder is not None and not tracking_process else None
-                _announce(cfg, ds, task, baseline, shown_id)  # the agent's run id: at epoch 1
-            fit_callbacks: list[Callable[..., Any]] = []
-            if cfg.trainer.progress:
-                fit_callbacks.append(ProgressPrinter(int(cfg.trainer.epochs), monitor))
-                if tracking_process and recorder is not None:
-                    fit_callbacks.append(_announcer(recorder, str(cfg.tracking.experiment)))
+            announce(cfg, ds, task, baseline, recorder, tracking_process)
+            fit_cbs = fit_callbacks(cfg, recorder, monitor, tracking_process, callbacks)
+            model.fit(ds.X_train, ds.y_train, ds.X_val, ds.y_val, callbacks=fit_cbs)
+            fitted = _final_evaluation(cfg, base, model, ds, monitor, mode, task)
             if recorder is not None:
-                fit_callbacks.append(recorder.epoch_callback)
-            fit_callbacks.extend(callbacks)
-            model.fit(ds.X_train, ds.y_train, ds.X_val, ds.y_val, callbacks=fit_callbacks)
-
-            history = {k: [float(v) for v in vals] for k, vals in model.history_.items()}
-            stop_reason = str(model.stop_reason_)
-            best_value = best_of(history.get(monitor, []), mode)
-            best_epoch = getattr(model, "best_epoch_", None)
-            epochs_run = int(model.n_epochs_run_)
-            task = str(getattr(model, "task_", task))
-            trained = has_trained_weights(stop_reason, epochs_run)
-            metrics, y_pred = test_metrics(model, ds.X_test, ds.y_test, task) if trained else ({}, None)
-
-            weights: Path | None = _weights_dir(cfg, base) / WEIGHTS_FILE if trained else None
-            if weights is not None:
-                weights.parent.mkdir(parents=True, exist_ok=True)
-                try:
-                    model.save(weights)
-                except ValueError as exc:  # non-finite weights
-                    print(f"weights not saved: {exc}", flush=True)
-                    weights = None
-
-            model_uri = None
-            if recorder is not None:
-                outcome_tags = {**weights_tags(model), "dataset.task_reason": _task_reason(cfg, ds, task)}
-                if baseline is not None:
-                    outcome_tags.update(
-                        {"baseline.model": baseline.model, "baseline.scaling": baseline.scaling}
-                    )
-                recorder.log_outcome(
-                    stop_reason=stop_reason,
-                    epochs_run=epochs_run,
-                    best_epoch=best_epoch,
-                    monitor=monitor,
-                    best_value=best_value,
-                    test_metrics={**metrics, **(baseline.metrics if baseline is not None else {})},
-                    extra_tags=outcome_tags,
+                model_uri = _hand_off(
+                    cfg, recorder, model, ds, baseline, fitted, config, monitor, tracking.uri, want_model
                 )
-                recorder.log_artifacts(
-                    config=config,
-                    weights=weights,
-                    dataset=ds,
-                    history=history,
-                    best_epoch=best_epoch,
-                    y_pred_test=y_pred if task == "classification" else None,
-                    plots=bool(cfg.tracking.log_plots),
-                )
-                if want_model and weights is not None:
-                    model_uri = recorder.log_model(weights, ds.X_train, uri)  # type: ignore[arg-type]
-                recorder.end("FINISHED")
                 if tracking_process:
-                    model_uri, experiment_id = recorder.model_uri, recorder.experiment_id
+                    model_uri, tracking.experiment_id = recorder.model_uri, recorder.experiment_id
                     timer.seconds.update(recorder.seconds)
-        except KeyboardInterrupt:
-            if recorder is not None:
-                recorder.fail_safely("KILLED")
-            raise
-        except BaseException:
-            if recorder is not None:
-                recorder.fail_safely("FAILED")
-            raise
 
     return TrainResult(
         run_id=recorder.run_id if recorder is not None else None,
         metric=monitor,
         mode=mode,
-        best_value=best_value,
-        stop_reason=stop_reason,
-        history=history,
-        test_metrics=metrics,
-        model_path=weights,
-        epochs_run=epochs_run,
-        best_epoch=best_epoch,
-        experiment_id=experiment_id,
-        tracking_uri=uri,
+        best_value=fitted.best_value,
+        stop_reason=fitted.stop_reason,
+        history=fitted.history,
+        test_metrics=fitted.metrics,
+        model_path=fitted.weights,
+        epochs_run=fitted.epochs_run,
+        best_epoch=fitted.best_epoch,
+        experiment_id=tracking.experiment_id,
+        tracking_uri=tracking.uri,
         model_uri=model_uri,
         dataset=ds.name,
         seconds=time.perf_counter() - started,
         tracking_seconds=dict(timer.seconds),
         model=model,
-        task=task,
+        task=fitted.task,
         baseline=baseline,
     )
