@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from nnexp.contract import (
+    CONFIRM_SEED_TAG,
+    CONFIRMS_TAG,
     DIVERGED_REASON,
     FAIL_REASON_TAG,
     HOST_TAG,
@@ -163,15 +165,28 @@ def _short_value(value: Any) -> str:
     return f"{number:.1e}"
 
 
+def confirmation_label(tags: Mapping[str, Any]) -> str | None:
+    """``confirm-7 seed=2``: how a confirmation run (``hydra.sweeper.confirm``) or its line is
+    named, from its tags; None for a search trial's."""
+    if tags.get(CONFIRMS_TAG) in (None, "") or tags.get(CONFIRM_SEED_TAG) in (None, ""):
+        return None
+    return f"confirm-{tags[CONFIRMS_TAG]} seed={tags[CONFIRM_SEED_TAG]}"
+
+
 def trial_run_name(
-    number: int, params: Mapping[str, Any], state: str | None = None, reason: str | None = None
+    number: int,
+    params: Mapping[str, Any],
+    state: str | None = None,
+    reason: str | None = None,
+    label: str | None = None,
 ) -> str:
     """A trial run's name: ``trial-7 adam lr=3.1e-03 d=2 w=128`` (+ ``[pruned]``/``[failed]``,
     or ``[diverged]`` for a trial PRUNED because it diverged: its ``reason``).
 
-    ``params`` are the run's params (dotted config keys); missing keys are left out.
+    ``params`` are the run's params (dotted config keys); missing keys are left out. ``label``
+    replaces ``trial-7`` (a confirmation run: ``confirm-7 seed=2``).
     """
-    parts = [f"trial-{int(number)}"]
+    parts = [label or f"trial-{int(number)}"]
     for key, label in NAME_PARAMS:
         if key in params and params[key] not in (None, ""):
             value = _short_value(params[key])
@@ -240,7 +255,8 @@ def record_trial_outcome(
     except ValueError:
         number = None
     if number is not None:
-        tags[NAME_TAG] = trial_run_name(number, run.data.params, state, fail_reason)
+        label = confirmation_label(run_tags)
+        tags[NAME_TAG] = trial_run_name(number, run.data.params, state, fail_reason, label=label)
         tags[NOTE_TAG] = trial_note(
             run_tags.get(STUDY_TAG, "?"),
             number,
