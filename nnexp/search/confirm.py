@@ -113,6 +113,17 @@ def confirm_phase(p: Prepared, recompose: Callable[[list[str]], Any]) -> Prepare
     s = {**p.settings, "pruner": {"name": "none"}}
     study = open_study(s, p.storage_url, name, p.space)
     base = {t.number: trial_seed(t, recompose) for t in top}
+    ctx = dataclasses.replace(
+        p.ctx,
+        study_name=name,
+        pruner={"name": "none"},
+        max_retries=0,  # a failed confirmation is enqueued again by the next run
+        deadline=None,
+        extra={**p.ctx.extra, CONFIRM_MODE_KEY: True},
+    )
+    runs = SweepRuns(p.runs.tracking_uri, p.runs.experiment_id, name) if p.runs is not None else None
+    cp = dataclasses.replace(p, study=study, ctx=ctx, runs=runs, reaped=[])
+    cp.reaped = cp.reap()  # confirmations left RUNNING by a killed sweep: FAIL, enqueued again
     with count_lock(p.storage_url, name):
         before = study.get_trials(deepcopy=False)
         todo = missing(top, before, lambda t: new_seeds(base[t.number], seeds))
@@ -121,29 +132,17 @@ def confirm_phase(p: Prepared, recompose: Callable[[list[str]], Any]) -> Prepare
             if search_run_of(trial):
                 attrs[CONFIRMS_RUN_TAG] = search_run_of(trial)
             study.enqueue_trial(dict(trial.params), user_attrs=attrs, skip_if_exists=False)
-    done = counted_trials(before)
-    ctx = dataclasses.replace(
-        p.ctx,
-        study_name=name,
-        n_trials=done + len(todo),
-        pruner={"name": "none"},
-        max_retries=0,  # a failed confirmation is enqueued again by the next run
-        deadline=None,
-        n_existing=done,
-        n_jobs=max(1, min(p.ctx.n_jobs, len(todo) or 1)),
-        extra={
-            **p.ctx.extra,
-            CONFIRM_MODE_KEY: True,
-            MAX_FAILURES_KEY: max(1, len(todo)),
-            FAILED_BEFORE_KEY: len(failed(before)),
-        },
-    )
-    runs = SweepRuns(p.runs.tracking_uri, p.runs.experiment_id, name) if p.runs is not None else None
-    cp = dataclasses.replace(p, study=study, ctx=ctx, runs=runs, remaining=len(todo), reaped=[])
+        now = study.get_trials(deepcopy=False)
+    # enqueued by an earlier, killed run and never started: they run now too
+    waiting = sum(1 for t in now if t.state == TrialState.WAITING)
+    done = counted_trials(now)
+    ctx.n_trials, ctx.n_existing, cp.remaining = done + waiting, done, waiting
+    ctx.n_jobs = max(1, min(p.ctx.n_jobs, waiting or 1))
+    ctx.extra.update({MAX_FAILURES_KEY: max(1, waiting), FAILED_BEFORE_KEY: len(failed(now))})
     cp.context_path = ctx.save(Path(ctx.sweep_dir) / CONFIRM_CONTEXT_FILE)
     print_line(
         f"[sweep] confirming the top {len(top)} trial(s) {[t.number for t in top]} with {seeds} new "
-        f"seed(s) each in study {name!r}: {len(todo)} to run, {done} done before"
+        f"seed(s) each in study {name!r}: {waiting} to run, {done} done before"
     )
     return cp
 
@@ -158,7 +157,6 @@ def run_confirmation(
     cp = confirm_phase(p, recompose)
     if cp is None:
         return None
-    cp.reap()  # confirmations left RUNNING by a killed sweep: FAIL, enqueued again next time
     if cp.remaining > 0:
         launch_until_done(cp, launcher, first_job=first_job)
     top_k, seeds = parse_confirm(p.settings.get("confirm"))
