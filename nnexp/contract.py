@@ -67,6 +67,8 @@ ROLE_TAG = "nnexp.role"
 ROLE_SWEEP = "sweep"
 ROLE_TRIAL = "trial"
 ROLE_REPRODUCTION = "reproduction"
+#: ``nnexp reproduce --seeds N``: a trial re-trained with a new seed (tagged CONFIRMS_*).
+ROLE_CONFIRMATION = "confirmation"
 #: ``nnexp audit``: the audit run (under the sweep's parent) and its re-trained pruned trials.
 ROLE_AUDIT = "audit"
 AUDIT_OF_TAG = "nnexp.audit_of"

@@ -22,6 +22,8 @@ from nnexp.contract import (
     CONFIRMS_TAG,
     NOTE_TAG,
     PARENT_RUN_TAG,
+    ROLE_CONFIRMATION,
+    ROLE_TAG,
     RUN_ID_ATTR,
     STUDY_CONFIRMED,
     TEST_METRICS_ATTR,
@@ -126,6 +128,45 @@ def test_top_2_with_2_seeds_links_runs_and_chooses_the_best_mean(tmp_path):
         check=False,
     )
     assert best.returncode == 0 and f"best trial: {chosen.number}" in best.stdout, best.stdout + best.stderr
+
+    # nnexp reproduce --seeds 2 does the same for one trial: the same seeds, the same values
+    other = top[1]
+    rep = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("nnexp")),
+            "reproduce",
+            "--study",
+            "digits",
+            "--trial",
+            str(other.number),
+            "--seeds",
+            "2",
+            "--quiet",
+        ],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert rep.returncode == 0, rep.stdout + rep.stderr
+    values = [
+        c.value
+        for c in sorted(confirm, key=lambda c: c.user_attrs[CONFIRM_SEED_ATTR])
+        if c.user_attrs[CONFIRMS_ATTR] == other.number
+    ]
+    m, sd = mean_std(values)
+    assert f"val_accuracy {m:.4f} ± {sd:.4f} over 2 new seed(s) [1, 2]" in rep.stdout, rep.stdout
+    client, _, _ = mlflow_runs(tmp_path)
+    reruns = [
+        r
+        for r in client.search_runs([parent.info.experiment_id], max_results=100)
+        if r.data.tags.get(ROLE_TAG) == ROLE_CONFIRMATION
+    ]
+    assert sorted(int(r.data.tags[CONFIRM_SEED_TAG]) for r in reruns) == [1, 2]
+    assert all(r.data.tags[PARENT_RUN_TAG] == parent.info.run_id for r in reruns)
+    assert all(int(r.data.tags[CONFIRMS_TAG]) == other.number for r in reruns)
 
     # nothing left to run: a rerun confirms nothing again
     again = sweep(tmp_path, *BASE, "trainer.epochs=3").stdout
