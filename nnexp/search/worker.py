@@ -48,7 +48,6 @@ from nnexp.contract import (
     PRUNE_REASON_ATTR,
     PRUNED_AT_ATTR,
     ROLE_TAG,
-    ROLE_TRIAL,
     RUN_ID_ATTR,
     STOP_REASON_ATTR,
     STUDY_TAG,
@@ -266,13 +265,13 @@ class Worker:
         """``run_training`` as the trial's child run (tagged, named after its params)."""
         from omegaconf import OmegaConf
 
-        from nnexp.tracking.sweep_runs import NAME_PARAMS, confirmation_label, trial_run_name
+        from nnexp.tracking.sweep_runs import NAME_PARAMS, confirmation_label, trial_role, trial_run_name
 
         train = self.train
         if train is None:
             from nnexp.train.trainer import run_training as train
         tags = {
-            ROLE_TAG: ROLE_TRIAL,
+            ROLE_TAG: trial_role(self.ctx.study_name),
             STUDY_TAG: self.ctx.study_name,
             TRIAL_TAG: number,
             WORKER_PID_TAG: self.pid,
@@ -361,7 +360,9 @@ class Worker:
 
     def _status(self, number: int) -> None:
         """The status line when trial ``number`` was the ``hydra.sweeper.status_every``-th
-        (2nd, ...) to finish (:mod:`nnexp.search.status`); never raises."""
+        (2nd, ...) to finish (:mod:`nnexp.search.status`; not for confirmations); never raises."""
+        if self.confirming:
+            return
         try:
             trials = self.study.get_trials(deepcopy=False)
             if status_due(trials, number, int(self.ctx.extra.get("status_every", STATUS_EVERY))):

@@ -22,6 +22,7 @@ from typing import Any
 
 from nnexp.contract import (
     CONFIRM_SEED_TAG,
+    CONFIRM_STUDY_SUFFIX,
     CONFIRMS_TAG,
     DIVERGED_REASON,
     FAIL_REASON_TAG,
@@ -30,6 +31,7 @@ from nnexp.contract import (
     PARENT_RUN_TAG,
     PRUNE_REASON_TAG,
     PRUNED_AT_TAG,
+    ROLE_CONFIRMATION,
     ROLE_SWEEP,
     ROLE_TAG,
     ROLE_TRIAL,
@@ -141,12 +143,18 @@ def set_tags(cl: Any, run_id: str, tags: Mapping[str, Any]) -> None:
         cl.log_batch(run_id, tags=items)
 
 
+def trial_role(study_name: str) -> str:
+    """The ``nnexp.role`` of a study's trial runs: ``confirmation`` for the trials of a
+    confirmation study (``<study>-confirm``, ``hydra.sweeper.confirm``), else ``trial``."""
+    return ROLE_CONFIRMATION if study_name.endswith(CONFIRM_STUDY_SUFFIX) else ROLE_TRIAL
+
+
 def find_trial_run(cl: Any, experiment_id: str, study_name: str, number: int) -> str | None:
     """The child run of trial ``number`` (by tags), if one was created."""
     return _newest_run(
         cl,
         experiment_id,
-        f"tags.`{ROLE_TAG}` = '{ROLE_TRIAL}' and tags.`{STUDY_TAG}` = {_quote(study_name)} "
+        f"tags.`{ROLE_TAG}` = '{trial_role(study_name)}' and tags.`{STUDY_TAG}` = {_quote(study_name)} "
         f"and tags.`{TRIAL_TAG}` = '{int(number)}'",
     )
 
@@ -291,7 +299,9 @@ def reconcile_trial_runs(cl: Any, experiment_id: str, study_name: str, ends: Map
     fixed = 0
     for run in cl.search_runs(
         [experiment_id],
-        filter_string=(f"tags.`{ROLE_TAG}` = '{ROLE_TRIAL}' and tags.`{STUDY_TAG}` = {_quote(study_name)}"),
+        filter_string=(
+            f"tags.`{ROLE_TAG}` = '{trial_role(study_name)}' and tags.`{STUDY_TAG}` = {_quote(study_name)}"
+        ),
         max_results=5000,
     ):
         try:

@@ -26,6 +26,7 @@ from nnexp.contract import (
     ROLE_TAG,
     RUN_ID_ATTR,
     STUDY_CONFIRMED,
+    STUDY_TAG,
     TEST_METRICS_ATTR,
 )
 from nnexp.search.confirmed import mean_std
@@ -68,12 +69,15 @@ def test_top_2_with_2_seeds_links_runs_and_chooses_the_best_mean(tmp_path):
     client, parents, children = mlflow_runs(tmp_path)
     parent = parents[0]
     by_run = {t.user_attrs[RUN_ID_ATTR]: t for t in confirm}
-    runs = [c for c in children if c.data.tags.get(CONFIRMS_TAG) is not None]
+    assert all(CONFIRMS_TAG not in c.data.tags for c in children)  # trial runs: the search's
+    everything = client.search_runs([parent.info.experiment_id], max_results=100)
+    runs = [r for r in everything if r.data.tags.get(ROLE_TAG) == ROLE_CONFIRMATION]
     assert len(runs) == 4 and {r.info.run_id for r in runs} == set(by_run)
     search_runs = {t.number: t.user_attrs[RUN_ID_ATTR] for t in top}
     for r in runs:
         t = by_run[r.info.run_id]
-        assert r.data.tags[PARENT_RUN_TAG] == parent.info.run_id
+        assert r.data.tags[PARENT_RUN_TAG] == parent.info.run_id and r.info.status == "FINISHED"
+        assert r.data.tags[STUDY_TAG] == "digits-confirm"
         assert int(r.data.tags[CONFIRMS_TAG]) == t.user_attrs[CONFIRMS_ATTR]
         assert int(r.data.tags[CONFIRM_SEED_TAG]) == t.user_attrs[CONFIRM_SEED_ATTR]
         assert r.data.tags[CONFIRMS_RUN_TAG] == search_runs[t.user_attrs[CONFIRMS_ATTR]]
@@ -162,7 +166,7 @@ def test_top_2_with_2_seeds_links_runs_and_chooses_the_best_mean(tmp_path):
     reruns = [
         r
         for r in client.search_runs([parent.info.experiment_id], max_results=100)
-        if r.data.tags.get(ROLE_TAG) == ROLE_CONFIRMATION
+        if r.data.tags.get(ROLE_TAG) == ROLE_CONFIRMATION and r.data.tags[STUDY_TAG] == "digits"
     ]
     assert sorted(int(r.data.tags[CONFIRM_SEED_TAG]) for r in reruns) == [1, 2]
     assert all(r.data.tags[PARENT_RUN_TAG] == parent.info.run_id for r in reruns)
