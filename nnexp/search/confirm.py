@@ -14,6 +14,7 @@ over its new seeds; it is recorded on the search study (``STUDY_CONFIRMED``) for
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -158,7 +159,9 @@ def run_confirmation(
     if cp is None:
         return None
     if cp.remaining > 0:
-        launch_until_done(cp, launcher, first_job=first_job)
+        launched = launch_until_done(cp, launcher, first_job=first_job)
+        for problem in launched.crashed + launched.unreachable:  # the choice uses what finished
+            print_line(f"[sweep] a confirmation worker stopped: {problem}; rerun to complete it", sys.stderr)
     top_k, seeds = parse_confirm(p.settings.get("confirm"))
     ranked = ranked_trials(p.study.get_trials(deepcopy=False), p.study.direction)
     headline = [k for keys in HEADLINE.values() for k in keys]
