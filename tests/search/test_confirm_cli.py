@@ -232,3 +232,19 @@ def test_a_sweep_killed_mid_confirmation_resumes_only_the_missing_ones(tmp_path)
     _, parents, _ = mlflow_runs(tmp_path)
     assert len(parents) == 1 and parents[0].info.status == "FINISHED"
     assert parents[0].data.metrics["confirmed_seeds"] == 2
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        (
+            "hydra.sweeper.confirm={top_k: -1, seeds: 2}",
+            "hydra.sweeper.confirm.top_k must be an integer >= 0",
+        ),
+        ("hydra.sweeper.confirm.seeds=x", "hydra.sweeper.confirm.seeds must be an integer >= 0"),
+    ],
+)
+def test_bad_confirm_settings_fail_before_anything_is_created(tmp_path, setting, message):
+    proc = sweep(tmp_path, "hparams_search=digits", setting, check=False)
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+    assert not (tmp_path / "mlruns").exists() and not (tmp_path / "multirun").exists()
