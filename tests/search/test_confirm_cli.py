@@ -132,6 +132,7 @@ def test_top_2_with_2_seeds_links_runs_and_chooses_the_best_mean(tmp_path):
         check=False,
     )
     assert best.returncode == 0 and f"best trial: {chosen.number}" in best.stdout, best.stdout + best.stderr
+    assert f"confirmed: val_accuracy {mean:.4f} ± {std:.4f} over 2 new seed(s)" in best.stdout
 
     # nnexp reproduce --seeds 2 does the same for one trial: the same seeds, the same values
     other = top[1]
