@@ -16,6 +16,12 @@ STUDY_PARENT_RUN = "mlflow_parent_run_id"
 STUDY_BEST_MODEL = "best_model"
 #: The warm start already applied to the study (``{"study": ..., "enqueued": n}``): done once.
 STUDY_WARM_START = "warm_start_done"
+#: The confirmed choice (``hydra.sweeper.confirm``): ``{"trial": n, "mean": m, "std": s,
+#: "n": seeds run}``, set once the confirmation phase finished; ``nnexp best`` follows it.
+STUDY_CONFIRMED = "confirmed_best"
+#: The confirmation runs of study ``<s>`` are the trials of the study ``<s>`` + this suffix
+#: (same storage): one enqueued trial per (confirmed trial, new seed), never pruned.
+CONFIRM_STUDY_SUFFIX = "-confirm"
 
 # -- Optuna trial user attributes ------------------------------------------------------------
 #: The trial's MLflow child run.
@@ -51,6 +57,9 @@ HEARTBEAT_ATTR = "heartbeat"
 RETRIED_ATTR = "retried"
 RETRY_OF_ATTR = "retry_of"
 RETRIES_ATTR = "retries"
+#: A confirmation trial (in ``<study>-confirm``): the search trial it re-trains, its new seed.
+CONFIRMS_ATTR = "confirms_trial"
+CONFIRM_SEED_ATTR = "confirm_seed"
 
 # -- MLflow tags on runs ---------------------------------------------------------------------
 #: ``sweep`` (parent run), ``trial`` (child run) or ``reproduction``.
@@ -58,6 +67,8 @@ ROLE_TAG = "nnexp.role"
 ROLE_SWEEP = "sweep"
 ROLE_TRIAL = "trial"
 ROLE_REPRODUCTION = "reproduction"
+#: ``nnexp reproduce --seeds N``: a trial re-trained with a new seed (tagged CONFIRMS_*).
+ROLE_CONFIRMATION = "confirmation"
 #: ``nnexp audit``: the audit run (under the sweep's parent) and its re-trained pruned trials.
 ROLE_AUDIT = "audit"
 AUDIT_OF_TAG = "nnexp.audit_of"
@@ -76,6 +87,11 @@ PID_NS_TAG = "nnexp.pid_ns"
 KILLED_REASON_TAG = "nnexp.killed_reason"
 WORKER_PID_TAG = "nnexp.worker_pid"
 BEST_TRIAL_TAG = "nnexp.best_trial"
+#: A confirmation run (a trial run of ``<study>-confirm``): the search trial it confirms, its
+#: seed, and that trial's run.
+CONFIRMS_TAG = "nnexp.confirms_trial"
+CONFIRM_SEED_TAG = "nnexp.confirm_seed"
+CONFIRMS_RUN_TAG = "nnexp.confirms_run"
 MODEL_URI_TAG = "nnexp.model_uri"
 REPRODUCTION_TAG = "nnexp.reproduction_of"
 REPRODUCED_BY_TAG = "nnexp.reproduced_by"
@@ -97,5 +113,7 @@ NOTE_TAG = "mlflow.note.content"
 RESULTS_FILE = "optimization_results.yaml"
 BEST_CONFIG_FILE = "best_config.yaml"
 CONTEXT_FILE = ".nnexp_sweep.json"
+#: The confirmation phase's context file (its workers read it as the search's read CONTEXT_FILE).
+CONFIRM_CONTEXT_FILE = ".nnexp_confirm.json"
 #: Per-worker timing log (one JSON line per trial) in the worker's job directory.
 TIMINGS_FILE = "trials.jsonl"

@@ -16,6 +16,7 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
+from nnexp.search.confirmed import CONFIRM_DEFAULT
 from nnexp.search.job import SWEEPER_TARGET
 from nnexp.search.status import STATUS_EVERY, STATUS_SECONDS
 
@@ -67,6 +68,10 @@ class NnexpSweeperConf:
     #: stop the sweep (exit 1, with the last failure's reason) once this many of its trials
     #: failed, in total; null: n_trials
     max_failures: Optional[int] = None
+    #: after the search, re-train the top_k best trials with `seeds` new seeds each and choose
+    #: the best mean: {top_k: K, seeds: S}; top_k 0 (the default) turns it off; see
+    #: nnexp.search.confirm
+    confirm: Any = field(default_factory=lambda: dict(CONFIRM_DEFAULT))
     #: the search space: config key -> Hydra override expression (see nnexp.search.grammar)
     params: Optional[Dict[str, Any]] = None
     #: internal: set by the sweeper on its worker jobs

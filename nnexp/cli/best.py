@@ -18,7 +18,7 @@ from nnexp.cli.common import (
     subcommand,
     tracking_uri,
 )
-from nnexp.contract import RUN_ID_ATTR, STUDY_PARENT_RUN, TRIAL_DIR_ATTR
+from nnexp.contract import RUN_ID_ATTR, STUDY_CONFIRMED, STUDY_PARENT_RUN, TRIAL_DIR_ATTR
 from nnexp.repro.errors import Refusal
 
 
@@ -95,6 +95,12 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"best trial: {best.number}")
     print(f"  {metric}: {format_value(best.value)} ({best.value!r})")
+    confirmed = study.user_attrs.get(STUDY_CONFIRMED) or {}
+    if confirmed.get("trial") == best.number:  # chosen by the mean over new seeds
+        print(
+            f"  confirmed: {metric} {confirmed['mean']:.4f} ± {confirmed['std']:.4f} over "
+            f"{confirmed['n']} new seed(s) (hydra.sweeper.confirm; the search run left out)"
+        )
     print("  params: " + ", ".join(f"{k}={v}" for k, v in best.params.items()))
     print(f"  MLflow run: {run_id or '-'}")
     print(f"config: {path}")

@@ -3,10 +3,11 @@
     nnexp reproduce --study digits                       # the best trial
     nnexp reproduce --study digits --trial 7 --register digits-mlp
     nnexp reproduce --run-id 0123abcd...                 # any nnexp-train run
+    nnexp reproduce --study digits --trial 7 --seeds 3   # 3 new seeds: mean ± std
 
 Exit status: 0 verified (identical, or within --tolerance in another environment), 1 mismatch,
 2 refused (unknown study/trial, unfinished trial, changed data without --force), 3 tracking
-store unreachable.
+store unreachable. With --seeds: 0 when every new seed trained.
 """
 
 from __future__ import annotations
@@ -51,6 +52,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argpa
         help="register the verified model as a new version of MODEL_NAME (MLflow Model Registry)",
     )
     add_out_dir_option(p, "reproduced", "reproduce")
+    p.add_argument(
+        "--seeds",
+        type=int,
+        metavar="N",
+        default=None,
+        help="instead of reproducing, re-train with N new seeds (trainer.seed + 1 .. + N): mean ± std",
+    )
     p.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     p.set_defaults(func=run)
 
@@ -64,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.tolerance < 0:
         raise Refusal(f"--tolerance must be >= 0, got {args.tolerance}")
+    if args.seeds is not None and (args.seeds < 1 or args.register):
+        raise Refusal(f"--seeds must be an integer >= 1 and goes without --register, got {args.seeds}")
     if args.study is None and args.run_id is None:
         raise Refusal("say what to reproduce: --study NAME [--trial N | --run-id ID], or --run-id ID")
     if args.study is None and args.trial is not None:
@@ -81,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
         args.out_dir or Path("outputs", "reproduce", time.strftime("%Y-%m-%d"), time.strftime("%H-%M-%S"))
     )
     print(f"original: {target.label}, {target.metric}={target.value!r}", flush=True)
+    if args.seeds is not None:
+        return run_seeds(args, target, uri, out_dir)
     rep = reproduce(
         target,
         tracking_uri=uri,
@@ -107,3 +119,20 @@ def run(args: argparse.Namespace) -> int:
             print(f"registered: models:/{args.register}/{v} (model {rep.model_uri})")
             print(f"  serve it: {serve_command(args.register, v, uri)}")
     return 0 if rep.comparison.ok else 1
+
+
+def run_seeds(args: argparse.Namespace, target: object, uri: str, out_dir: Path) -> int:
+    """``--seeds N``: re-train with N new seeds, print mean ± std (:mod:`nnexp.repro.seeds`)."""
+    from nnexp.repro.seeds import confirm_with_seeds, seeds_lines
+
+    row, _ = confirm_with_seeds(
+        target,  # type: ignore[arg-type]
+        args.seeds,
+        tracking_uri=uri,
+        out_dir=out_dir.resolve(),
+        progress=not args.quiet,
+        echo=lambda line: print(line, flush=True),
+    )
+    for line in seeds_lines(target, row):  # type: ignore[arg-type]
+        print(line)
+    return 0

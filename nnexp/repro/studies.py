@@ -18,6 +18,7 @@ from nnexp.contract import FAIL_REASON_ATTR, PRUNED_AT_ATTR, RUN_ID_ATTR
 from nnexp.errors import Refusal, SweepSettingError
 from nnexp.search import (
     best_trial,
+    confirmed_trial,
     local_file,
     open_storage,
     resolve_storage_url,
@@ -118,7 +119,7 @@ def select_trial(study: optuna.Study, *, number: int | None = None, run_id: str 
     """
     trials = study.get_trials(deepcopy=False)
     name = study.study_name
-    best = study_best(study)
+    best = confirmed_trial(study) or study_best(study)  # the confirmed choice when confirmed
     if number is None and run_id is None:
         if best is None:
             counts = ", ".join(f"{k} {v}" for k, v in sorted(state_counts(trials).items())) or "no trials"

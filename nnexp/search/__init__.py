@@ -20,7 +20,9 @@ Modules, one concept each (see docs/ARCHITECTURE.md):
 * the objective: ``objective`` (metric and direction follow the task unless set);
 * a best you can trust: ``winner`` (the selected trial's test score), ``ledger`` (epochs run
   against the budget: compute saved by pruning), ``warmstart`` (seed a study with an earlier
-  one's best trials). ``nnexp audit`` (``nnexp.repro.audit``) checks the pruning afterwards.
+  one's best trials), ``confirm`` (the top trials re-trained with new seeds, run through the
+  launcher as a second study) and ``confirmed`` (their means; the confirmed choice).
+  ``nnexp audit`` (``nnexp.repro.audit``) checks the pruning afterwards.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ _EXPORTS = {
     "best_trial": "results",
     "study_best": "results",
     "state_counts": "results",
+    "confirmed_trial": "confirmed",
     "check_settings": "settings",
     "default_study_name": "settings",
     "make_sampler": "samplers",

@@ -55,10 +55,18 @@ def best_config(best: FrozenTrial, recompose: Any) -> tuple[Any, str | None]:
         return None, None
 
 
-def finish(study: Any, ctx: SweepContext, recompose: Any, status: str) -> SweepSummary:
-    """Results files, parent run summary, best trial's plots and servable model."""
+def finish(
+    study: Any, ctx: SweepContext, recompose: Any, status: str, confirmation: Any = None
+) -> SweepSummary:
+    """Results files, parent run summary, best trial's plots and servable model.
+
+    With a ``confirmation`` (:class:`nnexp.search.confirmed.Confirmation`) that chose a
+    trial, that trial is the sweep's best (its config, its servable model)."""
     sweep_dir, launch_cwd = Path(ctx.sweep_dir), Path(ctx.launch_cwd)
     best = study_best(study)
+    chosen = getattr(getattr(confirmation, "chosen", None), "trial", None)
+    if chosen is not None:
+        best = next(t for t in study.get_trials(deepcopy=False) if t.number == chosen)
     best_cfg, best_text = best_config(best, recompose) if best is not None else (None, None)
     summary = write_results(
         study,
@@ -66,6 +74,8 @@ def finish(study: Any, ctx: SweepContext, recompose: Any, status: str) -> SweepS
         metric=ctx.metric,
         storage_url=ctx.storage_url,
         best_config_text=best_text,
+        best=best,
+        confirmation=confirmation,
     )
     if not (ctx.tracking_uri and ctx.parent_run_id):
         return summary
@@ -144,6 +154,8 @@ def record_parent(
         metrics["best_value"] = float(summary.best_value)  # type: ignore[arg-type]
         metrics[f"best_{metric}"] = float(summary.best_value)  # type: ignore[arg-type]
     metrics.update(trust_metrics(summary))
+    if summary.confirmation is not None:
+        metrics.update(summary.confirmation.metrics(metric))
     with tempfile.TemporaryDirectory(prefix="nnexp-sweep-") as tmp:
         root = Path(tmp)
         study_plots(study, root / "plots")
@@ -176,7 +188,13 @@ def trust_metrics(summary: SweepSummary) -> dict[str, float]:
 def trust_note(summary: SweepSummary) -> str:
     """The parent run's description, continued: the winner's test score and the ledger."""
     text = [line.removeprefix("[sweep] ") for line in trust_lines(summary)]
-    return "".join(f"\n\n{line[0].upper()}{line[1:]}." for line in text)
+    note = "".join(f"\n\n{line[0].upper()}{line[1:]}." for line in text)
+    c = summary.confirmation
+    if c is not None:  # the K confirmed trials: mean ± std over their new seeds, per seed
+        note += f"\n\nConfirmation ({c.seeds} new seed(s) each, study `{c.study}`):\n\n" + c.table(
+            summary.metric
+        )
+    return note
 
 
 def trials_json(trials: list[FrozenTrial]) -> list[dict[str, Any]]:

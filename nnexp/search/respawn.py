@@ -63,11 +63,12 @@ def first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {head}" + (f" (exit codes {codes.group(1)})" if codes else "")
 
 
-def launch_until_done(p: Prepared, launcher: Any) -> Launched:
-    """Launch the worker jobs; after a worker died, reap and relaunch until the study is full."""
+def launch_until_done(p: Prepared, launcher: Any, first_job: int = 0) -> Launched:
+    """Launch the worker jobs (numbered from ``first_job``); after a worker died, reap and
+    relaunch until the study is full."""
     deaths = worker_death_errors()
     total = Launched()
-    n_workers, next_job = p.ctx.n_jobs, 0
+    n_workers, next_job = p.ctx.n_jobs, first_job
     progress = [_progress(p)]
     if hasattr(launcher, "on_death"):  # nnexp's launcher: replace a dead worker at once
         launcher.on_death = lambda exc: _replace_now(p, exc, progress, deaths)

@@ -50,6 +50,10 @@ class SweepSummary:
     best_test: dict[str, float] = field(default_factory=dict)
     #: epochs run against the budget (:mod:`nnexp.search.ledger`)
     ledger: Any = None
+    #: the top trials re-trained with new seeds (:class:`nnexp.search.confirmed.Confirmation`)
+    confirmation: Any = None
+    #: the objective's metric name
+    metric: str = ""
 
 
 def state_counts(trials: list[FrozenTrial]) -> dict[str, int]:
@@ -85,16 +89,22 @@ def write_results(
     metric: str,
     storage_url: str,
     best_config_text: str | None,
+    best: FrozenTrial | None = None,
+    confirmation: Any = None,
 ) -> SweepSummary:
-    """Write ``optimization_results.yaml`` (and ``best_config.yaml``) into ``sweep_dir``."""
+    """Write ``optimization_results.yaml`` (and ``best_config.yaml``) into ``sweep_dir``.
+
+    ``best``: the trial to report (default: :func:`best_trial`; the confirmed choice when the
+    top trials were confirmed, whose ``confirmation`` section is written too)."""
     from omegaconf import OmegaConf
 
     from nnexp.search.report import vs_baseline
 
     trials = study.get_trials(deepcopy=False)
     counts = state_counts(trials)
-    best = best_trial(trials, study.direction)
-    summary = SweepSummary(study_name=study.study_name, n_trials=len(trials), counts=counts)
+    best = best if best is not None else best_trial(trials, study.direction)
+    summary = SweepSummary(study_name=study.study_name, n_trials=len(trials), counts=counts, metric=metric)
+    summary.confirmation = confirmation
     summary.fail_reasons = [
         f"trial {t.number}: {t.user_attrs.get(FAIL_REASON_ATTR, 'unknown')}"
         for t in trials
@@ -127,6 +137,8 @@ def write_results(
         if versus:
             data["best_vs_baseline"] = versus
     data.update(trust_results(summary, trials, best))
+    if confirmation is not None:
+        data["confirmation"] = confirmation.results()
     sweep_dir.mkdir(parents=True, exist_ok=True)
     summary.results_file = sweep_dir / RESULTS_FILE
     summary.results_file.write_text(OmegaConf.to_yaml(OmegaConf.create(data)))
@@ -159,6 +171,8 @@ def trust_lines(summary: SweepSummary) -> list[str]:
     from nnexp.search.winner import score_line
 
     lines = [score_line(summary.best_number, summary.best_test, vs_baseline(summary.best_test_metrics))]
+    if summary.confirmation is not None:
+        lines += summary.confirmation.lines(summary.metric)
     if summary.ledger is not None:
         lines.append(ledger_line(summary.ledger))
     return [line for line in lines if line]

@@ -70,10 +70,13 @@ def check_settings(s: Mapping[str, Any]) -> None:
 
 
 def check_trust_settings(s: Mapping[str, Any]) -> None:
-    """``warm_start``: a study name or ``{study, storage, top}`` (see nnexp.search.warmstart)."""
+    """``warm_start``: a study name or ``{study, storage, top}`` (see nnexp.search.warmstart);
+    ``confirm``: ``{top_k, seeds}``, non-negative integers (see nnexp.search.confirm)."""
+    from nnexp.search.confirm import parse_confirm
     from nnexp.search.warmstart import parse_warm_start
 
     parse_warm_start(s.get("warm_start"))
+    parse_confirm(s.get("confirm"))
 
 
 def check_max_failures(s: Mapping[str, Any]) -> None:

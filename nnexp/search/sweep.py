@@ -4,7 +4,9 @@
    stale trials, the context file (bad input fails here, before any trial);
 2. :mod:`~nnexp.search.launch`: ``min(n_jobs, trials left)`` worker jobs pull trials until the
    study holds ``n_trials``; a worker process that dies is replaced (:mod:`~nnexp.search.respawn`);
-3. :mod:`~nnexp.search.finish`: ``optimization_results.yaml`` + ``best_config.yaml`` in the sweep
+3. :mod:`~nnexp.search.confirm` (``hydra.sweeper.confirm``): the top trials re-trained with new
+   seeds through the same launcher; the best mean is the sweep's choice;
+4. :mod:`~nnexp.search.finish`: ``optimization_results.yaml`` + ``best_config.yaml`` in the sweep
    directory, the parent run's summary and plots, the best trial's servable model.
 """
 
@@ -19,6 +21,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from nnexp.errors import EXIT_INVALID, SweepFailed, exit_code, fail
+from nnexp.search.confirm import run_confirmation
 from nnexp.search.failures import too_many_failures
 from nnexp.search.finish import finish
 from nnexp.search.launch import Launched, check_stopped
@@ -104,7 +107,11 @@ def run_sweep(
     def recompose(overrides: list[str]) -> Any:
         return task_config(config_loader, config, p.passthrough + overrides)
 
-    summary = finish(p.study, ctx, recompose, "FAILED" if gave_up else "FINISHED")
+    confirmation = None
+    if not gave_up:
+        quiet_launchers()
+        confirmation = run_confirmation(p, launcher, recompose, getattr(launcher, "next_job_idx", ctx.n_jobs))
+    summary = finish(p.study, ctx, recompose, "FAILED" if gave_up else "FINISHED", confirmation)
     print_line(done_line(summary, time.time() - started))
     for err in launched.crashed:
         print_line(f"[sweep] a worker crashed: {err}", sys.stderr)

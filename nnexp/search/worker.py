@@ -48,7 +48,6 @@ from nnexp.contract import (
     PRUNE_REASON_ATTR,
     PRUNED_AT_ATTR,
     ROLE_TAG,
-    ROLE_TRIAL,
     RUN_ID_ATTR,
     STOP_REASON_ATTR,
     STUDY_TAG,
@@ -60,6 +59,7 @@ from nnexp.contract import (
 )
 from nnexp.errors import SweepAborted
 from nnexp.search.compose import TrialComposer
+from nnexp.search.confirmed import CONFIRM_MODE_KEY, confirmation_of, confirmation_tags
 from nnexp.search.context import SweepContext
 from nnexp.search.failures import too_many_failures
 from nnexp.search.health import RECONNECT_TIMEOUT, ServiceHealth, short_error
@@ -113,6 +113,8 @@ class Worker:
         self.pid = os.getpid()
         self.ppid = os.getppid()
         self.in_sweeper = self.pid == ctx.sweeper_pid
+        self.confirming = bool(ctx.extra.get(CONFIRM_MODE_KEY))  # nnexp.search.confirm
+        self.confirm_tags: dict[str, Any] = {}
         self.runs = (
             SweepRuns(ctx.tracking_uri, ctx.experiment_id, ctx.study_name) if ctx.tracking_uri else None
         )
@@ -170,6 +172,8 @@ class Worker:
                 return None
             if too_many_failures(trials, self.ctx.extra):  # the sweeper says why
                 return None
+            if self.confirming and not any(t.state == TrialState.WAITING for t in trials):
+                return None  # confirmations run only what the sweeper enqueued
             trial = self.study.ask(self.space.distributions)  # enqueued (WAITING) trials first
             trial.set_user_attr(HOST_ATTR, self.host)
             trial.set_user_attr(PID_ATTR, self.pid)
@@ -177,7 +181,10 @@ class Worker:
         return trial
 
     def _best(self) -> tuple[float | None, int | None]:
-        """The best value so far and its trial (for the trial line); never raises."""
+        """The best value so far and its trial (for the trial line); never raises. None for
+        confirmations: their study's best is no trial of the search."""
+        if self.confirming:
+            return None, None
         try:
             trials = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         except Exception as exc:  # noqa: BLE001 - the storage may be the thing that failed
@@ -198,6 +205,7 @@ class Worker:
             orphan_check=None if self.in_sweeper else self.orphaned,
         )
         result = None
+        self.confirm_tags = confirmation_tags(trial.user_attrs)
         try:
             cfg = self._prepare(trial)
             result = self._train(cfg, trial.number, callback, out)
@@ -231,10 +239,14 @@ class Worker:
         trial-only settings: weights into the trial dir, quiet epochs, cheap artifacts."""
         from omegaconf import OmegaConf
 
-        trial_dir = self.out_dir / f"trial_{trial.number}"
-        trial.set_user_attr(OVERRIDES_ATTR, self.space.overrides(trial.params))
+        trial_dir = self._trial_dir(trial.number)
+        of = confirmation_of(trial.user_attrs)
+        seed = [f"trainer.seed={of[1]}"] if of is not None else []  # a confirmation's new seed
+        trial.set_user_attr(OVERRIDES_ATTR, self.space.overrides(trial.params) + seed)
         trial.set_user_attr(TRIAL_DIR_ATTR, str(trial_dir))
         cfg, _ = self.composer(trial.params)
+        if of is not None:
+            OmegaConf.update(cfg, "trainer.seed", of[1], merge=False)
         budget = OmegaConf.select(cfg, "trainer.epochs")
         if budget is not None:  # the pruning ledger's budget (nnexp.search.ledger)
             trial.set_user_attr(EPOCHS_BUDGET_ATTR, int(budget))
@@ -245,22 +257,29 @@ class Worker:
         OmegaConf.update(cfg, "tracking.log_plots", False, merge=False)
         return cfg
 
+    def _trial_dir(self, number: int) -> Path:
+        """``<out_dir>/trial_<n>`` (``confirm_<n>`` for a confirmation trial)."""
+        return self.out_dir / f"{'confirm' if self.confirming else 'trial'}_{number}"
+
     def _train(self, cfg: Any, number: int, callback: TrialCallback, out: TrialOutcome) -> Any:
         """``run_training`` as the trial's child run (tagged, named after its params)."""
         from omegaconf import OmegaConf
 
-        from nnexp.tracking.sweep_runs import NAME_PARAMS, trial_run_name
+        from nnexp.tracking.sweep_runs import NAME_PARAMS, confirmation_label, trial_role, trial_run_name
 
         train = self.train
         if train is None:
             from nnexp.train.trainer import run_training as train
         tags = {
-            ROLE_TAG: ROLE_TRIAL,
+            ROLE_TAG: trial_role(self.ctx.study_name),
             STUDY_TAG: self.ctx.study_name,
             TRIAL_TAG: number,
             WORKER_PID_TAG: self.pid,
+            **self.confirm_tags,
         }
-        name = trial_run_name(number, {k: OmegaConf.select(cfg, k) for k, _ in NAME_PARAMS})
+        name = trial_run_name(
+            number, {k: OmegaConf.select(cfg, k) for k, _ in NAME_PARAMS}, label=confirmation_label(tags)
+        )
         out.train_started = time.time()
         try:
             return train(
@@ -276,7 +295,7 @@ class Worker:
 
     def _record(self, trial: optuna.Trial, result: Any, out: TrialOutcome) -> None:
         """What training produced, as trial user attributes (and ``history.json``)."""
-        trial_dir = self.out_dir / f"trial_{trial.number}"
+        trial_dir = self._trial_dir(trial.number)
         out.run_id = getattr(result, "run_id", None)
         (trial_dir / "history.json").write_text(json.dumps(result.history))
         if out.run_id:
@@ -331,12 +350,19 @@ class Worker:
             reason=out.reason,
             test_metrics=out.test_metrics if out.state == "COMPLETE" else None,
         )
+        from nnexp.tracking.sweep_runs import confirmation_label
+
+        label = confirmation_label(self.confirm_tags)
+        if label:
+            line = line.replace(f"[trial {out.number}]", f"[{label}]", 1).replace(" best=- ", " ", 1)
         print_line(line, self.stream)
         self._status(out.number)
 
     def _status(self, number: int) -> None:
         """The status line when trial ``number`` was the ``hydra.sweeper.status_every``-th
-        (2nd, ...) to finish (:mod:`nnexp.search.status`); never raises."""
+        (2nd, ...) to finish (:mod:`nnexp.search.status`; not for confirmations); never raises."""
+        if self.confirming:
+            return
         try:
             trials = self.study.get_trials(deepcopy=False)
             if status_due(trials, number, int(self.ctx.extra.get("status_every", STATUS_EVERY))):

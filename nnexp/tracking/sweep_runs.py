@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from nnexp.contract import (
+    CONFIRM_SEED_TAG,
+    CONFIRM_STUDY_SUFFIX,
+    CONFIRMS_TAG,
     DIVERGED_REASON,
     FAIL_REASON_TAG,
     HOST_TAG,
@@ -28,6 +31,7 @@ from nnexp.contract import (
     PARENT_RUN_TAG,
     PRUNE_REASON_TAG,
     PRUNED_AT_TAG,
+    ROLE_CONFIRMATION,
     ROLE_SWEEP,
     ROLE_TAG,
     ROLE_TRIAL,
@@ -139,12 +143,18 @@ def set_tags(cl: Any, run_id: str, tags: Mapping[str, Any]) -> None:
         cl.log_batch(run_id, tags=items)
 
 
+def trial_role(study_name: str) -> str:
+    """The ``nnexp.role`` of a study's trial runs: ``confirmation`` for the trials of a
+    confirmation study (``<study>-confirm``, ``hydra.sweeper.confirm``), else ``trial``."""
+    return ROLE_CONFIRMATION if study_name.endswith(CONFIRM_STUDY_SUFFIX) else ROLE_TRIAL
+
+
 def find_trial_run(cl: Any, experiment_id: str, study_name: str, number: int) -> str | None:
     """The child run of trial ``number`` (by tags), if one was created."""
     return _newest_run(
         cl,
         experiment_id,
-        f"tags.`{ROLE_TAG}` = '{ROLE_TRIAL}' and tags.`{STUDY_TAG}` = {_quote(study_name)} "
+        f"tags.`{ROLE_TAG}` = '{trial_role(study_name)}' and tags.`{STUDY_TAG}` = {_quote(study_name)} "
         f"and tags.`{TRIAL_TAG}` = '{int(number)}'",
     )
 
@@ -163,15 +173,28 @@ def _short_value(value: Any) -> str:
     return f"{number:.1e}"
 
 
+def confirmation_label(tags: Mapping[str, Any]) -> str | None:
+    """``confirm-7 seed=2``: how a confirmation run (``hydra.sweeper.confirm``) or its line is
+    named, from its tags; None for a search trial's."""
+    if tags.get(CONFIRMS_TAG) in (None, "") or tags.get(CONFIRM_SEED_TAG) in (None, ""):
+        return None
+    return f"confirm-{tags[CONFIRMS_TAG]} seed={tags[CONFIRM_SEED_TAG]}"
+
+
 def trial_run_name(
-    number: int, params: Mapping[str, Any], state: str | None = None, reason: str | None = None
+    number: int,
+    params: Mapping[str, Any],
+    state: str | None = None,
+    reason: str | None = None,
+    label: str | None = None,
 ) -> str:
     """A trial run's name: ``trial-7 adam lr=3.1e-03 d=2 w=128`` (+ ``[pruned]``/``[failed]``,
     or ``[diverged]`` for a trial PRUNED because it diverged: its ``reason``).
 
-    ``params`` are the run's params (dotted config keys); missing keys are left out.
+    ``params`` are the run's params (dotted config keys); missing keys are left out. ``label``
+    replaces ``trial-7`` (a confirmation run: ``confirm-7 seed=2``).
     """
-    parts = [f"trial-{int(number)}"]
+    parts = [label or f"trial-{int(number)}"]
     for key, label in NAME_PARAMS:
         if key in params and params[key] not in (None, ""):
             value = _short_value(params[key])
@@ -240,7 +263,8 @@ def record_trial_outcome(
     except ValueError:
         number = None
     if number is not None:
-        tags[NAME_TAG] = trial_run_name(number, run.data.params, state, fail_reason)
+        label = confirmation_label(run_tags)
+        tags[NAME_TAG] = trial_run_name(number, run.data.params, state, fail_reason, label=label)
         tags[NOTE_TAG] = trial_note(
             run_tags.get(STUDY_TAG, "?"),
             number,
@@ -275,7 +299,9 @@ def reconcile_trial_runs(cl: Any, experiment_id: str, study_name: str, ends: Map
     fixed = 0
     for run in cl.search_runs(
         [experiment_id],
-        filter_string=(f"tags.`{ROLE_TAG}` = '{ROLE_TRIAL}' and tags.`{STUDY_TAG}` = {_quote(study_name)}"),
+        filter_string=(
+            f"tags.`{ROLE_TAG}` = '{trial_role(study_name)}' and tags.`{STUDY_TAG}` = {_quote(study_name)}"
+        ),
         max_results=5000,
     ):
         try:
