@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from omegaconf import OmegaConf
+
 from nnexp.contract import (
     CONFIRM_SEED_TAG,
     CONFIRMS_RUN_TAG,
@@ -25,7 +27,7 @@ from nnexp.contract import (
 )
 from nnexp.repro.reproduce import Target, load_data, prepare_config
 from nnexp.search.confirm import new_seeds
-from nnexp.search.confirmed import ConfirmedTrial, mean_std
+from nnexp.search.confirmed import ConfirmedTrial, mean_std, seed_overrides
 from nnexp.search.winner import HEADLINE
 from nnexp.tracking.sweep_runs import confirmation_label
 
@@ -51,7 +53,8 @@ def confirm_with_seeds(
     run_ids: list[str] = []
     for seed in new_seeds(orig.seed, seeds):
         cfg = prepare_config(orig, tracking_uri, out_dir / f"seed_{seed}", progress)
-        cfg.trainer.seed = seed
+        for key, value in seed_overrides(cfg, seed).items():
+            OmegaConf.update(cfg, key, value, merge=False)
         check_data(orig, load_data(cfg), force=False)  # the same data, or a refusal
         tags: dict[str, Any] = {
             ROLE_TAG: ROLE_CONFIRMATION,

@@ -191,6 +191,18 @@ def confirmation_of(user_attrs: Mapping[str, Any]) -> tuple[int, int] | None:
     return int(user_attrs[CONFIRMS_ATTR]), int(user_attrs[CONFIRM_SEED_ATTR])
 
 
+def seed_overrides(cfg: Any, seed: int) -> dict[str, int]:
+    """The config keys a confirmation with ``seed`` changes: ``trainer.seed`` (initial weights,
+    batch order, dropout, the train/validation partition) and ``data.data_seed`` pinned to the
+    original run's, so the data and its test rows stay the ones the search was run on."""
+    from omegaconf import OmegaConf
+
+    data_seed = OmegaConf.select(cfg, "data.data_seed", default=None)
+    if data_seed is None:
+        data_seed = OmegaConf.select(cfg, "trainer.seed", default=0)
+    return {"trainer.seed": int(seed), "data.data_seed": int(data_seed)}
+
+
 def confirmation_tags(user_attrs: Mapping[str, Any]) -> dict[str, Any]:
     """MLflow tags of a confirmation trial's run (empty for a search trial)."""
     of = confirmation_of(user_attrs)

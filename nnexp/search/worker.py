@@ -59,7 +59,7 @@ from nnexp.contract import (
 )
 from nnexp.errors import SweepAborted
 from nnexp.search.compose import TrialComposer
-from nnexp.search.confirmed import CONFIRM_MODE_KEY, confirmation_of, confirmation_tags
+from nnexp.search.confirmed import CONFIRM_MODE_KEY, confirmation_of, confirmation_tags, seed_overrides
 from nnexp.search.context import SweepContext
 from nnexp.search.failures import too_many_failures
 from nnexp.search.health import RECONNECT_TIMEOUT, ServiceHealth, short_error
@@ -241,12 +241,15 @@ class Worker:
 
         trial_dir = self._trial_dir(trial.number)
         of = confirmation_of(trial.user_attrs)
-        seed = [f"trainer.seed={of[1]}"] if of is not None else []  # a confirmation's new seed
-        trial.set_user_attr(OVERRIDES_ATTR, self.space.overrides(trial.params) + seed)
+        trial.set_user_attr(OVERRIDES_ATTR, self.space.overrides(trial.params))
         trial.set_user_attr(TRIAL_DIR_ATTR, str(trial_dir))
         cfg, _ = self.composer(trial.params)
-        if of is not None:
-            OmegaConf.update(cfg, "trainer.seed", of[1], merge=False)
+        if of is not None:  # a confirmation: its new seed, the search's data and test rows
+            pins = seed_overrides(cfg, of[1])
+            for key, value in pins.items():
+                OmegaConf.update(cfg, key, value, merge=False)
+            overrides = self.space.overrides(trial.params) + [f"{k}={v}" for k, v in pins.items()]
+            trial.set_user_attr(OVERRIDES_ATTR, overrides)
         budget = OmegaConf.select(cfg, "trainer.epochs")
         if budget is not None:  # the pruning ledger's budget (nnexp.search.ledger)
             trial.set_user_attr(EPOCHS_BUDGET_ATTR, int(budget))

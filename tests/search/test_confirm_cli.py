@@ -21,6 +21,7 @@ from nnexp.contract import (
     CONFIRMS_RUN_TAG,
     CONFIRMS_TAG,
     NOTE_TAG,
+    OVERRIDES_ATTR,
     PARENT_RUN_TAG,
     ROLE_CONFIRMATION,
     ROLE_TAG,
@@ -82,6 +83,8 @@ def test_top_2_with_2_seeds_links_runs_and_chooses_the_best_mean(tmp_path):
         assert int(r.data.tags[CONFIRM_SEED_TAG]) == t.user_attrs[CONFIRM_SEED_ATTR]
         assert r.data.tags[CONFIRMS_RUN_TAG] == search_runs[t.user_attrs[CONFIRMS_ATTR]]
         assert r.data.params["trainer.seed"] == str(t.user_attrs[CONFIRM_SEED_ATTR])
+        assert r.data.params["data.data_seed"] == "0"  # the search's test rows, pinned
+        assert "data.data_seed=0" in t.user_attrs[OVERRIDES_ATTR]
         assert r.info.run_name.startswith(f"confirm-{t.user_attrs[CONFIRMS_ATTR]} seed=")
 
     # the choice: the best mean over the new seeds (the search runs left out)
