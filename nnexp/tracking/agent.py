@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from nnexp.tracking.headstart import preimport, warm_up
 from nnexp.tracking.store import TrackingUnavailable
 
 #: Seconds the training process waits for the agent to record a failed/killed ending.
@@ -83,6 +84,54 @@ class DatasetView:
         raise AttributeError(name)
 
 
+#: The tracking process's BLAS/OpenMP threads: one, so it never competes with training's.
+AGENT_THREADS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+_Spawned = tuple[subprocess.Popen, Connection, Connection]
+#: A tracking process started by :func:`prestart`, not yet adopted by a run.
+_prestarted: _Spawned | None = None
+
+
+def _spawn() -> _Spawned:
+    """``python -m nnexp.tracking.agent`` with a pipe each way: (process, to it, from it)."""
+    to_agent_r, to_agent_w = os.pipe()
+    from_agent_r, from_agent_w = os.pipe()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nnexp.tracking.agent", str(to_agent_r), str(from_agent_w)],
+        pass_fds=(to_agent_r, from_agent_w),
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, **AGENT_THREADS},
+    )
+    os.close(to_agent_r)
+    os.close(from_agent_w)
+    return proc, Connection(to_agent_w, readable=False), Connection(from_agent_r, writable=False)
+
+
+def _discard(spawned: _Spawned) -> None:
+    proc, send, recv = spawned
+    if proc.poll() is None:
+        proc.kill()  # it ignores SIGTERM; it has created nothing (no start message yet)
+    proc.wait()
+    send.close()
+    recv.close()
+
+
+def prestart() -> None:
+    """Start the tracking process now, before the config is composed: it imports MLflow
+    while Hydra composes and data loads; the next :meth:`BackgroundRecorder.launch` adopts it."""
+    global _prestarted
+    if _prestarted is None:
+        _prestarted = _spawn()
+
+
+def discard_prestarted() -> None:
+    """Stop a prestarted tracking process that no run adopted (tracking disabled, bad config)."""
+    global _prestarted
+    spawned, _prestarted = _prestarted, None
+    if spawned is not None:
+        _discard(spawned)
+
+
 class BackgroundRecorder:
     """The training process's side: ``RunRecorder``'s methods, forwarded to the agent."""
 
@@ -104,19 +153,17 @@ class BackgroundRecorder:
 
     @classmethod
     def launch(cls, start: Mapping[str, Any]) -> BackgroundRecorder:
-        """Start the agent; ``start``: ``uri``, ``experiment``, ``artifact_location``, ``timeout``,
-        ``run_name``, ``tags``, ``parent_run_id`` (it creates the store and the run with them)."""
-        to_agent_r, to_agent_w = os.pipe()
-        from_agent_r, from_agent_w = os.pipe()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "nnexp.tracking.agent", str(to_agent_r), str(from_agent_w)],
-            pass_fds=(to_agent_r, from_agent_w),
-            stdin=subprocess.DEVNULL,
-        )
-        os.close(to_agent_r)
-        os.close(from_agent_w)
-        rec = cls(proc, Connection(to_agent_w, readable=False), Connection(from_agent_r, writable=False))
-        rec._post("start", dict(start))
+        """Start the agent (or adopt the one :func:`prestart` started); ``start``: ``uri``,
+        ``experiment``, ``artifact_location``, ``timeout``, ``run_name``, ``tags``,
+        ``parent_run_id`` (it creates the store and the run with them). The agent takes this
+        process's environment as it is now (a prestarted one was spawned before Hydra ran)."""
+        global _prestarted
+        spawned, _prestarted = _prestarted, None
+        if spawned is not None and spawned[0].poll() is not None:  # died meanwhile: start afresh
+            _discard(spawned)
+            spawned = None
+        rec = cls(*(spawned or _spawn()))
+        rec._post("start", {**start, "env": dict(os.environ)})
         return rec
 
     # --- transport ---------------------------------------------------------------------------
@@ -256,15 +303,6 @@ class BackgroundRecorder:
 
 
 # --- the agent process --------------------------------------------------------------------------
-def _warm_up() -> None:
-    """Import what plots and the model need while the training process is busy."""
-    import matplotlib.backends.backend_agg  # noqa: F401
-    import matplotlib.figure  # noqa: F401
-    import mlflow.models  # noqa: F401
-
-    import nnexp.tracking.pyfunc  # noqa: F401
-
-
 def _setup(start: Mapping[str, Any]) -> Any:
     """Create the store and the experiment (imports mlflow); a :class:`PhaseTimer` timing it."""
     from nnexp.tracking.store import ensure_tracking_store
@@ -276,6 +314,26 @@ def _setup(start: Mapping[str, Any]) -> Any:
             start["uri"], start["experiment"], start.get("artifact_location"), timeout=float(start["timeout"])
         )
     return experiment_id, timer
+
+
+def _adopt_env(env: Mapping[str, str] | None) -> None:
+    """The training process's environment (credentials, MLflow settings), BLAS threads kept."""
+    if env is None:
+        return
+    for key in set(os.environ) - set(env):
+        del os.environ[key]
+    os.environ.update({k: v for k, v in env.items() if k not in AGENT_THREADS})
+
+
+def _mark_dead_runs(start: Mapping[str, Any], timer: Any) -> None:
+    """Runs of this host's dead processes become KILLED (one line each on the shared stderr);
+    done here, not in the training process, so it costs a run no wall time."""
+    from nnexp.tracking.liveness import mark_dead_runs_quietly
+
+    with timer("dead_runs"):
+        mark_dead_runs_quietly(
+            start["uri"], timeout=float(start["timeout"]), prog=str(start.get("prog", "nnexp-train"))
+        )
 
 
 def _create_run(start: Mapping[str, Any], experiment_id: str, timer: Any) -> Any:
@@ -311,7 +369,9 @@ class _Agent:
         try:
             if method == "start":
                 self.start = args[0]
+                _adopt_env(self.start.get("env"))
                 self.experiment_id, self.timer = _setup(self.start)
+                _mark_dead_runs(self.start, self.timer)
             elif final:
                 if self.recorder is not None:
                     status = args[0] if method == "fail_safely" else "FINISHED"
@@ -348,10 +408,8 @@ def serve(inbox: Connection, outbox: Connection) -> None:
     while True:
         if agent.experiment_id is not None and not warmed and not inbox.poll(0):
             warmed = True
-            try:
-                _warm_up()
-            except Exception:  # noqa: BLE001 - only a head start; the real call reports errors
-                pass
+            with agent.timer("warm_up"):  # not waited for unless the run ends first
+                warm_up()
         try:
             method, args, kwargs = inbox.recv()
         except EOFError:  # the training process vanished
@@ -378,6 +436,7 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     inbox = Connection(int(argv[0]), writable=False)
     outbox = Connection(int(argv[1]), readable=False)
+    preimport()  # MLflow's client and store, before the start message (a prestarted agent)
     try:
         serve(inbox, outbox)
     except (BrokenPipeError, EOFError, OSError):
