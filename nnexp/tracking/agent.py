@@ -12,9 +12,9 @@ its config, loads data and trains, then replays the calls in order. Only the end
 Semantics kept from the in-process recorder: the run ends FINISHED, FAILED (an error) or KILLED
 (an interrupt, or the training process vanished: the agent sees the pipe close); a tracking error
 reaches the training process at its next epoch or at the end as :class:`TrackingUnavailable`. The
-agent ignores SIGINT/SIGTERM (a Ctrl-C hits the whole process group) so it can record how the run
-ended. An unreachable ``http(s)`` server is still refused before any data is loaded (the caller
-probes it first, see ``nnexp.train.trainer``).
+agent runs in its own session (a Ctrl-C at the terminal does not reach it) and ignores
+SIGINT/SIGTERM, so it can record how the run ended. An unreachable ``http(s)`` server is still
+refused before any data is loaded (the caller probes it first, see ``nnexp.train.trainer``).
 """
 
 from __future__ import annotations
@@ -98,6 +98,7 @@ def _spawn() -> _Spawned:
         pass_fds=(to_agent_r, from_agent_w),
         stdin=subprocess.DEVNULL,
         env={**os.environ, **AGENT_THREADS},
+        start_new_session=True,  # a Ctrl-C before it ignores SIGINT must not reach it (traceback)
     )
     os.close(to_agent_r)
     os.close(from_agent_w)
