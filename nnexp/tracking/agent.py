@@ -1,19 +1,20 @@
 """Tracking in a separate process, so a single run does not wait for MLflow.
 
-Importing mlflow (about a second), creating the store and the run, drawing the plots and logging
-the model cost seconds of CPU; in the training process they would all add to the run's wall time
-(a thread gains nothing: imports hold the GIL). :class:`BackgroundRecorder` starts
-``python -m nnexp.tracking.agent`` at launch, before the data is loaded, and forwards every
-recorder call to it over a pipe: the agent imports mlflow, creates the store and the run and
-warms up its plotting and model-logging imports while the parent loads data and trains, then
-replays the calls on a :class:`~nnexp.tracking.recorder.RunRecorder` in order. Only the end waits.
+Importing mlflow (about two seconds with its SQL store), creating the store and the run, drawing
+the plots and logging the model cost seconds of CPU; in the training process they would all add
+to the run's wall time (a thread gains nothing: imports hold the GIL). :class:`BackgroundRecorder`
+starts the tracking process (:mod:`nnexp.tracking.agent_process`) and forwards every recorder
+call to it over a pipe; it imports mlflow, creates the store and the run, marks runs of dead
+processes KILLED and warms up its plotting and model-logging imports while the parent composes
+its config, loads data and trains, then replays the calls in order. Only the end waits.
+``nnexp-train`` starts it before Hydra composes (:func:`prestart`); the run adopts it.
 
 Semantics kept from the in-process recorder: the run ends FINISHED, FAILED (an error) or KILLED
 (an interrupt, or the training process vanished: the agent sees the pipe close); a tracking error
 reaches the training process at its next epoch or at the end as :class:`TrackingUnavailable`. The
-agent ignores SIGINT/SIGTERM (a Ctrl-C hits the whole process group) so it can record how the run
-ended. An unreachable ``http(s)`` server is still refused before any data is loaded (the caller
-probes it first, see ``nnexp.train.trainer``).
+agent runs in its own session (a Ctrl-C at the terminal does not reach it) and ignores
+SIGINT/SIGTERM, so it can record how the run ended. An unreachable ``http(s)`` server is still
+refused before any data is loaded (the caller probes it first, see ``nnexp.train.trainer``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
-import signal
 import subprocess
 import sys
 import threading
@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from nnexp.tracking.agent_process import AGENT_THREADS
 from nnexp.tracking.store import TrackingUnavailable
 
 #: Seconds the training process waits for the agent to record a failed/killed ending.
@@ -83,6 +84,52 @@ class DatasetView:
         raise AttributeError(name)
 
 
+_Spawned = tuple[subprocess.Popen, Connection, Connection]
+#: A tracking process started by :func:`prestart`, not yet adopted by a run.
+_prestarted: _Spawned | None = None
+
+
+def _spawn() -> _Spawned:
+    """``python -m nnexp.tracking.agent_process`` with a pipe each way: (process, to it, from it)."""
+    to_agent_r, to_agent_w = os.pipe()
+    from_agent_r, from_agent_w = os.pipe()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nnexp.tracking.agent_process", str(to_agent_r), str(from_agent_w)],
+        pass_fds=(to_agent_r, from_agent_w),
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, **AGENT_THREADS},
+        start_new_session=True,  # a Ctrl-C before it ignores SIGINT must not reach it (traceback)
+    )
+    os.close(to_agent_r)
+    os.close(from_agent_w)
+    return proc, Connection(to_agent_w, readable=False), Connection(from_agent_r, writable=False)
+
+
+def _discard(spawned: _Spawned) -> None:
+    proc, send, recv = spawned
+    if proc.poll() is None:
+        proc.kill()  # it ignores SIGTERM; it has created nothing (no start message yet)
+    proc.wait()
+    send.close()
+    recv.close()
+
+
+def prestart() -> None:
+    """Start the tracking process now, before the config is composed: it imports MLflow
+    while Hydra composes and data loads; the next :meth:`BackgroundRecorder.launch` adopts it."""
+    global _prestarted
+    if _prestarted is None:
+        _prestarted = _spawn()
+
+
+def discard_prestarted() -> None:
+    """Stop a prestarted tracking process that no run adopted (tracking disabled, bad config)."""
+    global _prestarted
+    spawned, _prestarted = _prestarted, None
+    if spawned is not None:
+        _discard(spawned)
+
+
 class BackgroundRecorder:
     """The training process's side: ``RunRecorder``'s methods, forwarded to the agent."""
 
@@ -104,19 +151,17 @@ class BackgroundRecorder:
 
     @classmethod
     def launch(cls, start: Mapping[str, Any]) -> BackgroundRecorder:
-        """Start the agent; ``start``: ``uri``, ``experiment``, ``artifact_location``, ``timeout``,
-        ``run_name``, ``tags``, ``parent_run_id`` (it creates the store and the run with them)."""
-        to_agent_r, to_agent_w = os.pipe()
-        from_agent_r, from_agent_w = os.pipe()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "nnexp.tracking.agent", str(to_agent_r), str(from_agent_w)],
-            pass_fds=(to_agent_r, from_agent_w),
-            stdin=subprocess.DEVNULL,
-        )
-        os.close(to_agent_r)
-        os.close(from_agent_w)
-        rec = cls(proc, Connection(to_agent_w, readable=False), Connection(from_agent_r, writable=False))
-        rec._post("start", dict(start))
+        """Start the agent (or adopt the one :func:`prestart` started); ``start``: ``uri``,
+        ``experiment``, ``artifact_location``, ``timeout``, ``run_name``, ``tags``,
+        ``parent_run_id`` (it creates the store and the run with them). The agent takes this
+        process's environment as it is now (a prestarted one was spawned before Hydra ran)."""
+        global _prestarted
+        spawned, _prestarted = _prestarted, None
+        if spawned is not None and spawned[0].poll() is not None:  # died meanwhile: start afresh
+            _discard(spawned)
+            spawned = None
+        rec = cls(*(spawned or _spawn()))
+        rec._post("start", {**start, "env": dict(os.environ)})
         return rec
 
     # --- transport ---------------------------------------------------------------------------
@@ -253,137 +298,3 @@ class BackgroundRecorder:
             pass
         finally:
             self._close()
-
-
-# --- the agent process --------------------------------------------------------------------------
-def _warm_up() -> None:
-    """Import what plots and the model need while the training process is busy."""
-    import matplotlib.backends.backend_agg  # noqa: F401
-    import matplotlib.figure  # noqa: F401
-    import mlflow.models  # noqa: F401
-
-    import nnexp.tracking.pyfunc  # noqa: F401
-
-
-def _setup(start: Mapping[str, Any]) -> Any:
-    """Create the store and the experiment (imports mlflow); a :class:`PhaseTimer` timing it."""
-    from nnexp.tracking.store import ensure_tracking_store
-    from nnexp.tracking.timing import PhaseTimer
-
-    timer = PhaseTimer()
-    with timer("setup"):
-        experiment_id = ensure_tracking_store(
-            start["uri"], start["experiment"], start.get("artifact_location"), timeout=float(start["timeout"])
-        )
-    return experiment_id, timer
-
-
-def _create_run(start: Mapping[str, Any], experiment_id: str, timer: Any) -> Any:
-    from nnexp.tracking.recorder import RunRecorder
-
-    return RunRecorder.start(
-        start["uri"],
-        experiment_id,
-        run_name=start.get("run_name"),
-        tags=start.get("tags"),
-        parent_run_id=start.get("parent_run_id"),
-        timer=timer,
-    )
-
-
-class _Agent:
-    """Replays recorder calls. The run is created with the first call that records something
-    (the training process sends it once the data loaded and the model was built), so a bad
-    dataset or configuration leaves no run behind, as in-process."""
-
-    def __init__(self, outbox: Connection) -> None:
-        self.outbox = outbox
-        self.start: Mapping[str, Any] | None = None
-        self.experiment_id: str | None = None
-        self.timer: Any = None
-        self.recorder: Any = None
-        self.error: str | None = None
-        self.model_uri: str | None = None
-
-    def handle(self, method: str, args: tuple, kwargs: dict) -> None:
-        """One call; errors are reported once, later calls skipped, the ending still recorded."""
-        final = method in ("end", "fail_safely")
-        try:
-            if method == "start":
-                self.start = args[0]
-                self.experiment_id, self.timer = _setup(self.start)
-            elif final:
-                if self.recorder is not None:
-                    status = args[0] if method == "fail_safely" else "FINISHED"
-                    if status == "FINISHED" and self.error is None:
-                        self.recorder.end("FINISHED")
-                    else:
-                        self.recorder.fail_safely(status if status != "FINISHED" else "FAILED")
-            elif self.error is None:
-                if self.recorder is None:
-                    self.recorder = _create_run(self.start, self.experiment_id, self.timer)
-                    self.outbox.send(
-                        ("ready", {"run_id": self.recorder.run_id, "experiment_id": self.experiment_id})
-                    )
-                result = getattr(self.recorder, method)(*args, **kwargs)
-                if method == "log_model":
-                    self.model_uri = result
-        except BaseException as exc:  # noqa: BLE001 - reported to the training process
-            if self.error is None:
-                self.error = _describe(exc)
-                self.outbox.send(("error", self.error))
-            if final and self.recorder is not None:
-                self.recorder.fail_safely("FAILED")
-
-    def done(self) -> None:
-        """Tell the training process everything is recorded (model URI, seconds per phase)."""
-        seconds = dict(self.timer.seconds) if self.timer is not None else {}
-        self.outbox.send(("done", {"model_uri": self.model_uri, "seconds": seconds}))
-
-
-def serve(inbox: Connection, outbox: Connection) -> None:
-    """The agent's loop: set up the store, replay the recorder calls until the run ends."""
-    agent = _Agent(outbox)
-    warmed = False
-    while True:
-        if agent.experiment_id is not None and not warmed and not inbox.poll(0):
-            warmed = True
-            try:
-                _warm_up()
-            except Exception:  # noqa: BLE001 - only a head start; the real call reports errors
-                pass
-        try:
-            method, args, kwargs = inbox.recv()
-        except EOFError:  # the training process vanished
-            if agent.recorder is not None:
-                agent.recorder.fail_safely("KILLED")
-            return
-        agent.handle(method, args, kwargs)
-        if method in ("end", "fail_safely"):
-            agent.done()
-            return
-
-
-def _describe(exc: BaseException) -> str:
-    from nnexp.tracking.masking import mask_secrets
-
-    if isinstance(exc, TrackingUnavailable):
-        return mask_secrets(str(exc))
-    return mask_secrets(f"MLflow tracking failed: {type(exc).__name__}: {exc}")
-
-
-def main(argv: list[str]) -> int:
-    """``python -m nnexp.tracking.agent <read fd> <write fd>``."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the training process decides how the run ends
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    inbox = Connection(int(argv[0]), writable=False)
-    outbox = Connection(int(argv[1]), readable=False)
-    try:
-        serve(inbox, outbox)
-    except (BrokenPipeError, EOFError, OSError):
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

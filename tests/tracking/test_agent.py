@@ -123,3 +123,55 @@ def test_a_vanished_training_process_leaves_its_run_killed(tmp_path, wait_for_ep
         assert time.monotonic() < deadline
         time.sleep(0.5)
     assert client(uri).get_run(run_id).info.status == "KILLED"
+
+
+# --- the head start: prestarted process, environment, dead runs ---------------------------------
+
+
+def test_a_prestarted_process_is_adopted_by_the_run(compose_cfg, tmp_path, store, monkeypatch):
+    from nnexp.tracking import agent
+
+    agent.prestart()
+    spawned = []
+    monkeypatch.setattr(agent, "_spawn", lambda: spawned.append(1))  # a second process: fails
+    try:
+        result = run_training(
+            quick(compose_cfg, tmp_path, store, "tracking.log_model=false"), tracking_process=True
+        )
+    finally:
+        agent.discard_prestarted()
+    assert spawned == [] and agent._prestarted is None
+    assert client(store).get_run(result.run_id).info.status == "FINISHED"
+
+
+def test_an_unadopted_prestarted_process_is_stopped():
+    from nnexp.tracking import agent
+
+    agent.prestart()
+    proc = agent._prestarted[0]
+    agent.discard_prestarted()
+    assert proc.poll() is not None and agent._prestarted is None
+    agent.discard_prestarted()  # nothing left: a no-op
+
+
+def test_the_agent_takes_the_environment_of_the_launch_keeping_one_blas_thread():
+    from nnexp.tracking.agent_process import AGENT_THREADS, adopt_env
+
+    environ = {"OLD": "1", "KEPT": "x", **AGENT_THREADS}
+    adopt_env({"KEPT": "y", "MLFLOW_TRACKING_PASSWORD": "s3cret", "OPENBLAS_NUM_THREADS": "8"}, environ)
+    assert environ == {"KEPT": "y", "MLFLOW_TRACKING_PASSWORD": "s3cret", **AGENT_THREADS}
+
+
+def test_the_tracking_process_marks_runs_of_dead_processes_killed(compose_cfg, tmp_path, store, capfd):
+    from nnexp.contract import PID_START_TAG
+    from nnexp.tracking.liveness import process_tags
+
+    mine = process_tags()
+    exp_id = client(store).get_experiment_by_name("nnexp").experiment_id
+    dead = client(store).create_run(exp_id, tags={**mine, PID_START_TAG: "1"}).info.run_id  # pid reused
+    alive = client(store).create_run(exp_id, tags=mine).info.run_id
+    run_training(quick(compose_cfg, tmp_path, store, "tracking.log_model=false"), tracking_process=True)
+    assert client(store).get_run(dead).info.status == "KILLED"
+    assert client(store).get_run(alive).info.status == "RUNNING"
+    assert f"nnexp-train: marked run {dead} KILLED" in capfd.readouterr().err
+    client(store).set_terminated(alive)
