@@ -27,7 +27,7 @@ from nnexp.contract import (
 )
 from nnexp.repro.reproduce import Target, load_data, prepare_config
 from nnexp.search.confirm import new_seeds
-from nnexp.search.confirmed import ConfirmedTrial, mean_std, seed_overrides
+from nnexp.search.confirmed import ConfirmedTrial, seed_overrides
 from nnexp.search.winner import HEADLINE
 from nnexp.tracking.sweep_runs import confirmation_label
 
@@ -93,6 +93,5 @@ def seeds_lines(target: Target, row: ConfirmedTrial) -> list[str]:
         f"run's {target.value:.4f} is left out of the mean"
     ]
     if row.test:
-        scores = ", ".join(f"{k} {mean_std(v)[0]:.4f} ± {mean_std(v)[1]:.4f}" for k, v in row.test.items())
-        lines.append(f"test score over the same seeds: {scores}")
+        lines.append(f"test score over the same seeds: {row.test_text()}")
     return lines

@@ -66,6 +66,10 @@ class ConfirmedTrial:
     def std(self) -> float:
         return mean_std(self.values)[1]
 
+    def test_text(self) -> str:
+        """``test_r2 0.3178 ± 0.0352, ...``: the test metrics' mean ± std over the seeds."""
+        return ", ".join(f"{k} {mean_std(v)[0]:.4f} ± {mean_std(v)[1]:.4f}" for k, v in self.test.items())
+
     def as_dict(self) -> dict[str, Any]:
         """One row of the results file's confirmation table."""
         row: dict[str, Any] = {
@@ -136,8 +140,9 @@ class Confirmation:
             f"over {len(c.values)} new seed(s) {c.seeds} (the search run left out)"
         ]
         if c.test:
-            scores = ", ".join(f"{k} {mean_std(v)[0]:.4f} ± {mean_std(v)[1]:.4f}" for k, v in c.test.items())
-            out.append(f"[sweep] confirmed test score of trial {c.trial} over the same seeds: {scores}")
+            out.append(
+                f"[sweep] confirmed test score of trial {c.trial} over the same seeds: {c.test_text()}"
+            )
         return out
 
     def table(self, metric: str) -> str:
