@@ -29,7 +29,7 @@ from nnexp.repro.reproduce import Target, load_data, prepare_config
 from nnexp.search.confirm import new_seeds
 from nnexp.search.confirmed import ConfirmedTrial, seed_overrides
 from nnexp.search.winner import HEADLINE
-from nnexp.tracking.sweep_runs import confirmation_label
+from nnexp.tracking.run_names import confirmation_label
 
 
 def confirm_with_seeds(

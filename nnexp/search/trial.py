@@ -13,7 +13,7 @@ import optuna
 
 from nnexp.contract import DIVERGED_REASON, HEARTBEAT_ATTR, PRUNE_REASON_ATTR
 from nnexp.errors import SweepAborted
-from nnexp.tracking.sweep_runs import is_diverged_reason
+from nnexp.tracking.run_names import is_diverged_reason
 
 
 @dataclass

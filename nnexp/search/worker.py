@@ -268,7 +268,8 @@ class Worker:
         """``run_training`` as the trial's child run (tagged, named after its params)."""
         from omegaconf import OmegaConf
 
-        from nnexp.tracking.sweep_runs import NAME_PARAMS, confirmation_label, trial_role, trial_run_name
+        from nnexp.tracking.run_names import NAME_PARAMS, confirmation_label, trial_run_name
+        from nnexp.tracking.sweep_runs import trial_role
 
         train = self.train
         if train is None:
@@ -353,7 +354,7 @@ class Worker:
             reason=out.reason,
             test_metrics=out.test_metrics if out.state == "COMPLETE" else None,
         )
-        from nnexp.tracking.sweep_runs import confirmation_label
+        from nnexp.tracking.run_names import confirmation_label
 
         label = confirmation_label(self.confirm_tags)
         if label:

@@ -21,10 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nnexp.contract import (
-    CONFIRM_SEED_TAG,
     CONFIRM_STUDY_SUFFIX,
-    CONFIRMS_TAG,
-    DIVERGED_REASON,
     FAIL_REASON_TAG,
     HOST_TAG,
     NOTE_TAG,
@@ -40,18 +37,11 @@ from nnexp.contract import (
     TRIAL_TAG,
 )
 from nnexp.contract import RUN_NAME_TAG as NAME_TAG
-from nnexp.tracking.links import run_link
-
-#: The run params shown in a trial run's name, with their short labels ("" = the bare value).
-NAME_PARAMS: tuple[tuple[str, str], ...] = (
-    ("optimizer.name", ""),
-    ("optimizer.lr", "lr"),
-    ("model.depth", "d"),
-    ("model.width", "w"),
+from nnexp.tracking.run_names import (
+    confirmation_label,
+    trial_note,
+    trial_run_name,
 )
-#: Name suffix per Optuna trial state (COMPLETE has none); a diverged trial is PRUNED.
-STATE_SUFFIX = {"PRUNED": " [pruned]", "FAIL": " [failed]"}
-DIVERGED_SUFFIX = " [diverged]"
 
 
 def client(uri: str) -> Any:
@@ -157,80 +147,6 @@ def find_trial_run(cl: Any, experiment_id: str, study_name: str, number: int) ->
         f"tags.`{ROLE_TAG}` = '{trial_role(study_name)}' and tags.`{STUDY_TAG}` = {_quote(study_name)} "
         f"and tags.`{TRIAL_TAG}` = '{int(number)}'",
     )
-
-
-def _short_value(value: Any) -> str:
-    """``0.0031`` -> ``3.1e-03``, ``[128, 64]`` -> ``128-64``, ``"2"`` -> ``2``."""
-    text = str(value).strip()
-    if text.startswith("[") and text.endswith("]"):
-        return "-".join(_short_value(v) for v in text[1:-1].split(",") if v.strip())
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    if number.is_integer() and "e" not in text.lower() and "." not in text:
-        return str(int(number))
-    return f"{number:.1e}"
-
-
-def confirmation_label(tags: Mapping[str, Any]) -> str | None:
-    """``confirm-7 seed=2``: how a confirmation run (``hydra.sweeper.confirm``) or its line is
-    named, from its tags; None for a search trial's."""
-    if tags.get(CONFIRMS_TAG) in (None, "") or tags.get(CONFIRM_SEED_TAG) in (None, ""):
-        return None
-    return f"confirm-{tags[CONFIRMS_TAG]} seed={tags[CONFIRM_SEED_TAG]}"
-
-
-def trial_run_name(
-    number: int,
-    params: Mapping[str, Any],
-    state: str | None = None,
-    reason: str | None = None,
-    label: str | None = None,
-) -> str:
-    """A trial run's name: ``trial-7 adam lr=3.1e-03 d=2 w=128`` (+ ``[pruned]``/``[failed]``,
-    or ``[diverged]`` for a trial PRUNED because it diverged: its ``reason``).
-
-    ``params`` are the run's params (dotted config keys); missing keys are left out. ``label``
-    replaces ``trial-7`` (a confirmation run: ``confirm-7 seed=2``).
-    """
-    parts = [label or f"trial-{int(number)}"]
-    for key, label in NAME_PARAMS:
-        if key in params and params[key] not in (None, ""):
-            value = _short_value(params[key])
-            parts.append(f"{label}={value}" if label else value)
-    if state == "PRUNED" and is_diverged_reason(reason):
-        return " ".join(parts) + DIVERGED_SUFFIX
-    return " ".join(parts) + STATE_SUFFIX.get(state or "", "")
-
-
-def is_diverged_reason(reason: str | None) -> bool:
-    """Whether a trial's reason says it diverged (``diverged: non-finite loss at epoch 3``)."""
-    return bool(reason) and str(reason).startswith(DIVERGED_REASON)
-
-
-def trial_note(
-    study_name: str,
-    number: int,
-    state: str,
-    *,
-    pruned_at: int | None = None,
-    fail_reason: str | None = None,
-    parent_run_id: str | None = None,
-    experiment_id: str | None = None,
-) -> str:
-    """Markdown description of a trial run: its sweep and what happened to the trial."""
-    sweep = f"`{study_name}`"
-    if parent_run_id and experiment_id:
-        sweep = run_link(f"sweep-{study_name}", parent_run_id, experiment_id)
-    what = {"COMPLETE": "completed", "PRUNED": "pruned", "FAIL": "failed"}.get(state, state.lower())
-    if state == "PRUNED" and is_diverged_reason(fail_reason):
-        what += f" ({fail_reason}; the weights of the last finite epoch were kept)"
-    elif state == "PRUNED" and pruned_at is not None:
-        what += f" at epoch {pruned_at} (its learning curve was behind the other trials')"
-    if state == "FAIL" and fail_reason:
-        what += f": {fail_reason}"
-    return f"Trial {int(number)} of sweep {sweep}: **{what}**."
 
 
 def record_trial_outcome(

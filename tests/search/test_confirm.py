@@ -22,7 +22,7 @@ from nnexp.errors import SweepSettingError, exit_code
 from nnexp.search.confirm import missing, new_seeds, parse_confirm
 from nnexp.search.confirmed import Confirmation, choose, confirmed_trial, group, mean_std
 from nnexp.search.settings import normalized
-from nnexp.tracking.sweep_runs import confirmation_label, trial_run_name
+from nnexp.tracking.run_names import confirmation_label, trial_run_name
 
 DIST = {"lr": FloatDistribution(1e-4, 1.0, log=True)}
 
