@@ -36,11 +36,15 @@ def describe_storage(url: str) -> str:
 
 
 def is_storage_error(exc: BaseException) -> bool:
-    """Whether ``exc`` (or its cause chain) is a database connection/driver error."""
+    """Whether ``exc`` (or its cause chain) is a database connection/driver error of the
+    Optuna storage. An MLflow error is not, even when a database error caused it (MLflow's own
+    SQL store): that one is MLflow's, an ordinary trial failure."""
     seen = 0
     cur: BaseException | None = exc
     while cur is not None and seen < 8:
         mod = type(cur).__module__ or ""
+        if mod.startswith("mlflow"):
+            return False
         if mod.startswith(("sqlalchemy", "psycopg", "psycopg2", "pymysql", "redis")):
             return True
         if type(cur).__name__ == "StorageInternalError":

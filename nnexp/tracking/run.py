@@ -20,6 +20,12 @@ _MAX_TAGS_PER_BATCH = 100
 EPOCH_METRICS = ("train_loss", "val_loss", "val_accuracy", "lr", "epoch_seconds", "l2_penalty")
 
 
+def _lost_insert_race(exc: BaseException) -> bool:
+    """Whether ``exc`` says a row another process inserted at the same moment already exists."""
+    text = str(exc).lower()
+    return "unique constraint" in text or "duplicate key" in text
+
+
 class TrackedRun:
     """A thin wrapper over :class:`mlflow.tracking.MlflowClient` bound to one run id.
 
@@ -73,10 +79,23 @@ class TrackedRun:
         for i in range(0, len(items), _MAX_TAGS_PER_BATCH):
             self.client.log_batch(self.run_id, tags=items[i : i + _MAX_TAGS_PER_BATCH])
 
-    def log_inputs(self, datasets: Sequence[Any]) -> None:
-        """Log ``mlflow.entities.DatasetInput`` s (the runs table's Dataset column)."""
-        if datasets:
-            self.client.log_inputs(self.run_id, datasets=list(datasets))
+    def log_inputs(self, datasets: Sequence[Any], *, attempts: int = 4) -> None:
+        """Log ``mlflow.entities.DatasetInput`` s (the runs table's Dataset column).
+
+        Runs that start together (a sweep's workers) log the same dataset at once; MLflow's SQL
+        store checks whether a dataset exists and then inserts it, so all but one insert can hit
+        the unique constraint. That is retried (the row then exists); other errors are not.
+        """
+        if not datasets:
+            return
+        for attempt in range(1, attempts + 1):
+            try:
+                self.client.log_inputs(self.run_id, datasets=list(datasets))
+                return
+            except Exception as exc:
+                if attempt == attempts or not _lost_insert_race(exc):
+                    raise
+                time.sleep(0.1 * attempt)
 
     def log_metrics(self, metrics: Mapping[str, float], step: int = 0, *, synchronous: bool = True) -> None:
         """Log several metrics at one step in one ``log_batch`` request.

@@ -108,6 +108,24 @@ def test_probe_storage_names_the_database_and_masks_the_password() -> None:
     assert not is_storage_error(ValueError("x"))
 
 
+def test_an_mlflow_error_caused_by_its_own_database_is_not_the_optuna_storage() -> None:
+    """MLflow's SQL store wraps SQLAlchemy errors: those are MLflow's, not the Optuna storage's."""
+    import sqlalchemy.exc
+    from mlflow.exceptions import MlflowException
+
+    from nnexp.search.health import is_storage_error
+
+    cause = sqlalchemy.exc.IntegrityError("INSERT INTO datasets", {}, Exception("UNIQUE constraint"))
+    assert is_storage_error(cause)
+    try:
+        try:
+            raise cause
+        except sqlalchemy.exc.IntegrityError as e:
+            raise MlflowException(f"({type(e).__name__}) {e}") from e
+    except MlflowException as wrapped:
+        assert not is_storage_error(wrapped)
+
+
 def test_reconnect_timeout_setting_is_checked() -> None:
     from nnexp.errors import SweepSettingError
     from nnexp.search.settings import check_settings

@@ -295,8 +295,9 @@ def test_interrupt_and_resume_reaches_exactly_n_trials(tmp_path, sig):
         states = [t.state.name for t in trials]
         return (
             states.count("COMPLETE") >= 2
+            and len(trials) < n  # not the last trial: the sweep has work left when it dies
             and states[-1:] == ["RUNNING"]
-            and 1 <= len(trials[-1].intermediate_values) <= 8
+            and 1 <= len(trials[-1].intermediate_values) <= 10
         )
 
     try:
@@ -310,8 +311,9 @@ def test_interrupt_and_resume_reaches_exactly_n_trials(tmp_path, sig):
     before = study_of(tmp_path).trials
     interrupted = [t.number for t in before if t.state.name in ("RUNNING", "FAIL")]
     # normally the trial caught above; empty only if a stalled machine let it finish before
-    # the signal arrived: the resume must reach exactly n finished trials either way
-    assert len(before) < n
+    # the signal arrived (the next one may then have started): the resume must reach exactly
+    # n finished trials either way
+    assert len(before) <= n and sum(t.state.name == "COMPLETE" for t in before) < n
 
     out = sweep(tmp_path, *args).stdout
     assert "resuming" in out
