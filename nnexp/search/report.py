@@ -50,10 +50,13 @@ def trial_line(
     reason: str | None = None,
     n_trials: int | None = None,
     test_metrics: Mapping[str, float] | None = None,
+    label: str | None = None,
 ) -> str:
     """Format the per-trial line (number, state, value, test R² and RMSE of a regression
-    trial, best so far, elapsed seconds)."""
-    head = f"[trial {number}" + (f"/{n_trials - 1}" if n_trials else "") + f"] {state}"
+    trial, best so far, elapsed seconds). ``label`` names a confirmation run instead
+    (``[confirm-7 seed=2] ...``, no best so far: it is not a search trial)."""
+    name = label or f"trial {number}" + (f"/{n_trials - 1}" if n_trials else "")
+    head = f"[{name}] {state}"
     parts = [head]
     if pruned_at is not None:
         parts.append(f"at epoch {pruned_at}")
@@ -67,10 +70,11 @@ def trial_line(
         for k in TRIAL_LINE_SCORES
         if test_metrics and k in test_metrics
     ]
-    best = f"best={format_number(best_value)}" + (
-        f" (trial {best_number})" if best_number is not None else ""
-    )
-    parts.append(best)
+    if not label:
+        best = f"best={format_number(best_value)}" + (
+            f" (trial {best_number})" if best_number is not None else ""
+        )
+        parts.append(best)
     parts.append(f"{elapsed_s:.1f}s")
     return " ".join(parts)
 

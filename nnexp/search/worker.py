@@ -74,18 +74,9 @@ from nnexp.search.status import STATUS_EVERY, status_due, sweep_status
 from nnexp.search.storage import context_storage_url, count_lock, load_study
 from nnexp.search.tell import Teller
 from nnexp.search.trial import TrialCallback, TrialOutcome, diverged_reason, objective_value
+from nnexp.train.threads import worker_threads
 
 log = logging.getLogger(__name__)
-
-
-def worker_threads(n_jobs: int, cores: int | None = None) -> int:
-    """BLAS threads per worker: ``cores // n_jobs``, at least 1."""
-    if cores is None:
-        try:
-            cores = len(os.sched_getaffinity(0))
-        except AttributeError:  # pragma: no cover - not Linux
-            cores = os.cpu_count() or 1
-    return max(1, int(cores) // max(1, int(n_jobs)))
 
 
 class Worker:
@@ -341,6 +332,8 @@ class Worker:
                 self.teller.fail(trial, out)
 
     def _print(self, out: TrialOutcome) -> None:
+        from nnexp.tracking.run_names import confirmation_label
+
         best_value, best_number = self._best()
         out.ended = time.time()
         line = trial_line(
@@ -353,12 +346,8 @@ class Worker:
             pruned_at=out.pruned_at,
             reason=out.reason,
             test_metrics=out.test_metrics if out.state == "COMPLETE" else None,
+            label=confirmation_label(self.confirm_tags),
         )
-        from nnexp.tracking.run_names import confirmation_label
-
-        label = confirmation_label(self.confirm_tags)
-        if label:
-            line = line.replace(f"[trial {out.number}]", f"[{label}]", 1).replace(" best=- ", " ", 1)
         print_line(line, self.stream)
         self._status(out.number)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 
 
@@ -16,3 +17,13 @@ def blas_threads(threads: int | None) -> Iterator[None]:
 
     with threadpool_limits(limits=int(threads), user_api="blas"):
         yield
+
+
+def worker_threads(n_jobs: int, cores: int | None = None) -> int:
+    """BLAS threads per worker: ``cores // n_jobs``, at least 1."""
+    if cores is None:
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:  # pragma: no cover - not Linux
+            cores = os.cpu_count() or 1
+    return max(1, int(cores) // max(1, int(n_jobs)))

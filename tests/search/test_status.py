@@ -214,3 +214,9 @@ def test_best_test_scores_reach_the_results_file_and_the_description(tmp_path):
     )
     assert not any("vs baseline" in x for x in best_lines(summary, "val_loss", None))  # said once
     assert "vs baseline" not in describe(summary, "val_loss", "minimize")  # the trust note has it
+
+
+def test_a_confirmation_line_is_named_by_its_label_and_shows_no_best_so_far():
+    line = trial_line(3, "COMPLETE", 0.9749, 0.98, 1, 1.7, label="confirm-12 seed=1")
+    assert line == "[confirm-12 seed=1] COMPLETE value=0.9749 1.7s"
+    assert trial_line(3, "COMPLETE", 0.9749, 0.98, 1, 1.7).startswith("[trial 3] COMPLETE value=0.9749 best=")
