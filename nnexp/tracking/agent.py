@@ -22,8 +22,10 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -146,8 +148,10 @@ class BackgroundRecorder:
         self.seconds: dict[str, float] = {}
         self._error: str | None = None
         self._done = False
+        self._idle = False
         self._closed = False
         self._announced = False
+        self._drawn: Path | None = None  # plots drawn here, removed once the agent is done
 
     @classmethod
     def launch(cls, start: Mapping[str, Any]) -> BackgroundRecorder:
@@ -184,6 +188,8 @@ class BackgroundRecorder:
             self.run_id, self.experiment_id = payload["run_id"], payload["experiment_id"]
         elif kind == "error" and self._error is None:
             self._error = payload
+        elif kind == "idle":
+            self._idle = True
         elif kind == "done":
             self._done = True
             self.model_uri = payload.get("model_uri")
@@ -219,6 +225,8 @@ class BackgroundRecorder:
         if self._closed:
             return
         self._closed = True
+        if self._drawn is not None:
+            shutil.rmtree(self._drawn, ignore_errors=True)
         self._outbox.put(None)
         self._sender.join(timeout=5)
         for conn in (self._send, self._recv):
@@ -240,6 +248,11 @@ class BackgroundRecorder:
         except BaseException:
             self.fail_safely("FAILED")
             raise
+
+    def busy(self) -> bool:
+        """Whether the agent is still setting up or warming up (it says ``idle`` when done)."""
+        self.poll()
+        return not (self._idle or self._done)
 
     # --- RunRecorder's interface ------------------------------------------------------------
     def announce(self) -> str | None:
@@ -267,9 +280,43 @@ class BackgroundRecorder:
         """Final metrics and stop-reason tags."""
         self._post("log_outcome", **kwargs)
 
-    def log_artifacts(self, *, dataset: Any, **kwargs: Any) -> None:
-        """Config, weights, dataset identity and plots (drawn by the agent)."""
-        self._post("log_artifacts", dataset=DatasetView.of(dataset), **kwargs)
+    def log_artifacts(
+        self,
+        *,
+        dataset: Any,
+        history: Mapping[str, Any],
+        best_epoch: int | None,
+        y_pred_test: np.ndarray | None,
+        plots: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        """Config, weights, dataset identity and plots. The plots are drawn by whichever process
+        is free: the agent once it is idle, else this one (it would only wait for the agent)."""
+        drawn = None
+        if plots and self.busy():
+            from nnexp.tracking.plots import run_plots
+
+            start = time.perf_counter()
+            self._drawn = Path(tempfile.mkdtemp(prefix="nnexp-plots-"))
+            drawn = run_plots(
+                self._drawn,
+                history,
+                best_epoch=best_epoch,
+                y_test=dataset.y_test,
+                y_pred_test=y_pred_test,
+                class_names=getattr(dataset, "class_names", None),
+            )
+            self.seconds["plots_here"] = time.perf_counter() - start
+        self._post(
+            "log_artifacts",
+            dataset=DatasetView.of(dataset),
+            history=history,
+            best_epoch=best_epoch,
+            y_pred_test=y_pred_test,
+            plots=plots,
+            drawn_plots=drawn,
+            **kwargs,
+        )
 
     def log_model(self, weights: Path, X_example: np.ndarray, tracking_uri: str) -> None:
         """Log the servable model from the saved weights (its URI: :attr:`model_uri` after end)."""

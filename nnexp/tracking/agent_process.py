@@ -4,8 +4,8 @@ replays the calls :class:`nnexp.tracking.agent.BackgroundRecorder` forwards over
 
 It imports MLflow's client and store at once (:mod:`nnexp.tracking.headstart`), before the start
 message comes (``nnexp-train`` starts it before Hydra composes); then it sets up the store and the
-experiment, marks runs of dead processes KILLED, and warms up what the plots and the model need
-while the training process trains. The run itself is created with the first call that records
+experiment, marks runs of dead processes KILLED, and warms up what the model and the plots need
+while the training process trains (in steps, between two calls), then says it is idle. The run itself is created with the first call that records
 something. It ignores SIGINT/SIGTERM: the training process decides how the run ends (a closed pipe:
 KILLED).
 """
@@ -15,11 +15,11 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from multiprocessing.connection import Connection
 from typing import Any
 
-from nnexp.tracking.headstart import preimport, warm_up
+from nnexp.tracking.headstart import preimport, warm_up_steps
 from nnexp.tracking.store import TrackingUnavailable
 
 #: The tracking process's BLAS/OpenMP threads: one, so it never competes with training's.
@@ -127,14 +127,23 @@ class _Agent:
 
 
 def serve(inbox: Connection, outbox: Connection) -> None:
-    """The agent's loop: set up the store, replay the recorder calls until the run ends."""
+    """The agent's loop: set up the store, replay the recorder calls until the run ends.
+
+    Whenever no call is waiting (and the store is set up) it takes one warm-up step instead;
+    once they are all done it tells the training process it is ``idle`` (which then gives its
+    BLAS all cores and leaves the plots to this process)."""
     agent = _Agent(outbox)
-    warmed = False
+    steps: Iterator[Any] | None = warm_up_steps()
     while True:
-        if agent.experiment_id is not None and not warmed and not inbox.poll(0):
-            warmed = True
-            with agent.timer("warm_up"):  # not waited for unless the run ends first
-                warm_up()
+        if steps is not None and agent.experiment_id is not None and not inbox.poll(0):
+            step = next(steps, None)
+            if step is None:
+                steps = None
+                outbox.send(("idle", None))
+            else:
+                with agent.timer("warm_up"):  # not waited for unless the run ends first
+                    step()
+            continue
         try:
             method, args, kwargs = inbox.recv()
         except EOFError:  # the training process vanished
@@ -169,5 +178,13 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def _exit_now(code: int) -> None:
+    """Leave without the interpreter's teardown of everything MLflow imported (most of a
+    second, waited for by the training process): every record is stored by now."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    _exit_now(main(sys.argv[1:]))

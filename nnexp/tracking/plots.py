@@ -104,3 +104,22 @@ def confusion_matrix_png(
     path = Path(path)
     canvas.print_png(str(path))
     return path
+
+
+def run_plots(
+    folder: str | Path,
+    history: Mapping[str, Sequence[float]],
+    *,
+    best_epoch: int | None = None,
+    y_test: np.ndarray | None = None,
+    y_pred_test: np.ndarray | None = None,
+    class_names: Sequence[str] | None = None,
+) -> Path:
+    """A run's figures in ``folder`` (created): ``learning_curves.png`` and, for a classifier
+    (``y_pred_test`` given), ``confusion_matrix.png``. Returns ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    learning_curves(history, folder / "learning_curves.png", best_epoch=best_epoch)
+    if y_pred_test is not None and y_test is not None:
+        confusion_matrix_png(y_test, y_pred_test, folder / "confusion_matrix.png", class_names=class_names)
+    return folder

@@ -129,8 +129,13 @@ class RunRecorder:
         best_epoch: int | None,
         y_pred_test: np.ndarray | None,  # test predictions of a classifier, else None
         plots: bool = True,
+        drawn_plots: Path | None = None,
     ) -> None:
-        """Config YAML, weights, dataset identity and (``plots``) PNG figures, in one upload."""
+        """Config YAML, weights, dataset identity and (``plots``) PNG figures, in one upload.
+        ``drawn_plots``: a folder of figures already drawn (by the training process), uploaded
+        as they are instead of drawing them here."""
+        import shutil
+
         from omegaconf import OmegaConf
 
         with tempfile.TemporaryDirectory(prefix="nnexp-artifacts-") as tmp:
@@ -148,19 +153,20 @@ class RunRecorder:
                 if weights is not None:
                     (root / WEIGHTS_DIR).mkdir()
                     (root / WEIGHTS_DIR / WEIGHTS_FILE).write_bytes(Path(weights).read_bytes())
-            if plots:
+                if plots and drawn_plots is not None:
+                    shutil.copytree(drawn_plots, root / PLOTS_DIR)
+            if plots and drawn_plots is None:
                 with self.timer("plots"):
-                    from nnexp.tracking.plots import confusion_matrix_png, learning_curves
+                    from nnexp.tracking.plots import run_plots
 
-                    (root / PLOTS_DIR).mkdir()
-                    learning_curves(history, root / PLOTS_DIR / "learning_curves.png", best_epoch=best_epoch)
-                    if y_pred_test is not None:  # classification only
-                        confusion_matrix_png(
-                            dataset.y_test,
-                            y_pred_test,
-                            root / PLOTS_DIR / "confusion_matrix.png",
-                            class_names=getattr(dataset, "class_names", None),
-                        )
+                    run_plots(
+                        root / PLOTS_DIR,
+                        history,
+                        best_epoch=best_epoch,
+                        y_test=dataset.y_test,
+                        y_pred_test=y_pred_test,
+                        class_names=getattr(dataset, "class_names", None),
+                    )
             with self.timer("artifacts"):
                 self.run.log_artifacts(root)
 

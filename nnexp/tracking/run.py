@@ -15,6 +15,7 @@ from nnexp.tracking.masking import mask_secrets
 #: MLflow's per-request batch limits.
 _MAX_PARAMS_PER_BATCH = 100
 _MAX_TAGS_PER_BATCH = 100
+_MAX_METRICS_PER_BATCH = 1000
 
 #: Per-epoch record keys logged as metrics (in this order), each with ``step=epoch``.
 EPOCH_METRICS = ("train_loss", "val_loss", "val_accuracy", "lr", "epoch_seconds", "l2_penalty")
@@ -37,7 +38,7 @@ class TrackedRun:
         self.run_id = run_id
         self.experiment_id = experiment_id
         self.status: str | None = None
-        self._writer: _BackgroundWriter | None = None
+        self._writer: _MetricWriter | None = None
 
     @classmethod
     def start(
@@ -100,8 +101,10 @@ class TrackedRun:
     def log_metrics(self, metrics: Mapping[str, float], step: int = 0, *, synchronous: bool = True) -> None:
         """Log several metrics at one step in one ``log_batch`` request.
 
-        ``synchronous=False`` queues the request on this run's writer thread (requests stay one
-        per call and in order); :meth:`flush` (called by :meth:`end`) waits for all of them.
+        ``synchronous=False`` queues them on this run's writer thread, which stores them in
+        order and merges what queued up meanwhile into one request (an SQLite commit costs
+        milliseconds: a backlog of 100 epochs is one request, not 100); :meth:`flush` (called by
+        :meth:`end`) waits for all of them.
         """
         from mlflow.entities import Metric
 
@@ -113,8 +116,8 @@ class TrackedRun:
             self.client.log_batch(self.run_id, metrics=items)
         else:
             if self._writer is None:
-                self._writer = _BackgroundWriter()
-            self._writer.submit(self.client.log_batch, self.run_id, metrics=items)
+                self._writer = _MetricWriter(self.client, self.run_id)
+            self._writer.submit(items)
 
     def log_epoch(self, record: Mapping[str, float], *, synchronous: bool = False) -> None:
         """Log one epoch's record (``EPOCH_METRICS`` present in it) with ``step=epoch``:
@@ -152,37 +155,63 @@ class TrackedRun:
             pass
 
 
-class _BackgroundWriter:
-    """One daemon thread running queued tracking calls in order, so training never waits on
-    the store (SQLite commits cost milliseconds each). MLflow's own async logging is not used:
-    its queue polls with a 1 s timeout, which would add up to a second to every run's end."""
+class _MetricWriter:
+    """One daemon thread storing queued metrics in order, so training never waits on the store.
 
-    def __init__(self) -> None:
-        self._queue: queue.Queue[Any] = queue.Queue()
+    What queued up while a request was in flight goes out as one request (at most
+    :data:`_MAX_METRICS_PER_BATCH` metrics), so a slow store costs a run few commits, not one
+    per epoch. MLflow's own async logging is not used: its queue polls with a 1 s timeout,
+    which would add up to a second to every run's end.
+    """
+
+    def __init__(self, client: Any, run_id: str) -> None:
+        self._client = client
+        self._run_id = run_id
+        self._queue: queue.Queue[list[Any] | None] = queue.Queue()
+        self._pending: list[Any] | None = None  # taken from the queue, for the next request
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._loop, name="nnexp-tracking", daemon=True)
         self._thread.start()
 
-    def _loop(self) -> None:
+    def _take(self) -> tuple[list[Any], bool]:
+        """The next request's metrics (blocking for the first), and whether to stop after it."""
+        if self._pending is not None:
+            first, self._pending = self._pending, None
+        else:
+            first = self._queue.get()
+        if first is None:
+            return [], True
+        batch = list(first)
         while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            fn, args, kwargs = item
-            if self._error is None:
+            try:
+                more = self._queue.get_nowait()
+            except queue.Empty:
+                return batch, False
+            if more is None:
+                return batch, True
+            if len(batch) + len(more) > _MAX_METRICS_PER_BATCH:
+                self._pending = more
+                return batch, False
+            batch.extend(more)
+
+    def _loop(self) -> None:
+        stop = False
+        while not stop:
+            batch, stop = self._take()
+            if batch and self._error is None:
                 try:
-                    fn(*args, **kwargs)
+                    self._client.log_batch(self._run_id, metrics=batch)
                 except BaseException as exc:  # noqa: BLE001 - re-raised by close()
                     self._error = exc
 
-    def submit(self, fn: Any, *args: Any, **kwargs: Any) -> None:
-        """Queue ``fn(*args, **kwargs)``; raise an earlier call's error right away."""
+    def submit(self, metrics: list[Any]) -> None:
+        """Queue ``metrics``; raise an earlier request's error right away."""
         if self._error is not None:
             raise self._error
-        self._queue.put((fn, args, kwargs))
+        self._queue.put(metrics)
 
     def close(self) -> None:
-        """Run everything queued, stop the thread, raise the first error (if any)."""
+        """Store everything queued, stop the thread, raise the first error (if any)."""
         self._queue.put(None)
         self._thread.join()
         if self._error is not None:

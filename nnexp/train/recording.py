@@ -147,6 +147,23 @@ def fit_callbacks(
     return out
 
 
+@contextlib.contextmanager
+def sharing_cores(cfg: DictConfig, recorder: Any, tracking_process: bool) -> Iterator[list[Any]]:
+    """Inside, a run whose tracking process is still busy trains with one BLAS thread fewer
+    than the cores (see :class:`nnexp.train.threads.CoreShare`); yields the epoch callback that
+    lifts the limit once it is idle. Only when ``trainer.threads`` is not set."""
+    if not tracking_process or recorder is None or cfg.trainer.threads is not None:
+        yield []
+        return
+    from nnexp.train.threads import CoreShare
+
+    share = CoreShare(recorder.busy)
+    try:
+        yield [share] if share.limited else []
+    finally:
+        share.close()
+
+
 def announcer(recorder: Any, experiment: str) -> Callable[[Any, Mapping[str, float]], None]:
     """Epoch callback printing the run id once the tracking process has created the run."""
 

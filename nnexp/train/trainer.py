@@ -28,7 +28,14 @@ from nnexp.tracking.timing import PhaseTimer
 from nnexp.train.baseline import Baseline, baseline_for, input_scaling
 from nnexp.train.datasets import load_config_dataset
 from nnexp.train.metrics import regression_scores
-from nnexp.train.recording import announce, fit_callbacks, open_tracking, run_tags, task_reason
+from nnexp.train.recording import (
+    announce,
+    fit_callbacks,
+    open_tracking,
+    run_tags,
+    sharing_cores,
+    task_reason,
+)
 from nnexp.train.threads import blas_threads
 
 WEIGHTS_FILE = "model.npz"
@@ -296,8 +303,9 @@ def run_training(
             if recorder is not None:
                 recorder.log_config(config, ds)
             announce(cfg, ds, task, baseline, recorder, tracking_process)
-            fit_cbs = fit_callbacks(cfg, recorder, monitor, tracking_process, callbacks)
-            model.fit(ds.X_train, ds.y_train, ds.X_val, ds.y_val, callbacks=fit_cbs)
+            with sharing_cores(cfg, recorder, tracking_process) as share:
+                fit_cbs = fit_callbacks(cfg, recorder, monitor, tracking_process, [*share, *callbacks])
+                model.fit(ds.X_train, ds.y_train, ds.X_val, ds.y_val, callbacks=fit_cbs)
             fitted = _final_evaluation(cfg, base, model, ds, monitor, mode, task)
             if recorder is not None:
                 model_uri = _hand_off(

@@ -175,3 +175,40 @@ def test_the_tracking_process_marks_runs_of_dead_processes_killed(compose_cfg, t
     assert client(store).get_run(alive).info.status == "RUNNING"
     assert f"nnexp-train: marked run {dead} KILLED" in capfd.readouterr().err
     client(store).set_terminated(alive)
+
+
+def _artifact_names(uri, run_id, path):
+    return sorted(a.path.rsplit("/", 1)[-1] for a in client(uri).list_artifacts(run_id, path))
+
+
+@pytest.mark.parametrize("drawer", ["training process", "tracking process"])
+def test_the_plots_are_drawn_by_whichever_process_is_free(compose_cfg, tmp_path, store, monkeypatch, drawer):
+    """A run that ends while its tracking process is still busy draws its plots itself; once
+    the tracking process has said it is idle, that process draws them. Either way the run has
+    both figures."""
+    from nnexp.tracking.agent import BackgroundRecorder
+
+    if drawer == "training process":
+        monkeypatch.setattr(BackgroundRecorder, "busy", lambda self: True)
+    else:
+        original = BackgroundRecorder.log_artifacts
+
+        def after_idle(self, **kwargs):
+            deadline = time.monotonic() + 120
+            while self.busy():  # wait for the agent's "idle" message
+                assert time.monotonic() < deadline, "the tracking process never became idle"
+                time.sleep(0.05)
+            return original(self, **kwargs)
+
+        monkeypatch.setattr(BackgroundRecorder, "log_artifacts", after_idle)
+    import tempfile
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    cfg = quick(compose_cfg, tmp_path, store, "tracking.log_plots=true", "tracking.log_model=false")
+    result = run_training(cfg, tracking_process=True)
+    assert _artifact_names(store, result.run_id, "plots") == ["confusion_matrix.png", "learning_curves.png"]
+    assert ("plots_here" in result.tracking_seconds) == (drawer == "training process")
+    assert ("plots" in result.tracking_seconds) == (drawer == "tracking process")
+    assert not list(scratch.iterdir())  # the figures drawn here are removed once uploaded
