@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Benchmark nnexp's NumPy MLP against scikit-learn, PyTorch (CPU) and the GEMM-only floor on MNIST.
 
-The network: 784-256-128-10, ReLU, softmax cross-entropy, Adam (lr 1e-3), batch 128, no dropout,
+The network: 784-256-128-10 (``--hidden`` sets the two hidden widths), ReLU, softmax cross-entropy, Adam (lr 1e-3), batch 128, no dropout,
 no L2, float32. Every framework trains on the same input (MNIST pixels / 255, float32; nnexp with
 ``scaling="none"`` so no one gets extra preprocessing) and is scored on the canonical 10k test set.
 
@@ -17,6 +17,7 @@ MNIST and trains one epoch (``--memory-epochs``).
     .venv/bin/python scripts/bench_nn.py                 # 10 epochs, 2 BLAS threads
     .venv/bin/python scripts/bench_nn.py --quick         # smoke test: 1 epoch on 5000 rows
     .venv/bin/python scripts/bench_nn.py --epochs 5 --repeats 2 --json bench.json
+    .venv/bin/python scripts/bench_nn.py --hidden 1024,1024 --epochs 3 --frameworks nnexp,gemm
 """
 
 from __future__ import annotations
@@ -352,7 +353,7 @@ def measure_memory(
     """Run :func:`memory_child` in a subprocess; None if it failed."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--memory-child", framework,
            "--data-dir", str(data_dir), "--memory-epochs", str(epochs), "--seed", str(seed),
-           "--threads", str(threads)]  # fmt: skip
+           "--threads", str(threads), "--hidden", ",".join(map(str, LAYERS[1:-1]))]  # fmt: skip
     if max_train is not None:
         cmd += ["--max-train", str(max_train)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -474,6 +475,7 @@ def environment() -> dict[str, str]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    global LAYERS
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument(
         "--data-dir", type=Path, default=None, help="holds mnist/ (default $NNEXP_DATA_DIR or ../shared/data)"
@@ -484,6 +486,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--frameworks", default=",".join(FRAMEWORKS), help="comma list of " + ",".join(FRAMEWORKS))
     p.add_argument("--max-train", type=int, default=None, help="cap training rows (stratified)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--hidden",
+        default=",".join(map(str, LAYERS[1:-1])),
+        help="the two hidden widths (default 256,128; e.g. 1024,1024 for wide layers)",
+    )
     p.add_argument("--sgemm-n", type=int, default=2048, help="size of the square sgemm for the peak")
     p.add_argument("--memory-epochs", type=int, default=1, help="epochs in each peak-memory subprocess")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
@@ -493,6 +500,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     p.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    try:
+        hidden = tuple(int(w) for w in args.hidden.split(","))
+    except ValueError:
+        hidden = ()
+    if len(hidden) != 2 or min(hidden) < 1:
+        p.error(f"--hidden takes two positive widths like 1024,1024 (got {args.hidden!r})")
+    LAYERS = (LAYERS[0], *hidden, LAYERS[-1])
     if args.quick:
         args.epochs = 1
         args.max_train = args.max_train or 5000

@@ -189,6 +189,14 @@ HYPERPARAMETERS: dict[str, Hyperparameter] = {
         ),
         _h("init", "auto", "choice", "model.init", choices=tuple(INIT_CHOICES)),
         _h("leaky_slope", 0.01, "real", "model.leaky_slope", **_UNIT),
+        _h(
+            "input_dropout",
+            0.0,
+            "real",
+            "model.input_dropout",
+            doc="drop probability of each input feature in training (inverted dropout)",
+            **_UNIT,
+        ),
         # task and data handling
         _h("task", "auto", "choice", "model.task", choices=TASK_CHOICES),
         _h("n_classes", None, "int", nullable=True, low=2, doc="force K classes 0..K-1 (integer labels)"),

@@ -40,7 +40,8 @@ class MLP(Persistent):
         activation (``relu``, ``leaky_relu`` with ``leaky_slope``, ``tanh``, ``sigmoid``,
         ``identity``), batch_norm (per hidden layer, before the activation; ``bn_momentum`` is
         the running-statistics decay, ``bn_eps`` the variance epsilon), dropout (inverted, on
-        hidden activations, in [0, 1)), init (``auto``: He for the ReLU family, Xavier
+        hidden activations, in [0, 1)), input_dropout (inverted, on the input features, in
+        [0, 1); training only, like dropout), init (``auto``: He for the ReLU family, Xavier
         otherwise and for the output layer; ``he``; ``xavier``).
     Task and head
         task ``auto`` means classification for integer, bool or text targets and regression
@@ -121,6 +122,7 @@ class MLP(Persistent):
         t_max: int | None = D["t_max"],
         init: str = D["init"],
         leaky_slope: float = D["leaky_slope"],
+        input_dropout: float = D["input_dropout"],
         task: str = D["task"],
         n_classes: int | None = D["n_classes"],
         scaling: str = D["scaling"],
@@ -269,12 +271,18 @@ class MLP(Persistent):
         return h.hexdigest()
 
     def loss_and_grads(
-        self, X: Any, y: Any, dropout_masks: list[np.ndarray] | None = None
+        self,
+        X: Any,
+        y: Any,
+        dropout_masks: list[np.ndarray] | None = None,
+        input_mask: np.ndarray | None = None,
     ) -> tuple[float, list[np.ndarray]]:
         """Data loss + L2 penalty on (X, y) and its gradient, one array per :attr:`params` entry.
 
         Deterministic: no dropout unless ``dropout_masks`` (one 0/1 keep-mask of shape
         ``(n_samples, width_l)`` per hidden layer, scaled by ``1 / (1 - dropout)`` here) is given;
+        likewise no input dropout unless ``input_mask`` (0/1, ``(n_samples, n_features)``,
+        scaled by ``1 / (1 - input_dropout)``) is given;
         batch norm uses the batch statistics (training mode) without touching the running ones.
         X goes through the fitted input scaling like everywhere else; a regression loss is on
         the standardized target (the objective training minimises).
@@ -284,6 +292,10 @@ class MLP(Persistent):
         y = check_targets(y, X.shape[0])
         targets = self._targets(y)
         x = self._transform(X)
+        if input_mask is not None:  # as training draws it: keep-mask * 1 / (1 - input_dropout)
+            if np.shape(input_mask) != x.shape:
+                raise ValueError(f"input_mask must have shape {x.shape}, got {np.shape(input_mask)}")
+            x = x * (np.asarray(input_mask, dtype=net.dtype) * (1.0 / (1.0 - float(self.input_dropout))))
         if dropout_masks is not None:
             dropout_masks = check_dropout_masks(dropout_masks, X.shape[0], net.sizes, net.dtype)
         dropout = float(self.dropout) if dropout_masks is not None else 0.0

@@ -36,6 +36,17 @@ from .initializers import INITIALIZERS, resolve_init
 from .losses import LOSSES
 
 
+def keep_mask(out: np.ndarray, p: float, rng: np.random.Generator) -> np.ndarray:
+    """Fill ``out`` with an inverted-dropout keep-mask: each entry ``1 / (1 - p)`` with
+    probability ``1 - p``, else 0 (one uniform draw per entry from ``rng``)."""
+    rng.random(out=out, dtype=out.dtype)
+    # keep with probability 1 - p: floor(u + 1 - p) is 1 iff u >= p
+    np.add(out, 1.0 - p, out=out)
+    np.floor(out, out=out)
+    np.multiply(out, 1.0 / (1.0 - p), out=out)
+    return out
+
+
 class Network:
     """A dense feed-forward network with preallocated training buffers."""
 
@@ -221,11 +232,7 @@ class Network:
                     np.multiply(masks[l], scale, out=M)
                 else:
                     assert rng is not None, "dropout needs a random generator"
-                    rng.random(out=M, dtype=self.dtype)
-                    # keep with probability 1 - p: floor(u + 1 - p) is 1 iff u >= p
-                    np.add(M, 1.0 - dropout, out=M)
-                    np.floor(M, out=M)
-                    np.multiply(M, scale, out=M)
+                    keep_mask(M, dropout, rng)
                 out = self._Adrop[l][:m]
                 np.multiply(A, M, out=out)
                 inp = out

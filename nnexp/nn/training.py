@@ -22,7 +22,7 @@ from .callbacks import Callback, StopTraining
 from .early_stopping import EarlyStopping
 from .hyperparameters import HYPERPARAMETERS
 from .inference import logits_chunks
-from .network import Network
+from .network import Network, keep_mask
 from .optimizers import Optimizer, clip_by_global_norm, make_optimizer
 from .schedules import Schedule, make_schedule
 
@@ -131,6 +131,8 @@ class TrainingLoop:
         self.l2_tmp = np.empty(net.n_weights, dtype=net.dtype) if self.l2 else None
         self.clip = None if model.clip_norm is None else float(model.clip_norm)
         self.dropout = float(model.dropout)
+        self.input_dropout = float(model.input_dropout)
+        self.xmask = np.empty_like(self.xbuf) if self.input_dropout else None
         # regression: the loss in the target's units, sum_j (scale_j * (z - t)_j)^2 / size, read off
         # the MSE gradient 2 (z - t) / size that loss_on_batch leaves in the logits
         scale = model.target_scale_
@@ -190,6 +192,8 @@ class TrainingLoop:
             m = idx.shape[0]
             xb = self.xbuf[:m]
             np.take(self.x_train, idx, axis=0, out=xb)
+            if self.xmask is not None:  # xb is this batch's own copy: drop inputs in place
+                np.multiply(xb, keep_mask(self.xmask[:m], self.input_dropout, self.rng_dropout), out=xb)
             logits = net.forward_train(xb, dropout=self.dropout, rng=self.rng_dropout)
             loss = net.loss_on_batch(logits, self.y_train[idx], grad=True)
             if not math.isfinite(loss):

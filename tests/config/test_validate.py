@@ -49,6 +49,7 @@ def test_public_keys_map_to_mlp_keywords(compose_cfg):
         "model.width=32",
         "model.activation=tanh",
         "model.dropout=0.25",
+        "model.input_dropout=0.2",
         "model.l2=0.001",
         "model.batch_norm=true",
         "optimizer=momentum",
@@ -70,6 +71,7 @@ def test_public_keys_map_to_mlp_keywords(compose_cfg):
     assert (kw["batch_norm"], kw["optimizer"], kw["lr"], kw["momentum"]) == (True, "momentum", 0.05, 0.9)
     assert (kw["batch_size"], kw["epochs"], kw["seed"]) == (16, 7, 3)
     assert (kw["early_stopping"], kw["patience"], kw["min_delta"], kw["mode"]) == (True, 4, 0.01, "auto")
+    assert kw["input_dropout"] == 0.2
     assert "beta1" not in kw  # only the chosen optimizer's keys are passed
 
 
@@ -84,6 +86,7 @@ def test_typo_in_choice_names_key_and_choices(compose_cfg):
     "override, expected",
     [
         ("model.dropout=1.5", "model.dropout=1.5 is out of range; must be a number in [0.0, 1.0)"),
+        ("model.input_dropout=1", "model.input_dropout=1.0 is out of range; must be a number in [0.0, 1.0)"),
         ("model.depth=0", "model.depth=0 is out of range; must be an integer in [1, 10]"),
         ("optimizer.lr=-1", "optimizer.lr=-1.0 is out of range; must be a number in (0.0, 10.0]"),
         ("trainer.batch_size=0", "trainer.batch_size=0 is out of range; must be an integer >= 1"),

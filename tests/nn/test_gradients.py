@@ -93,6 +93,31 @@ def test_gradients_with_fixed_dropout_mask():
     assert loss_a != loss_b
 
 
+def test_gradients_with_fixed_input_and_hidden_dropout_masks():
+    model, X, y = _model("relu", "softmax", 0.1, False, dropout=0.5)
+    model.set_params(input_dropout=0.25)
+    rng = np.random.default_rng(1)
+    input_mask = (rng.random(X.shape) >= 0.25).astype(float)
+    masks = [(rng.random((X.shape[0], w)) >= 0.5).astype(float) for w in (4, 3)]
+    kw = dict(dropout_masks=masks, input_mask=input_mask)
+    _, grads = model.loss_and_grads(X, y, **kw)
+    err = _relative_error(grads, _numerical_grads(model, X, y, **kw))
+    assert err < 1e-6, f"relative gradient error {err:.2e}"
+
+
+def test_an_input_mask_is_inverted_dropout_of_the_inputs():
+    """Dropping inputs is the same network on X * mask / (1 - p): same loss, same gradients."""
+    model, X, y = _model("tanh", "sigmoid", 0.0, False)
+    model.set_params(input_dropout=0.5)
+    mask = (np.random.default_rng(2).random(X.shape) >= 0.5).astype(float)
+    loss, grads = model.loss_and_grads(X, y, input_mask=mask)
+    loss_ref, grads_ref = model.loss_and_grads(X * mask * 2.0, y)
+    assert loss == pytest.approx(loss_ref, rel=1e-12) and loss != model.loss_and_grads(X, y)[0]
+    assert all(np.allclose(a, b, rtol=1e-12, atol=0) for a, b in zip(grads, grads_ref, strict=True))
+    with pytest.raises(ValueError, match=r"input_mask must have shape \(7, 3\)"):
+        model.loss_and_grads(X, y, input_mask=mask[:, :2])
+
+
 def test_loss_includes_l2_penalty_and_is_deterministic():
     model, X, y = _model("relu", "softmax", 0.0, False)
     base, _ = model.loss_and_grads(X, y)

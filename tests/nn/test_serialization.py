@@ -117,3 +117,14 @@ def test_state_dict_is_plain_data(blobs):
     assert all(isinstance(a, np.ndarray) and a.dtype.kind in "biufU" for a in arrays.values())
     again = MLP.from_state(meta, arrays)
     assert again.state_dict()[0] == meta
+
+
+def test_a_state_from_before_input_dropout_loads_with_it_off(blobs):
+    X, y, Xv, yv = blobs
+    model = MLP(depth=1, width=8, epochs=2, input_dropout=0.1, seed=0).fit(X, y, Xv, yv)
+    meta, arrays = model.state_dict()
+    assert meta["hyperparameters"]["input_dropout"] == 0.1
+    del meta["hyperparameters"]["input_dropout"]  # what models saved before it existed hold
+    old = MLP.from_state(meta, arrays)
+    assert old.input_dropout == 0.0
+    assert np.array_equal(old.predict_proba(Xv), model.predict_proba(Xv))

@@ -192,7 +192,13 @@ def test_verbose_prints_one_line_per_epoch(blobs, capsys):
 
 
 @pytest.mark.parametrize(
-    "opts", [dict(dropout=0.3), dict(batch_norm=True), dict(batch_norm=True, dropout=0.2, l2=1e-3)]
+    "opts",
+    [
+        dict(dropout=0.3),
+        dict(input_dropout=0.2, dropout=0.3),
+        dict(batch_norm=True),
+        dict(batch_norm=True, dropout=0.2, l2=1e-3),
+    ],
 )
 def test_regularised_variants_learn(blobs, opts):
     X, y, Xv, yv = blobs
@@ -240,3 +246,16 @@ def test_standardization_matches_standard_scaler_and_handles_constant_columns(bl
     raw = MLP(depth=1, width=4, epochs=1, scaling="none").initialize(X, y)
     np.testing.assert_array_equal(raw.scaler_offset_, 0.0)
     np.testing.assert_array_equal(raw.scaler_scale_, 1.0)
+
+
+def test_input_dropout_is_seeded_training_only_and_off_by_default(blobs):
+    """Input dropout changes training (seeded: the same seed gives the same weights), never
+    prediction; at 0 (the default) it draws nothing, so earlier runs stay bit-identical."""
+    X, y, Xv, yv = blobs
+    kw = dict(depth=1, width=16, epochs=3, batch_size=32, seed=5, dropout=0.2, early_stopping=False)
+    plain = MLP(**kw).fit(X, y, Xv, yv)
+    zero = MLP(input_dropout=0.0, **kw).fit(X, y, Xv, yv)
+    dropped = [MLP(input_dropout=0.3, **kw).fit(X, y, Xv, yv) for _ in range(2)]
+    assert plain.weights_checksum() == zero.weights_checksum()
+    assert dropped[0].weights_checksum() == dropped[1].weights_checksum() != plain.weights_checksum()
+    assert np.array_equal(dropped[0].predict_proba(Xv), dropped[0].predict_proba(Xv))
