@@ -89,13 +89,20 @@ def table(results: dict, seconds: float | None, command: str, budget_text: str =
     test = (chosen or {}).get("test", {}).get("test_accuracy")
     val = {"mean": conf.get("chosen_mean"), "std": conf.get("chosen_std")}
     best_test = (results.get("best_test_score") or {}).get("test_accuracy")
+    first = next((r for r in conf.get("trials", []) if r.get("search_rank") == 1), None)
+    search_best = (
+        f"{first['search_value'] * 100:.2f}% (trial {first['trial']})"
+        if first
+        else f"{results.get('best_value', 0) * 100:.2f}% (trial {results.get('best_trial')})"
+    )
     rows = [
         ("command", f"`{command}`"),
         ("budget", budget_text),
         ("trials by state", ", ".join(f"{k} {v}" for k, v in states.items())),
         ("epochs run / without pruning", f"{pruning.get('epochs_run', '-')} / {pruning.get('epochs_budget', '-')}"),
         ("epochs saved by pruning", f"{pruning.get('compute_saved_pct', '-')}%"),
-        ("best validation accuracy (search)", f"{results.get('best_value', 0) * 100:.2f}% (trial {results.get('best_trial')})"),
+        ("best validation accuracy (search)", search_best),
+        ("chosen trial's validation accuracy (search)", f"{results.get('best_value', 0) * 100:.2f}% (trial {results.get('best_trial')})"),
         (f"confirmed choice: val accuracy over {conf.get('seeds', '-')} new seeds", f"{_pm(val)}% (trial {conf.get('chosen_trial')})"),
         ("confirmed choice: test accuracy over those seeds", f"{_pm(test)}% (per seed: {', '.join(f'{v * 100:.2f}' for v in test['values']) if test else '-'})"),
         ("test accuracy of the selected model (parent run)", f"{best_test * 100:.2f}%" if best_test else "-"),

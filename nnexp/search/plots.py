@@ -41,12 +41,12 @@ def study_plots(study: optuna.Study, out_dir: Path) -> list[Path]:
         return written  # every plot needs a completed trial
     for name in PLOTS:
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings():  # Optuna's experimental notes, matplotlib's layout
                 warnings.simplefilter("ignore")
                 ax = makers[name](study)
-            fig = ax.flat[0].figure if hasattr(ax, "flat") else ax.figure
-            fig.set_size_inches(10, 6)
-            fig.tight_layout()
+                fig = ax.flat[0].figure if hasattr(ax, "flat") else ax.figure
+                fig.set_size_inches(10, 6)
+                fig.tight_layout()  # a many-panel plot cannot always fit: it is drawn anyway
             path = out_dir / f"{name}.png"
             fig.savefig(path, dpi=100)
             written.append(path)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from omegaconf import OmegaConf
 
 from nnexp.search.grammar import parse_search_space
@@ -22,8 +21,9 @@ REQUIRED = {
 }
 
 
-@pytest.mark.parametrize("name", ["digits", "mnist"])
-def test_shipped_sweep_is_valid(name, compose_cfg):
+def _shipped(name, compose_cfg):
+    """The composed sweep ``name``: its sweeper settings and parsed space, checked as a sweep
+    checks them before any trial (settings, sampler, pruner, every bound gives a valid config)."""
     from hydra import compose, initialize_config_dir
 
     from nnexp.cli.train import CONF_DIR
@@ -42,6 +42,16 @@ def test_shipped_sweep_is_valid(name, compose_cfg):
     make_sampler(sweeper["sampler"])
     make_pruner(sweeper["pruner"])
     space, _ = parse_search_space(sweeper["params"])
+    validate_space(space, lambda ov: compose_cfg(f"hparams_search={name}", *ov), validate)
+    assert sweeper["metric"] in ("val_accuracy", "val_loss") and sweeper["direction"] in (
+        "maximize",
+        "minimize",
+    )
+    return cfg, sweeper, space
+
+
+def test_the_digits_sweep_searches_the_usual_dimensions(compose_cfg):
+    _, _, space = _shipped("digits", compose_cfg)
     assert set(space.distributions) >= REQUIRED
     assert space.distributions["optimizer.lr"].log and space.distributions["model.l2"].log
     bs = space.distributions["trainer.batch_size"]
@@ -51,8 +61,21 @@ def test_shipped_sweep_is_valid(name, compose_cfg):
         space.distributions["model.dropout"].low,
         space.distributions["model.dropout"].high,
     ) == (0.0, 0.5)
-    validate_space(space, lambda ov: compose_cfg(f"hparams_search={name}", *ov), validate)
-    assert sweeper["metric"] in ("val_accuracy", "val_loss") and sweeper["direction"] in (
-        "maximize",
-        "minimize",
+
+
+def test_the_mnist_sweep_is_the_tuned_one_hour_search(compose_cfg):
+    """Two wide layers, dropout on inputs and hidden units, Adam on a cosine schedule over 40
+    epochs, pixels / 255; the search stops starting trials after 40 minutes, then confirms."""
+    cfg, sweeper, space = _shipped("mnist", compose_cfg)
+    assert set(space.distributions) == {"model.width", "model.dropout", "model.input_dropout", "optimizer.lr"}
+    width = space.distributions["model.width"]
+    assert (width.low, width.high, width.log) == (512, 1024, True)
+    assert space.distributions["model.input_dropout"].high <= 0.3
+    assert (cfg.model.depth, cfg.optimizer.name, cfg.optimizer.schedule) == (2, "adam", "cosine")
+    assert (cfg.trainer.epochs, cfg.data.scaling, cfg.trainer.early_stopping.monitor) == (
+        40,
+        "minmax",
+        "val_accuracy",
     )
+    assert sweeper["timeout"] == 2400 and sweeper["pruner"]["max_resource"] == cfg.trainer.epochs
+    assert sweeper["confirm"] == {"top_k": 3, "seeds": 2}
