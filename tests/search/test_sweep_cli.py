@@ -263,9 +263,7 @@ def test_interrupt_and_resume_reaches_exactly_n_trials(tmp_path, sig):
         "hparams_search=digits",
         "model.depth=3",
         "trainer.batch_size=32",
-        # about 4 s per trial (80 epochs of 0.05 s): the event below is seen through a journal
-        # snapshot that a loaded machine can take seconds to read, so the trial it saw running
-        # must still be running when the signal lands (15 epochs were too short under load)
+        # 80 epochs: the signal below lands while a trial has at least 40 of them ahead
         "trainer.epochs=80",
         "trainer.early_stopping.enabled=false",
         # every trial that is not interrupted must complete: fixed params that learn, a
@@ -287,7 +285,7 @@ def test_interrupt_and_resume_reaches_exactly_n_trials(tmp_path, sig):
     journal = tmp_path / "mlruns" / "optuna" / "journal.log"
 
     def two_done_one_early_in_training() -> bool:
-        # the event to interrupt at: a trial has just started reporting epochs (most of its 80
+        # the state to interrupt in: a trial has just started reporting epochs (most of its 80
         # epochs are still ahead, so the signal lands inside it, not between two trials)
         if not journal.exists():
             return False
@@ -303,9 +301,23 @@ def test_interrupt_and_resume_reaches_exactly_n_trials(tmp_path, sig):
             and 1 <= len(trials[-1].intermediate_values) <= 40
         )
 
+    def interrupt_inside_a_trial() -> bool:
+        # a trial can finish between reading the journal and the signal (a loaded machine, or
+        # simply fast trials): freeze the sweep, check the state again while nothing can move,
+        # and signal only then; the signal is handled as soon as the sweep runs again
+        if not two_done_one_early_in_training():
+            return False
+        os.killpg(proc.pid, signal.SIGSTOP)
+        try:
+            if not two_done_one_early_in_training():
+                return False
+            os.killpg(proc.pid, sig)  # the whole process group, as a crash or Ctrl-C would
+            return True
+        finally:
+            os.killpg(proc.pid, signal.SIGCONT)
+
     try:
-        assert _wait_for(two_done_one_early_in_training, 120), "sweep never got going"
-        os.killpg(proc.pid, sig)  # the whole process group, as a crash or Ctrl-C would
+        assert _wait_for(interrupt_inside_a_trial, 120), "sweep never got going"
         proc.wait(timeout=60)
     finally:
         if proc.poll() is None:
@@ -313,10 +325,8 @@ def test_interrupt_and_resume_reaches_exactly_n_trials(tmp_path, sig):
             proc.wait()
     before = study_of(tmp_path).trials
     interrupted = [t.number for t in before if t.state.name in ("RUNNING", "FAIL")]
-    # normally the trial caught above; empty only if a stalled machine let it finish before
-    # the signal arrived (the next one may then have started): the resume must reach exactly
-    # n finished trials either way
-    assert len(before) <= n and sum(t.state.name == "COMPLETE" for t in before) < n
+    assert interrupted == [len(before) - 1]  # the trial caught above, and nothing after it
+    assert len(before) < n and sum(t.state.name == "COMPLETE" for t in before) == len(before) - 1
 
     out = sweep(tmp_path, *args).stdout
     assert "resuming" in out
