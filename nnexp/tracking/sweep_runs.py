@@ -208,8 +208,8 @@ def reconcile_trial_runs(cl: Any, experiment_id: str, study_name: str, ends: Map
     """Make every trial run's state agree with Optuna (after interrupts and reaping).
 
     ``ends`` maps the numbers of the study's finished trials to how they ended. Child runs of
-    ``study_name`` with no ``nnexp.trial_state`` tag, or still RUNNING, whose trial has finished
-    get the state (and fail reason) and a terminal status. Returns how many runs were fixed.
+    ``study_name`` with no ``nnexp.trial_state`` tag, still RUNNING, or FINISHED for a FAIL trial,
+    whose trial has finished get the state (and fail reason) and a terminal status. Returns how many runs were fixed.
     One search request plus one request per fixed run.
     """
     fixed = 0
@@ -227,8 +227,9 @@ def reconcile_trial_runs(cl: Any, experiment_id: str, study_name: str, ends: Map
         if end is None:
             continue
         tagged = run.data.tags.get(STATE_TAG) == end.state
-        running = run.info.status == "RUNNING"
-        if tagged and not running:
+        # still RUNNING, or FINISHED for a FAIL trial (its worker died before telling Optuna)
+        status_wrong = run.info.status == "RUNNING" or (end.state == "FAIL" and run.info.status == "FINISHED")
+        if tagged and not status_wrong:
             continue
         finish = "FAILED" if end.state == "FAIL" else "FINISHED"
         record_trial_outcome(
@@ -237,7 +238,7 @@ def reconcile_trial_runs(cl: Any, experiment_id: str, study_name: str, ends: Map
             end.state,
             pruned_at=end.pruned_at,
             fail_reason=end.fail_reason if end.state in ("FAIL", "PRUNED") else None,
-            terminate=finish if running else None,
+            terminate=finish if status_wrong else None,
         )
         fixed += 1
     return fixed
@@ -251,11 +252,15 @@ def fail_trial_run(
     reason: str,
     run_id: str | None = None,
 ) -> None:
-    """A trial marked FAIL elsewhere (reaped): FAIL tags on its run, FAILED if still RUNNING."""
+    """A trial marked FAIL elsewhere (reaped): FAIL tags on its run, which ends FAILED unless it
+    already ended FAILED or KILLED. A FINISHED run turns FAILED too: its worker died after
+    training ended and before the trial was told (a trial's FAIL always shows on its run)."""
     run_id = run_id or find_trial_run(cl, experiment_id, study_name, number)
     if run_id:
-        running = cl.get_run(run_id).info.status == "RUNNING"
-        record_trial_outcome(cl, run_id, "FAIL", fail_reason=reason, terminate="FAILED" if running else None)
+        ended_failed = cl.get_run(run_id).info.status in ("FAILED", "KILLED")
+        record_trial_outcome(
+            cl, run_id, "FAIL", fail_reason=reason, terminate=None if ended_failed else "FAILED"
+        )
 
 
 def tag_trial_end(
