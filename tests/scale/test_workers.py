@@ -3,11 +3,14 @@ local default storage (journal + SQLite) and PostgreSQL + an MLflow server."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import optuna
 import pytest
 from scale_sweeps import check_invariants, load, start_sweep, trial_runs, wait_all
 
@@ -96,6 +99,38 @@ def _logged_epochs(backend: dict, study: str, number: int) -> int:
     return len(client.get_metric_history(run.info.run_id, "val_loss"))
 
 
+def _kill_frozen(pid: int, still: Callable[[], bool], group: bool = False) -> bool:
+    """SIGKILL ``pid`` (its process group with ``group``) only if ``still()`` holds while it is
+    frozen (SIGSTOP): a trial seen running in a storage snapshot may have finished since (fast
+    trials, a loaded machine), and nothing can finish while the check runs again. Returns
+    whether it was killed; if not, it runs on (SIGCONT)."""
+    send = os.killpg if group else os.kill
+    send(pid, signal.SIGSTOP)
+    try:
+        if not still():
+            return False
+        send(pid, signal.SIGKILL)
+        return True
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # already reaped after the kill
+            send(pid, signal.SIGCONT)
+
+
+def _victim_inside(backend: dict, study: str, pid: int, seen: optuna.trial.FrozenTrial) -> bool:
+    """Trial ``seen`` is (again, read afresh) RUNNING in process ``pid`` with two epochs
+    reported and one stored in MLflow."""
+    try:
+        t = load(backend["storage"], study).get_trials(deepcopy=False)[seen.number]
+    except Exception:  # noqa: BLE001 - storage being written: not now
+        return False
+    return (
+        t.state.name == "RUNNING"
+        and t.user_attrs.get(PID_ATTR) == pid
+        and len(t.intermediate_values) >= 2
+        and _logged_epochs(backend, study, t.number) >= 1
+    )
+
+
 def test_sigkilled_worker_trial_fails_is_retried_and_the_sweep_completes(
     backend: dict, tmp_path: Path
 ) -> None:
@@ -127,15 +162,16 @@ def test_sigkilled_worker_trial_fails_is_retried_and_the_sweep_completes(
         except Exception:  # noqa: BLE001 - not created yet
             continue
         for t in st.get_trials(deepcopy=False):
+            # epoch metrics reach MLflow from a writer thread: kill once one is stored, so
+            # "logged before the kill" below is about what the store really holds
             if (
                 t.state.name == "RUNNING"
                 and t.user_attrs.get(PID_ATTR) == victim.pid
                 and len(t.intermediate_values) >= 2
-                and _logged_epochs(backend, study, t.number) >= 1
+                and _kill_frozen(
+                    victim.pid, lambda t=t: _victim_inside(backend, study, victim.pid, t), group=True
+                )
             ):
-                # epoch metrics reach MLflow from a writer thread: kill once one is stored,
-                # so "logged before the kill" below is about what the store really holds
-                os.killpg(victim.pid, signal.SIGKILL)
                 victim.wait(10)
                 killed = t
                 break
@@ -151,7 +187,8 @@ def test_sigkilled_worker_trial_fails_is_retried_and_the_sweep_completes(
     assert len(retries) == 1 and retries[0].params == killed.params
     assert retries[0].state.name == "COMPLETE"
     run = next(r for r in runs if r.data.tags[TRIAL_TAG] == str(killed.number))
-    assert run.info.status == "FAILED" and "died" in run.data.tags[FAIL_REASON_TAG]
+    seen = (run.info.status, run.data.tags, dead.user_attrs)
+    assert run.info.status == "FAILED" and "died" in run.data.tags.get(FAIL_REASON_TAG, ""), seen
     # the killed trial's epochs logged before the kill are still there, once each
     steps = [m.step for m in client.get_metric_history(run.info.run_id, "val_loss")]
     assert len(steps) == len(set(steps)) >= 1
@@ -176,6 +213,19 @@ def _loky_workers(sweeper: int) -> set[int]:
     return out
 
 
+def _both_running(backend: dict, study: str, seen: tuple) -> bool:
+    """The trials ``seen`` are all (again, read afresh) RUNNING in the same processes."""
+    try:
+        trials = load(backend["storage"], study).get_trials(deepcopy=False)
+    except Exception:  # noqa: BLE001 - storage being written: not now
+        return False
+    return all(
+        trials[t.number].state.name == "RUNNING"
+        and trials[t.number].user_attrs.get(PID_ATTR) == t.user_attrs.get(PID_ATTR)
+        for t in seen
+    )
+
+
 def _kill_one_of_two(backend: dict, study: str, proc, log: Path, epochs: int) -> tuple:
     """Wait until both workers run a trial, then ``kill -9`` one of them by pid (its trial has
     epochs left). Returns (killed pid, the other worker's pid, its running trial's number, the
@@ -196,9 +246,10 @@ def _kill_one_of_two(backend: dict, study: str, proc, log: Path, epochs: int) ->
         if len(running) < 2:
             continue  # the other worker must be inside a trial too: it is what must survive
         for pid, t in running.items():
-            if 1 <= len(t.intermediate_values) < epochs - 20:
-                ((other, other_trial),) = ((q, u) for q, u in running.items() if q != pid)
-                os.kill(pid, signal.SIGKILL)  # exactly one worker, by pid
+            ((other, other_trial),) = ((q, u) for q, u in running.items() if q != pid)
+            if 1 <= len(t.intermediate_values) < epochs - 20 and _kill_frozen(
+                pid, lambda t=t, u=other_trial: _both_running(backend, study, (t, u))
+            ):  # exactly one worker, by pid
                 return pid, other, other_trial.number, max(u.number for u in trials), workers
     raise AssertionError(f"the two workers never ran trials together:\n{log.read_text()[-3000:]}")
 
