@@ -24,6 +24,7 @@ from nnexp.contract import (
     CONFIRM_STUDY_SUFFIX,
     FAIL_REASON_TAG,
     HOST_TAG,
+    KILLED_REASON_TAG,
     NOTE_TAG,
     PARENT_RUN_TAG,
     PRUNE_REASON_TAG,
@@ -227,8 +228,8 @@ def reconcile_trial_runs(cl: Any, experiment_id: str, study_name: str, ends: Map
         if end is None:
             continue
         tagged = run.data.tags.get(STATE_TAG) == end.state
-        # still RUNNING, or FINISHED for a FAIL trial (its worker died before telling Optuna)
-        status_wrong = run.info.status == "RUNNING" or (end.state == "FAIL" and run.info.status == "FINISHED")
+        # still RUNNING, or a FAIL trial's run not ended FAILED by nnexp (see fail_status)
+        status_wrong = run.info.status == "RUNNING" or (end.state == "FAIL" and fail_status(run) is not None)
         if tagged and not status_wrong:
             continue
         finish = "FAILED" if end.state == "FAIL" else "FINISHED"
@@ -252,15 +253,25 @@ def fail_trial_run(
     reason: str,
     run_id: str | None = None,
 ) -> None:
-    """A trial marked FAIL elsewhere (reaped): FAIL tags on its run, which ends FAILED unless it
-    already ended FAILED or KILLED. A FINISHED run turns FAILED too: its worker died after
-    training ended and before the trial was told (a trial's FAIL always shows on its run)."""
+    """A trial marked FAIL elsewhere (reaped): FAIL tags on its run, whose status becomes
+    :func:`fail_status`'s (a trial's FAIL always shows on its run)."""
     run_id = run_id or find_trial_run(cl, experiment_id, study_name, number)
     if run_id:
-        ended_failed = cl.get_run(run_id).info.status in ("FAILED", "KILLED")
         record_trial_outcome(
-            cl, run_id, "FAIL", fail_reason=reason, terminate=None if ended_failed else "FAILED"
+            cl, run_id, "FAIL", fail_reason=reason, terminate=fail_status(cl.get_run(run_id))
         )
+
+
+def fail_status(run: Any) -> str | None:
+    """The status a FAIL trial's run must get: ``"FAILED"``, or None where it already ended as
+    it should (FAILED, or KILLED by an interrupt). A FINISHED run (its worker died after training,
+    before telling Optuna) and a run that any nnexp command marked KILLED because its process
+    was gone (``nnexp.killed_reason``, :mod:`nnexp.tracking.liveness`: the same death the
+    reaper found, seen first) both turn FAILED."""
+    status = run.info.status
+    if status == "FAILED" or (status == "KILLED" and KILLED_REASON_TAG not in run.data.tags):
+        return None
+    return "FAILED"
 
 
 def tag_trial_end(
