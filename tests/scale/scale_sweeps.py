@@ -4,11 +4,14 @@ metric point per epoch run, nothing left RUNNING)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -136,3 +139,20 @@ def check_invariants(study: Any, client: Any, runs: list, n_trials: int) -> dict
                 f"trial {trial.number}: val_loss steps {steps}"
             )
     return dict(states)
+
+
+def kill_frozen(pid: int, still: Callable[[], bool], group: bool = False) -> bool:
+    """SIGKILL ``pid`` (its process group with ``group``) only if ``still()`` holds while it is
+    frozen (SIGSTOP): a trial seen running in a storage snapshot may have finished since (fast
+    trials, a loaded machine), and nothing can finish while the check runs again. Returns
+    whether it was killed; if not, it runs on (SIGCONT)."""
+    send = os.killpg if group else os.kill
+    send(pid, signal.SIGSTOP)
+    try:
+        if not still():
+            return False
+        send(pid, signal.SIGKILL)
+        return True
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # already reaped after the kill
+            send(pid, signal.SIGCONT)

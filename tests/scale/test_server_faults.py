@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from scale_servers import MlflowServer, PostgresCluster
-from scale_sweeps import check_invariants, load, start_sweep, trial_runs, wait_all
+from scale_sweeps import check_invariants, kill_frozen, load, start_sweep, trial_runs, wait_all
 
 from nnexp.contract import (
     FAIL_REASON_ATTR,
@@ -226,8 +226,17 @@ def test_whole_sweep_killed_and_rerun_on_postgres(
     ]
     environ = {"NNEXP_OPTUNA_STORAGE": optuna_db}
     proc, log = start_sweep(tmp_path, "s", *args, extra_env=environ)
-    _wait_running(optuna_db, study, proc, log, epochs=1, done=2)
-    os.killpg(proc.pid, signal.SIGKILL)  # the sweeper and its loky workers: one process group
+
+    def mid_trial() -> bool:  # read afresh while the sweep is frozen: a trial runs, more to come
+        trials = load(optuna_db, study).get_trials(deepcopy=False)
+        return len(trials) < n_trials and any(t.state.name == "RUNNING" for t in trials)
+
+    killed, deadline = False, time.time() + 120
+    while not killed and time.time() < deadline:
+        _wait_running(optuna_db, study, proc, log, epochs=1, done=2)
+        # the sweeper and its workers: one process group
+        killed = kill_frozen(proc.pid, mid_trial, group=True)
+    assert killed, log.read_text()[-3000:]
     proc.wait(10)
     before = {t.number: t for t in load(optuna_db, study).get_trials(deepcopy=False)}
     interrupted = [n for n, t in before.items() if t.state.name == "RUNNING"]

@@ -3,16 +3,13 @@ local default storage (journal + SQLite) and PostgreSQL + an MLflow server."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import optuna
 import pytest
-from scale_sweeps import check_invariants, load, start_sweep, trial_runs, wait_all
+from scale_sweeps import check_invariants, kill_frozen, load, start_sweep, trial_runs, wait_all
 
 from nnexp.contract import (
     FAIL_REASON_ATTR,
@@ -99,23 +96,6 @@ def _logged_epochs(backend: dict, study: str, number: int) -> int:
     return len(client.get_metric_history(run.info.run_id, "val_loss"))
 
 
-def _kill_frozen(pid: int, still: Callable[[], bool], group: bool = False) -> bool:
-    """SIGKILL ``pid`` (its process group with ``group``) only if ``still()`` holds while it is
-    frozen (SIGSTOP): a trial seen running in a storage snapshot may have finished since (fast
-    trials, a loaded machine), and nothing can finish while the check runs again. Returns
-    whether it was killed; if not, it runs on (SIGCONT)."""
-    send = os.killpg if group else os.kill
-    send(pid, signal.SIGSTOP)
-    try:
-        if not still():
-            return False
-        send(pid, signal.SIGKILL)
-        return True
-    finally:
-        with contextlib.suppress(ProcessLookupError):  # already reaped after the kill
-            send(pid, signal.SIGCONT)
-
-
 def _victim_inside(backend: dict, study: str, pid: int, seen: optuna.trial.FrozenTrial) -> bool:
     """Trial ``seen`` is (again, read afresh) RUNNING in process ``pid`` with two epochs
     reported and one stored in MLflow."""
@@ -168,7 +148,7 @@ def test_sigkilled_worker_trial_fails_is_retried_and_the_sweep_completes(
                 t.state.name == "RUNNING"
                 and t.user_attrs.get(PID_ATTR) == victim.pid
                 and len(t.intermediate_values) >= 2
-                and _kill_frozen(
+                and kill_frozen(
                     victim.pid, lambda t=t: _victim_inside(backend, study, victim.pid, t), group=True
                 )
             ):
@@ -247,7 +227,7 @@ def _kill_one_of_two(backend: dict, study: str, proc, log: Path, epochs: int) ->
             continue  # the other worker must be inside a trial too: it is what must survive
         for pid, t in running.items():
             ((other, other_trial),) = ((q, u) for q, u in running.items() if q != pid)
-            if 1 <= len(t.intermediate_values) < epochs - 20 and _kill_frozen(
+            if 1 <= len(t.intermediate_values) < epochs - 20 and kill_frozen(
                 pid, lambda t=t, u=other_trial: _both_running(backend, study, (t, u))
             ):  # exactly one worker, by pid
                 return pid, other, other_trial.number, max(u.number for u in trials), workers
