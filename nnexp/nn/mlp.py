@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import inspect
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -13,6 +12,7 @@ from .callbacks import Callback
 from .hyperparameters import DEFAULTS as D
 from .inference import class_indices, head_outputs, r2_score
 from .network import Network
+from .params import Hyperparameters
 from .preprocessing import (
     as_labels,
     encode_labels,
@@ -25,10 +25,16 @@ from .preprocessing import (
 )
 from .serialization import Persistent
 from .training import TrainingLoop, resolve_monitor
-from .validation import check_dropout_masks, check_targets, check_X, hidden_sizes, validate_hyperparameters
+from .validation import (
+    check_dropout_masks,
+    check_input_mask,
+    check_targets,
+    check_X,
+    hidden_sizes,
+)
 
 
-class MLP(Persistent):
+class MLP(Hyperparameters, Persistent):
     """Multi-layer perceptron for classification and regression, trained with mini-batch SGD-family optimizers.
 
     Hyperparameters are constructor keywords (stored unchanged, validated by ``fit`` /
@@ -74,10 +80,8 @@ class MLP(Persistent):
         ``X_val``/``y_val``, ``fit`` holds out ``validation_fraction`` of the training rows
         (per class for classification) as the validation set.
 
-    The defaults (``nnexp.nn.hyperparameters``, the same as ``conf/``'s) are 2 hidden layers
-    of 128 ReLU units, L2 1e-3, Adam at 1e-3, batch 32, up to 100 epochs with early stopping
-    on the validation loss (patience 20): ``MLP(seed=0)`` reaches about 98% test accuracy on
-    scikit-learn's digits.
+    The defaults are declared once, in ``nnexp.nn.hyperparameters`` (``conf/`` holds the same):
+    ``MLP(seed=0)`` reaches about 98% test accuracy on scikit-learn's digits.
     Reproducibility
         seed: every random draw (initial weights, shuffling, dropout) comes from
         ``np.random.Generator`` streams spawned from this seed, so the same seed gives
@@ -143,43 +147,6 @@ class MLP(Persistent):
             if name != "self":
                 setattr(self, name, value)
         self.network_: Network | None = None
-
-    # ------------------------------------------------------------------ sklearn-style params
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return [n for n, p in sig.parameters.items() if n != "self" and p.kind != p.VAR_KEYWORD]
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Hyperparameters as a dict of constructor keyword -> value."""
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params: Any) -> MLP:
-        """Set hyperparameters by keyword (takes effect at the next ``fit`` / ``initialize``)."""
-        valid = set(self._param_names())
-        for name, value in params.items():
-            if name not in valid:
-                raise ValueError(f"unknown hyperparameter {name!r} for MLP; valid names: {sorted(valid)}")
-            setattr(self, name, value)
-        return self
-
-    def validate_params(self) -> None:
-        """Raise ``ValueError`` naming the first invalid hyperparameter and its valid range/choices."""
-        validate_hyperparameters(self.get_params())
-
-    def __repr__(self) -> str:
-        defaults = {n: p.default for n, p in inspect.signature(type(self).__init__).parameters.items()}
-        changed = []
-        for name, value in self.get_params().items():
-            default = defaults.get(name)
-            same = (
-                type(value) is type(default)
-                and isinstance(value, (bool, int, float, str, type(None)))
-                and value == default
-            )
-            if not same:
-                changed.append(f"{name}={value!r}")
-        return f"MLP({', '.join(changed)})"
 
     # ------------------------------------------------------------------ setup
     @property
@@ -292,10 +259,8 @@ class MLP(Persistent):
         y = check_targets(y, X.shape[0])
         targets = self._targets(y)
         x = self._transform(X)
-        if input_mask is not None:  # as training draws it: keep-mask * 1 / (1 - input_dropout)
-            if np.shape(input_mask) != x.shape:
-                raise ValueError(f"input_mask must have shape {x.shape}, got {np.shape(input_mask)}")
-            x = x * (np.asarray(input_mask, dtype=net.dtype) * (1.0 / (1.0 - float(self.input_dropout))))
+        if input_mask is not None:  # as training draws it
+            x = x * check_input_mask(input_mask, x.shape, net.dtype, float(self.input_dropout))
         if dropout_masks is not None:
             dropout_masks = check_dropout_masks(dropout_masks, X.shape[0], net.sizes, net.dtype)
         dropout = float(self.dropout) if dropout_masks is not None else 0.0

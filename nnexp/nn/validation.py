@@ -155,3 +155,10 @@ def check_dropout_masks(
                 f"dropout_masks[{l}] must have shape {(n_rows, sizes[l + 1])}, got {np.shape(mask)}"
             )
     return [np.asarray(mk, dtype=dtype) for mk in masks]
+
+
+def check_input_mask(mask: Any, shape: tuple[int, ...], dtype: np.dtype, rate: float) -> np.ndarray:
+    """A 0/1 keep-mask of the input's ``shape`` scaled as training's is, ``1 / (1 - rate)``."""
+    if np.shape(mask) != shape:
+        raise ValueError(f"input_mask must have shape {shape}, got {np.shape(mask)}")
+    return np.asarray(mask, dtype=dtype) * dtype.type(1.0 / (1.0 - rate))
