@@ -12,6 +12,10 @@ from __future__ import annotations
 STUDY_SEARCH_SPACE = "search_space"
 #: The MLflow parent run of the study's sweep (reused on resume).
 STUDY_PARENT_RUN = "mlflow_parent_run_id"
+#: The study's identity (a random hex id, set once): its parent run carries it as
+#: ``STUDY_UID_TAG``, so that a parent run is reopened only by its own study, never by another
+#: study of the same name (another storage, or a new study where an old one was).
+STUDY_UID = "nnexp_study_uid"
 #: ``{"trial": <number>, "uri": <model URI>}`` of the best trial's servable model.
 STUDY_BEST_MODEL = "best_model"
 #: The warm start already applied to the study (``{"study": ..., "enqueued": n}``): done once.
@@ -73,6 +77,8 @@ ROLE_CONFIRMATION = "confirmation"
 ROLE_AUDIT = "audit"
 AUDIT_OF_TAG = "nnexp.audit_of"
 STUDY_TAG = "nnexp.study"
+#: On a parent run: the ``STUDY_UID`` of the study it belongs to.
+STUDY_UID_TAG = "nnexp.study_uid"
 TRIAL_TAG = "nnexp.trial"
 STATE_TAG = "nnexp.trial_state"
 PRUNED_AT_TAG = "nnexp.pruned_at_epoch"
@@ -85,6 +91,10 @@ PID_TAG = "nnexp.pid"
 PID_START_TAG = "nnexp.pid_start"
 PID_NS_TAG = "nnexp.pid_ns"
 KILLED_REASON_TAG = "nnexp.killed_reason"
+#: A trial run whose trial is not in the study any more (cut with a damaged journal, see
+#: ``nnexp.search.storage_errors.journal_damage``): the value says so, and the run is FAILED.
+DROPPED_TAG = "nnexp.dropped"
+DROPPED_NOTE = "trial dropped with the damaged journal"
 WORKER_PID_TAG = "nnexp.worker_pid"
 BEST_TRIAL_TAG = "nnexp.best_trial"
 #: A confirmation run (a trial run of ``<study>-confirm``): the search trial it confirms, its

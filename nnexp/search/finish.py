@@ -79,7 +79,7 @@ def finish(
     )
     if not (ctx.tracking_uri and ctx.parent_run_id):
         return summary
-    runs = SweepRuns(ctx.tracking_uri, ctx.experiment_id, ctx.study_name)
+    runs = SweepRuns(ctx.tracking_uri, ctx.experiment_id, ctx.study_name, ctx.parent_run_id)
     gone = best_run_gone(runs, summary)
     done = study.user_attrs.get(STUDY_BEST_MODEL) or {}
     if gone:

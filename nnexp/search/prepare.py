@@ -41,6 +41,7 @@ from nnexp.search.stale import (
     counted_trials,
     reap_stale_trials,
     remaining_trials,
+    unclaimed_reason,
 )
 from nnexp.search.status import STATUS_EVERY, STATUS_SECONDS
 from nnexp.search.storage import (
@@ -88,13 +89,24 @@ class Prepared:
     warm_lines: list[str] = field(default_factory=list)
 
     def reap(self) -> list[Reaped]:
-        """Stale RUNNING trials -> FAIL (their runs FAILED), under the count lock."""
+        """Stale RUNNING trials -> FAIL (their runs FAILED), under the count lock: those of dead
+        or silent workers, those no worker claimed (:func:`unclaimed_reason`), and those whose
+        end was cut with a damaged journal (their run says COMPLETE or PRUNED)."""
+        runs = self.runs
+
+        def reason_for(trial: Any, stale: str | None) -> str | None:
+            why = stale or unclaimed_reason(trial)
+            if why is not None and runs is not None:
+                why = runs.cut_reason(trial) or why
+            return why
+
         with count_lock(self.storage_url, self.ctx.study_name):
             return reap_stale_trials(
                 self.study,
                 self.ctx.stale_after,
-                on_reaped=self.runs.mark_reaped if self.runs is not None else None,
+                on_reaped=runs.mark_reaped if runs is not None else None,
                 max_retries=self.ctx.max_retries,
+                reason_for=reason_for,
             )
 
 

@@ -158,20 +158,37 @@ def start_line(
     direction: str,
     metric: str,
     n_jobs: int,
+    other_parent: tuple[str, str] | None = None,
 ) -> str:
-    """``[sweep] study 'digits' (<storage>): new; target 30 trials, maximize val_accuracy, ...``."""
+    """``[sweep] study 'digits' (<storage>): new; target 30 trials, maximize val_accuracy, ...``.
+
+    ``other_parent``: (run id, storage) of the MLflow parent run of another study of the same
+    name, beside which this study's parent run was created."""
+    other = ""
+    if other_parent is not None:
+        other = (
+            f"; its own MLflow parent run (the earlier parent run sweep-{study_name} "
+            f"{other_parent[0]} belongs to another study of that name, in {other_parent[1]})"
+        )
     return (
         f"[sweep] study {study_name!r} ({storage}): "
         + (f"resuming with {n_existing} trials recorded" if n_existing else "new")
         + (f", {n_reaped} stale trial(s) marked FAIL" if n_reaped else "")
         + f"; target {n_trials} trials, {direction} {metric}, {n_jobs} worker(s)"
+        + other
     )
 
 
 def done_line(summary: SweepSummary, elapsed_s: float) -> str:
-    """``[sweep] done in 12.3s: 6 trials (COMPLETE 4, PRUNED 2)``."""
-    counts = ", ".join(f"{k} {v}" for k, v in sorted(summary.counts.items()))
-    return f"[sweep] done in {elapsed_s:.1f}s: {summary.n_trials} trials ({counts})"
+    """``[sweep] done in 12.3s: 6 trials finished (COMPLETE 4, PRUNED 2), 1 failed``: the
+    finished trials are those that count towards ``n_trials``; any other state is named."""
+    done = {k: v for k, v in summary.counts.items() if k in ("COMPLETE", "PRUNED")}
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(done.items())) or "none"
+    line = f"[sweep] done in {elapsed_s:.1f}s: {sum(done.values())} trials finished ({counts})"
+    if summary.counts.get("FAIL"):
+        line += f", {summary.counts['FAIL']} failed"
+    rest = {k: v for k, v in summary.counts.items() if k not in ("COMPLETE", "PRUNED", "FAIL")}
+    return line + "".join(f", {v} {k}" for k, v in sorted(rest.items()))
 
 
 def best_lines(

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 from typing import Any
 
 from nnexp.errors import SweepFailed
@@ -83,7 +84,31 @@ def launch_until_done(p: Prepared, launcher: Any, first_job: int = 0) -> Launche
             continue
         total.crashed += got.crashed
         total.unreachable += got.unreachable
-        return total
+        if got.crashed or got.unreachable:
+            return total
+        next_job = getattr(launcher, "next_job_idx", next_job + n_workers)
+        n_workers = _after_round(p)
+        if n_workers == 0:
+            return total
+
+
+def _after_round(p: Prepared) -> int:
+    """Every worker of the round ended, so no trial still RUNNING is theirs: reap the ones no
+    worker owns now (one whose worker lost the storage right after creating it,
+    :func:`~nnexp.search.stale.unclaimed_reason`) and return how many workers to start for the
+    trials left (0: the sweep is done). Each round that starts workers reaped a trial, so the
+    rounds end."""
+    reaped = p.reap()
+    for item in reaped:
+        again = "; its params run again" if item.retried else ""
+        print_line(f"[sweep] trial {item.number} failed: {item.reason}{again}", sys.stderr)
+    left = remaining_trials(p.study.get_trials(deepcopy=False), p.ctx.n_trials)
+    deadline = p.ctx.deadline
+    if not reaped or left <= 0 or (deadline is not None and time.time() >= deadline):
+        return 0
+    n_workers = max(1, min(p.ctx.n_jobs, left))
+    print_line(f"[sweep] {left} trial(s) left; starting {n_workers} worker(s)", sys.stderr)
+    return n_workers
 
 
 def _progress(p: Prepared) -> tuple[int, int]:

@@ -78,22 +78,40 @@ def stale_reason(trial: FrozenTrial, stale_after: float, now: float | None = Non
     return None
 
 
+def unclaimed_reason(trial: FrozenTrial) -> str | None:
+    """Why RUNNING ``trial`` has no worker, when none recorded itself as its owner.
+
+    A worker asks for a trial and records its host, pid and heartbeat under the count lock, so
+    a trial seen without them by a caller holding that lock was abandoned: its worker lost the
+    storage (a database restart) between creating the trial and claiming it. Only the sweeper
+    applies this rule (:meth:`nnexp.search.prepare.Prepared.reap`)."""
+    if HOST_ATTR in trial.user_attrs:
+        return None
+    return "no worker claimed it: its worker lost the storage right after creating the trial"
+
+
 def reap_stale_trials(
     study: optuna.Study,
     stale_after: float,
     on_reaped: Callable[[Reaped], None] | None = None,
     max_retries: int = 0,
+    reason_for: Callable[[FrozenTrial, str | None], str | None] | None = None,
 ) -> list[Reaped]:
     """Mark stale RUNNING trials FAIL with a ``fail_reason``; return what was reaped.
 
     With ``max_retries`` > 0 each reaped trial's params are enqueued again
-    (:func:`enqueue_retry`). Call it under the count lock.
+    (:func:`enqueue_retry`). ``reason_for(trial, stale reason or None)`` may give the final
+    reason (None: the trial runs on): the sweeper's knowledge of trials no worker owns
+    (:func:`unclaimed_reason`) and of trials whose end a journal recovery cut. Call it under
+    the count lock.
     """
     reaped: list[Reaped] = []
     now = time.time()
     storage = study._storage
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         reason = stale_reason(trial, stale_after, now)
+        if reason_for is not None:
+            reason = reason_for(trial, reason)
         if reason is None:
             continue
         retry = should_retry(trial, max_retries)

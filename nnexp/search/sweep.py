@@ -83,6 +83,7 @@ def run_sweep(
             direction=ctx.direction,
             metric=ctx.metric,
             n_jobs=ctx.n_jobs,
+            other_parent=p.runs.other_parent if p.runs is not None else None,
         )
     )
     print_line("[sweep] search space:\n" + p.space.describe())

@@ -79,6 +79,24 @@ from nnexp.train.threads import worker_threads
 log = logging.getLogger(__name__)
 
 
+#: Test hook (tests/search/test_sweep_faults.py): ``NNEXP_TEST_LOSE_TRIAL=<n>`` makes the worker
+#: that creates search trial ``n`` lose the storage at once, before it records itself as the
+#: trial's owner: the state a PostgreSQL restart between ``ask`` and the owner attributes
+#: leaves (a RUNNING trial no worker runs). Unset in normal use.
+LOSE_TRIAL_ENV = "NNEXP_TEST_LOSE_TRIAL"
+
+
+def _test_lose_storage(number: int, confirming: bool) -> None:
+    """Raise the storage error :data:`LOSE_TRIAL_ENV` asks for (nothing when it is unset)."""
+    if confirming or os.environ.get(LOSE_TRIAL_ENV) != str(number):
+        return
+    from sqlalchemy.exc import OperationalError
+
+    raise OperationalError(
+        "(test hook) SELECT 1", None, ConnectionError("server closed the connection unexpectedly")
+    )
+
+
 class Worker:
     """One worker's trial loop; ``compose`` and ``train`` are injected (Hydra and run_training)."""
 
@@ -107,7 +125,9 @@ class Worker:
         self.confirming = bool(ctx.extra.get(CONFIRM_MODE_KEY))  # nnexp.search.confirm
         self.confirm_tags: dict[str, Any] = {}
         self.runs = (
-            SweepRuns(ctx.tracking_uri, ctx.experiment_id, ctx.study_name) if ctx.tracking_uri else None
+            SweepRuns(ctx.tracking_uri, ctx.experiment_id, ctx.study_name, ctx.parent_run_id)
+            if ctx.tracking_uri
+            else None
         )
         self._warm_up()
         self.storage_url = context_storage_url(ctx.storage_url, ctx.launch_cwd)
@@ -166,6 +186,7 @@ class Worker:
             if self.confirming and not any(t.state == TrialState.WAITING for t in trials):
                 return None  # confirmations run only what the sweeper enqueued
             trial = self.study.ask(self.space.distributions)  # enqueued (WAITING) trials first
+            _test_lose_storage(trial.number, self.confirming)
             trial.set_user_attr(HOST_ATTR, self.host)
             trial.set_user_attr(PID_ATTR, self.pid)
             trial.set_user_attr(HEARTBEAT_ATTR, time.time())

@@ -22,6 +22,8 @@ from typing import Any
 
 from nnexp.contract import (
     CONFIRM_STUDY_SUFFIX,
+    DROPPED_NOTE,
+    DROPPED_TAG,
     FAIL_REASON_TAG,
     HOST_TAG,
     KILLED_REASON_TAG,
@@ -35,6 +37,8 @@ from nnexp.contract import (
     ROLE_TRIAL,
     STATE_TAG,
     STUDY_TAG,
+    STUDY_UID_TAG,
+    SWEEP_STORAGE_TAG,
     TRIAL_TAG,
 )
 from nnexp.contract import RUN_NAME_TAG as NAME_TAG
@@ -80,13 +84,32 @@ def run_exists(cl: Any, run_id: str) -> bool:
         raise
 
 
-def find_parent_run(cl: Any, experiment_id: str, study_name: str) -> str | None:
-    """The newest sweep run of ``study_name`` in the experiment, if any."""
-    return _newest_run(
-        cl,
-        experiment_id,
-        f"tags.`{ROLE_TAG}` = '{ROLE_SWEEP}' and tags.`{STUDY_TAG}` = {_quote(study_name)}",
+def find_parent_runs(cl: Any, experiment_id: str, study_name: str) -> list[Any]:
+    """The sweep runs of studies named ``study_name`` in the experiment, newest first."""
+    return cl.search_runs(
+        [experiment_id],
+        filter_string=f"tags.`{ROLE_TAG}` = '{ROLE_SWEEP}' and tags.`{STUDY_TAG}` = {_quote(study_name)}",
+        order_by=["attributes.start_time DESC"],
+        max_results=100,
     )
+
+
+@dataclass(frozen=True)
+class ParentRun:
+    """The parent run a sweep records into."""
+
+    run_id: str
+    resumed: bool  #: an earlier parent run of this study, reopened
+    #: a parent run of another study of the same name (another storage, or an earlier study
+    #: where this one is now), left as it is; None when there is none
+    other_run_id: str | None = None
+    other_storage: str | None = None
+
+
+def _belongs(run: Any, study_uid: str | None) -> bool:
+    """Whether parent ``run`` is of the study ``study_uid`` (a run recorded before study ids
+    were: only through the study's own ``STUDY_PARENT_RUN``, see :func:`start_parent_run`)."""
+    return study_uid is None or run.data.tags.get(STUDY_UID_TAG) == study_uid
 
 
 def start_parent_run(
@@ -95,9 +118,16 @@ def start_parent_run(
     study_name: str,
     *,
     known_run_id: str | None = None,
+    study_uid: str | None = None,
     tags: Mapping[str, Any] | None = None,
-) -> tuple[str, bool]:
-    """Create the sweep's parent run, or reopen the existing one (resume). Returns (id, resumed)."""
+) -> ParentRun:
+    """Create the sweep's parent run, or reopen the study's own (resume).
+
+    A parent run belongs to one study: ``known_run_id`` (the study's ``STUDY_PARENT_RUN``) is
+    reopened unless it is gone or tagged with another ``study_uid``; else the newest parent
+    run tagged with ``study_uid`` (the study's sweeper died before recording its parent). A
+    parent run of another study of the same name is never reopened: it is named in
+    :attr:`ParentRun.other_run_id`."""
     from mlflow.exceptions import MlflowException
 
     cl = client(uri)
@@ -105,24 +135,35 @@ def start_parent_run(
     if known_run_id:
         try:
             run = cl.get_run(known_run_id)
-            if run.info.lifecycle_stage == "active":
+            if run.info.lifecycle_stage == "active" and (
+                STUDY_UID_TAG not in run.data.tags or _belongs(run, study_uid)
+            ):
                 run_id = known_run_id
         except MlflowException:
             run_id = None
-    if run_id is None:
-        run_id = find_parent_run(cl, experiment_id, study_name)
+    same_name = find_parent_runs(cl, experiment_id, study_name) if run_id is None else []
+    if run_id is None and study_uid is not None:
+        run_id = next((r.info.run_id for r in same_name if _belongs(r, study_uid)), None)
     all_tags: dict[str, str] = {
         ROLE_TAG: ROLE_SWEEP,
         STUDY_TAG: study_name,
         HOST_TAG: socket.gethostname(),
     }
+    if study_uid is not None:
+        all_tags[STUDY_UID_TAG] = study_uid
     all_tags.update({str(k): str(v) for k, v in (tags or {}).items()})
     if run_id is not None:
         cl.update_run(run_id, status="RUNNING")
         set_tags(cl, run_id, all_tags)
-        return run_id, True
+        return ParentRun(run_id, True)
     run = cl.create_run(experiment_id, tags=all_tags, run_name=f"sweep-{study_name}")
-    return run.info.run_id, False
+    other = same_name[0] if same_name else None
+    return ParentRun(
+        run.info.run_id,
+        False,
+        other.info.run_id if other else None,
+        other.data.tags.get(SWEEP_STORAGE_TAG) if other else None,
+    )
 
 
 def set_tags(cl: Any, run_id: str, tags: Mapping[str, Any]) -> None:
@@ -140,13 +181,23 @@ def trial_role(study_name: str) -> str:
     return ROLE_CONFIRMATION if study_name.endswith(CONFIRM_STUDY_SUFFIX) else ROLE_TRIAL
 
 
-def find_trial_run(cl: Any, experiment_id: str, study_name: str, number: int) -> str | None:
-    """The child run of trial ``number`` (by tags), if one was created."""
+def _trial_runs_filter(study_name: str, parent_run_id: str | None) -> str:
+    """The search filter of a study's trial runs (under ``parent_run_id`` when given: another
+    study of the same name has other parent runs)."""
+    text = f"tags.`{ROLE_TAG}` = '{trial_role(study_name)}' and tags.`{STUDY_TAG}` = {_quote(study_name)}"
+    if parent_run_id:
+        text += f" and tags.`{PARENT_RUN_TAG}` = {_quote(parent_run_id)}"
+    return text
+
+
+def find_trial_run(
+    cl: Any, experiment_id: str, study_name: str, number: int, parent_run_id: str | None = None
+) -> str | None:
+    """The child run of trial ``number`` (by tags; the newest), if one was created."""
     return _newest_run(
         cl,
         experiment_id,
-        f"tags.`{ROLE_TAG}` = '{trial_role(study_name)}' and tags.`{STUDY_TAG}` = {_quote(study_name)} "
-        f"and tags.`{TRIAL_TAG}` = '{int(number)}'",
+        _trial_runs_filter(study_name, parent_run_id) + f" and tags.`{TRIAL_TAG}` = '{int(number)}'",
     )
 
 
@@ -205,26 +256,51 @@ class TrialEnd:
     fail_reason: str | None = None  #: FAIL: why; PRUNED: why, when not by the pruner
 
 
-def reconcile_trial_runs(cl: Any, experiment_id: str, study_name: str, ends: Mapping[int, TrialEnd]) -> int:
-    """Make every trial run's state agree with Optuna (after interrupts and reaping).
+@dataclass(frozen=True)
+class TrialOwner:
+    """What tells a trial's own run from a run of an earlier trial of the same number (one cut
+    with a damaged journal, whose number the study gave out again)."""
+
+    run_id: str | None  #: the trial's ``mlflow_run_id``, once recorded
+    started_ms: int | None  #: the trial's ``datetime_start``: its run is created after it
+
+    def owns(self, run: Any) -> bool:
+        """Whether ``run`` (of the trial's number) is this trial's run."""
+        if self.run_id:
+            return bool(run.info.run_id == self.run_id)
+        return self.started_ms is None or int(run.info.start_time or 0) >= self.started_ms
+
+
+def reconcile_trial_runs(
+    cl: Any,
+    experiment_id: str,
+    study_name: str,
+    ends: Mapping[int, TrialEnd],
+    *,
+    parent_run_id: str | None = None,
+    owners: Mapping[int, TrialOwner] | None = None,
+) -> int:
+    """Make every trial run's state agree with Optuna (after interrupts, reaping, recoveries).
 
     ``ends`` maps the numbers of the study's finished trials to how they ended. Child runs of
-    ``study_name`` with no ``nnexp.trial_state`` tag, still RUNNING, or FINISHED for a FAIL trial,
-    whose trial has finished get the state (and fail reason) and a terminal status. Returns how many runs were fixed.
-    One search request plus one request per fixed run.
+    ``study_name`` (under ``parent_run_id``) with no ``nnexp.trial_state`` tag, still RUNNING,
+    or FINISHED for a FAIL trial, whose trial has finished get the state (and fail reason) and
+    a terminal status. With ``owners`` (every trial of the study), a run whose trial is not in
+    the study, or is a later trial of the same number, is marked dropped (:func:`mark_dropped`).
+    Returns how many runs were fixed. One search request plus one request per fixed run.
     """
     fixed = 0
     for run in cl.search_runs(
-        [experiment_id],
-        filter_string=(
-            f"tags.`{ROLE_TAG}` = '{trial_role(study_name)}' and tags.`{STUDY_TAG}` = {_quote(study_name)}"
-        ),
-        max_results=5000,
+        [experiment_id], filter_string=_trial_runs_filter(study_name, parent_run_id), max_results=5000
     ):
         try:
-            end = ends.get(int(run.data.tags.get(TRIAL_TAG, "-1")))
+            number = int(run.data.tags.get(TRIAL_TAG, "-1"))
         except ValueError:
             continue
+        if owners is not None and not (number in owners and owners[number].owns(run)):
+            fixed += mark_dropped(cl, run)
+            continue
+        end = ends.get(number)
         if end is None:
             continue
         tagged = run.data.tags.get(STATE_TAG) == end.state
@@ -245,6 +321,35 @@ def reconcile_trial_runs(cl: Any, experiment_id: str, study_name: str, ends: Map
     return fixed
 
 
+def mark_dropped(cl: Any, run: Any) -> int:
+    """Mark ``run`` as the run of a trial the study no longer holds (cut with a damaged
+    journal): tag and note say so, the name ends ``[dropped]``, and a FINISHED or RUNNING run
+    becomes FAILED (never FINISHED beside the run of the new trial of that number). Returns 1
+    when it changed the run, 0 when it was marked already."""
+    tags = run.data.tags
+    if DROPPED_TAG in tags:
+        return 0
+    number = tags.get(TRIAL_TAG, "?")
+    name = tags.get(NAME_TAG) or f"trial-{number}"
+    set_tags(
+        cl,
+        run.info.run_id,
+        {
+            DROPPED_TAG: DROPPED_NOTE,
+            NAME_TAG: f"{name} [dropped]",
+            NOTE_TAG: (
+                f"Trial {number} of study `{tags.get(STUDY_TAG, '?')}`: {DROPPED_NOTE}. The study "
+                "no longer holds this trial (its records were cut when the journal was "
+                "recovered); a later trial may have the same number. This run's own records "
+                "are kept as they were."
+            ),
+        },
+    )
+    if run.info.status in ("FINISHED", "RUNNING"):
+        cl.set_terminated(run.info.run_id, status="FAILED")
+    return 1
+
+
 def fail_trial_run(
     cl: Any,
     experiment_id: str,
@@ -252,10 +357,11 @@ def fail_trial_run(
     number: int,
     reason: str,
     run_id: str | None = None,
+    parent_run_id: str | None = None,
 ) -> None:
     """A trial marked FAIL elsewhere (reaped): FAIL tags on its run, whose status becomes
     :func:`fail_status`'s (a trial's FAIL always shows on its run)."""
-    run_id = run_id or find_trial_run(cl, experiment_id, study_name, number)
+    run_id = run_id or find_trial_run(cl, experiment_id, study_name, number, parent_run_id)
     if run_id:
         record_trial_outcome(
             cl, run_id, "FAIL", fail_reason=reason, terminate=fail_status(cl.get_run(run_id))
