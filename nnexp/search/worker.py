@@ -79,7 +79,7 @@ from nnexp.train.threads import worker_threads
 log = logging.getLogger(__name__)
 
 
-#: Test hook (tests/search/test_sweep_faults.py): ``NNEXP_TEST_LOSE_TRIAL=<n>`` makes the worker
+#: Test hook (tests/scale/test_study_faults.py): ``NNEXP_TEST_LOSE_TRIAL=<n>`` makes the worker
 #: that creates search trial ``n`` lose the storage at once, before it records itself as the
 #: trial's owner: the state a PostgreSQL restart between ``ask`` and the owner attributes
 #: leaves (a RUNNING trial no worker runs). Unset in normal use.
