@@ -19,6 +19,11 @@ sees it. :func:`launch_until_done` catches it and
 3. gives up with :class:`~nnexp.errors.SweepFailed` when a round of workers died without any
    trial finishing or being reaped (a worker that dies before it asks for a trial would
    otherwise be replaced for ever).
+
+When a round of workers ends without a death, no trial still RUNNING can be theirs: trials
+that no worker claimed (a worker lost the storage right after creating one, as a database
+restart does) are reaped and a replacement round runs while trials remain, so a sweep never
+ends exit 0 one trial short.
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ seconds, refreshed every epoch) as user attributes. A RUNNING trial is stale whe
 * its worker ran on this host and that process no longer exists (immediate), or
 * its heartbeat is older than ``stale_after`` seconds (any host, any storage).
 
-Reaping runs in the sweeper before the workers start (this is what makes resume after a crash
-exact) and in each worker before it asks for a new trial.
+The sweeper also reaps trials no worker claimed (:func:`unclaimed_reason`). Reaping runs in
+the sweeper before the workers start (this is what makes resume after a crash exact) and after
+each round of workers, and in each worker before it asks for a new trial.
 
 Retries (``hydra.sweeper.max_retries``): like Optuna's ``RetryFailedTrialCallback``, only
 trials that the reaper marked FAIL (their worker died or stopped beating) are retried; a trial

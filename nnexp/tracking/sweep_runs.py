@@ -2,7 +2,8 @@
 
 The one place a sweep talks to MLflow (``nnexp.search.runs`` calls it with Optuna's view).
 
-Tags: the parent run has ``nnexp.role=sweep`` and ``nnexp.study=<study name>``; each trial's
+Tags: the parent run has ``nnexp.role=sweep``, ``nnexp.study=<study name>`` and
+``nnexp.study_uid`` (the one study it belongs to: :func:`start_parent_run`); each trial's
 child run has ``nnexp.role=trial``, ``nnexp.study``, ``nnexp.trial=<number>``, and after the
 trial ``nnexp.trial_state`` (COMPLETE/PRUNED/FAIL), ``nnexp.pruned_at_epoch`` or
 ``nnexp.fail_reason``. Child runs carry ``mlflow.parentRunId`` (set by ``run_training``).

@@ -80,7 +80,9 @@ def test_a_second_study_of_the_same_name_gets_its_own_parent_run(tmp_path: Path)
     assert per_parent == {first_id: 3, second_id: 3}, per_parent
     for run_id in (first_id, second_id):
         assert parents[run_id].data.tags["sweep.trials.complete"] == "3"
-        numbers = sorted(int(r.data.tags[TRIAL_TAG]) for r in children if r.data.tags[PARENT_RUN_TAG] == run_id)
+        numbers = sorted(
+            int(r.data.tags[TRIAL_TAG]) for r in children if r.data.tags[PARENT_RUN_TAG] == run_id
+        )
         assert numbers == [0, 1, 2]
 
 
