@@ -93,21 +93,24 @@ class Prepared:
         or silent workers, those no worker claimed (:func:`unclaimed_reason`), and those whose
         end was cut with a damaged journal (their run says COMPLETE or PRUNED)."""
         runs = self.runs
-
-        def reason_for(trial: Any, stale: str | None) -> str | None:
-            why = stale or unclaimed_reason(trial)
-            if why is not None and runs is not None:
-                why = runs.cut_reason(trial) or why
-            return why
-
-        with count_lock(self.storage_url, self.ctx.study_name):
+        with count_lock(self.storage_url, self.ctx.study_name) as locked:
             return reap_stale_trials(
                 self.study,
                 self.ctx.stale_after,
                 on_reaped=runs.mark_reaped if runs is not None else None,
                 max_retries=self.ctx.max_retries,
-                reason_for=reason_for,
+                reason_for=functools.partial(sweeper_reason, runs, locked),
             )
+
+
+def sweeper_reason(runs: SweepRuns | None, locked: bool, trial: Any, stale: str | None) -> str | None:
+    """Why the sweeper reaps RUNNING ``trial`` (None: it runs on): stale, or unclaimed when the
+    count lock is real (none for MySQL/Redis: a worker may be claiming it now); a trial whose
+    run says it ended was cut with a damaged journal, and the reason says that instead."""
+    why = stale or (unclaimed_reason(trial) if locked else None)
+    if why is not None and runs is not None:
+        why = runs.cut_reason(trial) or why
+    return why
 
 
 def build_space(

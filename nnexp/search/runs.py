@@ -136,6 +136,7 @@ class SweepRuns:
                 item.reason,
                 run_id=item.mlflow_run_id,
                 parent_run_id=self.parent_run_id,
+                started_ms=item.started_ms,
             )
 
     def cut_reason(self, trial: Any) -> str | None:
@@ -188,6 +189,9 @@ class SweepRuns:
         and runs whose trial the study no longer holds marked dropped."""
         if not self.experiment_id:
             return 0
+        import time
+
+        since_ms = int(time.time() * 1000)  # runs created from now on: of trials not seen here
         trials = study.get_trials(deepcopy=False)
         ends = {
             t.number: sweep_runs.TrialEnd(
@@ -206,6 +210,7 @@ class SweepRuns:
             ends,
             parent_run_id=self.parent_run_id,
             owners=owners if self.parent_run_id else None,
+            owners_since_ms=since_ms,
         )
 
     def end_parent(self, run_id: str, status: str) -> None:

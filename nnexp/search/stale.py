@@ -54,6 +54,8 @@ class Reaped:
     reason: str
     mlflow_run_id: str | None
     retried: bool = False
+    #: the trial's start (epoch ms): a run found by its number that started before is not its
+    started_ms: int | None = None
 
 
 def pid_alive(pid: int) -> bool:
@@ -123,7 +125,13 @@ def reap_stale_trials(
             study.tell(trial.number, state=TrialState.FAIL)
         except (UpdateFinishedTrialError, RuntimeError, ValueError):
             continue  # finished meanwhile
-        item = Reaped(trial.number, reason, trial.user_attrs.get(RUN_ID_ATTR))
+        start = trial.datetime_start
+        item = Reaped(
+            trial.number,
+            reason,
+            trial.user_attrs.get(RUN_ID_ATTR),
+            started_ms=int(start.timestamp() * 1000) if start else None,
+        )
         log.warning("trial %d marked FAIL: %s", trial.number, reason)
         if retry:
             enqueue_retry(study, trial, max_retries)

@@ -280,6 +280,7 @@ def reconcile_trial_runs(
     *,
     parent_run_id: str | None = None,
     owners: Mapping[int, TrialOwner] | None = None,
+    owners_since_ms: int | None = None,
 ) -> int:
     """Make every trial run's state agree with Optuna (after interrupts, reaping, recoveries).
 
@@ -287,7 +288,9 @@ def reconcile_trial_runs(
     ``study_name`` (under ``parent_run_id``) with no ``nnexp.trial_state`` tag, still RUNNING,
     or FINISHED for a FAIL trial, whose trial has finished get the state (and fail reason) and
     a terminal status. With ``owners`` (every trial of the study), a run whose trial is not in
-    the study, or is a later trial of the same number, is marked dropped (:func:`mark_dropped`).
+    the study, or is a later trial of the same number, is marked dropped (:func:`mark_dropped`);
+    runs started at or after ``owners_since_ms`` (when ``owners`` was read: trials that another
+    sweeper of the study created since) never are.
     Returns how many runs were fixed. One search request plus one request per fixed run.
     """
     fixed = 0
@@ -298,7 +301,8 @@ def reconcile_trial_runs(
             number = int(run.data.tags.get(TRIAL_TAG, "-1"))
         except ValueError:
             continue
-        if owners is not None and not (number in owners and owners[number].owns(run)):
+        later = owners_since_ms is not None and int(run.info.start_time or 0) >= owners_since_ms
+        if owners is not None and not later and not (number in owners and owners[number].owns(run)):
             fixed += mark_dropped(cl, run)
             continue
         end = ends.get(number)
@@ -359,14 +363,19 @@ def fail_trial_run(
     reason: str,
     run_id: str | None = None,
     parent_run_id: str | None = None,
+    started_ms: int | None = None,
 ) -> None:
     """A trial marked FAIL elsewhere (reaped): FAIL tags on its run, whose status becomes
-    :func:`fail_status`'s (a trial's FAIL always shows on its run)."""
+    :func:`fail_status`'s (a trial's FAIL always shows on its run). A run found by ``number``
+    that started before the trial (``started_ms``) is an earlier trial's: left alone."""
+    found = run_id is None
     run_id = run_id or find_trial_run(cl, experiment_id, study_name, number, parent_run_id)
-    if run_id:
-        record_trial_outcome(
-            cl, run_id, "FAIL", fail_reason=reason, terminate=fail_status(cl.get_run(run_id))
-        )
+    if not run_id:
+        return
+    run = cl.get_run(run_id)
+    if found and not TrialOwner(None, started_ms).owns(run):
+        return
+    record_trial_outcome(cl, run_id, "FAIL", fail_reason=reason, terminate=fail_status(run))
 
 
 def fail_status(run: Any) -> str | None:

@@ -86,20 +86,28 @@ def test_a_second_study_of_the_same_name_gets_its_own_parent_run(tmp_path: Path)
         assert numbers == [0, 1, 2]
 
 
-def test_a_trial_its_worker_never_claimed_is_reaped_and_replaced(tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", ["journal", "postgres"])
+def test_a_trial_its_worker_never_claimed_is_reaped_and_replaced(
+    where: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     """A worker loses the storage right after ``ask`` created trial 1 (the state a PostgreSQL
     restart left: RUNNING, no params, attrs or run); it reconnects and runs on. The sweep must
     not end exit 0 one trial short: trial 1 is FAIL with the reason, a replacement runs, exactly
     n_trials finish, nothing is left RUNNING in Optuna or MLflow."""
     n_trials = 4
+    storage = f"journal:{tmp_path / 'mlruns/optuna/journal.log'}"
+    extra = {LOSE_TRIAL_ENV: "1"}
+    if where == "postgres":  # the storage behind the real fault (password from the environment)
+        storage = request.getfixturevalue("optuna_db")
+        extra["NNEXP_OPTUNA_STORAGE"] = storage
     out = _sweep(
         tmp_path,
         "s",
         f"hydra.sweeper.n_trials={n_trials}",
         "hydra.sweeper.n_jobs=2",
-        extra_env={LOSE_TRIAL_ENV: "1"},
+        extra_env=extra,
     )
-    study = load(f"journal:{tmp_path / 'mlruns/optuna/journal.log'}", "digits")
+    study = load(storage, "digits")
     client, runs = trial_runs(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}", "digits")
     states = check_invariants(study, client, runs, n_trials)
     assert states == {"COMPLETE": n_trials, "FAIL": 1}, states
