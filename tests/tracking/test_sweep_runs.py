@@ -65,3 +65,66 @@ def test_reconciling_gives_a_fail_trials_finished_run_the_failed_status(tmp_path
     statuses = {n: cl.get_run(i).info.status for n, i in ids.items()}
     assert statuses == {0: "FINISHED", 1: "FAILED", 2: "FAILED", 3: "KILLED", 4: "FAILED"}
     assert reconcile_trial_runs(cl, experiment_id, "s", ends) == 0  # nothing left to fix
+
+
+def test_a_parent_run_is_reopened_only_by_its_own_study(tmp_path):
+    """Issue 23, point 1: a parent run tagged with another study's id is never reopened (nor
+    altered); one from before study ids (no tag) is, through the study's own record."""
+    from mlflow.tracking import MlflowClient
+
+    from nnexp.contract import STUDY_UID_TAG
+    from nnexp.tracking.sweep_runs import start_parent_run
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    experiment_id = ensure_tracking_store(uri, "parents", artifact_location=str(tmp_path / "art"))
+    cl = MlflowClient(uri)
+    first = start_parent_run(uri, experiment_id, "s", study_uid="a", tags={"sweep.storage": "journal:x"})
+    assert not first.resumed and first.other_run_id is None
+    cl.set_terminated(first.run_id, status="FINISHED")
+    before = cl.get_run(first.run_id).data.tags
+    # another study of the name, even one given the first's run id (a copied record): its own
+    second = start_parent_run(uri, experiment_id, "s", known_run_id=first.run_id, study_uid="b")
+    assert second.run_id != first.run_id and not second.resumed
+    assert (second.other_run_id, second.other_storage) == (first.run_id, "journal:x")
+    assert cl.get_run(first.run_id).info.status == "FINISHED"
+    assert cl.get_run(first.run_id).data.tags == before
+    again = start_parent_run(uri, experiment_id, "s", study_uid="a")  # its record lost: by id
+    assert (again.run_id, again.resumed) == (first.run_id, True)
+    legacy = cl.create_run(experiment_id, tags={"nnexp.role": "sweep", "nnexp.study": "s"}).info.run_id
+    old = start_parent_run(uri, experiment_id, "s", known_run_id=legacy, study_uid="c")
+    assert (old.run_id, old.resumed) == (legacy, True)
+    assert cl.get_run(legacy).data.tags[STUDY_UID_TAG] == "c"
+
+
+def test_runs_of_trials_the_study_no_longer_holds_are_marked_dropped(tmp_path):
+    """Issue 23, point 7: a run whose trial is gone, or is an earlier trial of a number the
+    study gave out again, is tagged dropped and FAILED; the trial's own run is untouched."""
+    from mlflow.tracking import MlflowClient
+
+    from nnexp.contract import DROPPED_NOTE, DROPPED_TAG, PARENT_RUN_TAG, ROLE_TAG, STUDY_TAG, TRIAL_TAG
+    from nnexp.tracking.sweep_runs import TrialEnd, TrialOwner, reconcile_trial_runs, trial_role
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    experiment_id = ensure_tracking_store(uri, "cut", artifact_location=str(tmp_path / "art"))
+    cl = MlflowClient(uri)
+
+    def run(number: int, start: int, parent: str = "p") -> str:
+        tags = {ROLE_TAG: trial_role("s"), STUDY_TAG: "s", TRIAL_TAG: str(number), PARENT_RUN_TAG: parent}
+        run_id = cl.create_run(experiment_id, start_time=start, tags=tags).info.run_id
+        cl.set_terminated(run_id, status="FINISHED")
+        return run_id
+
+    kept, old, new, gone = run(0, 1000), run(1, 2000), run(1, 9000), run(2, 3000)
+    other = run(5, 3000, parent="another study's parent")
+    for run_id in (kept, old, new, gone, other):
+        cl.set_tag(run_id, STATE_TAG, "COMPLETE")
+    owners = {0: TrialOwner(kept, 900), 1: TrialOwner(None, 8000)}
+    ends = {0: TrialEnd("COMPLETE"), 1: TrialEnd("COMPLETE")}
+    fixed = reconcile_trial_runs(cl, experiment_id, "s", ends, parent_run_id="p", owners=owners)
+    assert fixed == 2
+    for run_id in (old, gone):
+        r = cl.get_run(run_id)
+        assert r.info.status == "FAILED" and r.data.tags[DROPPED_TAG] == DROPPED_NOTE
+    for run_id in (kept, new, other):
+        r = cl.get_run(run_id)
+        assert r.info.status == "FINISHED" and DROPPED_TAG not in r.data.tags
