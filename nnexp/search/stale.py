@@ -85,10 +85,10 @@ def unclaimed_reason(trial: FrozenTrial) -> str | None:
     """Why RUNNING ``trial`` has no worker, when none recorded itself as its owner.
 
     A worker asks for a trial and records its host, pid and heartbeat under the count lock, so
-    a trial seen without them by a caller holding that lock was abandoned: its worker lost the
+    a trial seen without them (or with only some) by a caller holding that lock was abandoned: its worker lost the
     storage (a database restart) between creating the trial and claiming it. Only the sweeper
     applies this rule (:meth:`nnexp.search.prepare.Prepared.reap`)."""
-    if HOST_ATTR in trial.user_attrs:
+    if all(key in trial.user_attrs for key in (HOST_ATTR, PID_ATTR, HEARTBEAT_ATTR)):
         return None
     return "no worker claimed it: its worker lost the storage right after creating the trial"
 
