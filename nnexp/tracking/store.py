@@ -9,13 +9,13 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
 from nnexp.errors import TrackingUnavailable, UnsafeName  # noqa: F401 - re-exported
 from nnexp.tracking.links import EXPERIMENT_KIND, EXPERIMENT_KIND_TAG
-from nnexp.tracking.masking import mask_secrets
+from nnexp.tracking.masking import has_secret, mask_secrets
 
 #: The tracking home inside the launch directory, and the store/artifact names inside it.
 HOME_DIR = "mlruns"
@@ -57,14 +57,28 @@ def default_tracking_uri(base_dir: str | os.PathLike[str]) -> str:
 #: MLflow's variable for the tracking URI, read when ``tracking.uri`` is null.
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
 
+#: MLflow prints ``View run <name> at: <tracking URI>/...`` when a run on an http(s) server ends.
+SUPPRESS_URL_ENV = "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"
+
+
+def silence_run_links(uri: str, environ: MutableMapping[str, str] | None = None) -> None:
+    """Switch off MLflow's own ``View run/experiment at: <url>`` lines when ``uri`` holds a
+    password or token: they print the URL as given. Every command resolves its tracking URI
+    with :func:`resolve_tracking_uri`, which calls this; nnexp prints masked links itself.
+    ``environ``: ``os.environ`` (child processes inherit it)."""
+    if has_secret(uri):
+        (os.environ if environ is None else environ)[SUPPRESS_URL_ENV] = "true"
+
 
 def resolve_tracking_uri(uri: str | None, base_dir: str | os.PathLike[str]) -> str:
     """``tracking.uri``, else ``$MLFLOW_TRACKING_URI``, else the default SQLite home.
 
     Relative SQLite paths (``sqlite:///runs.db``) are made absolute against ``base_dir`` so that
-    runs launched from Hydra's output directory or a sweep worker land in the same store.
+    runs launched from Hydra's output directory or a sweep worker land in the same store. A URI
+    with credentials silences MLflow's URL lines (:func:`silence_run_links`).
     """
     chosen = uri or os.environ.get(TRACKING_ENV) or default_tracking_uri(base_dir)
+    silence_run_links(chosen)
     db = sqlite_path(chosen)
     if db is not None and not db.is_absolute() and str(db) != ":memory:":
         chosen = f"sqlite:///{(Path(base_dir) / db).resolve()}"
