@@ -118,6 +118,24 @@ def default_artifact_location(uri: str) -> str | None:
     return (db.resolve().parent / ARTIFACTS_DIR).as_uri()
 
 
+def local_places(uri: str, artifact_location: str | None = None) -> list[tuple[str, Path | None, str]]:
+    """``(what, path, fix)`` for each local file and directory the store behind ``uri`` writes
+    (the SQLite file, its directory with the lock and journal files, the artifact root), for
+    :func:`nnexp.filesystem.check_writable`; none for a server."""
+    fix = "point tracking.uri (or MLFLOW_TRACKING_URI) at a writable place, or tracking.enabled=false"
+    places: list[tuple[str, Path | None, str]] = []
+    db = sqlite_path(uri)
+    if db is not None and str(db) != ":memory:":
+        places += [("the MLflow tracking store", db, fix), ("the MLflow tracking home", db.parent, fix)]
+    location = artifact_location or default_artifact_location(uri)
+    if location and location.startswith("file:"):
+        path = Path(urllib.parse.unquote(urllib.parse.urlsplit(location).path))
+        places.append(
+            ("the MLflow artifacts", path, fix.replace("tracking.uri", "tracking.artifact_location"))
+        )
+    return places
+
+
 def configure_http_client(timeout: float) -> None:
     """Low MLflow HTTP retries/timeouts (unless the user set them) so a dead server fails fast."""
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
