@@ -22,6 +22,7 @@ from nnexp.config.overrides import check_overrides
 from nnexp.config.schema import register_configs
 from nnexp.config.validate import check_names
 from nnexp.errors import EXIT_FAILED, EXIT_INVALID, config_problems, exit_code, fail
+from nnexp.filesystem import disk_full
 
 #: The top-level ``conf/`` directory (the project is installed editable).
 CONF_DIR = Path(nnexp.__file__).resolve().parents[1] / "conf"
@@ -52,6 +53,9 @@ def app(cfg: DictConfig) -> float:
         result = run_training(cfg, tracking_process=True)
     except Exception as exc:  # expected failures (bad input, read-only or full disk, a lost
         code = exit_code(exc)  # server) end in one line and their exit code; a bug shows its traceback
+        full = disk_full(exc)
+        if full is not None:
+            exc, code = full, full.exit_code
         if code is None:
             raise
         _fail(config_problems(exc), code)

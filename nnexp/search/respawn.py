@@ -83,6 +83,7 @@ def launch_until_done(p: Prepared, launcher: Any, first_job: int = 0) -> Launche
             continue
         total.crashed += got.crashed
         total.unreachable += got.unreachable
+        total.disk_full += got.disk_full
         return total
 
 

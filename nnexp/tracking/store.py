@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import time
 import urllib.error
@@ -24,6 +25,22 @@ ARTIFACTS_DIR = "artifacts"
 
 
 _ENCODED_DOT = ("%2e", "%2f", "%5c")
+
+
+class _NoFullDiskTracebacks(logging.Filter):
+    """MLflow's SQL store logs every database error with its traceback, then raises it. A full
+    disk is said once, by the command (:func:`nnexp.filesystem.disk_full`): drop those records."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from nnexp.filesystem import FULL_TEXTS
+
+        text = record.getMessage().lower()
+        return not any(full in text for full in FULL_TEXTS)
+
+
+#: MLflow's logger that writes the traceback of each SQL error (set once, in every process that
+#: imports this module: the sweeper, its workers, the tracking process).
+logging.getLogger("mlflow.store.db.utils").addFilter(_NoFullDiskTracebacks())
 
 
 def check_safe_name(value: str, what: str) -> str:

@@ -7,6 +7,8 @@ permissions, a read-only mount it does not.
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,8 +30,16 @@ def _nnexp_train(cwd: Path, *args: str, timeout: float = 300) -> subprocess.Comp
     )
 
 
+def _error_lines(stderr: str) -> list[str]:
+    """stderr without MLflow's own INFO lines of a new store ("Creating initial ... tables")."""
+    return [line for line in stderr.splitlines() if line.strip() and not _MLFLOW_INFO.match(line)]
+
+
+_MLFLOW_INFO = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d INFO mlflow\.")
+
+
 def _one_line(proc: subprocess.CompletedProcess) -> str:
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    lines = _error_lines(proc.stderr)
     assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     return lines[0]
 
@@ -53,3 +63,77 @@ def test_a_read_only_sweep_dir_is_refused_before_any_trial(tmp_path, tmpfs):
     line = _one_line(proc)
     assert f"cannot write the sweep's output at {ro}/sweep: {ro} is not writable" in line, line
     assert "hydra.sweep.dir" in line and "[trial" not in proc.stdout
+
+
+def _fill(disk: Path) -> Path:
+    """Fill the file system of ``disk`` to the last byte; returns the filler to delete."""
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        for size in (1 << 16, 1):
+            try:
+                while os.write(fd, b"\0" * size):
+                    pass
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
+    return filler
+
+
+def _sweep_state(cwd: Path) -> tuple[dict[str, int], str]:
+    """(trial states of study 'digits', the status of its MLflow parent run)."""
+    from mlflow.tracking import MlflowClient
+    from test_sweep_cli import study_of  # noqa: E402
+
+    from nnexp.contract import ROLE_TAG
+
+    states: dict[str, int] = {}
+    for t in study_of(cwd).trials:
+        states[t.state.name] = states.get(t.state.name, 0) + 1
+    client = MlflowClient(f"sqlite:///{cwd / 'mlruns' / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("nnexp")
+    (parent,) = [r for r in client.search_runs([exp.experiment_id]) if r.data.tags.get(ROLE_TAG) == "sweep"]
+    return states, parent.info.status
+
+
+def test_a_full_disk_stops_the_sweep_at_once_and_the_same_command_resumes(tmp_path, tmpfs):
+    """The launch dir (journal, MLflow store, sweep dir) on a 16 MB tmpfs, filled to the last
+    byte once the sweep's first trial is done (issue 23, point 4): one line naming the disk,
+    exit 3, at most one trial FAIL, the parent run FAILED; freed, the same command resumes."""
+    disk = tmpfs(tmp_path / "launch", size="16m")
+    args = [*SWEEP, "hydra.sweeper.n_trials=40"]
+    proc = subprocess.Popen(
+        [CLI, *args], cwd=disk, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    filler = None
+    for line in proc.stdout:
+        if line.startswith("[trial ") and filler is None:
+            filler = _fill(disk)
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=300) == 3, stderr[-3000:]
+    assert filler is not None
+    lines = _error_lines(stderr)
+    assert len(lines) == 1 and "Traceback" not in stderr, stderr[-3000:]
+    assert lines[0].startswith("nnexp-train: error: the disk is full: ") and f"left on {disk}" in lines[0]
+    assert "run the same command again" in lines[0]
+    filler.unlink()
+    states, parent = _sweep_state(disk)
+    assert states.get("FAIL", 0) <= 1 and "RUNNING" not in states, states
+    # filled to the last byte, SQLite cannot even mark the parent run: the line says so
+    unmarked = "the MLflow parent run could not be marked FAILED" in lines[0]
+    assert parent == ("RUNNING" if unmarked else "FAILED"), (parent, lines[0])
+    again = _nnexp_train(disk, *args)
+    assert again.returncode == 0, again.stderr[-3000:]
+    states, parent = _sweep_state(disk)
+    assert states.get("COMPLETE", 0) + states.get("PRUNED", 0) == 40 and parent == "FINISHED", states
+
+
+def test_a_full_tracking_home_ends_a_single_run_in_one_line(tmp_path, tmpfs):
+    _fill(tmpfs(tmp_path / "mlruns", size="3m"))
+    proc = _nnexp_train(tmp_path, *SMALL)
+    assert proc.returncode == 3, proc.stdout[-2000:] + proc.stderr[-3000:]
+    line = _one_line(proc)
+    assert (
+        line.startswith("nnexp-train: error: the disk is full: ") and f"left on {tmp_path / 'mlruns'}" in line
+    )
