@@ -40,6 +40,8 @@ def _blocker(path: Path) -> Path | None:
     parent = path.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
+    if not parent.is_dir():  # not a permission problem: the write itself will say what is wrong
+        return None
     return None if os.access(parent, os.W_OK | os.X_OK) else parent
 
 
