@@ -5,7 +5,8 @@ Every entry point (``nnexp-train``, a sweep, ``nnexp``) maps an exception to its
 
 * 1 :data:`EXIT_FAILED`: the work ran but failed (no trial completed, a reproduction mismatch);
 * 2 :data:`EXIT_INVALID`: bad input, refused before anything ran;
-* 3 :data:`EXIT_UNREACHABLE`: the tracking server or the Optuna storage cannot be reached;
+* 3 :data:`EXIT_UNREACHABLE`: the tracking server or the Optuna storage cannot be reached, or
+  the disk nnexp writes to is full (fix it, then the same command resumes);
 * 128 + signal number: interrupted (:data:`EXIT_INTERRUPTED` 130 for SIGINT/Ctrl-C, 143 for
   SIGTERM), as a shell reports a process its signal stopped.
 """
@@ -69,6 +70,16 @@ class SweepStopped(Unreachable):
 class ServiceUnreachable(Unreachable):
     """The tracking server or the Optuna storage stayed unreachable past
     ``hydra.sweeper.reconnect_timeout``: this worker stops (the sweep exits non-zero)."""
+
+
+class NotWritable(InvalidInput, OSError):
+    """A place nnexp must write to (the tracking home, the Optuna journal, the output dir) is
+    read-only; found before anything runs (exit 2)."""
+
+
+class DiskFull(Unreachable, OSError):
+    """The disk under the tracking store, the journal or the output dir is full (exit 3): the
+    work stops at the first write that fails; what was recorded stays, the same command resumes."""
 
 
 class SweepFailed(RuntimeError):

@@ -86,3 +86,29 @@ def wait_for_epoch():
         raise AssertionError("the run never logged an epoch")
 
     return _wait
+
+
+@pytest.fixture
+def tmpfs():
+    """``tmpfs(path, size="3m", read_only=False)`` mounts a small tmpfs at ``path`` (created),
+    for disks that are full or read-only for real (root ignores chmod); every mount is
+    unmounted at teardown, also when the test fails. Skips when mounting is not permitted."""
+    import subprocess
+
+    mounted: list[Path] = []
+
+    def _mount(path: Path, size: str = "3m", read_only: bool = False) -> Path:
+        path.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True, text=True
+        )
+        if proc.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN): {proc.stderr.strip()}")
+        mounted.append(path)
+        if read_only:
+            subprocess.run(["mount", "-o", "remount,ro", str(path)], check=True, capture_output=True)
+        return path
+
+    yield _mount
+    for path in reversed(mounted):
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)

@@ -8,7 +8,8 @@ its value goes to the environment variable nnexp reads when the key is null
 (``MLFLOW_TRACKING_URI``, ``NNEXP_OPTUNA_STORAGE``), which sweep workers inherit, and the
 override becomes ``<key>=null``. A URI that arrives with credentials by the environment already
 is left there; then MLflow's own "View run ... at <url>" line is switched off too, since it
-would print the URL with its password.
+would print the URL with its password (``nnexp.tracking.store.silence_run_links``, which every
+command reaches when it resolves its tracking URI).
 """
 
 from __future__ import annotations
@@ -17,9 +18,6 @@ import os
 from collections.abc import MutableMapping, Sequence
 
 from nnexp.tracking.masking import has_secret
-
-#: MLflow prints ``View run <name> at: <tracking URI>/...`` after each run on an http(s) server.
-SUPPRESS_URL_ENV = "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"
 
 
 def secret_keys() -> dict[str, str]:
@@ -40,7 +38,7 @@ def _unquote(value: str) -> str:
 def move_credentials(argv: Sequence[str], environ: MutableMapping[str, str] | None = None) -> list[str]:
     """``argv`` with every URL override holding credentials replaced by ``<key>=null``; the
     URL itself put into its environment variable (``environ``: ``os.environ``)."""
-    from nnexp.tracking.store import TRACKING_ENV
+    from nnexp.tracking.store import TRACKING_ENV, silence_run_links
 
     env = os.environ if environ is None else environ
     out: list[str] = []
@@ -52,6 +50,5 @@ def move_credentials(argv: Sequence[str], environ: MutableMapping[str, str] | No
                 env[var] = _unquote(value)
                 arg = f"{key}=null"
         out.append(arg)
-    if has_secret(env.get(TRACKING_ENV, "")):
-        env[SUPPRESS_URL_ENV] = "true"
+    silence_run_links(env.get(TRACKING_ENV, ""), env)
     return out

@@ -20,8 +20,9 @@ from nnexp.cli.interrupts import install as install_interrupts
 from nnexp.cli.interrupts import quiet_interrupts
 from nnexp.config.overrides import check_overrides
 from nnexp.config.schema import register_configs
-from nnexp.config.validate import ConfigError, check_names
-from nnexp.errors import EXIT_FAILED, EXIT_INVALID, DataError, config_problems, exit_code, fail
+from nnexp.config.validate import check_names
+from nnexp.errors import EXIT_FAILED, EXIT_INVALID, config_problems, exit_code, fail
+from nnexp.filesystem import disk_full
 
 #: The top-level ``conf/`` directory (the project is installed editable).
 CONF_DIR = Path(nnexp.__file__).resolve().parents[1] / "conf"
@@ -43,7 +44,6 @@ def app(cfg: DictConfig) -> float:
         return run_worker_job(cfg)
     # -------------------------------------------------------------------------------------------
     from nnexp.cli.summary import divergence, format_summary
-    from nnexp.tracking.store import TrackingUnavailable
     from nnexp.train.trainer import run_training
 
     try:
@@ -51,8 +51,14 @@ def app(cfg: DictConfig) -> float:
         # validates the config before anything is created; MLflow's cost overlaps training, and
         # the tracking process marks runs of dead processes KILLED (nnexp.tracking.liveness)
         result = run_training(cfg, tracking_process=True)
-    except (ConfigError, DataError, TrackingUnavailable) as exc:
-        _fail(config_problems(exc), exit_code(exc) or EXIT_FAILED)
+    except Exception as exc:  # expected failures (bad input, read-only or full disk, a lost
+        code = exit_code(exc)  # server) end in one line and their exit code; a bug shows its traceback
+        full = disk_full(exc)
+        if full is not None:
+            exc, code = full, full.exit_code
+        if code is None:
+            raise
+        _fail(config_problems(exc), code)
     print(format_summary(result, str(cfg.tracking.experiment)), flush=True)
     if result.stop_reason == "diverged":  # recorded in full, but not a trained model: exit 1
         _fail(

@@ -29,7 +29,7 @@ from nnexp.contract import (
     CONFIRMS_RUN_TAG,
     STUDY_CONFIRMED,
 )
-from nnexp.errors import SweepSettingError
+from nnexp.errors import DiskFull, SweepSettingError
 from nnexp.search.confirmed import (
     CONFIRM_DEFAULT,
     CONFIRM_MODE_KEY,
@@ -160,6 +160,8 @@ def run_confirmation(
         return None
     if cp.remaining > 0:
         launched = launch_until_done(cp, launcher, first_job=first_job)
+        if launched.disk_full:
+            raise DiskFull(launched.disk_full[0])
         for problem in launched.crashed + launched.unreachable:  # the choice uses what finished
             print_line(f"[sweep] a confirmation worker stopped: {problem}; rerun to complete it", sys.stderr)
     top_k, seeds = parse_confirm(p.settings.get("confirm"))

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from nnexp.errors import ServiceUnreachable, SweepAborted
+from nnexp.filesystem import disk_full
 from nnexp.search.context import SweepContext
 from nnexp.search.watchdog import exit_with_sweeper
 
@@ -66,6 +67,11 @@ def run_worker_job(cfg: Any = None) -> dict[str, Any]:
     except ServiceUnreachable as exc:
         print(f"[worker {hc.job.num}] stopped: {exc}", file=sys.stderr, flush=True)
         return {"unreachable": str(exc)}
+    except Exception as exc:  # a full disk stops the worker; the sweeper says so, once
+        full = disk_full(exc)
+        if full is None:
+            raise
+        return {"disk_full": str(full)}
     return {
         "trials": [o.number for o in outcomes],
         "states": [o.state for o in outcomes],

@@ -20,6 +20,7 @@ class Launched:
 
     crashed: list[str] = field(default_factory=list)  #: workers that raised
     unreachable: list[str] = field(default_factory=list)  #: workers stopped by a lost service
+    disk_full: list[str] = field(default_factory=list)  #: workers stopped by a full disk
 
 
 def _quote(value: str) -> str:
@@ -60,6 +61,8 @@ def launch_workers(
             out.crashed.append(repr(value))
         elif isinstance(value, dict) and value.get("unreachable"):
             out.unreachable.append(str(value["unreachable"]))
+        elif isinstance(value, dict) and value.get("disk_full"):
+            out.disk_full.append(str(value["disk_full"]))
     return out
 
 

@@ -47,6 +47,7 @@ from nnexp.search.status import STATUS_EVERY, STATUS_SECONDS
 from nnexp.search.storage import (
     count_lock,
     create_or_load_study,
+    local_file,
     resolve_storage_url,
     storage_for_context,
 )
@@ -201,6 +202,26 @@ def apply_warm_plan(study: Any, plan: Any, storage_url: str) -> list[str]:
         return apply_warm_start(study, plan)
 
 
+def check_sweep_places(storage_url: str, base_cfg: DictConfig, launch_cwd: Path, sweep_dir: Path) -> None:
+    """Refuse (exit 2) a sweep whose journal, tracking home or sweep dir is read-only."""
+    from nnexp.filesystem import check_writable
+    from nnexp.tracking.store import local_places, resolve_artifact_location, resolve_tracking_uri
+
+    fix = "set hydra.sweeper.storage (or NNEXP_OPTUNA_STORAGE) to a writable place"
+    journal = local_file(storage_url)
+    places = (
+        []
+        if journal is None
+        else [("the Optuna storage", journal, fix), ("its directory", journal.parent, fix)]
+    )
+    if base_cfg.tracking.enabled:
+        uri = resolve_tracking_uri(base_cfg.tracking.uri, launch_cwd)
+        location = resolve_artifact_location(base_cfg.tracking.artifact_location, launch_cwd)
+        places += local_places(uri, location)
+    places.append(("the sweep's output", sweep_dir, "set hydra.sweep.dir to a writable directory"))
+    check_writable(places)
+
+
 def prepare(
     settings: Mapping[str, Any],
     arguments: Sequence[str],
@@ -229,6 +250,7 @@ def prepare(
     check_names(study_name, base_cfg)
     storage_url = resolve_storage_url(s.get("storage"), launch_cwd)
     check_storage(storage_url)  # scheme, driver, host, journal damage: exit 2 before any trial
+    check_sweep_places(storage_url, base_cfg, launch_cwd, sweep_dir)  # read-only: exit 2
     warm = warm_plan(s, storage_url, launch_cwd, space, study_name)
     study = open_study(s, storage_url, study_name, space)
     warm_lines = apply_warm_plan(study, warm, storage_url)

@@ -89,7 +89,8 @@ def launch_until_done(p: Prepared, launcher: Any, first_job: int = 0) -> Launche
             continue
         total.crashed += got.crashed
         total.unreachable += got.unreachable
-        if got.crashed or got.unreachable:
+        total.disk_full += got.disk_full
+        if got.crashed or got.unreachable or got.disk_full:
             return total
         next_job = getattr(launcher, "next_job_idx", next_job + n_workers)
         n_workers = _after_round(p)

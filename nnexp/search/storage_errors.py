@@ -11,13 +11,18 @@ wrong and how to fix it, instead of the raw traceback the first database call wo
   is the remains of a writer killed mid-write and is dropped as before): the file, the line
   number and how to recover.
 
-A reachable host whose server is down is not decided here (the connection then fails clearly
-on its own); nothing here connects to a database.
+* a database server (PostgreSQL, MySQL) that refuses the login (a wrong password or user) or
+  has no database of that name: what the server said, and how to fix it.
+
+A database server that does not answer (nothing listens on the port, a timeout) is
+:class:`~nnexp.errors.StorageUnavailable` (exit 3, "start the server ... run the same command
+again"), as when it goes away mid-sweep. That one connection is the only one made here.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import socket
 from pathlib import Path
 
@@ -76,11 +81,55 @@ def check_storage(url: str) -> None:
         ) from None
     if parsed.host and backend_is_server(parsed.get_backend_name()):
         _check_host(url, parsed.host, parsed.port)
+    if backend_is_server(parsed.get_backend_name()):
+        check_login(url)
 
 
 def backend_is_server(backend: str) -> bool:
     """Whether a SQLAlchemy backend talks to a server by host name (not a local file)."""
     return backend not in ("sqlite",)
+
+
+#: What a database server says when it refuses a connection for a reason the URL can fix
+#: (PostgreSQL, MySQL), and the fix.
+LOGIN_REFUSALS = (
+    (
+        re.compile(
+            r"password authentication failed|no password supplied|access denied for user|"
+            r'role "[^"]*" does not exist',
+            re.IGNORECASE,
+        ),
+        "the user or password is wrong: fix them in the URL (or NNEXP_OPTUNA_STORAGE, PGPASSWORD, ~/.pgpass)",
+    ),
+    (
+        re.compile(r'database "[^"]*" does not exist|unknown database', re.IGNORECASE),
+        "create the database (createdb, CREATE DATABASE) or fix its name in the URL (or "
+        "NNEXP_OPTUNA_STORAGE)",
+    ),
+)
+
+
+def check_login(url: str, timeout: float = 10.0) -> None:
+    """Connect once to the database server behind ``url``: a refused login or an unknown
+    database is a :class:`SweepSettingError` (exit 2) quoting the server, password masked; a
+    server that does not answer is :class:`~nnexp.errors.StorageUnavailable` (exit 3)."""
+    from nnexp.errors import StorageUnavailable
+    from nnexp.search.health import probe_storage
+
+    try:
+        probe_storage(url, timeout)
+    except StorageUnavailable as exc:
+        # probe_storage raises "from None": the driver's error is still its __context__
+        said = str(exc.__context__ or "")
+        for pattern, fix in LOGIN_REFUSALS:
+            found = pattern.search(said)
+            if found:
+                line = said[found.start() :].splitlines()[0].strip()
+                raise SweepSettingError(
+                    f"hydra.sweeper.storage {mask_secrets(url)!r}: the server refused the "
+                    f"connection ({mask_secrets(line)}); {fix}"
+                ) from None
+        raise
 
 
 def _check_import(module: str, url: str, backend: str) -> None:

@@ -20,7 +20,8 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from nnexp.errors import EXIT_INVALID, SweepFailed, exit_code, fail
+from nnexp.errors import EXIT_INVALID, EXIT_UNREACHABLE, DiskFull, SweepFailed, exit_code, fail
+from nnexp.filesystem import disk_full
 from nnexp.search.confirm import run_confirmation
 from nnexp.search.failures import too_many_failures
 from nnexp.search.finish import finish
@@ -50,14 +51,17 @@ def main_errors() -> Iterator[None]:
 
     2: bad search space or settings (nothing ran); 3: tracking server unreachable (at the
     start, or mid-sweep past ``reconnect_timeout``) or Optuna storage unreachable mid-sweep;
-    1: the sweep ran but no trial completed (everything is recorded).
+    1: the sweep ran but no trial completed (everything is recorded); 3 also for a full disk.
     """
     try:
         yield
     except Exception as exc:
         code = exit_code(exc)
         if code is None:
-            raise
+            full = disk_full(exc)  # at any write of the sweeper's (e.g. best_config.yaml)
+            if full is None:
+                raise
+            exc, code = full, EXIT_UNREACHABLE
         fail("nnexp-train", f"invalid sweep: {exc}" if code == EXIT_INVALID else str(exc), code)
 
 
@@ -72,6 +76,33 @@ def run_sweep(
     """Run (or resume) the sweep that ``settings`` (``hydra.sweeper``) describes."""
     started = time.time()
     p = prepare(settings, arguments, config, config_loader, started)
+    try:
+        return _sweep(p, started, config=config, config_loader=config_loader, launcher=launcher)
+    except Exception as exc:
+        full = disk_full(exc)
+        if full is None:
+            raise
+        if not end_parent_quietly(p, "FAILED"):  # what was recorded stays; the command resumes
+            full = DiskFull(
+                f"{full} (the MLflow parent run could not be marked FAILED on the full disk: "
+                "it is ended by the next sweep or nnexp command)"
+            )
+        raise full from None
+
+
+def end_parent_quietly(p: Any, status: str) -> bool:
+    """End the sweep's parent run with ``status``; False when the store refused (never raises)."""
+    if p.runs is None or not p.ctx.parent_run_id:
+        return True
+    try:
+        p.runs.end_parent(p.ctx.parent_run_id, status)
+    except Exception:  # noqa: BLE001 - the store may be on the full disk
+        return False
+    return True
+
+
+def _sweep(p: Any, started: float, *, config: DictConfig, config_loader: Any, launcher: Any) -> SweepSummary:
+    """Launch, confirm and finish the prepared sweep ``p``."""
     ctx = p.ctx
     print_line(
         start_line(
@@ -100,6 +131,8 @@ def run_sweep(
             "trials; nothing to run (raise hydra.sweeper.n_trials to continue it, or set "
             "hydra.sweeper.study_name for a new study)"
         )
+    if launched.disk_full:
+        raise DiskFull(launched.disk_full[0])
     check_stopped(p, launched.unreachable)
     trials = p.study.get_trials(deepcopy=False)
     full = remaining_trials(trials, ctx.n_trials) == 0  # the last trials may fail, if it is full

@@ -233,6 +233,11 @@ class Worker:
             out.reason = f"trial was finished elsewhere: {exc}"
             log.warning("trial %d: %s", trial.number, out.reason)
         except Exception as exc:  # noqa: BLE001 - a failing trial must not stop the sweep
+            full = self._disk_full(exc)
+            if full is not None:  # but a full disk stops this worker at once (exit 3)
+                out.reason = str(full)
+                self.teller.fail(trial, out, quiet=True)
+                raise full from None
             out.reason = short_error(exc)
             log.debug("trial %d failed:\n%s", trial.number, traceback.format_exc())
             diagnosis = self.health.diagnose(exc)
@@ -386,6 +391,16 @@ class Worker:
 
     # -- the loop ------------------------------------------------------------------------
 
+    def _disk_full(self, exc: BaseException) -> Any:
+        """:func:`nnexp.filesystem.disk_full` for a trial's error, looking at the tracking
+        store's file, the storage's and this worker's dir when the error names none."""
+        from nnexp.filesystem import disk_full
+        from nnexp.search.storage import local_file
+        from nnexp.tracking.store import sqlite_path
+
+        db = sqlite_path(self.ctx.tracking_uri) if self.ctx.tracking_uri else None
+        return disk_full(exc, [db, local_file(self.storage_url), self.out_dir])
+
     def _reconnect(self) -> None:
         self.health.reconnect()
         self.teller.settle()
@@ -403,6 +418,9 @@ class Worker:
                 try:
                     trial = self._ask()
                 except Exception as exc:  # a lost storage: wait, then ask again
+                    full = self._disk_full(exc)
+                    if full is not None:
+                        raise full from None
                     if self.health.diagnose(exc) is None:
                         raise
                     self._reconnect()

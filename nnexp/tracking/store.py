@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
 from nnexp.errors import TrackingUnavailable, UnsafeName  # noqa: F401 - re-exported
 from nnexp.tracking.links import EXPERIMENT_KIND, EXPERIMENT_KIND_TAG
-from nnexp.tracking.masking import mask_secrets
+from nnexp.tracking.masking import has_secret, mask_secrets
 
 #: The tracking home inside the launch directory, and the store/artifact names inside it.
 HOME_DIR = "mlruns"
@@ -24,6 +25,22 @@ ARTIFACTS_DIR = "artifacts"
 
 
 _ENCODED_DOT = ("%2e", "%2f", "%5c")
+
+
+class _NoFullDiskTracebacks(logging.Filter):
+    """MLflow's SQL store logs every database error with its traceback, then raises it. A full
+    disk is said once, by the command (:func:`nnexp.filesystem.disk_full`): drop those records."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from nnexp.filesystem import FULL_TEXTS
+
+        text = record.getMessage().lower()
+        return not any(full in text for full in FULL_TEXTS)
+
+
+#: MLflow's logger that writes the traceback of each SQL error (set once, in every process that
+#: imports this module: the sweeper, its workers, the tracking process).
+logging.getLogger("mlflow.store.db.utils").addFilter(_NoFullDiskTracebacks())
 
 
 def check_safe_name(value: str, what: str) -> str:
@@ -57,14 +74,28 @@ def default_tracking_uri(base_dir: str | os.PathLike[str]) -> str:
 #: MLflow's variable for the tracking URI, read when ``tracking.uri`` is null.
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
 
+#: MLflow prints ``View run <name> at: <tracking URI>/...`` when a run on an http(s) server ends.
+SUPPRESS_URL_ENV = "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"
+
+
+def silence_run_links(uri: str, environ: MutableMapping[str, str] | None = None) -> None:
+    """Switch off MLflow's own ``View run/experiment at: <url>`` lines when ``uri`` holds a
+    password or token: they print the URL as given. Every command resolves its tracking URI
+    with :func:`resolve_tracking_uri`, which calls this; nnexp prints masked links itself.
+    ``environ``: ``os.environ`` (child processes inherit it)."""
+    if has_secret(uri):
+        (os.environ if environ is None else environ)[SUPPRESS_URL_ENV] = "true"
+
 
 def resolve_tracking_uri(uri: str | None, base_dir: str | os.PathLike[str]) -> str:
     """``tracking.uri``, else ``$MLFLOW_TRACKING_URI``, else the default SQLite home.
 
     Relative SQLite paths (``sqlite:///runs.db``) are made absolute against ``base_dir`` so that
-    runs launched from Hydra's output directory or a sweep worker land in the same store.
+    runs launched from Hydra's output directory or a sweep worker land in the same store. A URI
+    with credentials silences MLflow's URL lines (:func:`silence_run_links`).
     """
     chosen = uri or os.environ.get(TRACKING_ENV) or default_tracking_uri(base_dir)
+    silence_run_links(chosen)
     db = sqlite_path(chosen)
     if db is not None and not db.is_absolute() and str(db) != ":memory:":
         chosen = f"sqlite:///{(Path(base_dir) / db).resolve()}"
@@ -102,6 +133,24 @@ def default_artifact_location(uri: str) -> str | None:
     if db is None or str(db) == ":memory:":
         return None
     return (db.resolve().parent / ARTIFACTS_DIR).as_uri()
+
+
+def local_places(uri: str, artifact_location: str | None = None) -> list[tuple[str, Path | None, str]]:
+    """``(what, path, fix)`` for each local file and directory the store behind ``uri`` writes
+    (the SQLite file, its directory with the lock and journal files, the artifact root), for
+    :func:`nnexp.filesystem.check_writable`; none for a server."""
+    fix = "point tracking.uri (or MLFLOW_TRACKING_URI) at a writable place, or tracking.enabled=false"
+    places: list[tuple[str, Path | None, str]] = []
+    db = sqlite_path(uri)
+    if db is not None and str(db) != ":memory:":
+        places += [("the MLflow tracking store", db, fix), ("the MLflow tracking home", db.parent, fix)]
+    location = artifact_location or default_artifact_location(uri)
+    if location and location.startswith("file:"):
+        path = Path(urllib.parse.unquote(urllib.parse.urlsplit(location).path))
+        places.append(
+            ("the MLflow artifacts", path, fix.replace("tracking.uri", "tracking.artifact_location"))
+        )
+    return places
 
 
 def configure_http_client(timeout: float) -> None:

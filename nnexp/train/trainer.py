@@ -138,6 +138,23 @@ def _weights_dir(cfg: DictConfig, base: Path) -> Path:
     return _hydra_output_dir() or Path(tempfile.mkdtemp(prefix="nnexp-run-"))
 
 
+def check_run_places(cfg: DictConfig, base: Path) -> None:
+    """Refuse (exit 2, :class:`~nnexp.errors.NotWritable`) a run whose tracking home, artifact
+    root or output dir is read-only, before anything is created or trained."""
+    from nnexp.filesystem import check_writable
+    from nnexp.tracking.store import local_places, resolve_artifact_location, resolve_tracking_uri
+
+    places = []
+    if cfg.tracking.enabled:
+        uri = resolve_tracking_uri(cfg.tracking.uri, base)
+        places += local_places(uri, resolve_artifact_location(cfg.tracking.artifact_location, base))
+    out = resolve_under(cfg.trainer.save_dir, base) or _hydra_output_dir()
+    places.append(
+        ("the run's weights", out, "set trainer.save_dir (or hydra.run.dir) to a writable directory")
+    )
+    check_writable(places)
+
+
 def has_trained_weights(stop_reason: str, epochs_run: int) -> bool:
     """Whether the model holds weights worth testing and saving: a run that diverged in its
     first epoch is back at its initial weights (``MLP.fit`` restores the last finite epoch's
@@ -282,6 +299,7 @@ def run_training(
     started = time.perf_counter()
     timer = PhaseTimer()
     base = launch_dir()
+    check_run_places(cfg, base)
     monitor = str(cfg.trainer.early_stopping.monitor)
     mode = resolve_mode(monitor, str(cfg.trainer.early_stopping.mode))
     config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]

@@ -166,3 +166,64 @@ def test_no_password_is_written_anywhere(servers, tmp_path, given):
         },
     )
     assert not leaks, "\n".join(leaks)
+
+
+def _nnexp(cwd: Path, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    nnexp = str(Path(sys.executable).with_name("nnexp"))
+    proc = subprocess.run(
+        [nnexp, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert proc.returncode == 0, f"nnexp {args}: {proc.stdout[-3000:]}{proc.stderr[-3000:]}"
+    return proc
+
+
+@pytest.mark.slow
+def test_no_nnexp_command_prints_the_tracking_password(servers, tmp_path):
+    """A sweep that prunes and confirms, then ``nnexp studies``, ``best``, ``reproduce`` and
+    ``audit`` against the server reached by a URL with a password (issue 23, point 2): MLflow's
+    own ``View run ... at <url>`` lines are silenced in every command, as in ``nnexp-train``."""
+    server, _, root = servers
+    env = _env()
+    env["MLFLOW_TRACKING_URI"] = _auth_url(server)
+    env.pop("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", None)
+    experiment = ["tracking.experiment=secrets-commands"]
+    sweep = _run(
+        tmp_path,
+        [
+            "-m",
+            "hparams_search=digits",
+            "trainer.epochs=6",
+            "model.depth=1",
+            "model.width=32",
+            "trainer.batch_size=64",
+            "model.dropout=0.0",
+            "model.l2=0.0001",
+            "optimizer=sgd",
+            "optimizer.lr=choice(0.05,0.000001)",
+            "hydra.sweeper.n_trials=6",
+            "hydra.sweeper.sampler.name=random",
+            "hydra.sweeper.sampler.seed=0",
+            "hydra.sweeper.pruner.n_startup_trials=1",
+            "hydra.sweeper.pruner.n_warmup_steps=0",
+            "hydra.sweeper.confirm={top_k: 1, seeds: 1}",
+            *experiment,
+        ],
+        env,
+    )
+    assert "PRUNED" in sweep.stdout, sweep.stdout
+    outputs = {"sweep": sweep}
+    for command in (
+        ["studies"],
+        ["best", "--study", "digits"],
+        ["reproduce", "--study", "digits"],
+        ["audit", "--study", "digits", "--sample", "1"],
+    ):
+        outputs[command[0]] = _nnexp(tmp_path, command, env)
+    texts = {
+        f"{name} {stream}": getattr(proc, stream)
+        for name, proc in outputs.items()
+        for stream in ("stdout", "stderr")
+    }
+    assert "verdict: identical" in outputs["reproduce"].stdout, outputs["reproduce"].stdout
+    leaks = _leaks([PASSWORD], tmp_path, root, texts=texts)
+    assert not leaks, "\n".join(leaks)

@@ -128,3 +128,45 @@ def test_nnexp_studies_names_the_damaged_journal_line(tmp_path: Path) -> None:
     _journal(journal, 2)
     _damage(journal, 2)
     assert main(["studies", "--storage", f"journal:{journal}"]) == 2
+
+
+@pytest.fixture(scope="module")
+def pg():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scale"))
+    from scale_servers import PostgresCluster, postgres_bin
+
+    if postgres_bin() is None:
+        pytest.skip("PostgreSQL binaries not installed (apt-get install -y postgresql)")
+    cluster = PostgresCluster().start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "case, code, message",
+    [
+        ("password", 2, 'password authentication failed for user "nnexp"'),
+        ("database", 2, 'database "no_such_db" does not exist'),
+        ("port", 3, "cannot reach the Optuna storage postgresql://nnexp:***@127.0.0.1:1/optuna"),
+    ],
+)
+def test_postgres_refusals_end_in_one_line_before_any_trial(
+    pg, tmp_path: Path, case: str, code: int, message: str
+) -> None:
+    """With the driver installed, a wrong password or an unknown database is one line and
+    exit 2, a port nothing listens on exit 3 ("cannot reach"), each before any trial and with
+    the password masked (issue 23, point 6); today a raw OperationalError, exit 1."""
+    secret = "wrong-pw-do-not-print" if case == "password" else pg.password
+    db = "no_such_db" if case == "database" else "postgres"
+    port = 1 if case == "port" else pg.port
+    storage = f"postgresql://nnexp:{secret}@127.0.0.1:{port}/{db if case != 'port' else 'optuna'}"
+    proc = _sweep(tmp_path, storage)
+    assert proc.returncode == code, proc.stderr[-3000:]
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and message in lines[0], proc.stderr[-3000:]
+    assert secret not in proc.stdout + proc.stderr and "nnexp:***@" in lines[0]
+    assert "Traceback" not in proc.stderr and "[trial" not in proc.stdout
+    assert not (tmp_path / "mlruns").exists()
