@@ -149,6 +149,29 @@ def _take(
     return Xs, np.ascontiguousarray(ys, dtype=y_dtype)
 
 
+class _Rows:
+    """Rows ``idx`` of a DataFrame's columns, one column at a time (no copy of the whole table)."""
+
+    def __init__(self, table: Any, idx: np.ndarray) -> None:
+        self.table, self.idx = table, idx
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.table[name].to_numpy()[self.idx]
+
+
+def _encode_table(raw: RawData, parts: tuple[np.ndarray, ...], y_dtype: type) -> tuple[Any, ...]:
+    """``(transform, X_train, X_val, X_test, y_train, y_val, y_test)`` of a table: the
+    ``ColumnTransform`` fitted on the training rows alone, then applied to each split."""
+    from nnexp.nn.columns import ColumnTransform
+
+    roles = raw.roles
+    train = _Rows(raw.table, parts[0])
+    columns = ColumnTransform.fit(train, roles.numeric, roles.categorical, **roles.fit_options)
+    out = [columns.transform(_Rows(raw.table, idx)) for idx in parts]
+    ys = [np.ascontiguousarray(raw.y[idx], dtype=y_dtype) for idx in parts]
+    return (columns, *out, *ys)
+
+
 def _indices_sha256(train: np.ndarray, val: np.ndarray, test: np.ndarray | None) -> str:
     """One digest of the split's row indices (the split's identity in a run's record)."""
     h = hashlib.sha256()
@@ -188,13 +211,20 @@ def split_raw(
         _, train_idx = _stratified_pick(train_idx, y_strat, cap, seed, "training subsample", raw.class_names)
 
     y_dtype = np.int64 if raw.task == "classification" else np.float32
-    X_train, y_train = _take(raw.X, raw.y, train_idx, y_dtype)
-    X_val, y_val = _take(raw.X, raw.y, val_idx, y_dtype)
-    if canonical:
-        assert raw.y_test is not None and raw.X_test is not None
-        X_test, y_test = _take(raw.X_test, raw.y_test, test_idx, y_dtype)
+    columns = None
+    if raw.table is not None:  # a user's table: encoded as fitted on the training rows
+        assert test_idx is not None
+        columns, X_train, X_val, X_test, y_train, y_val, y_test = _encode_table(
+            raw, (train_idx, val_idx, test_idx), y_dtype
+        )
     else:
-        X_test, y_test = _take(raw.X, raw.y, test_idx, y_dtype)
+        X_train, y_train = _take(raw.X, raw.y, train_idx, y_dtype)
+        X_val, y_val = _take(raw.X, raw.y, val_idx, y_dtype)
+        if canonical:
+            assert raw.y_test is not None and raw.X_test is not None
+            X_test, y_test = _take(raw.X_test, raw.y_test, test_idx, y_dtype)
+        else:
+            X_test, y_test = _take(raw.X, raw.y, test_idx, y_dtype)
     split: dict[str, Any] = {
         "seed": int(seed),
         "val_size": val_size,
@@ -222,8 +252,10 @@ def split_raw(
         y_test=y_test,
         identity=make_identity(raw),
         class_names=raw.class_names,
-        feature_names=raw.feature_names,
+        feature_names=raw.feature_names if columns is None else tuple(columns.feature_names),
         split=split,
         info=dict(raw.info),
         task_reason=raw.task_reason,
+        columns=columns,
+        roles=raw.roles,
     )
