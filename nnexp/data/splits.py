@@ -57,12 +57,49 @@ def _stratified_pick(
         raise ValueError(f"{what}: cannot take {k} rows out of {len(idx)}")
     strat = None if y is None else y[idx]
     try:
-        rest, picked = train_test_split(idx, test_size=k, random_state=seed, stratify=strat)
+        if strat is None:
+            rest, picked = train_test_split(idx, test_size=k, random_state=seed, stratify=None)
+        else:
+            rest, picked = stratified_pick(idx, strat, k, seed)
     except ValueError as exc:
         if strat is None:
             raise
         raise ValueError(stratify_error(strat, len(idx), k, what, class_names)) from exc
     return np.sort(rest), np.sort(picked)
+
+
+def _classes(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(y, return_inverse=True, return_counts=True)``; by counting for class codes."""
+    if y.dtype.kind in "iu" and y.size and 0 <= y.min() and y.max() < 1 << 20:
+        counts = np.bincount(y)
+        present = counts > 0
+        codes = np.cumsum(present) - 1
+        return np.flatnonzero(present), codes[y], counts[present]
+    return np.unique(y, return_inverse=True, return_counts=True)
+
+
+def stratified_pick(idx: np.ndarray, strat: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``train_test_split(idx, test_size=k, random_state=seed, stratify=strat)``'s two sets
+    (unordered), drawn with the same random numbers in numpy: scikit-learn builds them in
+    Python lists, 0.25 s per split of 1.5 M rows; this takes a tenth of it. Same rows, so a
+    recorded split stays the same (``tests/data`` compares both)."""
+    from sklearn.utils.extmath import _approximate_mode
+
+    classes, y_indices, class_counts = _classes(strat)
+    n_test, n_train = int(k), len(idx) - int(k)
+    if class_counts.min() < 2 or n_train < len(classes) or n_test < len(classes):
+        raise ValueError("too few rows per class to stratify")
+    order = np.argsort(y_indices.reshape(-1), kind="stable")
+    class_indices = np.split(order, np.cumsum(class_counts)[:-1])
+    rng = np.random.RandomState(seed)
+    n_i = _approximate_mode(class_counts, n_train, rng)
+    t_i = _approximate_mode(class_counts - n_i, n_test, rng)
+    train, test = [], []
+    for i in range(len(classes)):
+        perm = class_indices[i].take(rng.permutation(class_counts[i]), mode="clip")
+        train.append(perm[: n_i[i]])
+        test.append(perm[n_i[i] : n_i[i] + t_i[i]])
+    return idx[np.concatenate(train)], idx[np.concatenate(test)]
 
 
 def stratify_error(

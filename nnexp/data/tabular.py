@@ -5,13 +5,13 @@ from __future__ import annotations
 import importlib.resources
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import sklearn
 from sklearn.datasets import load_digits as _sk_load_digits
-from sklearn.preprocessing import LabelEncoder
 
 from nnexp.data.columns import decide_roles
 from nnexp.data.csvfile import read_csv, sha256_of_file
@@ -115,14 +115,14 @@ def _target(
         if not np.all(np.isfinite(y_num)):
             raise ValueError(f"{file}: target column {target!r} has infinite values")
         return y_num.astype(np.float32), task, reason, None
-    enc = LabelEncoder()
+    # LabelEncoder's codes (sorted classes), from one np.unique
     if y_num is not None and np.all(np.mod(y_num, 1.0) == 0):
-        y = enc.fit_transform(y_num.astype(np.int64))
+        classes, y = np.unique(y_num.astype(np.int64), return_inverse=True)
     elif y_num is not None:
-        y = enc.fit_transform(y_num)
+        classes, y = np.unique(y_num, return_inverse=True)
     else:
-        y = enc.fit_transform(np.asarray(y_text))
-    class_names = tuple(str(c) for c in enc.classes_)
+        classes, y = np.unique(np.asarray(y_text), return_inverse=True)
+    class_names = tuple(str(c) for c in classes)
     if len(class_names) < 2:
         raise ValueError(f"{file}: target column {target!r} has a single class {class_names}")
     return y.astype(np.int64), task, reason, class_names
@@ -167,7 +167,7 @@ def load_csv(
     encoded when split, with imputation and categories fitted on the training rows only.
     Rows without a target are dropped. ``sep`` (``delimiter``: its older name) is sniffed when
     not given. Task inference (unless ``task=`` is given): see :func:`infer_task`; class labels
-    are encoded to ``0..K-1`` with ``LabelEncoder``.
+    are encoded to ``0..K-1`` as ``LabelEncoder`` does (sorted).
     """
     del seed
     if task is not None and task not in TASKS and task != "auto":
@@ -175,7 +175,9 @@ def load_csv(
     if not target:
         raise ValueError("csv dataset: the 'target' option (label column name) is required")
     file = resolve_csv_path(path, data_dir)
-    df, sep = read_csv(file, sep if sep is not None else delimiter, encoding)
+    with ThreadPoolExecutor(1) as pool:  # the checksum while pandas parses (both release the GIL)
+        checksum = pool.submit(sha256_of_file, file)
+        df, sep = read_csv(file, sep if sep is not None else delimiter, encoding)
     df, dropped = _present_target(df, target, file, sep)
     roles = decide_roles(
         df,
@@ -198,7 +200,7 @@ def load_csv(
         y=y,
         task=task,
         source=f"csv:{file}",
-        files={file.name: sha256_of_file(file)},
+        files={file.name: checksum.result()},
         options=options,
         task_reason=reason,
         class_names=class_names,

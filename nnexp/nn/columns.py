@@ -18,7 +18,7 @@ frequent category). A category never seen in training sets none of its column's 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -205,28 +205,37 @@ class ColumnTransform:
 
     def transform(self, table: Any, dtype: Any = np.float32) -> np.ndarray:
         """The features of ``table``'s rows, shape (n_rows, :attr:`n_features`), in ``dtype``."""
-        blocks: list[np.ndarray] = []
+        out: np.ndarray | None = None
+        j = 0
+        for name, block in self._blocks(table):
+            if out is None:
+                out = np.empty((block.shape[0], self.n_features), dtype=dtype)
+            elif block.shape[0] != out.shape[0]:
+                raise ValueError(f"column {name!r} has {block.shape[0]} rows, the others {out.shape[0]}")
+            width = 1 if block.ndim == 1 else block.shape[1]
+            out[:, j : j + width] = block.reshape(block.shape[0], width)
+            j += width
+        if out is None:
+            raise ValueError("the column transform has no columns")
+        return out
+
+    def _blocks(self, table: Any) -> Iterator[tuple[str, np.ndarray]]:
+        """Each column's features in order: a numeric value (gap filled) and its indicator, a
+        categorical column's one-hot block."""
         for n in self.numeric:
             x = as_numbers(self._column(table, n.name), n.name)
-            gaps = np.isnan(x)
-            if np.isinf(x).any():
-                raise ValueError(f"column {n.name!r} holds an infinite value")
-            blocks.append(np.where(gaps, n.fill, x)[:, None])
+            bad = ~np.isfinite(x)
+            gaps = bad
+            if bad.any():
+                gaps = np.isnan(x)
+                if not np.array_equal(gaps, bad):
+                    raise ValueError(f"column {n.name!r} holds an infinite value")
+                x = np.where(gaps, n.fill, x)
+            yield n.name, x
             if n.indicator:
-                blocks.append(gaps[:, None])
+                yield n.name, gaps
         for c in self.categorical:
-            blocks.append(self._one_hot(c, self._column(table, c.name)))
-        if not blocks:
-            raise ValueError("the column transform has no columns")
-        n_rows = {b.shape[0] for b in blocks}
-        if len(n_rows) != 1:
-            raise ValueError(f"the input's columns have different lengths: {sorted(n_rows)}")
-        out = np.empty((blocks[0].shape[0], self.n_features), dtype=dtype)
-        j = 0
-        for b in blocks:
-            out[:, j : j + b.shape[1]] = b
-            j += b.shape[1]
-        return out
+            yield c.name, self._one_hot(c, self._column(table, c.name))
 
     @staticmethod
     def _one_hot(c: CategoricalColumn, values: Any) -> np.ndarray:
