@@ -86,3 +86,14 @@ def wait_for_epoch():
         raise AssertionError("the run never logged an epoch")
 
     return _wait
+
+
+# --- a user's table as it comes (tests/loans.py) -------------------------------------------------
+
+
+@pytest.fixture
+def loans_csv(tmp_path: Path) -> Path:
+    """``tmp_path/loans.csv``: text categories, gaps, a boolean, row-number and name columns."""
+    from loans import write_loans
+
+    return write_loans(tmp_path / "loans.csv")
