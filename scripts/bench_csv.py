@@ -5,7 +5,7 @@ memory of a one-epoch single run, as the table grows in rows and in categories.
 Every file is generated in a temporary directory: ``N`` rows of 10 numeric columns (6 decimals)
 and a 0/1 ``label``; for the category rows, 100,000 rows with an extra text column of 1,000
 categories. Each measurement runs in a fresh subprocess; peak RSS is that process's high-water
-mark (``ru_maxrss``; for a run, of the ``nnexp-train`` process, tracking off). Times are the
+mark (``VmHWM``; for a run, the ``nnexp-train`` process's ``ru_maxrss``, tracking off). Times are the
 median of ``--repeats`` runs, pandas and nnexp interleaved.
 
     .venv/bin/python scripts/bench_csv.py            # the full table (several minutes)
@@ -45,6 +45,14 @@ def write_table(path: Path, rows: int, categories: int = 0, seed: int = 0) -> Pa
     return path
 
 
+def _peak_mb() -> float:
+    """This process's peak RSS in MB (``VmHWM``: ``ru_maxrss`` would carry the parent's over exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _child(kind: str, path: str, extra: list[str]) -> None:
     """In a fresh process: one measurement, printed as JSON (seconds, peak RSS in MB)."""
     if kind == "pandas":
@@ -53,7 +61,7 @@ def _child(kind: str, path: str, extra: list[str]) -> None:
         start = time.perf_counter()
         pd.read_csv(path)
         seconds = time.perf_counter() - start
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peak = _peak_mb()
         out = {"seconds": seconds, "rss_mb": peak}
     elif kind == "nnexp":
         import pandas  # noqa: F401 - imported before the clock, as for pandas.read_csv
@@ -64,7 +72,7 @@ def _child(kind: str, path: str, extra: list[str]) -> None:
         start = time.perf_counter()
         ds = load_dataset("csv", path=path, target="label", **opts)
         seconds = time.perf_counter() - start
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peak = _peak_mb()
         out = {"seconds": seconds, "rss_mb": peak, "features": ds.n_features}
     else:  # run: a one-epoch single run, tracking off
         cmd = [
@@ -82,6 +90,7 @@ def _child(kind: str, path: str, extra: list[str]) -> None:
         seconds = time.perf_counter() - start
         if proc.returncode != 0:
             raise SystemExit(proc.stderr[-2000:])
+        # the nnexp-train child forked from this small process: its ru_maxrss is its own peak
         out = {"seconds": seconds, "rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
     print(json.dumps(out))
 

@@ -65,10 +65,20 @@ def _stratified_pick(
         if strat is None:
             raise
         raise ValueError(stratify_error(strat, len(idx), k, what, class_names)) from exc
-    return np.sort(rest), np.sort(picked)
+    return _sorted(rest, idx), _sorted(picked, idx)
 
 
-def _classes(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _sorted(part: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``np.sort(part)`` for rows ``part`` of ``idx``: by a mask over ``idx``'s range (linear
+    time) when ``idx`` is increasing, as every split's rows are."""
+    if idx.size < 2 or not (idx[1:] > idx[:-1]).all():
+        return np.sort(part)
+    mask = np.zeros(int(idx[-1]) + 1, dtype=bool)
+    mask[part] = True
+    return np.flatnonzero(mask)
+
+
+def class_codes(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``np.unique(y, return_inverse=True, return_counts=True)``; by counting for class codes."""
     if y.dtype.kind in "iu" and y.size and 0 <= y.min() and y.max() < 1 << 20:
         counts = np.bincount(y)
@@ -85,12 +95,16 @@ def stratified_pick(idx: np.ndarray, strat: np.ndarray, k: int, seed: int) -> tu
     recorded split stays the same (``tests/data`` compares both)."""
     from sklearn.utils.extmath import _approximate_mode
 
-    classes, y_indices, class_counts = _classes(strat)
+    classes, y_indices, class_counts = class_codes(strat)
     n_test, n_train = int(k), len(idx) - int(k)
     if class_counts.min() < 2 or n_train < len(classes) or n_test < len(classes):
         raise ValueError("too few rows per class to stratify")
-    order = np.argsort(y_indices.reshape(-1), kind="stable")
-    class_indices = np.split(order, np.cumsum(class_counts)[:-1])
+    y_indices = y_indices.reshape(-1)
+    if len(classes) <= 64:  # the stable argsort's groups, found per class (faster for few classes)
+        class_indices = [np.flatnonzero(y_indices == c) for c in range(len(classes))]
+    else:
+        order = np.argsort(y_indices, kind="stable")
+        class_indices = np.split(order, np.cumsum(class_counts)[:-1])
     rng = np.random.RandomState(seed)
     n_i = _approximate_mode(class_counts, n_train, rng)
     t_i = _approximate_mode(class_counts - n_i, n_test, rng)

@@ -18,6 +18,7 @@ from nnexp.data.csvfile import read_csv, sha256_of_file
 from nnexp.data.dataset import TASKS, RawData
 from nnexp.data.idx import sha256_of_content
 from nnexp.data.paths import resolve_data_dir
+from nnexp.data.splits import class_codes
 from nnexp.nn.columns import CATEGORICAL_IMPUTATIONS, MAX_CATEGORIES, NUMERIC_IMPUTATIONS
 
 
@@ -67,18 +68,20 @@ def resolve_csv_path(path: str | os.PathLike[str], data_dir: str | os.PathLike[s
 MAX_INFERRED_CLASSES = 20
 
 
-def infer_task(y_text: list[str], y_num: np.ndarray | None, target: str) -> tuple[str, str]:
+def infer_task(
+    y_text: list[str], y_num: np.ndarray | None, target: str, distinct: np.ndarray | None = None
+) -> tuple[str, str]:
     """The task a target column implies, and a one-line reason to show the user.
 
     Text labels -> classification; any value with a fractional part -> regression; whole numbers
     (``3`` or ``151.0``) -> classification when at most :data:`MAX_INFERRED_CLASSES` distinct
-    values, else regression.
+    values, else regression. ``distinct``: ``np.unique(y_num)`` when already known.
     """
     if y_num is None:
         labels = sorted(set(y_text))
         shown = ", ".join(repr(v) for v in labels[:5]) + (", ..." if len(labels) > 5 else "")
         return "classification", f"target {target!r} holds text labels ({shown})"
-    distinct = np.unique(y_num)
+    distinct = np.unique(y_num) if distinct is None else distinct
     fractional = distinct[np.mod(distinct, 1.0) != 0]
     if fractional.size:
         return "regression", (f"target {target!r} has values with a fractional part (e.g. {fractional[0]:g})")
@@ -100,13 +103,18 @@ def _target(
     values for regression, int64 codes ``0..K-1`` (``LabelEncoder``) with their names for
     classification."""
     y_num: np.ndarray | None = None
-    if column.dtype.kind in "iuf":
+    codes = None  # (classes, codes) of whole-number labels, by counting
+    y_text: list[str] = []
+    if column.dtype.kind in "iu":
+        codes = class_codes(column.to_numpy())[:2]
         y_num = column.to_numpy(dtype=np.float64)
-        y_text: list[str] = []
+    elif column.dtype.kind == "f":
+        y_num = column.to_numpy(dtype=np.float64)
     else:
         y_text = [str(v).strip() for v in column.tolist()]
     if task in (None, "auto"):
-        task, reason = infer_task(y_text, y_num, target)
+        distinct = codes[0].astype(np.float64) if codes is not None else None
+        task, reason = infer_task(y_text, y_num, target, distinct)
     else:
         reason = f"data.task={task} (set in the config)"
     if task == "regression":
@@ -116,7 +124,9 @@ def _target(
             raise ValueError(f"{file}: target column {target!r} has infinite values")
         return y_num.astype(np.float32), task, reason, None
     # LabelEncoder's codes (sorted classes), from one np.unique
-    if y_num is not None and np.all(np.mod(y_num, 1.0) == 0):
+    if codes is not None:
+        classes, y = codes
+    elif y_num is not None and np.all(np.mod(y_num, 1.0) == 0):
         classes, y = np.unique(y_num.astype(np.int64), return_inverse=True)
     elif y_num is not None:
         classes, y = np.unique(y_num, return_inverse=True)
@@ -204,7 +214,7 @@ def load_csv(
         options=options,
         task_reason=reason,
         class_names=class_names,
-        table=df[roles.numeric + roles.categorical],
+        table=df,  # the transform reads its columns by name (no copy of the table)
         roles=roles,
         info={"path": str(file)},
     )

@@ -18,7 +18,9 @@ frequent category). A category never seen in training sets none of its column's 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import os
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,13 +163,15 @@ class ColumnTransform:
             )
         if int(max_categories) < 1:
             raise ValueError(f"max_categories must be >= 1, got {max_categories!r}")
-        return cls(
-            [_fit_numeric(n, as_numbers(table[n], n), impute_numeric) for n in numeric],
-            [
-                _fit_categorical(n, table[n], int(max_categories), impute_categorical, n in booleans)
-                for n in categorical
-            ],
-        )
+        with _pool() as pool:  # one column per thread (numpy releases the GIL)
+            nums = pool.map(lambda n: _fit_numeric(n, as_numbers(table[n], n), impute_numeric), numeric)
+            cats = pool.map(
+                lambda n: _fit_categorical(
+                    n, table[n], int(max_categories), impute_categorical, n in booleans
+                ),
+                categorical,
+            )
+            return cls(list(nums), list(cats))
 
     @property
     def columns(self) -> list[tuple[str, str]]:
@@ -205,37 +209,36 @@ class ColumnTransform:
 
     def transform(self, table: Any, dtype: Any = np.float32) -> np.ndarray:
         """The features of ``table``'s rows, shape (n_rows, :attr:`n_features`), in ``dtype``."""
-        out: np.ndarray | None = None
-        j = 0
-        for name, block in self._blocks(table):
-            if out is None:
-                out = np.empty((block.shape[0], self.n_features), dtype=dtype)
-            elif block.shape[0] != out.shape[0]:
-                raise ValueError(f"column {name!r} has {block.shape[0]} rows, the others {out.shape[0]}")
-            width = 1 if block.ndim == 1 else block.shape[1]
-            out[:, j : j + width] = block.reshape(block.shape[0], width)
-            j += width
-        if out is None:
+        items: list[NumericColumn | CategoricalColumn] = [*self.numeric, *self.categorical]
+        if not items:
             raise ValueError("the column transform has no columns")
+        with _pool() as pool:  # one column per thread (numpy releases the GIL)
+            blocks = list(pool.map(lambda c: self._features(c, table), items))
+        rows = {b.shape[0] for parts in blocks for b in parts}
+        if len(rows) != 1:
+            raise ValueError(f"the input's columns have different lengths: {sorted(rows)}")
+        out = np.empty((rows.pop(), self.n_features), dtype=dtype)
+        j = 0
+        for parts in blocks:
+            for b in parts:
+                width = 1 if b.ndim == 1 else b.shape[1]
+                out[:, j : j + width] = b.reshape(b.shape[0], width)
+                j += width
         return out
 
-    def _blocks(self, table: Any) -> Iterator[tuple[str, np.ndarray]]:
-        """Each column's features in order: a numeric value (gap filled) and its indicator, a
-        categorical column's one-hot block."""
-        for n in self.numeric:
-            x = as_numbers(self._column(table, n.name), n.name)
-            bad = ~np.isfinite(x)
-            gaps = bad
-            if bad.any():
-                gaps = np.isnan(x)
-                if not np.array_equal(gaps, bad):
-                    raise ValueError(f"column {n.name!r} holds an infinite value")
-                x = np.where(gaps, n.fill, x)
-            yield n.name, x
-            if n.indicator:
-                yield n.name, gaps
-        for c in self.categorical:
-            yield c.name, self._one_hot(c, self._column(table, c.name))
+    def _features(self, c: NumericColumn | CategoricalColumn, table: Any) -> list[np.ndarray]:
+        """One column's features: a number (gap filled) and its indicator, or a one-hot block."""
+        if isinstance(c, CategoricalColumn):
+            return [self._one_hot(c, self._column(table, c.name))]
+        x = as_numbers(self._column(table, c.name), c.name)
+        bad = ~np.isfinite(x)
+        gaps = bad
+        if bad.any():
+            gaps = np.isnan(x)
+            if not np.array_equal(gaps, bad):
+                raise ValueError(f"column {c.name!r} holds an infinite value")
+            x = np.where(gaps, c.fill, x)
+        return [x, gaps] if c.indicator else [x]
 
     @staticmethod
     def _one_hot(c: CategoricalColumn, values: Any) -> np.ndarray:
@@ -283,6 +286,11 @@ class ColumnTransform:
             [NumericColumn(**n) for n in state["numeric"]],
             [CategoricalColumn(**c) for c in state["categorical"]],
         )
+
+
+def _pool() -> ThreadPoolExecutor:
+    """Threads for the columns: as many as the cores (at most 8)."""
+    return ThreadPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 1)))
 
 
 def is_table(X: Any) -> bool:
