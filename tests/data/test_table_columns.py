@@ -153,3 +153,16 @@ def test_a_file_not_in_utf8_names_the_line_and_the_setting(tmp_path: Path) -> No
         ValueError, match=r"latin.csv: not valid UTF-8 text \(byte b'\\xfc' on line 3\); set data.encoding"
     ):
         load_dataset("csv", path=p, target="label")
+
+
+def test_a_big_file_says_what_is_loading(loans_csv: Path, compose_cfg, monkeypatch, capsys) -> None:
+    import nnexp.train.datasets as datasets
+
+    monkeypatch.setattr(datasets, "ANNOUNCE_BYTES", loans_csv.stat().st_size)
+    cfg = compose_cfg("data=csv", f"data.path={loans_csv}", "data.target=Status")
+    datasets.load_config_dataset(cfg)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"loading {loans_csv} (0 MB) ..." and out[1].startswith("loaded and split in ")
+    monkeypatch.setattr(datasets, "ANNOUNCE_BYTES", loans_csv.stat().st_size + 1)
+    datasets.load_config_dataset(cfg)
+    assert capsys.readouterr().out == ""
