@@ -185,21 +185,22 @@ def load_csv(
     if not target:
         raise ValueError("csv dataset: the 'target' option (label column name) is required")
     file = resolve_csv_path(path, data_dir)
-    with ThreadPoolExecutor(1) as pool:  # the checksum while pandas parses (both release the GIL)
+    df, sep = read_csv(file, sep if sep is not None else delimiter, encoding)
+    with ThreadPoolExecutor(1) as pool:  # the checksum beside the roles and the target (GIL released)
         checksum = pool.submit(sha256_of_file, file)
-        df, sep = read_csv(file, sep if sep is not None else delimiter, encoding)
-    df, dropped = _present_target(df, target, file, sep)
-    roles = decide_roles(
-        df,
-        target,
-        features=features,
-        drop=drop,
-        max_categories=max_categories,
-        impute_numeric=impute_numeric,
-        impute_categorical=impute_categorical,
-    )
-    roles.dropped_target_rows = dropped
-    y, task, reason, class_names = _target(df[target], task, target, file)
+        df, dropped = _present_target(df, target, file, sep)
+        roles = decide_roles(
+            df,
+            target,
+            features=features,
+            drop=drop,
+            max_categories=max_categories,
+            impute_numeric=impute_numeric,
+            impute_categorical=impute_categorical,
+        )
+        roles.dropped_target_rows = dropped
+        y, task, reason, class_names = _target(df[target], task, target, file)
+        files = {file.name: checksum.result()}
     options: dict[str, Any] = {"target": target, "task": task, "delimiter": sep}
     options.update({k: list(v) for k, v in (("features", features), ("drop", drop)) if v})
     if encoding is not None:
@@ -210,7 +211,7 @@ def load_csv(
         y=y,
         task=task,
         source=f"csv:{file}",
-        files={file.name: checksum.result()},
+        files=files,
         options=options,
         task_reason=reason,
         class_names=class_names,

@@ -208,46 +208,60 @@ class ColumnTransform:
             ) from None
 
     def transform(self, table: Any, dtype: Any = np.float32) -> np.ndarray:
-        """The features of ``table``'s rows, shape (n_rows, :attr:`n_features`), in ``dtype``."""
+        """The features of ``table``'s rows, shape (n_rows, :attr:`n_features`), in ``dtype``.
+
+        Each column writes its own slice of the result, one column per thread."""
         items: list[NumericColumn | CategoricalColumn] = [*self.numeric, *self.categorical]
         if not items:
             raise ValueError("the column transform has no columns")
-        with _pool() as pool:  # one column per thread (numpy releases the GIL)
-            blocks = list(pool.map(lambda c: self._features(c, table), items))
-        rows = {b.shape[0] for parts in blocks for b in parts}
-        if len(rows) != 1:
-            raise ValueError(f"the input's columns have different lengths: {sorted(rows)}")
-        out = np.empty((rows.pop(), self.n_features), dtype=dtype)
-        j = 0
-        for parts in blocks:
-            for b in parts:
-                width = 1 if b.ndim == 1 else b.shape[1]
-                out[:, j : j + width] = b.reshape(b.shape[0], width)
-                j += width
+        starts = np.cumsum([0] + [self._width(c) for c in items])
+        first = self._column(table, items[0].name)
+        out = np.empty((len(first), self.n_features), dtype=dtype)
+
+        def write(k: int) -> None:
+            values = first if k == 0 else self._column(table, items[k].name)
+            self._write(items[k], values, out[:, starts[k] : starts[k + 1]])
+
+        with _pool() as pool:  # numpy releases the GIL
+            list(pool.map(write, range(len(items))))
         return out
 
-    def _features(self, c: NumericColumn | CategoricalColumn, table: Any) -> list[np.ndarray]:
-        """One column's features: a number (gap filled) and its indicator, or a one-hot block."""
-        if isinstance(c, CategoricalColumn):
-            return [self._one_hot(c, self._column(table, c.name))]
-        x = as_numbers(self._column(table, c.name), c.name)
-        bad = ~np.isfinite(x)
-        gaps = bad
-        if bad.any():
-            gaps = np.isnan(x)
-            if not np.array_equal(gaps, bad):
-                raise ValueError(f"column {c.name!r} holds an infinite value")
-            x = np.where(gaps, c.fill, x)
-        return [x, gaps] if c.indicator else [x]
+    @staticmethod
+    def _width(c: NumericColumn | CategoricalColumn) -> int:
+        if isinstance(c, NumericColumn):
+            return 1 + c.indicator
+        return len(c.categories) + bool(c.rare) + c.missing
 
     @staticmethod
-    def _one_hot(c: CategoricalColumn, values: Any) -> np.ndarray:
+    def _write(c: NumericColumn | CategoricalColumn, values: Any, out: np.ndarray) -> None:
+        """One column's features into ``out`` (its slice of the result)."""
+        if isinstance(c, CategoricalColumn):
+            ColumnTransform._one_hot(c, values, out)
+            return
+        x = as_numbers(values, c.name)
+        if x.shape[0] != out.shape[0]:
+            raise ValueError(f"column {c.name!r} has {x.shape[0]} rows, the first column {out.shape[0]}")
+        out[:, 0] = x
+        if np.isfinite(out[:, 0]).all():
+            if c.indicator:
+                out[:, 1] = 0
+            return
+        gaps = np.isnan(x)
+        if np.isinf(x).any():
+            raise ValueError(f"column {c.name!r} holds an infinite value")
+        out[gaps, 0] = c.fill
+        if c.indicator:
+            out[:, 1] = gaps
+
+    @staticmethod
+    def _one_hot(c: CategoricalColumn, values: Any, out: np.ndarray) -> None:
         text, missing = as_text(values)
+        if text.shape[0] != out.shape[0]:
+            raise ValueError(f"column {c.name!r} has {text.shape[0]} rows, the first column {out.shape[0]}")
         if c.fill is not None:
             text = np.where(missing, c.fill, text)
             missing = np.zeros_like(missing)
-        width = len(c.categories) + bool(c.rare) + c.missing
-        out = np.zeros((text.shape[0], width), dtype=np.uint8)
+        out[...] = 0
         rows = np.arange(text.shape[0])
         for known, offset in ((c.categories, 0), (c.rare, len(c.categories))):
             if not known:
@@ -257,8 +271,7 @@ class ColumnTransform:
             hit = (cats[idx] == text) & ~missing
             out[rows[hit], idx[hit] if offset == 0 else offset] = 1
         if c.missing:
-            out[missing, width - 1] = 1
-        return out
+            out[missing, out.shape[1] - 1] = 1
 
     def example(self, n: int = 5) -> dict[str, list[Any]]:
         """``n`` made-up rows from what was learned (fills, categories): an input example."""
