@@ -127,3 +127,15 @@ CONTEXT_FILE = ".nnexp_sweep.json"
 CONFIRM_CONTEXT_FILE = ".nnexp_confirm.json"
 #: Per-worker timing log (one JSON line per trial) in the worker's job directory.
 TIMINGS_FILE = "trials.jsonl"
+
+# -- a table's column roles (``nnexp.data.columns.ColumnRoles.tags``) --------------------------
+#: Role -> MLflow tag: counts of numeric and categorical columns, the categorical columns, the
+#: left-out columns with why, missing values per used column, rows dropped for a missing target.
+COLUMN_TAGS = {
+    "numeric": "dataset.columns.numeric",
+    "categorical": "dataset.columns.categorical",
+    "categorical_columns": "dataset.columns.categorical_names",
+    "left_out": "dataset.columns.left_out",
+    "missing": "dataset.columns.missing",
+    "dropped_target_rows": "dataset.columns.dropped_target_rows",
+}

@@ -112,3 +112,14 @@ def tmpfs():
     yield _mount
     for path in reversed(mounted):
         subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+# --- a user's table as it comes (tests/loans.py) -------------------------------------------------
+
+
+@pytest.fixture
+def loans_csv(tmp_path: Path) -> Path:
+    """``tmp_path/loans.csv``: text categories, gaps, a boolean, row-number and name columns."""
+    from loans import write_loans
+
+    return write_loans(tmp_path / "loans.csv")

@@ -57,7 +57,18 @@ class _DataKeys:
     path: Optional[str] = None
     target: Optional[str] = None
     task: Optional[str] = None
-    delimiter: Optional[str] = None
+    #: the field separator; null: sniffed from the first lines (``,`` when unclear)
+    sep: Optional[str] = None
+    delimiter: Optional[str] = None  #: the older name of ``sep``
+    #: the file's text encoding; null: UTF-8 (a byte order mark is skipped)
+    encoding: Optional[str] = None
+    #: the input columns (null: every column but the target and ``drop``), columns to leave out
+    features: Optional[List[str]] = None
+    drop: Optional[List[str]] = None
+    #: categories kept per categorical column (rarer ones grouped), how gaps are filled
+    max_categories: Optional[int] = None
+    impute_numeric: Optional[str] = None
+    impute_categorical: Optional[str] = None
     # xor / moons only
     n_samples: Optional[int] = None
     noise: Optional[float] = None

@@ -13,6 +13,13 @@ _DATA_EXTRAS = (
     "target",
     "task",
     "delimiter",
+    "sep",
+    "encoding",
+    "features",
+    "drop",
+    "max_categories",
+    "impute_numeric",
+    "impute_categorical",
     "n_samples",
     "noise",
     "data_seed",
@@ -65,6 +72,6 @@ def dataset_kwargs(cfg: DictConfig) -> dict[str, Any]:
     for key in _DATA_EXTRAS:
         value = d.get(key)
         if value is not None:
-            kw[key] = value
+            kw[key] = _plain(value)
     kw.update(_plain(d.options) or {})
     return kw

@@ -8,6 +8,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from nnexp.nn.columns import CATEGORICAL_IMPUTATIONS, NUMERIC_IMPUTATIONS
 from nnexp.nn.hyperparameters import BY_KEY, HYPERPARAMETERS, Hyperparameter
 
 #: Dataset names the ``data`` group offers (``conf/data/*.yaml``).
@@ -18,6 +19,13 @@ DATA_KEYS: Mapping[str, tuple[str, ...]] = {
     "path": ("csv",),
     "target": ("csv",),
     "delimiter": ("csv",),
+    "sep": ("csv",),
+    "encoding": ("csv",),
+    "features": ("csv",),
+    "drop": ("csv",),
+    "max_categories": ("csv",),
+    "impute_numeric": ("csv",),
+    "impute_categorical": ("csv",),
     "task": ("csv",),
     "n_samples": ("xor", "moons"),
     "noise": ("xor", "moons"),
@@ -109,6 +117,9 @@ def _check_data(c: _Checker) -> None:
     c.number("data.noise", low=0.0, optional=True)
     c.number("data.data_seed", low=0, high=2**32 - 1, integer=True, optional=True)
     c.choice_optional("data.task", ("classification", "regression", "auto"))
+    c.number("data.max_categories", low=1, integer=True, optional=True)
+    c.choice_optional("data.impute_numeric", NUMERIC_IMPUTATIONS)
+    c.choice_optional("data.impute_categorical", CATEGORICAL_IMPUTATIONS)
     c.number("data.max_train_samples", low=1, integer=True, optional=True)
     c.number("data.subsample", low=0.0, high=1.0, low_open=True, optional=True)
     for key in ("data.val_size", "data.test_size"):

@@ -34,6 +34,10 @@ class RawData:
     y_test: np.ndarray | None = None
     info: dict[str, Any] = field(default_factory=dict)
     task_reason: str = ""  #: why ``task`` (shown at the start of a run); empty: the dataset's own
+    #: a user's table (pandas DataFrame of the feature columns used, ``X`` then has no columns):
+    #: encoded when split, by a ``ColumnTransform`` fitted on the training rows
+    table: Any = None
+    roles: Any = None  #: ``nnexp.data.columns.ColumnRoles`` of ``table``
 
     def __post_init__(self) -> None:
         if not self.task_reason:
@@ -75,6 +79,10 @@ class Dataset:
     split: dict[str, Any] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     task_reason: str = ""  #: why ``task``: inferred from the target column, or set in the config
+    #: a table's transform (``nnexp.nn.columns.ColumnTransform``, fitted on the training rows) and
+    #: its column roles; None for numeric datasets
+    columns: Any = None
+    roles: Any = None
 
     @property
     def n_features(self) -> int:

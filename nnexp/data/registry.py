@@ -52,7 +52,11 @@ _SPECS = (
         load_fashion_mnist,
         "Fashion-MNIST IDX files from <data_dir>/fashion_mnist, 784 features, 10 classes",
     ),
-    DatasetSpec("csv", load_csv, "a CSV file (path, target, task, delimiter)"),
+    DatasetSpec(
+        "csv",
+        load_csv,
+        "a CSV file (path, target, task, sep, encoding, features, drop, max_categories, impute_*)",
+    ),
 )
 
 #: Valid dataset names -> spec (read-only).

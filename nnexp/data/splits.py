@@ -57,12 +57,63 @@ def _stratified_pick(
         raise ValueError(f"{what}: cannot take {k} rows out of {len(idx)}")
     strat = None if y is None else y[idx]
     try:
-        rest, picked = train_test_split(idx, test_size=k, random_state=seed, stratify=strat)
+        if strat is None:
+            rest, picked = train_test_split(idx, test_size=k, random_state=seed, stratify=None)
+        else:
+            rest, picked = stratified_pick(idx, strat, k, seed)
     except ValueError as exc:
         if strat is None:
             raise
         raise ValueError(stratify_error(strat, len(idx), k, what, class_names)) from exc
-    return np.sort(rest), np.sort(picked)
+    return _sorted(rest, idx), _sorted(picked, idx)
+
+
+def _sorted(part: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``np.sort(part)`` for rows ``part`` of ``idx``: by a mask over ``idx``'s range (linear
+    time) when ``idx`` is increasing, as every split's rows are."""
+    if idx.size < 2 or not (idx[1:] > idx[:-1]).all():
+        return np.sort(part)
+    mask = np.zeros(int(idx[-1]) + 1, dtype=bool)
+    mask[part] = True
+    return np.flatnonzero(mask)
+
+
+def class_codes(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(y, return_inverse=True, return_counts=True)``; by counting for class codes."""
+    if y.dtype.kind in "iu" and y.size and 0 <= y.min() and y.max() < 1 << 20:
+        counts = np.bincount(y)
+        present = counts > 0
+        codes = np.cumsum(present) - 1
+        return np.flatnonzero(present), codes[y], counts[present]
+    return np.unique(y, return_inverse=True, return_counts=True)
+
+
+def stratified_pick(idx: np.ndarray, strat: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``train_test_split(idx, test_size=k, random_state=seed, stratify=strat)``'s two sets
+    (unordered), drawn with the same random numbers in numpy: scikit-learn builds them in
+    Python lists, 0.25 s per split of 1.5 M rows; this takes a tenth of it. Same rows, so a
+    recorded split stays the same (``tests/data`` compares both)."""
+    from sklearn.utils.extmath import _approximate_mode
+
+    classes, y_indices, class_counts = class_codes(strat)
+    n_test, n_train = int(k), len(idx) - int(k)
+    if class_counts.min() < 2 or n_train < len(classes) or n_test < len(classes):
+        raise ValueError("too few rows per class to stratify")
+    y_indices = y_indices.reshape(-1)
+    if len(classes) <= 64:  # the stable argsort's groups, found per class (faster for few classes)
+        class_indices = [np.flatnonzero(y_indices == c) for c in range(len(classes))]
+    else:
+        order = np.argsort(y_indices, kind="stable")
+        class_indices = np.split(order, np.cumsum(class_counts)[:-1])
+    rng = np.random.RandomState(seed)
+    n_i = _approximate_mode(class_counts, n_train, rng)
+    t_i = _approximate_mode(class_counts - n_i, n_test, rng)
+    train, test = [], []
+    for i in range(len(classes)):
+        perm = class_indices[i].take(rng.permutation(class_counts[i]), mode="clip")
+        train.append(perm[: n_i[i]])
+        test.append(perm[n_i[i] : n_i[i] + t_i[i]])
+    return idx[np.concatenate(train)], idx[np.concatenate(test)]
 
 
 def stratify_error(
@@ -149,6 +200,29 @@ def _take(
     return Xs, np.ascontiguousarray(ys, dtype=y_dtype)
 
 
+class _Rows:
+    """Rows ``idx`` of a DataFrame's columns, one column at a time (no copy of the whole table)."""
+
+    def __init__(self, table: Any, idx: np.ndarray) -> None:
+        self.table, self.idx = table, idx
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.table[name].to_numpy()[self.idx]
+
+
+def _encode_table(raw: RawData, parts: tuple[np.ndarray, ...], y_dtype: type) -> tuple[Any, ...]:
+    """``(transform, X_train, X_val, X_test, y_train, y_val, y_test)`` of a table: the
+    ``ColumnTransform`` fitted on the training rows alone, then applied to each split."""
+    from nnexp.nn.columns import ColumnTransform
+
+    roles = raw.roles
+    train = _Rows(raw.table, parts[0])
+    columns = ColumnTransform.fit(train, roles.numeric, roles.categorical, **roles.fit_options)
+    out = [columns.transform(_Rows(raw.table, idx)) for idx in parts]
+    ys = [np.ascontiguousarray(raw.y[idx], dtype=y_dtype) for idx in parts]
+    return (columns, *out, *ys)
+
+
 def _indices_sha256(train: np.ndarray, val: np.ndarray, test: np.ndarray | None) -> str:
     """One digest of the split's row indices (the split's identity in a run's record)."""
     h = hashlib.sha256()
@@ -188,13 +262,20 @@ def split_raw(
         _, train_idx = _stratified_pick(train_idx, y_strat, cap, seed, "training subsample", raw.class_names)
 
     y_dtype = np.int64 if raw.task == "classification" else np.float32
-    X_train, y_train = _take(raw.X, raw.y, train_idx, y_dtype)
-    X_val, y_val = _take(raw.X, raw.y, val_idx, y_dtype)
-    if canonical:
-        assert raw.y_test is not None and raw.X_test is not None
-        X_test, y_test = _take(raw.X_test, raw.y_test, test_idx, y_dtype)
+    columns = None
+    if raw.table is not None:  # a user's table: encoded as fitted on the training rows
+        assert test_idx is not None
+        columns, X_train, X_val, X_test, y_train, y_val, y_test = _encode_table(
+            raw, (train_idx, val_idx, test_idx), y_dtype
+        )
     else:
-        X_test, y_test = _take(raw.X, raw.y, test_idx, y_dtype)
+        X_train, y_train = _take(raw.X, raw.y, train_idx, y_dtype)
+        X_val, y_val = _take(raw.X, raw.y, val_idx, y_dtype)
+        if canonical:
+            assert raw.y_test is not None and raw.X_test is not None
+            X_test, y_test = _take(raw.X_test, raw.y_test, test_idx, y_dtype)
+        else:
+            X_test, y_test = _take(raw.X, raw.y, test_idx, y_dtype)
     split: dict[str, Any] = {
         "seed": int(seed),
         "val_size": val_size,
@@ -222,8 +303,10 @@ def split_raw(
         y_test=y_test,
         identity=make_identity(raw),
         class_names=raw.class_names,
-        feature_names=raw.feature_names,
+        feature_names=raw.feature_names if columns is None else tuple(columns.feature_names),
         split=split,
         info=dict(raw.info),
         task_reason=raw.task_reason,
+        columns=columns,
+        roles=raw.roles,
     )

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import importlib.resources
 import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import sklearn
 from sklearn.datasets import load_digits as _sk_load_digits
-from sklearn.preprocessing import LabelEncoder
 
+from nnexp.data.columns import decide_roles
+from nnexp.data.csvfile import read_csv, sha256_of_file
 from nnexp.data.dataset import TASKS, RawData
 from nnexp.data.idx import sha256_of_content
 from nnexp.data.paths import resolve_data_dir
-
-#: Cell values read as missing (compared case-insensitively after stripping blanks).
-MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
+from nnexp.data.splits import class_codes
+from nnexp.nn.columns import CATEGORICAL_IMPUTATIONS, MAX_CATEGORIES, NUMERIC_IMPUTATIONS
 
 
 def load_digits(*, seed: int = 0) -> RawData:
@@ -47,7 +48,7 @@ def load_digits(*, seed: int = 0) -> RawData:
     )
 
 
-def _resolve_csv_path(path: str | os.PathLike[str], data_dir: str | os.PathLike[str] | None) -> Path:
+def resolve_csv_path(path: str | os.PathLike[str], data_dir: str | os.PathLike[str] | None) -> Path:
     """An absolute path as is; a relative one against the current directory, then the data dir."""
     p = Path(path).expanduser()
     if p.is_absolute():
@@ -61,41 +62,26 @@ def _resolve_csv_path(path: str | os.PathLike[str], data_dir: str | os.PathLike[
     raise FileNotFoundError(f"csv dataset: file {str(path)!r} not found (looked at: {tried})")
 
 
-def _to_float(values: list[str], column: str, path: Path) -> np.ndarray:
-    """Parse one column to float64, mapping missing tokens to NaN; non-numbers raise ValueError."""
-    cleaned = ["nan" if v.strip().lower() in MISSING_TOKENS else v.strip() for v in values]
-    try:
-        return np.asarray(cleaned, dtype=np.float64)
-    except ValueError:
-        for row, v in enumerate(cleaned, start=2):
-            try:
-                float(v)
-            except ValueError:
-                raise ValueError(
-                    f"{path}: column {column!r} is not numeric (line {row}: {v!r}); "
-                    "nnexp needs numeric features (encode categories before loading)"
-                ) from None
-        raise  # pragma: no cover - numpy failed but every value parsed
-
-
 #: A numeric target of whole numbers with more distinct values than this is a quantity
 #: (regression), not class labels. 20 covers ratings, grades and digit-like labels; counts,
 #: prices and scores have far more distinct values.
 MAX_INFERRED_CLASSES = 20
 
 
-def infer_task(y_text: list[str], y_num: np.ndarray | None, target: str) -> tuple[str, str]:
+def infer_task(
+    y_text: list[str], y_num: np.ndarray | None, target: str, distinct: np.ndarray | None = None
+) -> tuple[str, str]:
     """The task a target column implies, and a one-line reason to show the user.
 
     Text labels -> classification; any value with a fractional part -> regression; whole numbers
     (``3`` or ``151.0``) -> classification when at most :data:`MAX_INFERRED_CLASSES` distinct
-    values, else regression.
+    values, else regression. ``distinct``: ``np.unique(y_num)`` when already known.
     """
     if y_num is None:
         labels = sorted(set(y_text))
         shown = ", ".join(repr(v) for v in labels[:5]) + (", ..." if len(labels) > 5 else "")
         return "classification", f"target {target!r} holds text labels ({shown})"
-    distinct = np.unique(y_num)
+    distinct = np.unique(y_num) if distinct is None else distinct
     fractional = distinct[np.mod(distinct, 1.0) != 0]
     if fractional.size:
         return "regression", (f"target {target!r} has values with a fractional part (e.g. {fractional[0]:g})")
@@ -110,60 +96,25 @@ def infer_task(y_text: list[str], y_num: np.ndarray | None, target: str) -> tupl
     )
 
 
-def _read_rows(
-    raw_bytes: bytes, delimiter: str, target: str, file: Path
-) -> tuple[list[str], list[tuple[str, ...]]]:
-    """The header and the columns of a CSV (blank rows skipped), every row as wide as the header."""
-    text = raw_bytes.decode("utf-8-sig")
-    rows = [r for r in csv.reader(text.splitlines(), delimiter=delimiter) if any(c.strip() for c in r)]
-    if len(rows) < 2:
-        raise ValueError(f"{file}: needs a header row and at least one data row")
-    header = [h.strip() for h in rows[0]]
-    if target not in header:
-        raise ValueError(f"{file}: target column {target!r} not found; columns: {header}")
-    if len(set(header)) != len(header):
-        raise ValueError(f"{file}: duplicate column names in header {header}")
-    for line, r in enumerate(rows[1:], start=2):
-        if len(r) != len(header):
-            raise ValueError(f"{file}: row {line} has {len(r)} fields, the header has {len(header)}")
-    return header, list(zip(*rows[1:]))
-
-
-def _features(
-    header: list[str], columns: list[tuple[str, ...]], t_idx: int, target: str, file: Path
-) -> tuple[np.ndarray, tuple[str, ...]]:
-    """The feature matrix (float64) and names: every column but the target, all finite."""
-    feature_names = tuple(h for i, h in enumerate(header) if i != t_idx)
-    if not feature_names:
-        raise ValueError(f"{file}: no feature columns besides the target {target!r}")
-    feats = [_to_float(list(columns[i]), header[i], file) for i in range(len(header)) if i != t_idx]
-    X = np.stack(feats, axis=1)
-    bad = ~np.isfinite(X)
-    if bad.any():
-        per_col = bad.sum(axis=0)
-        detail = ", ".join(f"{feature_names[j]!r} ({per_col[j]} rows)" for j in np.flatnonzero(per_col))
-        raise ValueError(
-            f"{file}: missing/NaN or infinite values in feature column(s) {detail}; "
-            f"{int(bad.any(axis=1).sum())} of {len(X)} rows affected. Clean or drop them before loading."
-        )
-    return X, feature_names
-
-
 def _target(
-    column: tuple[str, ...], task: str | None, target: str, file: Path
+    column: Any, task: str | None, target: str, file: Path
 ) -> tuple[np.ndarray, str, str, tuple[str, ...] | None]:
-    """``(y, task, task_reason, class_names)`` of the target column: float32 values for
-    regression, int64 codes ``0..K-1`` (``LabelEncoder``) with their names for classification."""
-    y_text = [v.strip() for v in column]
-    n_missing = sum(v.lower() in MISSING_TOKENS for v in y_text)
-    if n_missing:
-        raise ValueError(f"{file}: target column {target!r} has {n_missing} missing values")
-    try:
-        y_num: np.ndarray | None = np.asarray(y_text, dtype=np.float64)
-    except ValueError:
-        y_num = None
+    """``(y, task, task_reason, class_names)`` of the target column (no missing values): float32
+    values for regression, int64 codes ``0..K-1`` (``LabelEncoder``) with their names for
+    classification."""
+    y_num: np.ndarray | None = None
+    codes = None  # (classes, codes) of whole-number labels, by counting
+    y_text: list[str] = []
+    if column.dtype.kind in "iu":
+        codes = class_codes(column.to_numpy())[:2]
+        y_num = column.to_numpy(dtype=np.float64)
+    elif column.dtype.kind == "f":
+        y_num = column.to_numpy(dtype=np.float64)
+    else:
+        y_text = [str(v).strip() for v in column.tolist()]
     if task in (None, "auto"):
-        task, reason = infer_task(y_text, y_num, target)
+        distinct = codes[0].astype(np.float64) if codes is not None else None
+        task, reason = infer_task(y_text, y_num, target, distinct)
     else:
         reason = f"data.task={task} (set in the config)"
     if task == "regression":
@@ -172,17 +123,35 @@ def _target(
         if not np.all(np.isfinite(y_num)):
             raise ValueError(f"{file}: target column {target!r} has infinite values")
         return y_num.astype(np.float32), task, reason, None
-    enc = LabelEncoder()
-    if y_num is not None and np.all(np.mod(y_num, 1.0) == 0):
-        y = enc.fit_transform(y_num.astype(np.int64))
+    # LabelEncoder's codes (sorted classes), from one np.unique
+    if codes is not None:
+        classes, y = codes
+    elif y_num is not None and np.all(np.mod(y_num, 1.0) == 0):
+        classes, y = np.unique(y_num.astype(np.int64), return_inverse=True)
     elif y_num is not None:
-        y = enc.fit_transform(y_num)
+        classes, y = np.unique(y_num, return_inverse=True)
     else:
-        y = enc.fit_transform(np.asarray(y_text))
-    class_names = tuple(str(c) for c in enc.classes_)
+        classes, y = np.unique(np.asarray(y_text), return_inverse=True)
+    class_names = tuple(str(c) for c in classes)
     if len(class_names) < 2:
         raise ValueError(f"{file}: target column {target!r} has a single class {class_names}")
     return y.astype(np.int64), task, reason, class_names
+
+
+def _present_target(df: Any, target: str, file: Path, sep: str) -> tuple[Any, int]:
+    """``df`` without the rows whose target is missing, and how many were dropped."""
+    if target not in df.columns:
+        hint = ""
+        if len(df.columns) == 1:
+            hint = f" (one column read with separator {sep!r}: set data.sep to the file's separator)"
+        raise ValueError(f"{file}: target column {target!r} not found; columns: {list(df.columns)}{hint}")
+    present = df[target].notna().to_numpy()
+    if not present.any():
+        raise ValueError(f"{file}: target column {target!r} has no values (all {len(df)} rows missing)")
+    dropped = int(len(df) - present.sum())
+    if dropped:
+        df = df.loc[present].reset_index(drop=True)
+    return df, dropped
 
 
 def load_csv(
@@ -190,39 +159,63 @@ def load_csv(
     path: str | os.PathLike[str],
     target: str,
     task: str | None = None,
-    delimiter: str = ",",
+    sep: str | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    features: Sequence[str] | None = None,
+    drop: Sequence[str] | None = None,
+    max_categories: int = MAX_CATEGORIES,
+    impute_numeric: str = NUMERIC_IMPUTATIONS[0],
+    impute_categorical: str = CATEGORICAL_IMPUTATIONS[0],
     seed: int = 0,
     data_dir: str | os.PathLike[str] | None = None,
 ) -> RawData:
-    """Load a CSV with a header row; ``target`` names the label column, every other column is a feature.
+    """Load a CSV with a header row (pandas); ``target`` names the label column.
 
-    Task inference (unless ``task=`` is given): see :func:`infer_task`. Class labels are encoded
-    to ``0..K-1`` with ``LabelEncoder`` (numerically ordered for numbers, alphabetically for text);
-    their names are kept in ``class_names``, the reason for the task in ``task_reason``.
-    Missing values (empty, NA, NaN, null, ?) or infinities in a feature raise ``ValueError`` naming
-    the columns and how many rows are affected; nnexp does not impute.
+    Column roles (numeric, categorical, left out) are decided on the whole table
+    (:func:`nnexp.data.columns.decide_roles`); the table travels in ``RawData.table`` and is
+    encoded when split, with imputation and categories fitted on the training rows only.
+    Rows without a target are dropped. ``sep`` (``delimiter``: its older name) is sniffed when
+    not given. Task inference (unless ``task=`` is given): see :func:`infer_task`; class labels
+    are encoded to ``0..K-1`` as ``LabelEncoder`` does (sorted).
     """
     del seed
     if task is not None and task not in TASKS and task != "auto":
         raise ValueError(f"csv dataset: task must be one of {TASKS} or 'auto', got {task!r}")
     if not target:
         raise ValueError("csv dataset: the 'target' option (label column name) is required")
-    file = _resolve_csv_path(path, data_dir)
-    raw_bytes = file.read_bytes()
-    header, columns = _read_rows(raw_bytes, delimiter, target, file)
-    t_idx = header.index(target)
-    X, feature_names = _features(header, columns, t_idx, target, file)
-    y, task, reason, class_names = _target(columns[t_idx], task, target, file)
+    file = resolve_csv_path(path, data_dir)
+    df, sep = read_csv(file, sep if sep is not None else delimiter, encoding)
+    with ThreadPoolExecutor(1) as pool:  # the checksum beside the roles and the target (GIL released)
+        checksum = pool.submit(sha256_of_file, file)
+        df, dropped = _present_target(df, target, file, sep)
+        roles = decide_roles(
+            df,
+            target,
+            features=features,
+            drop=drop,
+            max_categories=max_categories,
+            impute_numeric=impute_numeric,
+            impute_categorical=impute_categorical,
+        )
+        roles.dropped_target_rows = dropped
+        y, task, reason, class_names = _target(df[target], task, target, file)
+        files = {file.name: checksum.result()}
+    options: dict[str, Any] = {"target": target, "task": task, "delimiter": sep}
+    options.update({k: list(v) for k, v in (("features", features), ("drop", drop)) if v})
+    if encoding is not None:
+        options["encoding"] = encoding
     return RawData(
         name="csv",
-        X=X.astype(np.float32),
+        X=np.empty((len(y), 0), dtype=np.float32),
         y=y,
         task=task,
         source=f"csv:{file}",
-        files={file.name: hashlib.sha256(raw_bytes).hexdigest()},
-        options={"target": target, "task": task, "delimiter": delimiter},
+        files=files,
+        options=options,
         task_reason=reason,
         class_names=class_names,
-        feature_names=feature_names,
+        table=df,  # the transform reads its columns by name (no copy of the table)
+        roles=roles,
         info={"path": str(file)},
     )

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .callbacks import Callback
+from .columns import ColumnTransform, is_table
 from .hyperparameters import DEFAULTS as D
 from .inference import class_indices, head_outputs, r2_score
 from .network import Network
@@ -147,6 +148,8 @@ class MLP(Hyperparameters, Persistent):
             if name != "self":
                 setattr(self, name, value)
         self.network_: Network | None = None
+        #: the raw-table transform fitted on the training rows (``nnexp.nn.columns``), or None
+        self.columns_: ColumnTransform | None = None
 
     # ------------------------------------------------------------------ setup
     @property
@@ -209,6 +212,15 @@ class MLP(Hyperparameters, Persistent):
     def _transform(self, X: np.ndarray) -> np.ndarray:
         """X in the model dtype, C-contiguous, scaled as fitted (a new array unless ``none``)."""
         return scale_inputs(X, self.scaling, self.scaler_offset_, self.scaler_scale_, self._np_dtype)
+
+    def _inputs(self, X: Any) -> np.ndarray:
+        """X checked against the fitted width; a table (DataFrame, mapping of columns) goes
+        through :attr:`columns_` first (raw rows by column name)."""
+        if is_table(X):
+            if self.columns_ is None:
+                raise ValueError("this model takes a numeric matrix, not a table of named columns")
+            X = self.columns_.transform(X, self._np_dtype)
+        return check_X(X, n_features=self.n_features_in_)
 
     def _targets(self, y: np.ndarray, name: str = "y") -> np.ndarray:
         """Targets as the head's loss expects them: class indices (int64, or (n,1) 0/1 floats for
@@ -341,7 +353,7 @@ class MLP(Hyperparameters, Persistent):
         """Head outputs for raw X, shape (n, n_outputs): probabilities, or regression values in
         the target's units."""
         net = self._check_initialized()
-        x = self._transform(check_X(X, n_features=self.n_features_in_))
+        x = self._transform(self._inputs(X))
         return head_outputs(net, x, int(self.eval_batch_size), self.target_mean_, self.target_scale_)
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -358,7 +370,7 @@ class MLP(Hyperparameters, Persistent):
         """Class labels (from ``classes_``) for classification, values in the target's units for regression."""
         net = self._check_initialized()
         if self.task_ == "classification":
-            x = self._transform(check_X(X, n_features=self.n_features_in_))
+            x = self._transform(self._inputs(X))
             return self.classes_[class_indices(net, x, int(self.eval_batch_size))]
         out = self._outputs(X)
         return out[:, 0] if self._y_ndim == 1 else out
@@ -366,7 +378,7 @@ class MLP(Hyperparameters, Persistent):
     def score(self, X: Any, y: Any) -> float:
         """Accuracy for classification; coefficient of determination R^2 (averaged over outputs) for regression."""
         self._check_initialized()
-        X = check_X(X, n_features=self.n_features_in_)
+        X = self._inputs(X)
         y = check_targets(y, X.shape[0])
         pred = self.predict(X)
         if self.task_ == "classification":

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .columns import ColumnTransform
 from .hyperparameters import DEFAULTS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -29,8 +30,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from .network import Network
 
 FORMAT = "nnexp.nn.MLP"
-#: 2: ``scaling`` (was ``standardize``), ``classes``, target scaling. Version 1 files still load.
-VERSION = 2
+#: 2: ``scaling`` (was ``standardize``), ``classes``, target scaling. 3: ``columns`` (the raw-table
+#: transform, :mod:`nnexp.nn.columns`, in ``meta``; absent for a numeric matrix). Versions 1 and 2 still load.
+VERSION = 3
 #: The fitted scalars a model's ``meta["fitted"]`` holds (beside ``head``, ``sizes``, ``history_``).
 FITTED = (
     "task_",
@@ -125,10 +127,10 @@ def upgrade_state(
     Refuses other formats and versions; version 1 (``standardize`` bool, labels ``0..K-1``,
     unscaled regression targets) is translated.
     """
-    if meta.get("format") != FORMAT or meta.get("version") not in (1, VERSION):
+    if meta.get("format") != FORMAT or meta.get("version") not in (1, 2, VERSION):
         raise ValueError(
             f"unsupported model format {meta.get('format')!r} version {meta.get('version')!r}; "
-            f"this nnexp reads {FORMAT!r} versions 1 and {VERSION}"
+            f"this nnexp reads {FORMAT!r} versions 1 to {VERSION}"
         )
     hp, fitted = dict(meta["hyperparameters"]), meta["fitted"]
     arrays = dict(arrays)
@@ -174,6 +176,8 @@ class Persistent:
             "fitted": fitted,
             "hyperparameters": {k: jsonable(v) for k, v in self.get_params().items()},
         }
+        if getattr(self, "columns_", None) is not None:
+            meta["columns"] = self.columns_.to_state()
         arrays = network_arrays(net)
         arrays.update({name: getattr(self, name) for name in ARRAYS if getattr(self, name) is not None})
         return meta, arrays
@@ -192,6 +196,8 @@ class Persistent:
         net = model._build_network(fitted["head"], fitted["sizes"][-1])
         load_network_arrays(net, arrays)
         model.network_ = net
+        if meta.get("columns") is not None:
+            model.columns_ = ColumnTransform.from_state(meta["columns"])
         return model
 
     def save(self, path: str | Path) -> Path:

@@ -58,6 +58,7 @@ class DatasetView:
     n_features: int
     y_test: np.ndarray
     empty: dict[str, np.ndarray] = field(default_factory=dict)
+    columns: Any = None  #: a table's ``ColumnTransform`` (its input columns for the schema)
 
     @classmethod
     def of(cls, ds: Any) -> DatasetView:
@@ -77,6 +78,7 @@ class DatasetView:
             int(ds.n_features),
             ds.y_test,
             empty,
+            getattr(ds, "columns", None),
         )
 
     def __getattr__(self, name: str) -> Any:  # X_train, y_val, ... (zero rows)

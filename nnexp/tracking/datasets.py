@@ -31,10 +31,23 @@ def digest(dataset: Any) -> str:
     return str(dataset.identity.get("sha256", ""))[:DIGEST_LENGTH]
 
 
+def input_schema(columns: Any) -> Any:
+    """MLflow's column schema of a table's original input columns (a ``ColumnTransform``'s):
+    numbers as ``double`` (so a gap can be null), categories as ``string`` or ``boolean``. Every
+    column is required (a missing one is named); a value may be null."""
+    from mlflow.types import ColSpec, Schema
+
+    return Schema([ColSpec(kind, name) for name, kind in columns.columns])
+
+
 def _schema(dataset: Any, split: str) -> str:
-    """MLflow's tensor dataset schema JSON (features and targets) of one split."""
+    """MLflow's dataset schema JSON of one split: a table's original columns, else the tensor
+    schema (features and targets)."""
     from mlflow.data.schema import TensorDatasetSchema
     from mlflow.types import Schema, TensorSpec
+
+    if getattr(dataset, "columns", None) is not None:
+        return json.dumps({"mlflow_colspec": input_schema(dataset.columns).to_dict()})
 
     X, y = getattr(dataset, f"X_{split}"), getattr(dataset, f"y_{split}")
     features = Schema([TensorSpec(X.dtype, (-1, *X.shape[1:]))])

@@ -153,8 +153,14 @@ def dataset_tags(identity: Mapping[str, Any]) -> dict[str, str]:
 
 
 def run_provenance_tags(dataset: Any) -> dict[str, str]:
-    """Environment and dataset-file tags of a run (call inside its BLAS thread limits)."""
-    return {**environment_tags(), **dataset_tags(dataset.identity)}
+    """Environment and dataset-file tags of a run (call inside its BLAS thread limits); a table's
+    column roles (``nnexp.contract.COLUMN_TAGS``)."""
+    roles = getattr(dataset, "roles", None)
+    return {
+        **environment_tags(),
+        **dataset_tags(dataset.identity),
+        **(roles.tags() if roles is not None else {}),
+    }
 
 
 def weights_tags(model: Any) -> dict[str, str]:

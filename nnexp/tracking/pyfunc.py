@@ -23,7 +23,7 @@ MODEL_NAME = "model"
 #: The package whose copy ships as the model's inference code (numpy-only, see pyfunc_entry).
 NN_PACKAGE = Path(__file__).resolve().parents[1] / "nn"
 #: Distributions the served model needs (pinned to the versions that logged it).
-REQUIREMENTS = ("mlflow", "numpy", "cloudpickle")
+REQUIREMENTS = ("mlflow", "numpy", "pandas", "cloudpickle")
 
 
 @contextlib.contextmanager
@@ -55,6 +55,20 @@ def _requirements() -> list[str]:
     return reqs
 
 
+def _inputs(model: Any, X_example: Any, n_example: int) -> tuple[Any, Any]:
+    """``(input schema, input example)``: a table model's original columns and made-up rows
+    from what it learned (its ``columns_``); else no schema (any numeric table) and the first
+    rows of ``X_example`` as float64."""
+    columns = getattr(model, "columns_", None)
+    if columns is None:
+        return None, np.ascontiguousarray(np.asarray(X_example)[:n_example], dtype=np.float64)
+    import pandas as pd
+
+    from nnexp.tracking.datasets import input_schema
+
+    return input_schema(columns), pd.DataFrame(columns.example(n_example))
+
+
 def inference_code(dst: Path) -> Path:
     """Copy ``nnexp.nn`` to ``dst/<CODE_PACKAGE>`` (sources only): the model's shipped code."""
     target = Path(dst) / CODE_PACKAGE
@@ -74,9 +88,11 @@ def log_servable_model(
     """Log an ``MLP`` (or its ``.npz`` path) to run ``run_id`` as an MLflow pyfunc model.
 
     The model is the weights, :mod:`~nnexp.tracking.pyfunc_entry` and a copy of ``nnexp.nn``
-    (so it loads without nnexp), a signature that accepts any numeric table (see
-    :func:`input_signature`) and an input example (the first ``n_example`` rows of
-    ``X_example``, as float64); ``mlflow.pyfunc.load_model(uri).predict(X)`` returns
+    (so it loads without nnexp), a signature and an input example: for a model of a user's table
+    (``model.columns_``) its original columns by name and type, and made-up rows from what it
+    learned, so it takes raw rows (nulls, unseen categories; columns in any order, extras
+    ignored); else no input schema (any numeric table) and the first ``n_example`` rows of
+    ``X_example``, as float64. ``mlflow.pyfunc.load_model(uri).predict(X)`` returns
     ``MLP.predict(X)``. ``model_path_or_model``: an ``MLP``, a local ``.npz`` path or an artifact
     URI of one (``runs:/<run_id>/weights/model.npz``). Requirements are pinned explicitly (no
     slow inference). The model is a LoggedModel of the run's experiment; its URI
@@ -93,7 +109,6 @@ def log_servable_model(
     client = mlflow.MlflowClient()
     # the LoggedModel goes to the fluent "active" experiment: make that the run's experiment
     mlflow.set_experiment(experiment_id=client.get_run(run_id).info.experiment_id)
-    example = np.ascontiguousarray(np.asarray(X_example)[:n_example], dtype=np.float64)
     with _quiet_mlflow(), tempfile.TemporaryDirectory(prefix="nnexp-model-") as tmp:
         if isinstance(model_path_or_model, (str, os.PathLike)):
             weights = Path(model_path_or_model)
@@ -104,6 +119,7 @@ def log_servable_model(
             model = model_path_or_model
             weights = Path(tmp) / "model.npz"
             model.save(weights)
+        inputs, example = _inputs(model, X_example, n_example)
         outputs = infer_signature(example, np.asarray(model.predict(example))).outputs
         info = Model.log(
             artifact_path=None,
@@ -113,7 +129,7 @@ def log_servable_model(
             python_model=str(Path(__file__).with_name("pyfunc_entry.py")),  # models from code
             code_paths=[str(inference_code(Path(tmp) / "code"))],
             artifacts={WEIGHTS_KEY: str(weights)},
-            signature=ModelSignature(inputs=None, outputs=outputs),
+            signature=ModelSignature(inputs=inputs, outputs=outputs),
             input_example=example,
             pip_requirements=_requirements(),
         )

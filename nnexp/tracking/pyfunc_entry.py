@@ -8,7 +8,9 @@ not installed. This file therefore must not import ``nnexp``.
 
 ``predict`` takes anything tabular (numpy arrays of any float or int dtype, pandas DataFrames,
 lists of rows, JSON sent to ``mlflow models serve``), casts it to the network's dtype and returns
-``MLP.predict`` (class labels, or values for regression).
+``MLP.predict`` (class labels, or values for regression). A model of a user's table (its
+``columns_``) takes raw rows instead, a DataFrame with its columns by name (any order, extra
+columns ignored, nulls and unseen categories allowed), encoded by the model's own numpy code.
 """
 
 from typing import Any
@@ -42,6 +44,8 @@ class MLPModel(mlflow.pyfunc.PythonModel):
         self.dtype = np.dtype(getattr(self.model, "dtype", "float32"))
 
     def predict(self, context: Any, model_input: np.ndarray, params: Any = None) -> np.ndarray:  # noqa: D102
+        if getattr(self.model, "columns_", None) is not None and hasattr(model_input, "columns"):
+            return self.model.predict(model_input)
         return self.model.predict(as_matrix(model_input, self.dtype))
 
 

@@ -84,8 +84,9 @@ def cache_dir() -> Path:
 
 
 def cache_key(ds: Any, scaling: str, seed: int = 0) -> str:
-    """sha256 over the dataset checksum, the split (index checksum, seed), task, scaling, version."""
-    payload = {
+    """sha256 over the dataset checksum, the split (index checksum, seed), task, scaling, version,
+    and a table's fitted column encoding (the baseline fits on the same encoded features)."""
+    payload: dict[str, Any] = {
         "seed": int(seed),
         "dataset": ds.identity.get("sha256"),
         "split": ds.split.get("indices_sha256"),
@@ -95,6 +96,8 @@ def cache_key(ds: Any, scaling: str, seed: int = 0) -> str:
         "max_train_rows": MAX_TRAIN_ROWS,
         "max_iter": MAX_ITER,
     }
+    if getattr(ds, "columns", None) is not None:
+        payload["columns"] = ds.columns.to_state()
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 

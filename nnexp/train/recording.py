@@ -178,14 +178,16 @@ def announcer(recorder: Any, experiment: str) -> Callable[[Any, Mapping[str, flo
 def announce(
     cfg: DictConfig, ds: Any, task: str, baseline: Baseline | None, recorder: Any, tracking_process: bool
 ) -> None:
-    """The run's first lines (with ``trainer.progress``): MLflow run, data, task (and why),
-    baseline scores. A tracking process's run id comes later, at epoch 1 (:func:`announcer`)."""
+    """The run's first lines (with ``trainer.progress``): MLflow run, data, a table's column roles,
+    task (and why), baseline scores. A tracking process's run id comes later, at epoch 1 (:func:`announcer`)."""
     if not cfg.trainer.progress:
         return
     run_id = recorder.run_id if recorder is not None and not tracking_process else None
     if run_id is not None:
         print(f"MLflow run {run_id} (experiment {cfg.tracking.experiment!r})", flush=True)
     print(f"data: {ds.summary()}", flush=True)
+    if getattr(ds, "roles", None) is not None:
+        print(f"columns: {ds.roles.summary()}", flush=True)
     print(f"task: {task} ({task_reason(cfg, ds, task)})", flush=True)
     if baseline is not None:
         print(f"baseline: {baseline.describe()}", flush=True)

@@ -314,6 +314,7 @@ def run_training(
         task = ds.task if str(cfg.model.task) == "auto" else str(cfg.model.task)
         check_task(cfg, task)
         model = build_model(cfg)
+        model.columns_ = ds.columns  # a table's encoding, fitted on the training rows: saved with the model
         baseline = _baseline(cfg, ds, task)
         tracking.start_run(name, tags, parent_run_id, timer)
         recorder, model_uri = tracking.recorder, None

@@ -161,3 +161,28 @@ def test_regression_table_sweeps_without_data_task(tmp_path):
             run.data.metrics
         )
     assert all({"test_r2", "test_rmse"} <= set(t.user_attrs["test_metrics"]) for t in trials)
+
+
+@pytest.mark.slow
+def test_a_table_as_it_comes_sweeps_its_encoding_too(loans_csv):
+    """Text categories, gaps, a name and a row-number column: hparams_search=mlp unchanged, with
+    data.max_categories and the imputations as ordinary searched keys."""
+    from nnexp.contract import COLUMN_TAGS
+
+    proc = _sweep(
+        loans_csv.parent,
+        loans_csv,
+        "Status",
+        "hydra.sweeper.confirm.top_k=0",
+        "data.max_categories=choice(2,20)",
+        "data.impute_numeric=choice(median,mean)",
+        "data.impute_categorical=choice(missing,most_frequent)",
+    )
+    study, runs = _trials_and_runs(loans_csv.parent)
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 3, proc.stdout
+    searched = {k for t in study.trials for k in t.params}
+    assert {"data.max_categories", "data.impute_numeric", "data.impute_categorical"} <= searched
+    for run in runs:
+        assert run.data.tags[COLUMN_TAGS["categorical_columns"]] == "Home, Married, Records, Job"
+        assert run.data.params["data.max_categories"] in ("2", "20")
+        assert "test_accuracy" in run.data.metrics and "baseline_test_accuracy" in run.data.metrics

@@ -268,6 +268,9 @@ def test_regression_run_reports_metrics_in_target_units(compose_cfg, tmp_path, d
     assert m["test_r2"] > 0.2 and min(result.history["val_loss"]) > 1000
     # the saved weights serve predictions in the target's units through the pyfunc model
     mlflow.set_tracking_uri(uri)
-    served = mlflow.pyfunc.load_model(result.model_uri).predict(ds.X_test.astype(np.float64))
+    import pandas as pd
+
+    rows = pd.DataFrame(ds.X_test.astype(np.float64), columns=list(ds.feature_names))  # raw, by name
+    served = mlflow.pyfunc.load_model(result.model_uri).predict(rows)
     np.testing.assert_array_equal(served, result.model.predict(ds.X_test))
     assert abs(float(np.mean(served)) - float(np.mean(ds.y_test))) < 25
