@@ -94,3 +94,31 @@ def check_overrides(args: Iterable[str]) -> list[str]:
         names = ", ".join(k.split(".")[-1] for k in section_keys)
         problems.append(f"unknown key {key!r}; {hint}valid keys in {prefix}: {names}")
     return problems
+
+
+def unread_key(key: str) -> str | None:
+    """Why nnexp reads no config key ``key`` (with the valid keys nearby), or None when it does.
+
+    Stricter than :func:`check_overrides`: a key under no schema section is refused too. Keys
+    under a dict-valued leaf (``data.options.x``, ``tracking.tags.x``) are read as given.
+    """
+    known = schema_keys()
+    if key in known:
+        return None
+    parts = key.split(".")
+    prefix = ""
+    for i in range(len(parts) - 1, 0, -1):
+        if ".".join(parts[:i]) in known:
+            prefix = ".".join(parts[:i])
+            break
+    if prefix and known[prefix] is None:
+        return None
+    depth = prefix.count(".") + 1 if prefix else 0
+    siblings = [k for k in known if k.startswith(prefix + ".") and k.count(".") == depth]
+    if not prefix:
+        siblings = [k for k in known if "." not in k]
+    close = difflib.get_close_matches(key, [k for k in known if known[k] is None], n=2, cutoff=0.6)
+    hint = f"did you mean {' or '.join(close)}? " if close else ""
+    where = f"valid keys in {prefix}" if prefix else "the config's sections are"
+    names = ", ".join(k.split(".")[-1] for k in siblings)
+    return f"{key!r} is not a config key nnexp reads; {hint}{where}: {names}"

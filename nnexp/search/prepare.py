@@ -124,7 +124,9 @@ def build_space(
     space = space.mark_groups(lambda key: bool(config_loader.get_group_options(key)))
     if not space.params:
         log.warning("the search space is empty: every trial runs the same config")
-    validate_space(space, lambda ov: task_config(config_loader, config, passthrough + ov), validate)
+    validate_space(
+        space, lambda ov: task_config(config_loader, config, passthrough + ov), validate, passthrough
+    )
     return space, passthrough, task_config(config_loader, config, passthrough)
 
 

@@ -179,6 +179,19 @@ def start_line(
     )
 
 
+def workers_line(requested: int, used: int, remaining: int, cores: int) -> str | None:
+    """Why the sweep runs fewer workers than ``hydra.sweeper.n_jobs`` asked, or more than the
+    cores (None when neither): printed once at the start, so a cap is never silent."""
+    why = []
+    if used < requested:
+        why.append(f"capped at {used}: only {remaining} trial(s) left to run")
+    if used > cores:
+        why.append(f"{used} workers share {cores} CPU core(s), so each trial runs slower")
+    if not why:
+        return None
+    return f"[sweep] hydra.sweeper.n_jobs={requested} " + "; ".join(why)
+
+
 def done_line(summary: SweepSummary, elapsed_s: float) -> str:
     """``[sweep] done in 12.3s: 6 trials finished (COMPLETE 4, PRUNED 2), 1 failed``: the
     finished trials are those that count towards ``n_trials``; any other state is named."""

@@ -9,7 +9,8 @@ into Hydra overrides (:meth:`SearchSpace.overrides`).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -156,32 +157,49 @@ def validate_space(
     space: SearchSpace,
     compose: Callable[[list[str]], Any],
     check: Callable[[Any], None] | None = None,
+    passthrough: Sequence[str] = (),
 ) -> None:
-    """Compose the config at every bound and categorical choice; raise on the first failure.
+    """Refuse searched keys nnexp does not read, then compose the config at every bound and
+    categorical choice; raise on the first failure, naming the key and value at fault.
 
     ``compose(overrides) -> cfg`` builds a trial config; ``check(cfg)`` (e.g.
-    ``nnexp.config.validate.validate``) range-checks it.
+    ``nnexp.config.validate.validate``) range-checks it; ``passthrough`` are the plain
+    command-line values, named when one of them is at fault.
     """
+    from nnexp.config.overrides import unread_key
+
+    for p in space.params:
+        why = None if p.group else unread_key(p.name)
+        if why:
+            raise SearchSpaceError(f"{p.source}: {why} (nothing would use the values searched)")
     for overrides in space.corner_overrides():
         try:
             cfg = compose(overrides)
             if check is not None:
                 check(cfg)
         except Exception as exc:  # noqa: BLE001 - any failure is reported with the overrides
-            culprit = _culprit(space, str(exc))
             text = str(exc).strip()
+            first = text.splitlines()[0] if text else type(exc).__name__
+            culprit = _culprit(space, first, passthrough)
             raise SearchSpaceError(
-                "the search space gives an invalid config"
-                + (f" ({culprit})" if culprit else "")
-                + f"\n  overrides: {' '.join(overrides)}\n  error: {text}"
+                f"{first}"
+                + (f" (from {culprit})" if culprit else "")
+                + f"\n  trial overrides: {' '.join(overrides)}"
+                + (f"\n  error: {text}" if text != first else "")
             ) from None
 
 
-def _culprit(space: SearchSpace, message: str) -> str:
+def _culprit(space: SearchSpace, problem: str, passthrough: Sequence[str]) -> str:
+    """Where the key the problem starts with (``model.width has ...``) got its value."""
+    match = re.match(r"[+~]*([\w.]+)", problem)
+    key = match.group(1) if match else ""
     for p in space.params:
-        if p.name in message or p.name.split(".")[-1] in message.split():
+        if p.name == key:
             return p.source
     for o in space.fixed:
-        if o.split("=", 1)[0].lstrip("+~") in message:
+        if o.split("=", 1)[0].lstrip("+~") == key:
             return f"hydra.sweeper.params[{o.split('=', 1)[0]!r}]"
+    for arg in passthrough:
+        if arg.split("=", 1)[0].lstrip("+~") == key:
+            return f"command-line override {arg!r}"
     return ""

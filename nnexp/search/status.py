@@ -7,6 +7,8 @@ Printed by the worker whose trial is the ``hydra.sweeper.status_every``-th, ``2 
 status_every``-th, ... to finish (right below its trial line), and by the sweeper process when
 no trial has finished for ``hydra.sweeper.status_seconds`` (long trials). The ETA extrapolates this session's rate of
 finished trials (all workers together) to the trials left, capped by the sweep's timeout.
+A trial running far longer than its finished peers (a stopped or hung worker) is named at the
+end: ``; trial 3 running 1m01s (peers ~4s), stalled?``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ STATUS_SECONDS = 30.0
 DONE_STATES = ("COMPLETE", "PRUNED")
 #: every finished trial, for the status cadence (each printed its own line)
 FINISHED_STATES = (*DONE_STATES, "FAIL")
+#: a running trial is named as stalled past this many times its finished peers' median duration
+STALL_FACTOR = 3.0
+#: ... and at least this many seconds past that median (short trials jitter)
+STALL_MARGIN_S = 10.0
 
 
 def duration(seconds: float) -> str:
@@ -63,6 +69,27 @@ def eta_seconds(
     return eta
 
 
+def stalled_trials(trials: list[Any], now: float) -> list[tuple[int, float, float]]:
+    """``(number, running seconds, peers' median seconds)`` of each RUNNING trial that has run
+    much longer than the finished ones (a stopped or hung worker); empty before one finished."""
+    took = sorted(
+        (t.datetime_complete - t.datetime_start).total_seconds()
+        for t in trials
+        if t.state.name in FINISHED_STATES and t.datetime_start and t.datetime_complete
+    )
+    if not took:
+        return []
+    median = took[len(took) // 2]
+    limit = max(STALL_FACTOR * median, median + STALL_MARGIN_S)
+    out = []
+    for t in trials:
+        if t.state.name == "RUNNING" and t.datetime_start is not None:
+            age = now - t.datetime_start.timestamp()
+            if age > limit:
+                out.append((t.number, age, median))
+    return out
+
+
 def status_line(
     trials: list[Any],
     *,
@@ -84,6 +111,10 @@ def status_line(
     failed = sum(1 for t in trials if t.state.name == "FAIL")
     best = best_trial(trials, direction)
     eta = eta_seconds(trials, n_trials, started, now, deadline)
+    stalled = "".join(
+        f"; trial {n} running {duration(age)} (peers ~{duration(peers)}), stalled?"
+        for n, age, peers in stalled_trials(trials, now)
+    )
     return (
         f"[sweep] status: {len(done)}/{n_trials} trials done"
         + (f" ({by_state})" if by_state else "")
@@ -96,6 +127,7 @@ def status_line(
         )
         + f"; elapsed {duration(now - started)}, ETA "
         + (duration(eta) if eta is not None else "unknown")
+        + stalled
     )
 
 

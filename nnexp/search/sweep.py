@@ -27,11 +27,19 @@ from nnexp.search.failures import too_many_failures
 from nnexp.search.finish import finish
 from nnexp.search.launch import Launched, check_stopped
 from nnexp.search.prepare import masked, prepare, task_config
-from nnexp.search.report import best_lines, done_line, print_line, quiet_launchers, start_line
+from nnexp.search.report import (
+    best_lines,
+    done_line,
+    print_line,
+    quiet_launchers,
+    start_line,
+    workers_line,
+)
 from nnexp.search.respawn import launch_until_done
 from nnexp.search.results import SweepSummary, trust_lines
 from nnexp.search.stale import remaining_trials
 from nnexp.search.status import STATUS_SECONDS, StatusTicker, sweep_status
+from nnexp.train.threads import available_cores
 
 
 def status_ticker(p: Any) -> StatusTicker:
@@ -117,6 +125,9 @@ def _sweep(p: Any, started: float, *, config: DictConfig, config_loader: Any, la
             other_parent=p.runs.other_parent if p.runs is not None else None,
         )
     )
+    workers = workers_line(int(p.settings["n_jobs"]), ctx.n_jobs, p.remaining, available_cores())
+    if workers and p.remaining > 0:
+        print_line(workers)
     print_line("[sweep] search space:\n" + p.space.describe())
     for line in p.warm_lines:
         print_line(line)

@@ -14,13 +14,20 @@ from optuna.trial import TrialState, create_trial
 
 from nnexp.errors import SweepSettingError
 from nnexp.search.objective import config_task, monitor_override, resolve_objective, settle_objective
-from nnexp.search.report import LAUNCHER_LOGGERS, quiet_launchers, trial_line, vs_baseline
+from nnexp.search.report import (
+    LAUNCHER_LOGGERS,
+    quiet_launchers,
+    trial_line,
+    vs_baseline,
+    workers_line,
+)
 from nnexp.search.settings import check_settings, normalized
 from nnexp.search.status import (
     StatusTicker,
     duration,
     eta_seconds,
     finished_rank,
+    stalled_trials,
     status_due,
     status_line,
 )
@@ -220,3 +227,23 @@ def test_a_confirmation_line_is_named_by_its_label_and_shows_no_best_so_far():
     line = trial_line(3, "COMPLETE", 0.9749, 0.98, 1, 1.7, label="confirm-12 seed=1")
     assert line == "[confirm-12 seed=1] COMPLETE value=0.9749 1.7s"
     assert trial_line(3, "COMPLETE", 0.9749, 0.98, 1, 1.7).startswith("[trial 3] COMPLETE value=0.9749 best=")
+
+
+def test_status_line_names_a_trial_running_far_longer_than_its_peers(trials):
+    """A stopped worker's trial is not hidden in "1 running" (issue 23, point 9)."""
+    kw = dict(n_trials=10, metric="m", direction="maximize", started=T0)
+    # finished trials took 10 s each; trial 4 started at +50: at +65 it is within the margin
+    assert "stalled" not in status_line(trials, now=T0 + 65, **kw)
+    assert stalled_trials(trials, T0 + 65) == []
+    assert stalled_trials(trials, T0 + 111) == [(4, 61.0, 10.0)]
+    assert status_line(trials, now=T0 + 111, **kw).endswith("; trial 4 running 1m01s (peers ~10s), stalled?")
+    assert stalled_trials(trials[4:], T0 + 1000) == []  # no peer finished: nothing to compare
+
+
+def test_workers_line_says_why_n_jobs_was_capped():
+    assert workers_line(64, 8, 8, 2) == (
+        "[sweep] hydra.sweeper.n_jobs=64 capped at 8: only 8 trial(s) left to run; "
+        "8 workers share 2 CPU core(s), so each trial runs slower"
+    )
+    assert workers_line(2, 2, 10, 4) is None
+    assert workers_line(4, 4, 10, 2).endswith("4 workers share 2 CPU core(s), so each trial runs slower")

@@ -406,3 +406,36 @@ def test_bad_search_space_fails_before_any_trial(tmp_path, entry, message):
     assert proc.returncode == 2
     assert "invalid sweep" in proc.stderr and message in proc.stderr
     assert not (tmp_path / "mlruns").exists()
+
+
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ("trainer.epochs=0", "invalid sweep: trainer.epochs=0 is out of range"),
+        ("model.width=[]", "invalid sweep: model.width has 0 entries"),
+        ("optimizer.lr=nan", "invalid sweep: optimizer.lr=nan is out of range"),
+    ],
+)
+def test_bad_fixed_value_in_a_sweep_names_its_key(tmp_path, entry, message):
+    """The headline names the key and value at fault and where it came from (issue 23, point 8)."""
+    proc = sweep(tmp_path, "hparams_search=digits", entry, check=False, timeout=60)
+    assert proc.returncode == 2
+    headline = next(line for line in proc.stderr.splitlines() if "invalid sweep" in line)
+    assert message in headline and f"command-line override {entry!r}" in headline
+    assert "hydra.sweeper.params" not in headline
+    assert not (tmp_path / "mlruns").exists()
+
+
+@pytest.mark.parametrize(
+    "entry", ["nosuch.key=choice(1,2)", "+nosuch.key=choice(1,2)", "+model.widht=choice(1,2)"]
+)
+def test_searching_a_key_nnexp_does_not_read_is_refused(tmp_path, entry):
+    """No `+key` advice that leads to a sweep over a key nothing reads (issue 23, point 8)."""
+    proc = sweep(tmp_path, "hparams_search=digits", entry, check=False, timeout=60)
+    assert proc.returncode == 2
+    key = entry.lstrip("+").split("=")[0]
+    assert f"{key!r} is not a config key nnexp reads" in proc.stderr
+    assert "To append to your config" not in proc.stderr
+    if "widht" in entry:
+        assert "did you mean model.width" in proc.stderr
+    assert not (tmp_path / "mlruns").exists() and not (tmp_path / "multirun").exists()

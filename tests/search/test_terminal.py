@@ -4,10 +4,16 @@ with an ETA, the summary."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import signal
+import subprocess
 
 import pytest
-from test_sweep_cli import FAST, sweep
+from test_sweep_cli import CLI, FAST, _env, _wait_for, study_of, sweep
+
+from nnexp.contract import PID_ATTR
 
 pytestmark = pytest.mark.slow
 
@@ -40,3 +46,70 @@ def test_sweep_terminal_has_start_trial_and_status_lines_and_no_launcher_chatter
         re.M,
     ), out
     assert not re.search(r"^epoch\s+\d+/", out, re.M), out  # per-epoch lines: single runs only
+
+
+def test_n_jobs_above_the_trials_left_is_capped_with_a_line_saying_so(tmp_path):
+    """n_jobs=64 used to become 2 workers without a word (issue 23, point 9)."""
+    proc = sweep(tmp_path, *FAST, "hydra.sweeper.n_trials=2", "hydra.sweeper.n_jobs=64")
+    lines = (proc.stdout + proc.stderr).splitlines()
+    cap = [x for x in lines if x.startswith("[sweep] hydra.sweeper.n_jobs=64 ")]
+    assert len(cap) == 1 and "capped at 2: only 2 trial(s) left to run" in cap[0], lines
+
+
+def test_status_line_names_the_trial_of_a_stopped_worker(tmp_path):
+    """A worker stopped (SIGSTOP) mid-trial showed as "1 running" with a short ETA; the status
+    line names its trial as running far longer than its peers (issue 23, point 9)."""
+    args = [*FAST, "model.depth=1", "model.width=16", "trainer.epochs=2", "hydra.sweeper.pruner=none"]
+    args += ["hydra.sweeper.n_trials=6", "hydra.sweeper.n_jobs=2", "hydra.sweeper.status_seconds=1"]
+    log = tmp_path / "sweep.log"
+    proc = subprocess.Popen(
+        [CLI, "-m", *args],
+        cwd=tmp_path,
+        env=_env(),
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    stopped: dict[str, int] = {}
+
+    def stop_a_worker_mid_trial() -> bool:
+        # after a trial finished (peers to compare with): freeze the worker of a RUNNING trial,
+        # then check that it still runs that trial (it may have just finished it)
+        try:
+            trials = study_of(tmp_path).trials
+        except Exception:  # noqa: BLE001 - the study may not exist yet
+            return False
+        if not any(t.state.name == "COMPLETE" for t in trials):
+            return False
+        for t in trials:
+            pid = t.user_attrs.get(PID_ATTR)
+            if t.state.name != "RUNNING" or not pid or pid == proc.pid:
+                continue
+            os.kill(pid, signal.SIGSTOP)
+            now = {x.number: x for x in study_of(tmp_path).trials}[t.number]
+            if now.state.name == "RUNNING":
+                stopped.update(pid=pid, number=t.number)
+                return True
+            os.kill(pid, signal.SIGCONT)
+        return False
+
+    def stall_named() -> bool:
+        return any(
+            x.startswith("[sweep] status: ")
+            and f"trial {stopped['number']} running " in x
+            and x.endswith("stalled?")
+            for x in log.read_text().splitlines()
+        )
+
+    try:
+        assert _wait_for(stop_a_worker_mid_trial, 120), log.read_text()
+        assert _wait_for(stall_named, 120), log.read_text()
+        os.kill(stopped["pid"], signal.SIGCONT)
+        assert proc.wait(timeout=120) == 0, log.read_text()
+    finally:
+        if stopped:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(stopped["pid"], signal.SIGCONT)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
