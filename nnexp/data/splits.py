@@ -56,24 +56,28 @@ def _stratified_pick(
     if k >= len(idx):
         raise ValueError(f"{what}: cannot take {k} rows out of {len(idx)}")
     strat = None if y is None else y[idx]
+    if strat is None:
+        rest, picked = train_test_split(idx, test_size=k, random_state=seed, stratify=None)
+        return _sorted(rest, idx), _sorted(picked, idx)
     try:
-        if strat is None:
-            rest, picked = train_test_split(idx, test_size=k, random_state=seed, stratify=None)
-        else:
-            rest, picked = stratified_pick(idx, strat, k, seed)
+        rest, picked = stratified_pick(idx, strat, k, seed)  # in idx's order
     except ValueError as exc:
-        if strat is None:
-            raise
         raise ValueError(stratify_error(strat, len(idx), k, what, class_names)) from exc
-    return _sorted(rest, idx), _sorted(picked, idx)
+    return (rest, picked) if _increasing(idx) else (np.sort(rest), np.sort(picked))
+
+
+def _increasing(idx: np.ndarray) -> bool:
+    return idx.size < 2 or bool((idx[1:] > idx[:-1]).all())
 
 
 def _sorted(part: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """``np.sort(part)`` for rows ``part`` of ``idx`` (already sorted when ``idx`` is increasing,
-    as every split's rows are: :func:`stratified_pick` keeps ``idx``'s order)."""
-    if idx.size < 2 or not (idx[1:] > idx[:-1]).all():
+    """``np.sort(part)`` for rows ``part`` of ``idx``: by a mask over ``idx``'s range (linear
+    time) when ``idx`` is increasing, as every split's rows are."""
+    if not _increasing(idx):
         return np.sort(part)
-    return part
+    mask = np.zeros(int(idx[-1]) + 1, dtype=bool)
+    mask[part] = True
+    return np.flatnonzero(mask)
 
 
 def class_codes(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
