@@ -85,9 +85,9 @@ def _holds_booleans(col: Any) -> bool:
     return len(values) <= 2 and all(isinstance(v, (bool, np.bool_)) for v in values)
 
 
-def _role(col: Any, name: str, chosen: bool) -> tuple[str, str]:
-    """``(role, why left out)`` of one column (``chosen``: named in ``data.features``)."""
-    n_present = int(col.notna().sum())
+def _role(col: Any, name: str, chosen: bool, n_present: int) -> tuple[str, str]:
+    """``(role, why left out)`` of one column (``chosen``: named in ``data.features``;
+    ``n_present``: its values that are not missing)."""
     if n_present == 0:
         return "left_out", "no values"
     kind = col.dtype.kind
@@ -157,7 +157,8 @@ def decide_roles(
     explicit = set(features or [])
     for name in _chosen(columns, target, features, drop):
         col = df[name]
-        role, why = _role(col, name, name in explicit)
+        gaps = int(col.isna().sum())
+        role, why = _role(col, name, name in explicit, len(col) - gaps)
         if role == "left_out":
             roles.left_out[name] = why
             continue
@@ -165,7 +166,6 @@ def decide_roles(
             roles.fit_options["booleans"].append(name)
             role = "categorical"
         getattr(roles, role).append(name)
-        gaps = int(col.isna().sum())
         if gaps:
             roles.missing[name] = gaps
     if not features:

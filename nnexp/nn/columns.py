@@ -106,16 +106,28 @@ class CategoricalColumn:
     boolean: bool = False  #: the column holds booleans (True/False), not text
 
 
+def median(values: np.ndarray) -> float:
+    """``np.median(values)`` (no NaN in ``values``) from one partition: numpy's median
+    partitions around two middle elements, five times slower than around one; the lower one of
+    an even count is the largest element below it."""
+    k = values.shape[0] // 2
+    part = np.partition(values, k)
+    if values.shape[0] % 2:
+        return float(part[k])
+    return float(np.mean(np.array([part[:k].max(), part[k]])))
+
+
 def _fit_numeric(name: str, values: np.ndarray, strategy: str) -> NumericColumn:
     gaps = np.isnan(values)
-    seen = values[~gaps]
+    has_gaps = bool(gaps.any())
+    seen = values[~gaps] if has_gaps else values
     if seen.size == 0:
         fill = 0.0
     elif strategy == "median":
-        fill = float(np.median(seen))
+        fill = median(seen)
     else:
         fill = float(seen.mean())
-    return NumericColumn(name, fill, bool(gaps.any()))
+    return NumericColumn(name, fill, has_gaps)
 
 
 def _fit_categorical(
@@ -242,7 +254,7 @@ class ColumnTransform:
         if x.shape[0] != out.shape[0]:
             raise ValueError(f"column {c.name!r} has {x.shape[0]} rows, the first column {out.shape[0]}")
         out[:, 0] = x
-        if np.isfinite(out[:, 0]).all():
+        if np.isfinite(x).all():  # on the contiguous float64 values, not the strided float32 slice
             if c.indicator:
                 out[:, 1] = 0
             return

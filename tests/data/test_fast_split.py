@@ -18,3 +18,20 @@ def test_same_rows_as_train_test_split(n_classes: int, n: int, k: int, seed: int
     fast_rest, fast_picked = stratified_pick(idx, y, k, seed)
     np.testing.assert_array_equal(np.sort(fast_rest), np.sort(rest))
     np.testing.assert_array_equal(np.sort(fast_picked), np.sort(picked))
+
+
+@pytest.mark.parametrize("stratify", [True, False])
+def test_split_rows_come_sorted(stratify: bool) -> None:
+    """Each split keeps the file's row order, stratified or not (training subsample included)."""
+    from nnexp.data.dataset import RawData
+    from nnexp.data.splits import split_raw
+
+    rng = np.random.default_rng(0)
+    X = np.arange(600, dtype=np.float32).reshape(-1, 1)
+    raw = RawData(name="t", X=X, y=rng.integers(0, 3, 600), task="classification", source="t", files={})
+    ds = split_raw(raw, seed=1, stratify=stratify, max_train_samples=300)
+    for part in (ds.X_train, ds.X_val, ds.X_test):
+        rows = part[:, 0]
+        assert (np.diff(rows) > 0).all()
+    together = np.concatenate([ds.X_train[:, 0], ds.X_val[:, 0], ds.X_test[:, 0]])
+    assert len(np.unique(together)) == len(together)

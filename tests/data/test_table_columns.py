@@ -107,6 +107,20 @@ def test_semicolon_file_is_sniffed(tmp_path: Path) -> None:
         load_dataset("csv", path=p, target="label", sep=",")
 
 
+def test_spaces_after_the_separator_are_not_part_of_the_values(tmp_path: Path) -> None:
+    """``a, b`` files: numbers, missing markers and categories read as without the spaces
+    (spaced and unspaced files give the same features)."""
+    rows = [f"{i % 11}, {'NA' if i % 9 == 0 else i % 7}, {'ab'[i % 2]}, {i % 2}" for i in range(60)]
+    spaced = write(tmp_path / "spaced.csv", "a, b, c, label\n" + "\n".join(rows) + "\n")
+    plain = write(
+        tmp_path / "plain.csv", "a,b,c,label\n" + "\n".join(r.replace(", ", ",") for r in rows) + "\n"
+    )
+    ds, ref = (load_dataset("csv", path=p, target="label") for p in (spaced, plain))
+    assert ds.roles.numeric == ["a", "b"] and ds.roles.categorical == ["c"] and ds.roles.missing == {"b": 7}
+    assert ds.feature_names == ref.feature_names == ("a", "b", "b=missing", "c=a", "c=b")
+    np.testing.assert_array_equal(ds.X_train, ref.X_train)
+
+
 def test_bom_and_other_encodings(tmp_path: Path) -> None:
     body = "".join(f"{i % 9},{['Zürich', 'Genève', 'Bern'][i % 3]},{i % 2}\n" for i in range(60))
     bom = write(tmp_path / "bom.csv", "\ufeffa,city,label\n" + body)
