@@ -453,12 +453,33 @@ def log_best_trial(tracking_uri: str, run_id: str, plots_dir: str | None, model:
 
     Returns the model URI.
     """
-    from nnexp.contract import BEST_TRIAL_TAG, MODEL_URI_TAG
+    from nnexp.contract import MODEL_URI_TAG
     from nnexp.tracking.pyfunc import log_servable_model
 
     cl = client(tracking_uri)
     if plots_dir is not None:
         cl.log_artifacts(run_id, plots_dir, "plots")
     uri = log_servable_model(run_id, model, X_example, tracking_uri=tracking_uri)
-    set_tags(cl, run_id, {BEST_TRIAL_TAG: "true", MODEL_URI_TAG: uri})
+    mark_best_run(cl, run_id, {MODEL_URI_TAG: uri})
     return uri
+
+
+def mark_best_run(cl: Any, run_id: str, tags: Mapping[str, Any] | None = None) -> None:
+    """Tag ``run_id`` ``nnexp.best_trial=true`` (plus ``tags``) and take the tag off every other
+    run of its parent run: a resumed sweep that finds a new best leaves exactly one run per
+    study claiming it."""
+    from nnexp.contract import BEST_TRIAL_TAG
+
+    run = cl.get_run(run_id)
+    parent = run.data.tags.get(PARENT_RUN_TAG)
+    set_tags(cl, run_id, {**(tags or {}), BEST_TRIAL_TAG: "true"})
+    if not parent:
+        return
+    claimed = cl.search_runs(
+        [run.info.experiment_id],
+        filter_string=f"tags.`{PARENT_RUN_TAG}` = {_quote(parent)} and tags.`{BEST_TRIAL_TAG}` = 'true'",
+        max_results=1000,
+    )
+    for other in claimed:
+        if other.info.run_id != run_id:
+            cl.delete_tag(other.info.run_id, BEST_TRIAL_TAG)

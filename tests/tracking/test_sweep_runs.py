@@ -128,3 +128,28 @@ def test_runs_of_trials_the_study_no_longer_holds_are_marked_dropped(tmp_path):
     for run_id in (kept, new, other):
         r = cl.get_run(run_id)
         assert r.info.status == "FINISHED" and DROPPED_TAG not in r.data.tags
+
+
+def test_exactly_one_run_of_a_parent_claims_the_best_trial(tmp_path):
+    """Issue 20, point 4: a resumed sweep that finds a new best takes ``nnexp.best_trial`` off
+    the old best's run; the best run of another parent (another study) keeps its own."""
+    from mlflow.tracking import MlflowClient
+
+    from nnexp.contract import BEST_TRIAL_TAG, MODEL_URI_TAG, PARENT_RUN_TAG
+    from nnexp.tracking.sweep_runs import mark_best_run
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    experiment_id = ensure_tracking_store(uri, "best", artifact_location=str(tmp_path / "art"))
+    cl = MlflowClient(uri)
+
+    def child(parent: str) -> str:
+        return cl.create_run(experiment_id, tags={PARENT_RUN_TAG: parent}).info.run_id
+
+    parent, other_parent = (cl.create_run(experiment_id).info.run_id for _ in range(2))
+    old_best, new_best, elsewhere = child(parent), child(parent), child(other_parent)
+    mark_best_run(cl, old_best, {MODEL_URI_TAG: "models:/m-old"})  # the first sweep's best
+    mark_best_run(cl, elsewhere)
+    mark_best_run(cl, new_best, {MODEL_URI_TAG: "models:/m-new"})  # the resumed sweep's new best
+    claims = {r: cl.get_run(r).data.tags.get(BEST_TRIAL_TAG) for r in (old_best, new_best, elsewhere)}
+    assert claims == {old_best: None, new_best: "true", elsewhere: "true"}
+    assert cl.get_run(new_best).data.tags[MODEL_URI_TAG] == "models:/m-new"
