@@ -53,6 +53,7 @@ def check_port(port: int) -> None:
 def _listed(uri: str) -> list[tuple[str, str]]:
     """:func:`experiments_by_latest_run`, or nothing when the store cannot be read (the UI says why)."""
     from nnexp.tracking.masking import mask_secrets
+    from nnexp.tracking.queries import experiments_by_latest_run
 
     try:
         return experiments_by_latest_run(uri)
@@ -77,20 +78,6 @@ def command(uri: str, port: int) -> list[str]:
         "--workers",
         "1",
     ]
-
-
-def experiments_by_latest_run(uri: str) -> list[tuple[str, str]]:
-    """``[(experiment id, name)]`` of the active experiments holding runs, latest run first."""
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(uri)
-    found: list[tuple[int, str, str]] = []
-    for exp in client.search_experiments():
-        runs = client.search_runs([exp.experiment_id], order_by=["attributes.start_time DESC"], max_results=1)
-        if runs:
-            found.append((int(runs[0].info.start_time or 0), exp.experiment_id, exp.name))
-    found.sort(key=lambda item: item[0], reverse=True)
-    return [(exp_id, name) for _, exp_id, name in found]
 
 
 def open_lines(experiments: list[tuple[str, str]], port: int) -> list[str]:

@@ -88,3 +88,15 @@ def finish_run(
     cl = _client(tracking_uri)
     log_summary(cl, run_id, tags=tags, metrics=metrics, step=0)
     end_run(cl, run_id, status)
+
+
+def experiments_by_latest_run(uri: str) -> list[tuple[str, str]]:
+    """``[(experiment id, name)]`` of the active experiments holding runs, latest run first."""
+    client = _client(uri)
+    found: list[tuple[int, str, str]] = []
+    for exp in client.search_experiments():
+        runs = client.search_runs([exp.experiment_id], order_by=["attributes.start_time DESC"], max_results=1)
+        if runs:
+            found.append((int(runs[0].info.start_time or 0), exp.experiment_id, exp.name))
+    found.sort(key=lambda item: item[0], reverse=True)
+    return [(exp_id, name) for _, exp_id, name in found]

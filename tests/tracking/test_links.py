@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nnexp.cli.ui import experiments_by_latest_run, open_lines
+from nnexp.cli.ui import open_lines
 from nnexp.tracking.links import (
     EXPERIMENT_KIND,
     EXPERIMENT_KIND_TAG,
@@ -11,6 +11,7 @@ from nnexp.tracking.links import (
     run_link,
     run_url,
 )
+from nnexp.tracking.queries import experiments_by_latest_run
 from nnexp.tracking.store import ensure_tracking_store
 
 
