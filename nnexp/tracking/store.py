@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import sqlite3
 import time
 import urllib.error
 import urllib.parse
@@ -207,6 +208,21 @@ def _store_lock(uri: str) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def _write_ahead_log(uri: str) -> None:
+    """Put a SQLite store in write-ahead-log mode (kept in the file; a no-op once set).
+
+    In SQLite's default rollback mode a reader blocks a writer and the other way round; with
+    two sweep workers, a trainer's metric writer and ``nnexp ui`` on one file, a write then
+    waited out MLflow's 20 s busy timeout and failed with "database is locked". In WAL mode
+    readers never wait and writers only queue behind each other for milliseconds."""
+    db = sqlite_path(uri)
+    if db is None or str(db) == ":memory:":
+        return
+    with contextlib.closing(sqlite3.connect(db, timeout=30)) as conn:
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode=WAL")
+
+
 def ensure_tracking_store(
     uri: str,
     experiment: str,
@@ -231,7 +247,8 @@ def ensure_tracking_store(
     with _store_lock(uri):
         try:
             client = MlflowClient(tracking_uri=uri)
-            exp = client.get_experiment_by_name(experiment)
+            exp = client.get_experiment_by_name(experiment)  # creates or migrates the schema
+            _write_ahead_log(uri)
             if exp is None:
                 try:
                     return client.create_experiment(
