@@ -102,3 +102,27 @@ def test_concurrent_processes_create_one_store(tmp_path):
     assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outs]
     assert len({o[0].strip() for o in outs}) == 1
     assert Path(tmp_path / "race" / "mlflow.db").is_file()
+
+
+def test_a_reader_holding_the_sqlite_store_does_not_block_a_run_write(tmp_path):
+    """The store is in WAL mode: while another process holds a read transaction open (``nnexp
+    ui``, a test polling runs, a worker's query), a trial's metric write still commits. In
+    SQLite's rollback mode it waited MLflow's 20 s busy timeout and failed, "database is locked"."""
+    import sqlite3
+
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    experiment_id = ensure_tracking_store(uri, "nnexp")
+    client = MlflowClient(tracking_uri=uri)
+    run = client.create_run(experiment_id)
+    reader = sqlite3.connect(tmp_path / "mlflow.db", timeout=0.1)
+    try:
+        assert reader.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM runs").fetchone()  # holds its snapshot open
+        client.log_metric(run.info.run_id, "val_loss", 0.5, step=1)
+        client.set_terminated(run.info.run_id)
+    finally:
+        reader.close()
+    assert client.get_run(run.info.run_id).data.metrics == {"val_loss": 0.5}
