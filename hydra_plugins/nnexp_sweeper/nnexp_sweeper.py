@@ -36,8 +36,12 @@ class NnexpSweeperConf:
     #: per-epoch record key to optimise and report for pruning (val_accuracy, val_loss, ...);
     #: null (or auto): follow the task -- classification val_accuracy, regression val_loss
     metric: Optional[str] = None
-    #: minimize | maximize; null (or auto): from the task, or from the metric's name
+    #: minimize | maximize; null (or auto): from the task, or from the metric's name (an app's
+    #: sweep: minimize)
     direction: Optional[str] = None
+    #: a multi-objective study (apps whose task function returns a tuple): one direction per
+    #: objective, e.g. [minimize, maximize]; no pruning (Optuna prunes single objectives only)
+    directions: Optional[List[str]] = None
     #: the Optuna study; the same name (and storage) resumes it. null: the hparams_search name
     study_name: Optional[str] = None
     #: Optuna storage URL; null: $NNEXP_OPTUNA_STORAGE, else the journal file
@@ -74,6 +78,17 @@ class NnexpSweeperConf:
     confirm: Any = field(default_factory=lambda: dict(CONFIRM_DEFAULT))
     #: the search space: config key -> Hydra override expression (see nnexp.search.grammar)
     params: Optional[Dict[str, Any]] = None
+    #: a function that adds conditional params to each trial, as package.module.function; it
+    #: is called as fn(cfg, trial) after each ask and may call trial.suggest_*; each param it
+    #: suggests becomes a key=value override of the trial (as Hydra's Optuna sweeper)
+    custom_search_space: Optional[str] = None
+    #: the config key holding a trial's epoch budget, for the pruning ledger (epochs saved by
+    #: pruning); null: trainer.epochs for nnexp's trainer, no ledger for an app
+    budget_key: Optional[str] = None
+    #: an app's MLflow tracking (apps without nnexp's `tracking` config node): enabled, uri
+    #: (null: $MLFLOW_TRACKING_URI, else <launch dir>/mlruns/mlflow.db), experiment (null: the
+    #: app's name), artifact_location, timeout -- the keys and defaults of nnexp's `tracking`
+    tracking: Optional[Dict[str, Any]] = None
     #: internal: set by the sweeper on its worker jobs
     worker_context: Optional[str] = None
 
@@ -93,6 +108,7 @@ class NnexpSweeper(Sweeper):
         self.hydra_context: Optional[HydraContext] = None
         self.config: Optional[DictConfig] = None
         self.launcher: Any = None
+        self.task_function: Optional[TaskFunction] = None
 
     def setup(
         self,
@@ -103,14 +119,19 @@ class NnexpSweeper(Sweeper):
     ) -> None:
         from hydra.core.plugins import Plugins
 
+        from nnexp.search.task import WorkerTask
+
         self.hydra_context = hydra_context
         self.config = config
+        self.task_function = task_function
+        # each launched job is a worker that runs trials of the app's task function
         self.launcher = Plugins.instance().instantiate_launcher(
-            hydra_context=hydra_context, task_function=task_function, config=config
+            hydra_context=hydra_context, task_function=WorkerTask(task_function), config=config
         )
 
     def sweep(self, arguments: List[str]) -> Any:
         from nnexp.search import main_errors, run_sweep
+        from nnexp.search.task import task_for
 
         assert self.hydra_context is not None and self.config is not None
         with main_errors():
@@ -120,4 +141,5 @@ class NnexpSweeper(Sweeper):
                 config=self.config,
                 config_loader=self.hydra_context.config_loader,
                 launcher=self.launcher,
+                task=task_for(self.task_function),
             )

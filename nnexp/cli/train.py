@@ -37,12 +37,6 @@ def _fail(message: str, code: int) -> NoReturn:
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def app(cfg: DictConfig) -> float:
     """Validate, train, print the summary; return the best value of the monitored metric."""
-    # --- sweep worker dispatch (owned by nnexp.search; `-m hparams_search=...` jobs) ---------
-    from nnexp.search import is_sweep_worker, run_worker_job
-
-    if is_sweep_worker():
-        return run_worker_job(cfg)
-    # -------------------------------------------------------------------------------------------
     from nnexp.cli.summary import divergence, format_summary
     from nnexp.train.trainer import run_training
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from nnexp.search.space import SearchSpace
+from nnexp.search.space import SearchSpace, value_override
 
 _MISSING = object()
 
@@ -59,12 +59,21 @@ class TrialComposer:
         self.space = space
         self.cache: dict[tuple[str, ...], DictConfig] = {}
 
+    def base_config(self) -> DictConfig:
+        """The config every trial starts from (no sampled value yet), composed once."""
+        key: tuple[str, ...] = ()  # the same compose as a trial without config-group choices
+        if key not in self.cache:
+            self.cache[key] = self.compose(self.base + list(self.space.fixed))
+        return self.cache[key]
+
     def __call__(self, params: Mapping[str, Any]) -> tuple[DictConfig, list[str]]:
         groups: list[str] = []
         values: list[str] = []
         for p in self.space.params:
             if p.name in params:
                 (groups if p.group else values).append(p.override(params[p.name]))
+        declared = {p.name for p in self.space.params}
+        values += [value_override(k, v) for k, v in params.items() if k not in declared]  # a hook's
         key = tuple(groups)
         if key not in self.cache:
             self.cache[key] = self.compose(self.base + list(self.space.fixed) + groups)

@@ -33,6 +33,7 @@ from nnexp.errors import DiskFull, SweepSettingError
 from nnexp.search.confirmed import (
     CONFIRM_DEFAULT,
     CONFIRM_MODE_KEY,
+    TRAINER_SEED_KEY,
     Confirmation,
     choose,
     group,
@@ -56,8 +57,13 @@ def parse_confirm(value: Any) -> tuple[int, int]:
             )
         unknown = sorted(set(value) - set(spec))
         if unknown:
-            raise SweepSettingError(f"hydra.sweeper.confirm: unknown key(s) {unknown}; use top_k and seeds")
+            raise SweepSettingError(
+                f"hydra.sweeper.confirm: unknown key(s) {unknown}; use top_k, seeds and seed_key"
+            )
         spec.update({k: v for k, v in value.items() if v is not None})
+    seed_key = spec.pop("seed_key")
+    if seed_key is not None and (not isinstance(seed_key, str) or not seed_key.strip()):
+        raise SweepSettingError(f"hydra.sweeper.confirm.seed_key must name a config key, got {seed_key!r}")
     for key, v in spec.items():
         if not isinstance(v, int) or isinstance(v, bool) or v < 0:
             raise SweepSettingError(f"hydra.sweeper.confirm.{key} must be an integer >= 0, got {v!r}")
@@ -88,14 +94,28 @@ def missing(
     return [(t, s) for t in top for s in seeds_of(t) if (t.number, s) not in have]
 
 
-def trial_seed(trial: FrozenTrial, recompose: Callable[[list[str]], Any]) -> int:
-    """The ``trainer.seed`` a search trial trained with (its config, else recomposed)."""
+def confirm_seed_key(value: Any, task_kind: str) -> str:
+    """The config key confirmations change: ``hydra.sweeper.confirm.seed_key``, else
+    ``trainer.seed`` for nnexp's trainer; an app confirming trials must name it (exit 2)."""
+    key = (value or {}).get("seed_key") if isinstance(value, dict) else None
+    if key:
+        return str(key)
+    if task_kind == "nnexp":
+        return TRAINER_SEED_KEY
+    raise SweepSettingError(
+        "hydra.sweeper.confirm.top_k > 0 re-trains the top trials with new seeds: name the "
+        "config key your app seeds from, hydra.sweeper.confirm.seed_key=<key>"
+    )
+
+
+def trial_seed(trial: FrozenTrial, recompose: Callable[[list[str]], Any], seed_key: str = TRAINER_SEED_KEY) -> int:
+    """The seed (``seed_key``) a search trial trained with (its config, else recomposed)."""
     from omegaconf import OmegaConf
 
     from nnexp.search.finish import best_config
 
     cfg, _ = best_config(trial, recompose)
-    seed = OmegaConf.select(cfg, "trainer.seed") if cfg is not None else None
+    seed = OmegaConf.select(cfg, seed_key) if cfg is not None else None
     return int(seed) if seed is not None else 0
 
 
@@ -113,7 +133,7 @@ def confirm_phase(p: Prepared, recompose: Callable[[list[str]], Any]) -> Prepare
     name = confirm_study_name(p.ctx.study_name)
     s = {**p.settings, "pruner": {"name": "none"}}
     study = open_study(s, p.storage_url, name, p.space)
-    base = {t.number: trial_seed(t, recompose) for t in top}
+    base = {t.number: trial_seed(t, recompose, p.ctx.seed_key) for t in top}
     ctx = dataclasses.replace(
         p.ctx,
         study_name=name,

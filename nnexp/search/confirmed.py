@@ -30,7 +30,9 @@ if TYPE_CHECKING:  # optuna is imported on use: the Hydra plugin imports this mo
     from optuna.trial import FrozenTrial
 
 #: ``hydra.sweeper.confirm`` when unset: no confirmation (the quickstart stays a minute).
-CONFIRM_DEFAULT = {"top_k": 0, "seeds": 2}
+CONFIRM_DEFAULT = {"top_k": 0, "seeds": 2, "seed_key": None}
+#: the config key nnexp's trainer seeds from (``hydra.sweeper.confirm.seed_key`` for an app)
+TRAINER_SEED_KEY = "trainer.seed"
 #: ``SweepContext.extra`` key telling a worker that it runs confirmations (enqueued trials
 #: only; each trains with its own seed).
 CONFIRM_MODE_KEY = "confirm"
@@ -196,11 +198,15 @@ def confirmation_of(user_attrs: Mapping[str, Any]) -> tuple[int, int] | None:
     return int(user_attrs[CONFIRMS_ATTR]), int(user_attrs[CONFIRM_SEED_ATTR])
 
 
-def seed_overrides(cfg: Any, seed: int) -> dict[str, int]:
+def seed_overrides(cfg: Any, seed: int, seed_key: str = TRAINER_SEED_KEY) -> dict[str, int]:
     """The config keys a confirmation with ``seed`` changes: ``trainer.seed`` (initial weights,
     batch order, dropout, the train/validation partition) and ``data.data_seed`` pinned to the
-    original run's, so the data and its test rows stay the ones the search was run on."""
+    original run's, so the data and its test rows stay the ones the search was run on; an
+    app's ``seed_key`` alone."""
     from omegaconf import OmegaConf
+
+    if seed_key != TRAINER_SEED_KEY:
+        return {seed_key: int(seed)}
 
     data_seed = OmegaConf.select(cfg, "data.data_seed", default=None)
     if data_seed is None:

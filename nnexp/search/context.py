@@ -40,6 +40,20 @@ class SweepContext:
     sweeper_host: str = ""
     started: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    #: one direction per objective; more than one: a multi-objective study (no pruning)
+    directions: list[str] = field(default_factory=list)
+    #: ``nnexp`` (nnexp's trainer) or ``app`` (any Hydra task function: nnexp.search.task)
+    task_kind: str = "nnexp"
+    #: the config key of a trial's epoch budget, for the pruning ledger (None: no ledger)
+    budget_key: str | None = "trainer.epochs"
+    #: the config key a confirmation's new seed goes to (``hydra.sweeper.confirm.seed_key``)
+    seed_key: str = "trainer.seed"
+    #: ``hydra.sweeper.custom_search_space``: ``package.module.function(cfg, trial)``
+    search_hook: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.directions:
+            self.directions = [self.direction]
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write atomically (workers may start reading right after), mode 0600, no password:

@@ -33,7 +33,14 @@ from nnexp.contract import (
 from nnexp.search.context import SweepContext
 from nnexp.search.plots import study_plots
 from nnexp.search.report import describe
-from nnexp.search.results import SweepSummary, _plain, study_best, trust_lines, write_results
+from nnexp.search.results import (
+    SweepSummary,
+    _plain,
+    study_best,
+    study_directions,
+    trust_lines,
+    write_results,
+)
 from nnexp.search.runs import SweepRuns
 
 log = logging.getLogger(__name__)
@@ -76,6 +83,7 @@ def finish(
         best_config_text=best_text,
         best=best,
         confirmation=confirmation,
+        ledger=ctx.budget_key is not None,
     )
     if not (ctx.tracking_uri and ctx.parent_run_id):
         return summary
@@ -86,13 +94,13 @@ def finish(
         pass  # no run to log the model on (a lost store): best_lines says so
     elif best is not None and done.get("trial") == best.number:
         summary.model_uri = done.get("uri")  # a resumed sweep without a new best
-    elif best is not None and best_cfg is not None:
+    elif best is not None and best_cfg is not None and ctx.task_kind == "nnexp":
         try:
             summary.model_uri = finish_best_trial(ctx.tracking_uri, best, best_cfg, launch_cwd)
             study.set_user_attr(STUDY_BEST_MODEL, {"trial": best.number, "uri": summary.model_uri})
         except Exception as exc:  # noqa: BLE001
             log.warning("best trial's model/plots not logged: %s", exc)
-    if best is None and status == "FINISHED":
+    if best is None and not summary.pareto and status == "FINISHED":
         status = "FAILED"
     try:
         runs.reconcile(study)
@@ -132,7 +140,7 @@ def record_parent(
     """Best value/params/run id, state counts, plots and the results files on the parent run."""
     from nnexp.tracking import sweep_runs
 
-    direction = study.direction.name.lower()
+    direction = "/".join(study_directions(study))
     trials = study.get_trials(deepcopy=False)
     experiment_id = sweep_runs.run_experiment(runs.client, parent_run_id)
     note = describe(summary, metric, direction, experiment_id=experiment_id, trials=trials)
@@ -153,6 +161,9 @@ def record_parent(
             tags["best.run_id"] = summary.best_run_id
         metrics["best_value"] = float(summary.best_value)  # type: ignore[arg-type]
         metrics[f"best_{metric}"] = float(summary.best_value)  # type: ignore[arg-type]
+    if summary.pareto:
+        tags["pareto.trials"] = ",".join(str(t.number) for t in summary.pareto)
+        metrics["pareto_size"] = float(len(summary.pareto))
     metrics.update(trust_metrics(summary))
     if summary.confirmation is not None:
         metrics.update(summary.confirmation.metrics(metric))

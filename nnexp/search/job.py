@@ -1,4 +1,5 @@
-"""The Hydra job entry of a sweep worker (called from ``nnexp.cli.train``'s task function)."""
+"""The Hydra job entry of a sweep worker: the launcher runs :class:`nnexp.search.task.WorkerTask`,
+which calls :func:`run_worker_job` with the sweep's task."""
 
 from __future__ import annotations
 
@@ -32,8 +33,9 @@ def is_sweep_worker() -> bool:
     )
 
 
-def run_worker_job(cfg: Any = None) -> dict[str, Any]:
-    """The task function of a worker job: run trials; return a summary of what it ran.
+def run_worker_job(cfg: Any = None, task: Any = None) -> dict[str, Any]:
+    """The task function of a worker job: run trials of ``task`` (a
+    :class:`nnexp.search.task.SweepTask`; None: nnexp's trainer); return a summary of what it ran.
 
     ``cfg`` (the job's composed config) is unused: trials compose their own.
     """
@@ -58,6 +60,7 @@ def run_worker_job(cfg: Any = None) -> dict[str, Any]:
         out_dir=Path(hc.runtime.output_dir),
         base_overrides=[str(o) for o in hc.overrides.task],
         compose=compose_trial,
+        task=task,
     )
     try:
         outcomes = worker.run()

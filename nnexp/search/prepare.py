@@ -21,6 +21,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from nnexp.contract import CONTEXT_FILE, STUDY_SEARCH_SPACE
+from nnexp.errors import SweepSettingError
 from nnexp.search.context import SweepContext
 from nnexp.search.failures import FAILED_BEFORE_KEY, MAX_FAILURES_KEY, failed, max_failures
 from nnexp.search.grammar import parse_search_space
@@ -35,7 +36,7 @@ from nnexp.search.settings import (
     default_study_name,
     normalized,
 )
-from nnexp.search.space import SearchSpace, validate_space
+from nnexp.search.space import SearchSpace, load_search_hook, validate_space
 from nnexp.search.stale import (
     Reaped,
     counted_trials,
@@ -52,6 +53,7 @@ from nnexp.search.storage import (
     storage_for_context,
 )
 from nnexp.search.storage_errors import check_storage
+from nnexp.search.task import NnexpTrainer, SweepTask, app_tracking, check_app_names, settle_app_objective
 from nnexp.tracking.liveness import mark_dead_runs_quietly
 
 log = logging.getLogger(__name__)
@@ -115,17 +117,26 @@ def sweeper_reason(runs: SweepRuns | None, locked: bool, trial: Any, stale: str 
 
 
 def build_space(
-    s: Mapping[str, Any], arguments: Sequence[str], config: DictConfig, config_loader: Any
+    s: Mapping[str, Any],
+    arguments: Sequence[str],
+    config: DictConfig,
+    config_loader: Any,
+    validate: Any = None,
+    unread: Any = None,
 ) -> tuple[SearchSpace, list[str], DictConfig]:
-    """(search space, passthrough overrides, base config); the space checked at its corners."""
-    from nnexp.config.validate import validate
-
+    """(search space, passthrough overrides, base config); the space composed at its corners
+    and checked there by ``validate(cfg)``, searched keys by ``unread(key)`` (nnexp's trainer:
+    ``nnexp.config.validate.validate``, ``nnexp.config.overrides.unread_key``)."""
     space, passthrough = parse_search_space(s.get("params"), list(arguments), config_loader)
     space = space.mark_groups(lambda key: bool(config_loader.get_group_options(key)))
     if not space.params:
         log.warning("the search space is empty: every trial runs the same config")
     validate_space(
-        space, lambda ov: task_config(config_loader, config, passthrough + ov), validate, passthrough
+        space,
+        lambda ov: task_config(config_loader, config, passthrough + ov),
+        validate or (lambda cfg: None),
+        passthrough,
+        unread,
     )
     return space, passthrough, task_config(config_loader, config, passthrough)
 
@@ -138,7 +149,7 @@ def open_study(s: Mapping[str, Any], storage_url: str, study_name: str, space: S
     study = create_or_load_study(
         storage_url,
         study_name,
-        s["direction"],
+        s["directions"],
         make_sampler(s.get("sampler")),
         make_pruner(s.get("pruner")),
     )
@@ -155,18 +166,18 @@ def open_study(s: Mapping[str, Any], storage_url: str, study_name: str, space: S
 
 def start_tracking(
     s: Mapping[str, Any],
-    base_cfg: DictConfig,
+    tracking_cfg: Any,
     launch_cwd: Path,
     study: Any,
     storage_url: str,
     space: SearchSpace,
 ) -> tuple[SweepRuns | None, str | None]:
     """The MLflow store, experiment and parent run (None, None without tracking)."""
-    if not bool(base_cfg.tracking.enabled):
+    if not bool(tracking_cfg.enabled):
         return None, None
     from nnexp.tracking.store import open_experiment
 
-    tracking_uri, experiment_id = open_experiment(base_cfg.tracking, launch_cwd)
+    tracking_uri, experiment_id = open_experiment(tracking_cfg, launch_cwd)
     runs = SweepRuns(tracking_uri, experiment_id, study.study_name)
     # under the study's lock: sweepers joining one study by name share one parent run
     with count_lock(storage_url, study.study_name):
@@ -204,7 +215,7 @@ def apply_warm_plan(study: Any, plan: Any, storage_url: str) -> list[str]:
         return apply_warm_start(study, plan)
 
 
-def check_sweep_places(storage_url: str, base_cfg: DictConfig, launch_cwd: Path, sweep_dir: Path) -> None:
+def check_sweep_places(storage_url: str, tracking_cfg: Any, launch_cwd: Path, sweep_dir: Path) -> None:
     """Refuse (exit 2) a sweep whose journal, tracking home or sweep dir is read-only."""
     from nnexp.filesystem import check_writable
     from nnexp.tracking.store import local_places, resolve_artifact_location, resolve_tracking_uri
@@ -216,12 +227,58 @@ def check_sweep_places(storage_url: str, base_cfg: DictConfig, launch_cwd: Path,
         if journal is None
         else [("the Optuna storage", journal, fix), ("its directory", journal.parent, fix)]
     )
-    if base_cfg.tracking.enabled:
-        uri = resolve_tracking_uri(base_cfg.tracking.uri, launch_cwd)
-        location = resolve_artifact_location(base_cfg.tracking.artifact_location, launch_cwd)
+    if tracking_cfg.enabled:
+        uri = resolve_tracking_uri(tracking_cfg.uri, launch_cwd)
+        location = resolve_artifact_location(tracking_cfg.artifact_location, launch_cwd)
         places += local_places(uri, location)
     places.append(("the sweep's output", sweep_dir, "set hydra.sweep.dir to a writable directory"))
     check_writable(places)
+
+
+def settle_trainer(
+    s: dict[str, Any], arguments: Sequence[str], config: DictConfig, config_loader: Any
+) -> tuple[SearchSpace, list[str], DictConfig, str]:
+    """nnexp's trainer: (space, passthrough, base config, study name), every bound validated,
+    the objective settled from the data's task, data and metric checked before any trial."""
+    from nnexp.config.overrides import unread_key
+    from nnexp.config.validate import validate
+
+    space, passthrough, base_cfg = build_space(s, arguments, config, config_loader, validate, unread_key)
+    launch_cwd = Path(str(config.hydra.runtime.cwd))
+    load_data = functools.cache(lambda: load_base_data(base_cfg, launch_cwd))  # loaded once
+    follow = settle_objective(s, base_cfg, arguments, load_data)
+    if follow:  # early stopping watches the metric resolved from the task
+        passthrough += follow
+        base_cfg = task_config(config_loader, config, passthrough)
+    precheck(base_cfg, str(s["metric"]), load_data())  # data and metric: exit 2, no trial
+    s["directions"] = list(s.get("directions") or [s["direction"]])
+    if len(s["directions"]) > 1:
+        raise SweepSettingError(
+            "hydra.sweeper.directions: nnexp's trainer optimises one metric; set "
+            "hydra.sweeper.direction (multi-objective sweeps are for apps that return a tuple)"
+        )
+    choices = config.hydra.runtime.get("choices", {}) or {}
+    study_name = s.get("study_name") or default_study_name(
+        choices.get("hparams_search"), str(base_cfg.data.name)
+    )
+    check_names(study_name, base_cfg)
+    return space, passthrough, base_cfg, study_name
+
+
+def check_confirm(s: Mapping[str, Any], task_kind: str) -> str:
+    """The confirmation's seed key (exit 2 when an app confirming trials names none, or when
+    a multi-objective study asks for confirmation: it has no single best to confirm)."""
+    from nnexp.search.confirm import confirm_seed_key, parse_confirm
+
+    top_k, _ = parse_confirm(s.get("confirm"))
+    if top_k == 0:  # no confirmation: the key is never used
+        return confirm_seed_key(s.get("confirm"), "nnexp")
+    if len(s["directions"]) > 1:
+        raise SweepSettingError(
+            "hydra.sweeper.confirm.top_k > 0 needs one objective: a multi-objective study has "
+            "a Pareto front, not a best to confirm"
+        )
+    return confirm_seed_key(s.get("confirm"), task_kind)
 
 
 def prepare(
@@ -230,39 +287,45 @@ def prepare(
     config: DictConfig,
     config_loader: Any,
     started: float,
+    task: SweepTask | None = None,
 ) -> Prepared:
     """Check everything, set up the storages, reap, and write the workers' context file."""
+    task = task if task is not None else NnexpTrainer()
     s = normalized(settings)
     check_max_failures(s)
-    space, passthrough, base_cfg = build_space(s, arguments, config, config_loader)
     launch_cwd = Path(str(config.hydra.runtime.cwd))
-    load_data = functools.cache(lambda: load_base_data(base_cfg, launch_cwd))  # loaded once
-    follow = settle_objective(s, base_cfg, arguments, load_data)
-    if follow:  # early stopping watches the metric resolved from the task
-        passthrough += follow
-        base_cfg = task_config(config_loader, config, passthrough)
-    precheck(base_cfg, str(s["metric"]), load_data())  # data and metric: exit 2, no trial
+    if task.kind == "nnexp":
+        space, passthrough, base_cfg, study_name = settle_trainer(s, arguments, config, config_loader)
+        tracking_cfg = base_cfg.tracking
+    else:
+        space, passthrough, base_cfg = build_space(s, arguments, config, config_loader)
+        settle_app_objective(s)
+        study_name = s.get("study_name") or str(config.hydra.job.name)
+        check_app_names(study_name)
+        tracking_cfg = app_tracking(s.get("tracking"), str(config.hydra.job.name))
+    seed_key = check_confirm(s, task.kind)
+    load_search_hook(s.get("custom_search_space"))  # a hook that cannot be imported: exit 2
     sweep_dir = Path(str(config.hydra.sweep.dir))
     if not sweep_dir.is_absolute():
         sweep_dir = launch_cwd / sweep_dir
-    choices = config.hydra.runtime.get("choices", {}) or {}
-    study_name = s.get("study_name") or default_study_name(
-        choices.get("hparams_search"), str(base_cfg.data.name)
-    )
-    check_names(study_name, base_cfg)
     storage_url = resolve_storage_url(s.get("storage"), launch_cwd)
     check_storage(storage_url)  # scheme, driver, host, journal damage: exit 2 before any trial
-    check_sweep_places(storage_url, base_cfg, launch_cwd, sweep_dir)  # read-only: exit 2
+    check_sweep_places(storage_url, tracking_cfg, launch_cwd, sweep_dir)  # read-only: exit 2
     warm = warm_plan(s, storage_url, launch_cwd, space, study_name)
     study = open_study(s, storage_url, study_name, space)
     warm_lines = apply_warm_plan(study, warm, storage_url)
-    runs, parent_run_id = start_tracking(s, base_cfg, launch_cwd, study, storage_url, space)
+    runs, parent_run_id = start_tracking(s, tracking_cfg, launch_cwd, study, storage_url, space)
     ctx = SweepContext(
         study_name=study_name,
         storage_url=storage_for_context(s.get("storage"), storage_url),
         n_trials=int(s["n_trials"]),
         metric=str(s["metric"]),
         direction=s["direction"],
+        directions=list(s["directions"]),
+        task_kind=task.kind,
+        budget_key=s.get("budget_key") or task.budget_key,
+        search_hook=s.get("custom_search_space"),
+        seed_key=seed_key,
         space_json=space.to_json(),
         sampler=s.get("sampler"),
         pruner=s.get("pruner"),

@@ -212,10 +212,16 @@ def best_lines(
     experiment_id: str | None = None,
 ) -> list[str]:
     """The lines printed when a sweep with a completed trial is done (with the parent run's
-    address when the sweep is tracked)."""
+    address when the sweep is tracked); a multi-objective sweep's Pareto front instead of a best."""
     lines = [
         f"[sweep] best: trial {summary.best_number} {metric}={summary.best_value:.4f} "
-        f"params {summary.best_params}",
+        f"params {summary.best_params}"
+        if not summary.pareto
+        else f"[sweep] Pareto front: {len(summary.pareto)} trial(s)\n"
+        + "\n".join(
+            f"  trial {t.number} values {[round(float(v), 6) for v in t.values]} params {dict(t.params)}"
+            for t in summary.pareto
+        ),
         f"[sweep] results: {summary.results_file}"
         + (f", {summary.best_config_file}" if summary.best_config_file else ""),
     ]

@@ -54,6 +54,24 @@ class SweepSummary:
     confirmation: Any = None
     #: the objective's metric name
     metric: str = ""
+    #: a multi-objective study's Pareto front (its best trials), best first by the first
+    #: objective; empty for a single objective
+    pareto: list[FrozenTrial] = field(default_factory=list)
+
+
+def study_directions(study: optuna.Study) -> list[str]:
+    """``["minimize"]``, or one direction per objective of a multi-objective study."""
+    return [d.name.lower() for d in study.directions]
+
+
+def pareto_front(study: optuna.Study) -> list[FrozenTrial]:
+    """A multi-objective study's best trials (none can be improved in one objective without
+    losing in another), ordered by the first objective; empty for a single objective."""
+    dirs = study_directions(study)
+    if len(dirs) < 2:
+        return []
+    front = study.best_trials
+    return sorted(front, key=lambda t: t.values[0], reverse=dirs[0] == "maximize")
 
 
 def state_counts(trials: list[FrozenTrial]) -> dict[str, int]:
@@ -66,7 +84,7 @@ def ranked_trials(trials: Iterable[FrozenTrial], direction: Any) -> list[FrozenT
 
     ``direction``: ``maximize`` | ``minimize``, or an Optuna ``StudyDirection``.
     """
-    done = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
+    done = [t for t in trials if t.state == TrialState.COMPLETE and t.values is not None and len(t.values) == 1]
     maximize = str(getattr(direction, "name", direction)).lower() == "maximize"
     return sorted(done, key=lambda t: t.value, reverse=maximize)
 
@@ -78,7 +96,10 @@ def best_trial(trials: Iterable[FrozenTrial], direction: Any) -> FrozenTrial | N
 
 
 def study_best(study: optuna.Study) -> FrozenTrial | None:
-    """:func:`best_trial` of a whole study."""
+    """:func:`best_trial` of a whole study (None for a multi-objective one: see
+    :func:`pareto_front`)."""
+    if len(study.directions) > 1:
+        return None
     return best_trial(study.get_trials(deepcopy=False), study.direction)
 
 
@@ -91,18 +112,21 @@ def write_results(
     best_config_text: str | None,
     best: FrozenTrial | None = None,
     confirmation: Any = None,
+    ledger: bool = True,
 ) -> SweepSummary:
     """Write ``optimization_results.yaml`` (and ``best_config.yaml``) into ``sweep_dir``.
 
     ``best``: the trial to report (default: :func:`best_trial`; the confirmed choice when the
-    top trials were confirmed, whose ``confirmation`` section is written too)."""
+    top trials were confirmed, whose ``confirmation`` section is written too); ``ledger``: the
+    pruning ledger's section (trials that record an epoch budget)."""
     from omegaconf import OmegaConf
 
     from nnexp.search.report import vs_baseline
 
     trials = study.get_trials(deepcopy=False)
     counts = state_counts(trials)
-    best = best if best is not None else best_trial(trials, study.direction)
+    directions = study_directions(study)
+    best = best if best is not None else study_best(study)
     summary = SweepSummary(study_name=study.study_name, n_trials=len(trials), counts=counts, metric=metric)
     summary.confirmation = confirmation
     summary.fail_reasons = [
@@ -115,7 +139,7 @@ def write_results(
         "study_name": study.study_name,
         "storage": _mask(storage_url),
         "metric": metric,
-        "direction": study.direction.name.lower(),
+        "direction": "/".join(directions),
         "n_trials": len(trials),
         "states": counts,
     }
@@ -136,7 +160,11 @@ def write_results(
         versus = vs_baseline(summary.best_test_metrics)
         if versus:
             data["best_vs_baseline"] = versus
-    data.update(trust_results(summary, trials, best))
+    summary.pareto = pareto_front(study)
+    if summary.pareto:
+        data["directions"] = directions
+        data["pareto_front"] = [pareto_entry(t) for t in summary.pareto]
+    data.update(trust_results(summary, trials, best, ledger))
     if confirmation is not None:
         data["confirmation"] = confirmation.results()
     sweep_dir.mkdir(parents=True, exist_ok=True)
@@ -148,8 +176,19 @@ def write_results(
     return summary
 
 
+def pareto_entry(t: FrozenTrial) -> dict[str, Any]:
+    """One trial of the Pareto front as the results file shows it."""
+    return {
+        "trial": t.number,
+        "values": [float(v) for v in t.values],
+        "params": _plain(t.params),
+        "overrides": list(t.user_attrs.get(OVERRIDES_ATTR, [])),
+        RUN_ID_ATTR: t.user_attrs.get(RUN_ID_ATTR),
+    }
+
+
 def trust_results(
-    summary: SweepSummary, trials: list[FrozenTrial], best: FrozenTrial | None
+    summary: SweepSummary, trials: list[FrozenTrial], best: FrozenTrial | None, ledger: bool = True
 ) -> dict[str, Any]:
     """The winner's test score and the pruning ledger: set on ``summary``, returned for the
     results file (``best_test_score``, ``pruning``)."""
@@ -157,8 +196,10 @@ def trust_results(
     from nnexp.search.winner import winner_test_metrics
 
     summary.best_test = winner_test_metrics(best)
-    summary.ledger = pruning_ledger(trials)
-    data: dict[str, Any] = {"pruning": summary.ledger.as_dict()}
+    data: dict[str, Any] = {}
+    if ledger:  # not for an app sweep without hydra.sweeper.budget_key: no budget to count
+        summary.ledger = pruning_ledger(trials)
+        data["pruning"] = summary.ledger.as_dict()
     if summary.best_test:
         data["best_test_score"] = dict(summary.best_test)
     return data

@@ -23,6 +23,11 @@ def normalized(settings: Mapping[str, Any]) -> dict[str, Any]:
         s[key] = None if is_auto(s.get(key)) else str(s[key]).strip()
     if s["direction"] is not None:
         s["direction"] = s["direction"].lower()
+    directions = s.get("directions")
+    if directions and not isinstance(directions, str):
+        s["directions"] = [str(d).strip().lower() for d in directions]
+        if s["direction"] is None:
+            s["direction"] = s["directions"][0]
     s.setdefault("reconnect_timeout", RECONNECT_TIMEOUT)
     check_settings(s)
     check_trust_settings(s)
@@ -42,6 +47,15 @@ def check_settings(s: Mapping[str, Any]) -> None:
     if not is_auto(direction) and str(direction).lower() not in ("minimize", "maximize"):
         problems.append(
             f"hydra.sweeper.direction must be minimize, maximize or null (follow the task), got {direction!r}"
+        )
+    directions = s.get("directions")
+    if directions is not None and (
+        isinstance(directions, str)
+        or not directions
+        or any(str(d).lower() not in ("minimize", "maximize") for d in directions)
+    ):
+        problems.append(
+            f"hydra.sweeper.directions must be a list of minimize/maximize, one per objective, got {directions!r}"
         )
     if s.get("metric") is not None and not str(s["metric"]).strip():
         problems.append(

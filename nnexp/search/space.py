@@ -47,6 +47,21 @@ class Param:
         return f"{self.key}={_float_str(float(value))}"
 
 
+def value_override(key: str, value: Any) -> str:
+    """The Hydra override ``key=value`` for a value a search-space hook suggested (a param the
+    declared space does not hold): numbers as numbers, strings quoted where Hydra needs it."""
+    if isinstance(value, bool):
+        return f"{key}={str(value).lower()}"
+    if isinstance(value, int):
+        return f"{key}={value}"
+    if isinstance(value, float):
+        return f"{key}={_float_str(value)}"
+    text = str(value)
+    if re.fullmatch(r"[\w./-]+", text) and text.lower() not in ("null", "true", "false"):
+        return f"{key}={text}"
+    return f"{key}='" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 @dataclass(frozen=True)
 class SearchSpace:
     """The searched params and the fixed overrides every trial gets."""
@@ -67,8 +82,8 @@ class SearchSpace:
         """Fixed overrides followed by one override per sampled value."""
         out = list(self.fixed)
         for name, value in values.items():
-            if name in self._by_name:
-                out.append(self._by_name[name].override(value))
+            param = self._by_name.get(name)
+            out.append(param.override(value) if param is not None else value_override(name, value))
         return out
 
     def corner_overrides(self) -> list[list[str]]:
@@ -158,18 +173,18 @@ def validate_space(
     compose: Callable[[list[str]], Any],
     check: Callable[[Any], None] | None = None,
     passthrough: Sequence[str] = (),
+    unread: Callable[[str], str | None] | None = None,
 ) -> None:
-    """Refuse searched keys nnexp does not read, then compose the config at every bound and
+    """Refuse searched keys the task does not read, then compose the config at every bound and
     categorical choice; raise on the first failure, naming the key and value at fault.
 
     ``compose(overrides) -> cfg`` builds a trial config; ``check(cfg)`` (e.g.
     ``nnexp.config.validate.validate``) range-checks it; ``passthrough`` are the plain
-    command-line values, named when one of them is at fault.
+    command-line values, named when one of them is at fault; ``unread(key)`` says why a key
+    is never read (nnexp's trainer: ``nnexp.config.overrides.unread_key``), None when it is.
     """
-    from nnexp.config.overrides import unread_key
-
     for p in space.params:
-        why = None if p.group else unread_key(p.name)
+        why = None if p.group or unread is None else unread(p.name)
         if why:
             raise SearchSpaceError(f"{p.source}: {why} (nothing would use the values searched)")
     for overrides in space.corner_overrides():
@@ -203,3 +218,27 @@ def _culprit(space: SearchSpace, problem: str, passthrough: Sequence[str]) -> st
         if arg.split("=", 1)[0].lstrip("+~") == key:
             return f"command-line override {arg!r}"
     return ""
+
+
+def load_search_hook(path: str | None) -> Callable[[Any, Any], Any] | None:
+    """The function ``hydra.sweeper.custom_search_space`` names (``package.module.function``):
+    called as ``hook(cfg, trial)`` after each ask, it suggests conditional params on the Optuna
+    trial (``trial.suggest_*``); every param it suggests becomes a ``key=value`` override of
+    the trial's config. None without a hook; an unknown name raises :class:`SearchSpaceError`."""
+    if not path:
+        return None
+    import importlib
+
+    module_name, _, attr = str(path).rpartition(".")
+    try:
+        hook = getattr(importlib.import_module(module_name), attr) if module_name else None
+    except (ImportError, AttributeError) as exc:
+        raise SearchSpaceError(
+            f"hydra.sweeper.custom_search_space={path!r} cannot be imported ({exc}); name a "
+            "function as package.module.function, importable from the launch directory"
+        ) from None
+    if not callable(hook):
+        raise SearchSpaceError(
+            f"hydra.sweeper.custom_search_space={path!r} is not a function of (cfg, trial)"
+        )
+    return hook

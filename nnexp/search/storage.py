@@ -29,7 +29,7 @@ import contextlib
 import fcntl
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -155,30 +155,33 @@ def open_storage(url: str, *, create: bool = False) -> BaseStorage:
 def create_or_load_study(
     url: str,
     study_name: str,
-    direction: str,
+    direction: str | Sequence[str],
     sampler: optuna.samplers.BaseSampler,
     pruner: optuna.pruners.BasePruner,
 ) -> optuna.Study:
-    """Main process: create the storage and the study (or load it: resume). Checks the direction.
+    """Main process: create the storage and the study (or load it: resume). Checks the
+    direction (a list of them: a multi-objective study).
 
     Runs under :func:`count_lock` with a storage-wide key, so sweepers started at the same
     moment on several machines do not race on PostgreSQL's table creation.
     """
     with count_lock(url, "create"):
         storage = open_storage(url, create=True)
+        wanted = [direction] if isinstance(direction, str) else [str(d) for d in direction]
         study = optuna.create_study(
             storage=storage,
             study_name=study_name,
-            direction=direction,
+            directions=wanted,
             sampler=sampler,
             pruner=pruner,
             load_if_exists=True,
         )
-    existing = study.direction.name.lower()
-    if existing != direction:
+    existing = [d.name.lower() for d in study.directions]
+    if existing != wanted:
         raise SweepSettingError(
-            f"study {study_name!r} in {url} was created to {existing} its objective, this sweep "
-            f"asks to {direction}; use another hydra.sweeper.study_name"
+            f"study {study_name!r} in {url} was created to {' and '.join(existing)} its "
+            f"objective(s), this sweep asks to {' and '.join(wanted)}; use another "
+            "hydra.sweeper.study_name"
         )
     return study
 

@@ -80,10 +80,12 @@ def run_sweep(
     config: DictConfig,
     config_loader: Any,
     launcher: Any,
+    task: Any = None,
 ) -> SweepSummary:
-    """Run (or resume) the sweep that ``settings`` (``hydra.sweeper``) describes."""
+    """Run (or resume) the sweep that ``settings`` (``hydra.sweeper``) describes; ``task``: the
+    :class:`nnexp.search.task.SweepTask` its trials run (None: nnexp's trainer)."""
     started = time.time()
-    p = prepare(settings, arguments, config, config_loader, started)
+    p = prepare(settings, arguments, config, config_loader, started, task)
     try:
         return _sweep(p, started, config=config, config_loader=config_loader, launcher=launcher)
     except Exception as exc:
@@ -160,7 +162,7 @@ def _sweep(p: Any, started: float, *, config: DictConfig, config_loader: Any, la
     print_line(done_line(summary, time.time() - started))
     for err in launched.crashed:
         print_line(f"[sweep] a worker crashed: {err}", sys.stderr)
-    if summary.best_number is None:
+    if summary.best_number is None and not summary.pareto:
         if gave_up:
             raise SweepFailed(f"study {ctx.study_name!r}: {gave_up}")
         reasons = "\n  ".join(summary.fail_reasons[:10]) or "no trial finished"

@@ -1,18 +1,16 @@
-"""One trial as a worker sees it: its outcome, its per-epoch callback, its objective value."""
+"""One trial as a worker sees it: its outcome, nnexp's per-epoch callback, its objective value."""
 
 from __future__ import annotations
 
 import math
 import os
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
 
-from nnexp.contract import DIVERGED_REASON, HEARTBEAT_ATTR, PRUNE_REASON_ATTR
-from nnexp.errors import SweepAborted
+from nnexp.contract import DIVERGED_REASON, PRUNE_REASON_ATTR
 from nnexp.tracking.run_names import is_diverged_reason
 
 
@@ -23,6 +21,7 @@ class TrialOutcome:
     number: int
     state: str
     value: float | None = None
+    values: list[float] | None = None  #: every objective of a multi-objective trial
     reason: str | None = None
     pruned_at: int | None = None
     run_id: str | None = None
@@ -68,49 +67,24 @@ def objective_value(result: Any, metric: str, direction: str) -> float:
 
 
 class TrialCallback:
-    """Per-epoch ``cb(model, record)``: report, heartbeat, prune, and stop if orphaned."""
+    """nnexp's trainer as a client of the public trial API: its per-epoch ``cb(model, record)``
+    calls :func:`nnexp.report` with the epoch's record, and turns the pruner's
+    ``optuna.TrialPruned`` into ``StopTraining("pruned")`` so the run ends recorded in full."""
 
-    def __init__(
-        self,
-        trial: optuna.Trial,
-        metric: str,
-        *,
-        heartbeat_every: float = 10.0,
-        orphan_check: Callable[[], bool] | None = None,
-    ) -> None:
-        self.trial = trial
+    def __init__(self, metric: str) -> None:
         self.metric = metric
-        self.heartbeat_every = heartbeat_every
-        self.orphan_check = orphan_check
-        self.last_beat = time.time()
-        self.pruned_at: int | None = None
-        self.seconds = 0.0
 
     def __call__(self, model: Any, record: Mapping[str, float]) -> None:
-        start = time.perf_counter()
-        try:
-            self._epoch(record)
-        finally:
-            self.seconds += time.perf_counter() - start
 
-    def _epoch(self, record: Mapping[str, float]) -> None:
         from nnexp.nn import StopTraining
+        from nnexp.search.session import report
 
-        epoch = int(record["epoch"])
-        if self.orphan_check is not None and self.orphan_check():
-            raise SweepAborted("the sweep process is gone")
-        value = record.get(self.metric)
-        if value is None:
+        if self.metric not in record:
             raise KeyError(
                 f"hydra.sweeper.metric={self.metric!r} is not in the epoch record "
                 f"(available: {', '.join(sorted(k for k in record if k != 'epoch'))})"
             )
-        now = time.time()
-        if now - self.last_beat >= self.heartbeat_every:
-            self.trial.set_user_attr(HEARTBEAT_ATTR, now)
-            self.last_beat = now
-        if math.isfinite(float(value)):
-            self.trial.report(float(value), epoch)
-            if self.trial.should_prune():
-                self.pruned_at = epoch
-                raise StopTraining("pruned")
+        try:
+            report(int(record["epoch"]), **{k: v for k, v in record.items() if k != "epoch"})
+        except optuna.TrialPruned:
+            raise StopTraining("pruned") from None

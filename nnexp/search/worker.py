@@ -68,12 +68,14 @@ from nnexp.search.report import print_line, trial_line
 from nnexp.search.results import best_trial
 from nnexp.search.runs import SweepRuns
 from nnexp.search.samplers import make_sampler
-from nnexp.search.space import SearchSpace
+from nnexp.search.session import TrialSession, active
+from nnexp.search.space import SearchSpace, load_search_hook
 from nnexp.search.stale import pid_alive, reap_stale_trials, remaining_trials
 from nnexp.search.status import STATUS_EVERY, status_due, sweep_status
 from nnexp.search.storage import context_storage_url, count_lock, load_study
+from nnexp.search.task import NnexpTrainer, SweepTask, TrialTracking, app_objective, objective_values
 from nnexp.search.tell import Teller
-from nnexp.search.trial import TrialCallback, TrialOutcome, diverged_reason, objective_value
+from nnexp.search.trial import TrialOutcome, diverged_reason, objective_value
 from nnexp.train.threads import worker_threads
 
 log = logging.getLogger(__name__)
@@ -98,7 +100,9 @@ def _test_lose_storage(number: int, confirming: bool) -> None:
 
 
 class Worker:
-    """One worker's trial loop; ``compose`` and ``train`` are injected (Hydra and run_training)."""
+    """One worker's trial loop; ``compose`` and ``task`` are injected (Hydra, and nnexp's trainer
+    or the app's task function: :mod:`nnexp.search.task`); ``train`` stands in for
+    ``run_training`` in tests."""
 
     def __init__(
         self,
@@ -110,8 +114,10 @@ class Worker:
         compose: Callable[[list[str]], Any],
         train: Callable[..., Any] | None = None,
         stream: TextIO | None = None,
+        task: SweepTask | None = None,
     ) -> None:
         self.ctx = ctx
+        self.task: SweepTask = task if task is not None else NnexpTrainer()
         self.worker_index = worker_index
         self.out_dir = Path(out_dir)
         self.train = train
@@ -124,6 +130,8 @@ class Worker:
         self.in_sweeper = self.pid == ctx.sweeper_pid
         self.confirming = bool(ctx.extra.get(CONFIRM_MODE_KEY))  # nnexp.search.confirm
         self.confirm_tags: dict[str, Any] = {}
+        self.metric_warned = False
+        self.search_hook = load_search_hook(ctx.search_hook)
         self.runs = (
             SweepRuns(ctx.tracking_uri, ctx.experiment_id, ctx.study_name, ctx.parent_run_id)
             if ctx.tracking_uri
@@ -149,9 +157,7 @@ class Worker:
     def _warm_up(self) -> None:
         """Pay the per-process costs (imports, the tracking store's engine) before any trial,
         so that trial durations and heartbeats measure trials."""
-        import nnexp.data
-        import nnexp.train.trainer  # noqa: F401
-
+        self.task.warm_up()
         if self.runs is not None:
             self.runs.warm_up()
 
@@ -186,6 +192,8 @@ class Worker:
             if self.confirming and not any(t.state == TrialState.WAITING for t in trials):
                 return None  # confirmations run only what the sweeper enqueued
             trial = self.study.ask(self.space.distributions)  # enqueued (WAITING) trials first
+            if self.search_hook is not None:  # conditional params (hydra.sweeper.custom_search_space)
+                self.search_hook(self.composer.base_config(), trial)
             _test_lose_storage(trial.number, self.confirming)
             trial.set_user_attr(HOST_ATTR, self.host)
             trial.set_user_attr(PID_ATTR, self.pid)
@@ -210,9 +218,10 @@ class Worker:
     def run_trial(self, trial: optuna.Trial, started: float) -> TrialOutcome:
         """Compose, train, tell; never raises except :class:`SweepAborted`/KeyboardInterrupt."""
         out = TrialOutcome(number=trial.number, state="FAIL", started=started)
-        callback = TrialCallback(
+        session = TrialSession(
             trial,
             self.ctx.metric,
+            prune=len(self.ctx.directions) == 1,
             heartbeat_every=max(1.0, min(10.0, self.ctx.stale_after / 4)),
             orphan_check=None if self.in_sweeper else self.orphaned,
         )
@@ -220,9 +229,10 @@ class Worker:
         self.confirm_tags = confirmation_tags(trial.user_attrs)
         try:
             cfg = self._prepare(trial)
-            result = self._train(cfg, trial.number, callback, out)
+            with active(session):
+                result = self._train(cfg, trial, out)
             self._record(trial, result, out)
-            self._tell(trial, result, callback, out)
+            self._tell(trial, result, session, out)
         except (SweepAborted, KeyboardInterrupt) as exc:
             out.reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
             self.teller.fail(trial, out, quiet=True)
@@ -247,7 +257,8 @@ class Worker:
         # a lost server's run is fixed by the sweeper's reconcile
         if self.runs is not None and out.fault != "tracking":
             self.runs.tag_outcome(out, trained=result is not None)
-        out.callback_s = callback.seconds
+        out.callback_s = session.seconds
+        self._check_metric(session, result)
         self._print(out)
         return out
 
@@ -262,55 +273,54 @@ class Worker:
         trial.set_user_attr(TRIAL_DIR_ATTR, str(trial_dir))
         cfg, _ = self.composer(trial.params)
         if of is not None:  # a confirmation: its new seed, the search's data and test rows
-            pins = seed_overrides(cfg, of[1])
+            pins = seed_overrides(cfg, of[1], self.ctx.seed_key)
             for key, value in pins.items():
                 OmegaConf.update(cfg, key, value, merge=False)
             overrides = self.space.overrides(trial.params) + [f"{k}={v}" for k, v in pins.items()]
             trial.set_user_attr(OVERRIDES_ATTR, overrides)
-        budget = OmegaConf.select(cfg, "trainer.epochs")
+        budget = OmegaConf.select(cfg, self.ctx.budget_key) if self.ctx.budget_key else None
         if budget is not None:  # the pruning ledger's budget (nnexp.search.ledger)
             trial.set_user_attr(EPOCHS_BUDGET_ATTR, int(budget))
         trial_dir.mkdir(parents=True, exist_ok=True)
         (trial_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
-        OmegaConf.update(cfg, "trainer.save_dir", str(trial_dir), merge=False)
-        OmegaConf.update(cfg, "trainer.progress", False, merge=False)
-        OmegaConf.update(cfg, "tracking.log_plots", False, merge=False)
+        self.task.trial_config(cfg, trial_dir)
         return cfg
 
     def _trial_dir(self, number: int) -> Path:
         """``<out_dir>/trial_<n>`` (``confirm_<n>`` for a confirmation trial)."""
         return self.out_dir / f"{'confirm' if self.confirming else 'trial'}_{number}"
 
-    def _train(self, cfg: Any, number: int, callback: TrialCallback, out: TrialOutcome) -> Any:
-        """``run_training`` as the trial's child run (tagged, named after its params)."""
+    def _train(self, cfg: Any, trial: optuna.Trial, out: TrialOutcome) -> Any:
+        """The task on the trial's config, as the trial's child run (tagged, named after its
+        params)."""
         from omegaconf import OmegaConf
 
         from nnexp.tracking.run_names import NAME_PARAMS, confirmation_label, trial_run_name
         from nnexp.tracking.sweep_runs import trial_role
 
-        train = self.train
-        if train is None:
-            from nnexp.train.trainer import run_training as train
         tags = {
             ROLE_TAG: trial_role(self.ctx.study_name),
             STUDY_TAG: self.ctx.study_name,
-            TRIAL_TAG: number,
+            TRIAL_TAG: trial.number,
             WORKER_PID_TAG: self.pid,
             **self.confirm_tags,
         }
         name = trial_run_name(
-            number, {k: OmegaConf.select(cfg, k) for k, _ in NAME_PARAMS}, label=confirmation_label(tags)
+            trial.number,
+            {k: OmegaConf.select(cfg, k, default=None) for k, _ in NAME_PARAMS},
+            label=confirmation_label(tags),
+        )
+        tracking = TrialTracking(
+            uri=self.ctx.tracking_uri or "",
+            experiment_id=self.ctx.experiment_id or "",
+            parent_run_id=self.ctx.parent_run_id,
+            run_name=name,
+            tags=tags,
+            params=dict(trial.params),
         )
         out.train_started = time.time()
         try:
-            return train(
-                cfg,
-                callbacks=[callback],
-                parent_run_id=self.ctx.parent_run_id,
-                run_name=name,
-                extra_tags=tags,
-                log_model=False,
-            )
+            return self.task.run(cfg, self.ctx.metric, tracking if tracking.uri else None, self.train)
         finally:
             out.train_ended = time.time()
 
@@ -331,15 +341,15 @@ class Worker:
             out.test_metrics = {k: float(v) for k, v in scores.items()}
             trial.set_user_attr(TEST_METRICS_ATTR, out.test_metrics)
 
-    def _tell(self, trial: optuna.Trial, result: Any, callback: TrialCallback, out: TrialOutcome) -> None:
+    def _tell(self, trial: optuna.Trial, result: Any, session: TrialSession, out: TrialOutcome) -> None:
         """PRUNED (by the pruner, or diverged), FAIL (no finite metric) or COMPLETE.
 
         A diverged trial is PRUNED at the epoch it diverged, not FAIL: samplers such as TPE
         ignore FAIL trials and would keep proposing the diverging region, while a PRUNED trial
         counts as a bad one (its value: the last finite value reported, if any)."""
         if result.stop_reason == "pruned":
-            out.state, out.pruned_at = "PRUNED", callback.pruned_at
-            trial.set_user_attr(PRUNED_AT_ATTR, callback.pruned_at)
+            out.state, out.pruned_at = "PRUNED", session.pruned_at
+            trial.set_user_attr(PRUNED_AT_ATTR, session.pruned_at)
             out.value = self.study.tell(trial, state=TrialState.PRUNED).value
         elif result.stop_reason == "diverged":
             epoch = int(result.epochs_run) + 1  # MLP.fit does not record the diverged epoch
@@ -348,14 +358,43 @@ class Worker:
             trial.set_user_attr(PRUNED_AT_ATTR, epoch)
             trial.set_user_attr(PRUNE_REASON_ATTR, out.reason)
             out.value = self.study.tell(trial, state=TrialState.PRUNED).value
+        elif len(self.ctx.directions) > 1:
+            self._tell_values(trial, result, out)
         else:
-            value = objective_value(result, self.ctx.metric, self.ctx.direction)
+            value = (
+                objective_value(result, self.ctx.metric, self.ctx.direction)
+                if self.task.kind == "nnexp"
+                else app_objective(result, self.ctx.metric, self.ctx.direction)
+            )
             if math.isfinite(value):
                 out.state, out.value = "COMPLETE", value
                 self.study.tell(trial, value)
             else:
                 out.reason = f"no finite {self.ctx.metric} in {result.epochs_run} epochs"
                 self.teller.fail(trial, out)
+
+    def _tell_values(self, trial: optuna.Trial, result: Any, out: TrialOutcome) -> None:
+        """A multi-objective trial: COMPLETE with the tuple the task function returned."""
+        values = objective_values(getattr(result, "value", None), len(self.ctx.directions))
+        if values is None or not all(math.isfinite(v) for v in values):
+            out.reason = f"the task function returned {getattr(result, 'value', None)!r}, not finite values"
+            self.teller.fail(trial, out)
+            return
+        out.state, out.value, out.values = "COMPLETE", values[0], values
+        self.study.tell(trial, values)
+
+    def _check_metric(self, session: TrialSession, result: Any) -> None:
+        """Say once per worker when an app never reported the metric the pruner watches."""
+        if self.task.kind == "nnexp" or result is None or not session.prune or self.metric_warned:
+            return
+        if session.metric_seen or not session.history:
+            return
+        self.metric_warned = True
+        print_line(
+            f"[worker {self.worker_index}] warning: no trial pruned: nnexp.report never got "
+            f"hydra.sweeper.metric={self.ctx.metric!r} (reported: {', '.join(sorted(session.history))})",
+            sys.stderr,
+        )
 
     def _print(self, out: TrialOutcome) -> None:
         from nnexp.tracking.run_names import confirmation_label

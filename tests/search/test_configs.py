@@ -78,4 +78,4 @@ def test_the_mnist_sweep_is_the_tuned_one_hour_search(compose_cfg):
         "val_accuracy",
     )
     assert sweeper["timeout"] == 2400 and sweeper["pruner"]["max_resource"] == cfg.trainer.epochs
-    assert sweeper["confirm"] == {"top_k": 3, "seeds": 2}
+    assert (sweeper["confirm"]["top_k"], sweeper["confirm"]["seeds"]) == (3, 2)
