@@ -1,7 +1,7 @@
 """A plain Hydra app swept by nnexp: gradient descent on ``(x - 1)^2 + 10 (y + 2)^2``.
 
-    python examples/quadratic/app.py                  # one run (logs nothing without MLflow)
-    python examples/quadratic/app.py -m               # a sweep: pruning, MLflow, resume
+python examples/quadratic/app.py                  # one run (logs nothing without MLflow)
+python examples/quadratic/app.py -m               # a sweep: pruning, MLflow, resume
 """
 
 import hydra

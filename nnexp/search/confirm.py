@@ -108,7 +108,9 @@ def confirm_seed_key(value: Any, task_kind: str) -> str:
     )
 
 
-def trial_seed(trial: FrozenTrial, recompose: Callable[[list[str]], Any], seed_key: str = TRAINER_SEED_KEY) -> int:
+def trial_seed(
+    trial: FrozenTrial, recompose: Callable[[list[str]], Any], seed_key: str = TRAINER_SEED_KEY
+) -> int:
     """The seed (``seed_key``) a search trial trained with (its config, else recomposed)."""
     from omegaconf import OmegaConf
 

@@ -84,7 +84,9 @@ def ranked_trials(trials: Iterable[FrozenTrial], direction: Any) -> list[FrozenT
 
     ``direction``: ``maximize`` | ``minimize``, or an Optuna ``StudyDirection``.
     """
-    done = [t for t in trials if t.state == TrialState.COMPLETE and t.values is not None and len(t.values) == 1]
+    done = [
+        t for t in trials if t.state == TrialState.COMPLETE and t.values is not None and len(t.values) == 1
+    ]
     maximize = str(getattr(direction, "name", direction)).lower() == "maximize"
     return sorted(done, key=lambda t: t.value, reverse=maximize)
 

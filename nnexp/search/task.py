@@ -127,7 +127,9 @@ class HydraApp:
     def trial_config(self, cfg: DictConfig, trial_dir: Path) -> None:
         """An app's config is its own: nothing is changed."""
 
-    def run(self, cfg: DictConfig, metric: str, tracking: TrialTracking | None, train: Any = None) -> AppResult:
+    def run(
+        self, cfg: DictConfig, metric: str, tracking: TrialTracking | None, train: Any = None
+    ) -> AppResult:
         """Call the task function inside its child run; ``optuna.TrialPruned`` ends it PRUNED."""
         import optuna
 
