@@ -16,6 +16,9 @@ STUDY_PARENT_RUN = "mlflow_parent_run_id"
 #: ``STUDY_UID_TAG``, so that a parent run is reopened only by its own study, never by another
 #: study of the same name (another storage, or a new study where an old one was).
 STUDY_UID = "nnexp_study_uid"
+#: The entry point of the Hydra app a study sweeps, when it is not nnexp's trainer
+#: (``{"module", "file", "function", "cwd", "argv"}``): ``nnexp reproduce`` reruns it.
+STUDY_APP = "nnexp_app"
 #: ``{"trial": <number>, "uri": <model URI>}`` of the best trial's servable model.
 STUDY_BEST_MODEL = "best_model"
 #: The warm start already applied to the study (``{"study": ..., "enqueued": n}``): done once.

@@ -64,12 +64,15 @@ def trial_config(trial: Any, study: Any, uri: str | None) -> tuple[dict[str, Any
 
 def run(args: argparse.Namespace) -> int:
     """Print the best trial; write ``<out>/<name>.yaml``; print the command that re-runs it."""
+    from nnexp.repro.app import is_app_study
     from nnexp.repro.config import config_name, rerunnable, write_standalone
     from nnexp.repro.studies import select_trial
     from nnexp.search import state_counts
     from nnexp.tracking.masking import mask_secrets
 
     url, study = open_study(args.study, args.storage)
+    if is_app_study(study):
+        return run_app(args, url, study)
     best = select_trial(study)  # refuses when nothing completed
     try:
         uri: str | None = tracking_uri(args.tracking_uri)
@@ -105,4 +108,39 @@ def run(args: argparse.Namespace) -> int:
     print(f"  MLflow run: {run_id or '-'}")
     print(f"config: {path}")
     print(f"re-run it: nnexp-train --config-path {out_dir} --config-name {name}")
+    return 0
+
+
+def run_app(args: argparse.Namespace, url: str, study: Any) -> int:
+    """A Hydra app's study: the best trial (or the Pareto front), its resolved config written
+    as ``<out>/<name>.yaml``, and the app command that runs it once."""
+    from nnexp.contract import STUDY_APP
+    from nnexp.repro.app import trial_config as app_trial_config
+    from nnexp.repro.config import config_name
+    from nnexp.repro.studies import select_trial
+    from nnexp.search.results import pareto_front, study_directions
+    from nnexp.tracking.masking import mask_secrets
+
+    front = pareto_front(study)
+    best = front[0] if front else select_trial(study)
+    cfg = app_trial_config(best)
+    name = config_name(args.name or args.study)
+    out_dir = Path(args.out).expanduser().resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    from omegaconf import OmegaConf
+
+    path = out_dir / f"{name}.yaml"
+    path.write_text(f"# Trial {best.number} of study {args.study!r}, objective {list(best.values)}\n")
+    with open(path, "a") as fh:
+        fh.write(OmegaConf.to_yaml(cfg))
+    print(
+        f"study {args.study!r} ({mask_secrets(url)}): {len(study.trials)} trials, {'/'.join(study_directions(study))}"
+    )
+    for t in front or [best]:
+        print(f"{'Pareto trial' if front else 'best trial'}: {t.number} objective {list(t.values)}")
+        print("  params: " + ", ".join(f"{k}={v}" for k, v in t.params.items()))
+        print(f"  MLflow run: {t.user_attrs.get(RUN_ID_ATTR) or '-'}")
+    print(f"config: {path}")
+    app = study.user_attrs[STUDY_APP]
+    print(f"run it: python {app.get('file')} --config-path {out_dir} --config-name {name}")
     return 0

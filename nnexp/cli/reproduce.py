@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import Any
 
 from nnexp.cli.common import (
     add_out_dir_option,
@@ -65,6 +66,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argpa
 
 def run(args: argparse.Namespace) -> int:
     """Select, re-train, compare, print; 0 when verified, 1 on a mismatch."""
+    from nnexp.repro.app import is_app_study
     from nnexp.repro.reproduce import reproduce, target_for_run, target_for_trial
     from nnexp.repro.studies import select_trial
     from nnexp.tracking.links import open_run_hint
@@ -82,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
     if args.study is not None:
         _, study = open_study(args.study, args.storage)
         trial = select_trial(study, number=args.trial, run_id=args.run_id)
+        if is_app_study(study):
+            return run_app(args, study, trial, uri)
         target = target_for_trial(study, trial, uri)
     else:
         from nnexp.repro.source import fetch_run
@@ -119,6 +123,25 @@ def run(args: argparse.Namespace) -> int:
             print(f"registered: models:/{args.register}/{v} (model {rep.model_uri})")
             print(f"  serve it: {serve_command(args.register, v, uri)}")
     return 0 if rep.comparison.ok else 1
+
+
+def run_app(args: argparse.Namespace, study: Any, trial: Any, uri: str) -> int:
+    """Reproduce a trial of a Hydra app's sweep (:mod:`nnexp.repro.app`): 0 verified, 1 not."""
+    from nnexp.repro.app import reproduce_app_trial
+    from nnexp.tracking.links import open_run_hint
+    from nnexp.tracking.masking import mask_secrets
+
+    if args.seeds is not None or args.register:
+        raise Refusal("--seeds and --register are for nnexp's trainer; an app's trial is rerun as recorded")
+    print(f"original: trial {trial.number} of study {study.study_name!r}, objective {list(trial.values)}")
+    rep = reproduce_app_trial(
+        study, trial, tracking_uri=uri, tolerance=args.tolerance, echo=lambda s: print(s, flush=True)
+    )
+    print(rep.report())
+    if rep.run_id:
+        print(f"reproduction run: {rep.run_id} (tag nnexp.reproduction_of) in {mask_secrets(uri)}")
+        print(f"  open it: {open_run_hint(uri, str(rep.experiment_id), rep.run_id)}")
+    return 0 if rep.ok else 1
 
 
 def run_seeds(args: argparse.Namespace, target: object, uri: str, out_dir: Path) -> int:

@@ -20,7 +20,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from nnexp.contract import CONTEXT_FILE, STUDY_SEARCH_SPACE
+from nnexp.contract import CONTEXT_FILE, STUDY_APP, STUDY_SEARCH_SPACE
 from nnexp.errors import SweepSettingError
 from nnexp.search.context import SweepContext
 from nnexp.search.failures import FAILED_BEFORE_KEY, MAX_FAILURES_KEY, failed, max_failures
@@ -53,7 +53,14 @@ from nnexp.search.storage import (
     storage_for_context,
 )
 from nnexp.search.storage_errors import check_storage
-from nnexp.search.task import NnexpTrainer, SweepTask, app_tracking, check_app_names, settle_app_objective
+from nnexp.search.task import (
+    HydraApp,
+    NnexpTrainer,
+    SweepTask,
+    app_tracking,
+    check_app_names,
+    settle_app_objective,
+)
 from nnexp.tracking.liveness import mark_dead_runs_quietly
 
 log = logging.getLogger(__name__)
@@ -313,6 +320,8 @@ def prepare(
     check_sweep_places(storage_url, tracking_cfg, launch_cwd, sweep_dir)  # read-only: exit 2
     warm = warm_plan(s, storage_url, launch_cwd, space, study_name)
     study = open_study(s, storage_url, study_name, space)
+    if isinstance(task, HydraApp):  # nnexp reproduce reruns the app's entry point
+        study.set_user_attr(STUDY_APP, task.entry_point(str(launch_cwd)))
     warm_lines = apply_warm_plan(study, warm, storage_url)
     runs, parent_run_id = start_tracking(s, tracking_cfg, launch_cwd, study, storage_url, space)
     ctx = SweepContext(

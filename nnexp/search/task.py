@@ -124,6 +124,23 @@ class HydraApp:
     def warm_up(self) -> None:
         """Nothing to import ahead: the app imported what it needs."""
 
+    def entry_point(self, launch_cwd: str) -> dict[str, Any]:
+        """Where the task function lives and how the sweep was launched (the study records it
+        for ``nnexp reproduce``; credentials in the command line are masked)."""
+        import inspect
+        import sys
+
+        from nnexp.tracking.masking import mask_secrets
+
+        fn = inspect.unwrap(self.task_function)
+        return {
+            "module": fn.__module__,
+            "file": str(Path(inspect.getfile(fn)).resolve()),
+            "function": fn.__qualname__,
+            "cwd": str(launch_cwd),
+            "argv": [mask_secrets(str(a)) for a in sys.argv],
+        }
+
     def trial_config(self, cfg: DictConfig, trial_dir: Path) -> None:
         """An app's config is its own: nothing is changed."""
 
@@ -237,4 +254,5 @@ def app_tracking(setting: Any, job_name: str) -> Any:
         return OmegaConf.merge(base, setting or {})
     except OmegaConfBaseException as exc:
         valid = ", ".join(TrackingConfig.__dataclass_fields__)
-        raise SweepSettingError(f"hydra.sweeper.tracking: {exc}; valid keys: {valid}") from None
+        first = str(exc).splitlines()[0]
+        raise SweepSettingError(f"hydra.sweeper.tracking: {first}; valid keys: {valid}") from None
