@@ -179,6 +179,58 @@ def _retrain(
     return item, trained.epochs_run
 
 
+def app_metric(tracking_uri: str, parent: str) -> str:
+    """The metric an app's sweep pruned on (its parent run's ``sweep.metric`` tag)."""
+    from nnexp.contract import SWEEP_METRIC_TAG
+    from nnexp.search.task import APP_METRIC
+    from nnexp.tracking.queries import run_tags
+
+    return str(run_tags(tracking_uri, parent).get(SWEEP_METRIC_TAG) or APP_METRIC)
+
+
+def _rerun_app(study: Any, t: Any, result: Audit, tracking_uri: str) -> tuple[AuditedTrial, int]:
+    """Pruned trial ``t`` of a Hydra app's study, rerun without pruning as a child of the audit
+    run: its task function on its recorded config (:mod:`nnexp.repro.app`)."""
+    from nnexp.contract import STUDY_APP
+    from nnexp.repro.app import load_task_function, trial_config
+    from nnexp.search.session import TrialSession, active
+    from nnexp.search.task import AppResult, app_objective
+    from nnexp.tracking.active import trial_run
+    from nnexp.tracking.queries import read_run
+
+    fn = load_task_function(dict(study.user_attrs[STUDY_APP]))
+    session = TrialSession(None, result.metric, prune=False)
+    tags = {ROLE_TAG: ROLE_AUDIT, STUDY_TAG: result.study, TRIAL_TAG: t.number}
+    if t.user_attrs.get(RUN_ID_ATTR):
+        tags[AUDIT_OF_TAG] = t.user_attrs[RUN_ID_ATTR]
+    record = read_run(tracking_uri, str(result.run_id))
+    assert record is not None, "the audit run was created above"
+    with trial_run(
+        tracking_uri,
+        record.experiment_id,
+        parent_run_id=result.run_id,
+        run_name=f"audit-trial-{t.number}",
+        tags=tags,
+        params=dict(t.params),
+    ) as run:
+        session.log_step = run.log_step
+        with active(session):
+            value = fn(trial_config(t))
+    done = AppResult(
+        value=value, stop_reason="completed", history=session.history, epochs_run=len(session.steps)
+    )
+    full = app_objective(done, result.metric, result.direction)
+    item = AuditedTrial(
+        t.number,
+        t.user_attrs.get(PRUNED_AT_ATTR),
+        t.value,
+        full,
+        beats(full, result.best_value, result.direction),
+        run.run_id,
+    )
+    return item, done.epochs_run
+
+
 def audit(
     study: Any,
     k: int,
@@ -190,6 +242,7 @@ def audit(
     echo: Callable[[str], None] = print,
 ) -> Audit:
     """Re-train ``k`` pruned trials of ``study`` to their full budget; record the audit run."""
+    from nnexp.repro.app import is_app_study
     from nnexp.repro.reproduce import sweep_metric
     from nnexp.repro.source import fetch_run
     from nnexp.search.ledger import pruned_by_pruner
@@ -198,8 +251,9 @@ def audit(
     trials, best, sample, parent = _sample(study, k, seed)
     name = study.study_name
     direction = study.direction.name.lower()
-    first = fetch_run(tracking_uri, sample[0].user_attrs[RUN_ID_ATTR])
-    metric = sweep_metric(first, parent)
+    app = is_app_study(study)
+    first = None if app else fetch_run(tracking_uri, sample[0].user_attrs[RUN_ID_ATTR])
+    metric = app_metric(tracking_uri, parent) if app else sweep_metric(first, parent)
     result = Audit(
         name, metric, direction, best.number, float(best.value), sum(pruned_by_pruner(t) for t in trials)
     )
@@ -213,8 +267,11 @@ def audit(
     status = "FINISHED"
     try:
         for t in sample:
-            run = first if t is sample[0] else fetch_run(tracking_uri, t.user_attrs[RUN_ID_ATTR])
-            item, epochs_run = _retrain(t, run, result, tracking_uri, out_dir, progress)
+            if app:
+                item, epochs_run = _rerun_app(study, t, result, tracking_uri)
+            else:
+                run = first if t is sample[0] else fetch_run(tracking_uri, t.user_attrs[RUN_ID_ATTR])
+                item, epochs_run = _retrain(t, run, result, tracking_uri, out_dir, progress)
             result.trials.append(item)
             echo(
                 f"trial {t.number} pruned at epoch {item.pruned_at}: full budget {metric}="

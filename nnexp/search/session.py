@@ -30,7 +30,8 @@ LogStep = Callable[[Mapping[str, float], "int | None"], None]
 
 
 class TrialSession:
-    """One running trial as its task function reports to it."""
+    """One running trial as its task function reports to it (``trial`` None: a rerun of a
+    recorded trial outside its study, as ``nnexp audit`` does: recorded, never pruned)."""
 
     def __init__(
         self,
@@ -74,6 +75,8 @@ class TrialSession:
             self.history.setdefault(key, []).append(value)
         if self.log_step is not None:
             self.log_step(metrics, step)
+        if self.trial is None:  # a rerun outside any study (nnexp audit): record, never prune
+            return
         now = time.time()
         if now - self.last_beat >= self.heartbeat_every:
             self.trial.set_user_attr(HEARTBEAT_ATTR, now)

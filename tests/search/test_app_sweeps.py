@@ -13,7 +13,7 @@ import optuna
 import pytest
 import yaml
 
-from nnexp.contract import FAIL_REASON_ATTR, OVERRIDES_ATTR, ROLE_TAG, STUDY_APP
+from nnexp.contract import FAIL_REASON_ATTR, OVERRIDES_ATTR, ROLE_TAG, STATE_TAG, STUDY_APP, TRIAL_TAG
 from tests.search.test_sweep_cli import _env
 
 APP = Path(__file__).parent / "apps" / "toy.py"
@@ -160,3 +160,18 @@ def test_best_and_reproduce_rerun_the_apps_best_trial(tmp_path):
 
 def nnexp_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([NNEXP, *args], cwd=cwd, env=_env(), capture_output=True, text=True, timeout=120)
+
+
+def test_an_apps_pruned_trials_are_pruned_and_audited(tmp_path):
+    prune = "++hydra.sweeper.pruner={name: median, n_startup_trials: 2, n_warmup_steps: 1}"
+    out = app_sweep(tmp_path, prune, "hydra.sweeper.n_trials=10").stdout
+    trials = toy_study(tmp_path).trials
+    pruned = [t for t in trials if t.state.name == "PRUNED"]
+    assert pruned, out
+    _, children = toy_runs(tmp_path)
+    states = {r.data.tags[TRIAL_TAG]: r.data.tags.get(STATE_TAG) for r in children}
+    assert all(states[str(t.number)] == "PRUNED" for t in pruned)
+    audit = nnexp_cli(tmp_path, "audit", "--study", "toy", "--sample", "2")
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    reran = [s for s in audit.stdout.splitlines() if s.startswith("trial ") and "full budget" in s]
+    assert len(reran) == min(2, len(pruned))
