@@ -59,6 +59,10 @@ WARM_START_ATTR = "warm_start_from"
 #: Liveness of a RUNNING trial: its worker's host, pid and last heartbeat (epoch seconds).
 HOST_ATTR = "worker_host"
 PID_ATTR = "worker_pid"
+#: The worker's process start time and pid namespace (as ``PID_START_TAG``/``PID_NS_TAG`` on
+#: runs): one liveness rule, :func:`nnexp.tracking.liveness.process_dead`, for trials and runs.
+PID_START_ATTR = "worker_pid_start"
+PID_NS_ATTR = "worker_pid_ns"
 HEARTBEAT_ATTR = "heartbeat"
 #: Retries of reaped trials: set on the reaped trial; the original number; retries so far.
 RETRIED_ATTR = "retried"

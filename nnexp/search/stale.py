@@ -22,9 +22,8 @@ the sweep still reaches ``n_trials`` finished trials besides the failed and retr
 from __future__ import annotations
 
 import logging
-import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +36,8 @@ from nnexp.contract import (
     HEARTBEAT_ATTR,
     HOST_ATTR,
     PID_ATTR,
+    PID_NS_ATTR,
+    PID_START_ATTR,
     RETRIED_ATTR,
     RETRIES_ATTR,
     RETRY_OF_ATTR,
@@ -59,20 +60,44 @@ class Reaped:
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists on this host and is not a zombie (the liveness rule
-    :mod:`nnexp.tracking.liveness` applies to runs)."""
+    """Whether process ``pid`` exists on this host and is not a zombie."""
     from nnexp.tracking.liveness import process_alive
 
     return process_alive(pid)
+
+
+def worker_identity(host: str, pid: int) -> dict[str, Any]:
+    """The user attrs by which a worker owns a trial: host, pid, its start time and pid
+    namespace where this system tells them (:func:`worker_dead` reads them back)."""
+    from nnexp.tracking.liveness import pid_namespace, process_start
+
+    attrs: dict[str, Any] = {HOST_ATTR: host, PID_ATTR: pid}
+    start, ns = process_start(pid), pid_namespace()
+    if start is not None:
+        attrs[PID_START_ATTR] = start
+    if ns:
+        attrs[PID_NS_ATTR] = ns
+    return attrs
+
+
+def worker_dead(attrs: Mapping[str, Any]) -> bool:
+    """Whether the worker a trial's user ``attrs`` name is known dead: the rule runs follow
+    (:func:`nnexp.tracking.liveness.process_dead`: host, pid, start time, pid namespace)."""
+    from nnexp.tracking.liveness import process_dead
+
+    return process_dead(
+        attrs.get(HOST_ATTR), attrs.get(PID_ATTR), attrs.get(PID_START_ATTR), attrs.get(PID_NS_ATTR)
+    )
 
 
 def stale_reason(trial: FrozenTrial, stale_after: float, now: float | None = None) -> str | None:
     """Why ``trial`` (RUNNING) is stale, or None when its worker may still be alive."""
     now = time.time() if now is None else now
     attrs = trial.user_attrs
-    host, pid = attrs.get(HOST_ATTR), attrs.get(PID_ATTR)
-    if host == socket.gethostname() and isinstance(pid, int) and not pid_alive(pid):
-        return f"worker process {pid} on {host} died while the trial was running"
+    if worker_dead(attrs):
+        return (
+            f"worker process {attrs.get(PID_ATTR)} on {attrs.get(HOST_ATTR)} died while the trial was running"
+        )
     beat = attrs.get(HEARTBEAT_ATTR)
     if beat is None and trial.datetime_start is not None:
         beat = trial.datetime_start.timestamp()

@@ -41,10 +41,8 @@ from nnexp.contract import (
     EPOCHS_BUDGET_ATTR,
     EPOCHS_RUN_ATTR,
     HEARTBEAT_ATTR,
-    HOST_ATTR,
     MODEL_PATH_ATTR,
     OVERRIDES_ATTR,
-    PID_ATTR,
     PRUNE_REASON_ATTR,
     PRUNED_AT_ATTR,
     ROLE_TAG,
@@ -70,7 +68,7 @@ from nnexp.search.runs import SweepRuns
 from nnexp.search.samplers import make_sampler
 from nnexp.search.session import TrialSession, active
 from nnexp.search.space import SearchSpace, load_search_hook
-from nnexp.search.stale import pid_alive, reap_stale_trials, remaining_trials
+from nnexp.search.stale import pid_alive, reap_stale_trials, remaining_trials, worker_identity
 from nnexp.search.status import STATUS_EVERY, status_due, sweep_status
 from nnexp.search.storage import context_storage_url, count_lock, load_study
 from nnexp.search.task import NnexpTrainer, SweepTask, TrialTracking, app_objective, objective_values
@@ -126,6 +124,7 @@ class Worker:
         self.composer = TrialComposer(compose, base_overrides, self.space)
         self.host = socket.gethostname()
         self.pid = os.getpid()
+        self.identity = worker_identity(self.host, self.pid)
         self.ppid = os.getppid()
         self.in_sweeper = self.pid == ctx.sweeper_pid
         self.confirming = bool(ctx.extra.get(CONFIRM_MODE_KEY))  # nnexp.search.confirm
@@ -195,8 +194,8 @@ class Worker:
             if self.search_hook is not None:  # conditional params (hydra.sweeper.custom_search_space)
                 self.search_hook(self.composer.base_config(), trial)
             _test_lose_storage(trial.number, self.confirming)
-            trial.set_user_attr(HOST_ATTR, self.host)
-            trial.set_user_attr(PID_ATTR, self.pid)
+            for key, value in self.identity.items():  # the owner, for the liveness rule
+                trial.set_user_attr(key, value)
             trial.set_user_attr(HEARTBEAT_ATTR, time.time())
         return trial
 

@@ -25,7 +25,7 @@ import socket
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from nnexp.contract import HOST_TAG, KILLED_REASON_TAG, PID_NS_TAG, PID_START_TAG, PID_TAG
 from nnexp.tracking.masking import mask_secrets
@@ -91,20 +91,38 @@ def process_alive(pid: int, start: str | None = None) -> bool:
     return True
 
 
+def process_dead(
+    host: Any,
+    pid: Any,
+    start: Any = None,
+    pid_ns: Any = None,
+    *,
+    here: str | None = None,
+    ns: str | None = None,
+) -> bool:
+    """The liveness rule, for runs and trials alike: the process ``pid`` (started at ``start``,
+    in namespace ``pid_ns``) on ``host`` is known dead -- it ran on this host and in this pid
+    namespace, and its pid is gone, a zombie, or a later process's. False when alive or unknown
+    (another host or namespace, no pid): such a process is judged by its heartbeat instead."""
+    here = socket.gethostname() if here is None else here
+    ns = pid_namespace() if ns is None else ns
+    if host != here or pid is None or (pid_ns or ns) != ns:
+        return False
+    try:
+        pid = int(pid)
+    except (TypeError, ValueError):
+        return False
+    return not process_alive(pid, None if start is None else str(start))
+
+
 def dead_reason(tags: Mapping[str, str], host: str | None = None, ns: str | None = None) -> str | None:
     """Why the process that wrote a run with ``tags`` is dead, or ``None`` (alive, another host
     or namespace, or unknown)."""
     host = socket.gethostname() if host is None else host
-    ns = pid_namespace() if ns is None else ns
-    if tags.get(HOST_TAG) != host or PID_TAG not in tags:
-        return None
-    if tags.get(PID_NS_TAG, ns) != ns:
-        return None
-    try:
-        pid = int(tags[PID_TAG])
-    except ValueError:
-        return None
-    if process_alive(pid, tags.get(PID_START_TAG)):
+    pid = tags.get(PID_TAG)
+    if not process_dead(
+        tags.get(HOST_TAG), pid, tags.get(PID_START_TAG), tags.get(PID_NS_TAG), here=host, ns=ns
+    ):
         return None
     return f"its process {pid} on {host} died while the run was RUNNING"
 

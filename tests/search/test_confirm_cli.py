@@ -220,10 +220,11 @@ def test_a_sweep_killed_mid_confirmation_resumes_only_the_missing_ones(tmp_path)
     }
     assert 1 <= len(finished) < 4
 
-    out = sweep(tmp_path, *args).stdout
+    resumed = sweep(tmp_path, *args)
+    out = resumed.stdout
     assert "0 to run" not in out
     ran = [line for line in out.splitlines() if line.startswith("[confirm-")]
-    assert len(ran) == 4 - len(finished), out  # only the missing confirmations ran
+    assert len(ran) == 4 - len(finished), out + resumed.stderr[-3000:]  # only the missing ones ran
     after = study_of(tmp_path, "digits-confirm").trials
     done = [t for t in after if t.state.name == "COMPLETE"]
     pairs = [(t.user_attrs[CONFIRMS_ATTR], t.user_attrs[CONFIRM_SEED_ATTR]) for t in done]

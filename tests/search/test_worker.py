@@ -23,6 +23,8 @@ from nnexp.contract import (
     HEARTBEAT_ATTR,
     HOST_ATTR,
     PID_ATTR,
+    PID_NS_ATTR,
+    PID_START_ATTR,
     PRUNE_REASON_ATTR,
     PRUNED_AT_ATTR,
 )
@@ -198,6 +200,32 @@ def test_reaping_dead_and_silent_workers(tmp_path):
     assert states == [TrialState.FAIL, TrialState.FAIL, TrialState.RUNNING]
     assert "died" in study.get_trials()[0].user_attrs[FAIL_REASON_ATTR]
     assert HEARTBEAT_ATTR in study.get_trials()[1].user_attrs[FAIL_REASON_ATTR]
+
+
+def test_a_trial_whose_pid_was_reused_or_is_in_another_namespace_is_judged_as_runs_are(tmp_path):
+    """One liveness rule for trials and runs: a live pid started at another time is a later
+    process (the worker is dead); a pid of another pid namespace means nothing here."""
+    from nnexp.search.stale import worker_identity
+
+    url = resolve_storage_url(None, tmp_path)
+    study = create_or_load_study(url, "ns", "maximize", make_sampler("random"), make_pruner("none"))
+    mine = worker_identity(socket.gethostname(), os.getpid())
+    assert PID_START_ATTR in mine and PID_NS_ATTR in mine
+    reused = study.ask()
+    for key, value in {**mine, PID_START_ATTR: str(int(mine[PID_START_ATTR]) + 1)}.items():
+        reused.set_user_attr(key, value)
+    reused.set_user_attr(HEARTBEAT_ATTR, time.time())
+    container = study.ask()
+    for key, value in {**mine, PID_ATTR: 999_999, PID_NS_ATTR: "pid:[1]"}.items():
+        container.set_user_attr(key, value)
+    container.set_user_attr(HEARTBEAT_ATTR, time.time())
+    owned = study.ask()
+    for key, value in mine.items():
+        owned.set_user_attr(key, value)
+    owned.set_user_attr(HEARTBEAT_ATTR, time.time())
+    reaped = reap_stale_trials(study, stale_after=300)
+    assert [r.number for r in reaped] == [reused.number]
+    assert "died" in reaped[0].reason
 
 
 def test_helpers():
