@@ -7,6 +7,21 @@ the strings. Renaming one breaks studies and runs recorded before: don't.
 
 from __future__ import annotations
 
+import enum
+
+
+class EndState(str, enum.Enum):
+    """How a trial ended, as a sweep records it: Optuna's state names, the value of
+    ``STATE_TAG`` on the trial's run and of ``TrialOutcome.state``."""
+
+    COMPLETE = "COMPLETE"
+    PRUNED = "PRUNED"
+    FAIL = "FAIL"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 # -- Optuna study user attributes ------------------------------------------------------------
 #: The search space the study was started with (``SearchSpace.to_json``).
 STUDY_SEARCH_SPACE = "search_space"

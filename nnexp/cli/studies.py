@@ -6,12 +6,13 @@ import argparse
 from typing import TYPE_CHECKING
 
 from nnexp.cli.common import add_storage_option, format_value
+from nnexp.contract import EndState
 from nnexp.tracking.masking import mask_secrets
 
 if TYPE_CHECKING:
     from nnexp.repro.studies import StudyInfo
 
-STATES = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
+STATES = (EndState.COMPLETE, EndState.PRUNED, EndState.FAIL, "RUNNING", "WAITING")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argparse's own type

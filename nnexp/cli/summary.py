@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from nnexp.nn.callbacks import StopReason
 from nnexp.tracking.masking import mask_secrets
 from nnexp.train.baseline import format_vs_baseline
 
@@ -30,7 +31,7 @@ def format_summary(result: Any, experiment: str = "") -> str:
         lines.append(f"best {result.metric} ({result.mode}): {result.best_value:.4f}")
     else:
         lines.append(f"best {result.metric} ({result.mode}): none (no epoch ended with finite values)")
-    if result.stop_reason == "diverged":
+    if result.stop_reason == StopReason.DIVERGED:
         lines.append(f"diverged: {divergence(result.epochs_run)}")
     if result.test_metrics:
         lines.append("test: " + "  ".join(f"{k} {v:.4f}" for k, v in result.test_metrics.items()))

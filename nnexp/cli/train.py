@@ -23,6 +23,7 @@ from nnexp.config.schema import register_configs
 from nnexp.config.validate import check_names
 from nnexp.errors import EXIT_FAILED, EXIT_INVALID, config_problems, exit_code, fail
 from nnexp.filesystem import disk_full
+from nnexp.nn.callbacks import StopReason
 
 #: The top-level ``conf/`` directory (the project is installed editable).
 CONF_DIR = Path(nnexp.__file__).resolve().parents[1] / "conf"
@@ -54,7 +55,7 @@ def app(cfg: DictConfig) -> float:
             raise
         _fail(config_problems(exc), code)
     print(format_summary(result, str(cfg.tracking.experiment)), flush=True)
-    if result.stop_reason == "diverged":  # recorded in full, but not a trained model: exit 1
+    if result.stop_reason == StopReason.DIVERGED:  # recorded in full, but not a trained model: exit 1
         _fail(
             f"the run diverged: {divergence(result.epochs_run)} (everything is recorded); "
             "lower optimizer.lr or set optimizer.clip_norm",

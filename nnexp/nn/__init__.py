@@ -6,7 +6,7 @@ schedules, and the hyperparameter declaration, are exported for tests and for co
 """
 
 from .activations import ACTIVATIONS, DERIVATIVES
-from .callbacks import Callback, StopTraining
+from .callbacks import Callback, StopReason, StopTraining
 from .early_stopping import EarlyStopping
 from .hyperparameters import DEFAULTS, HYPERPARAMETERS, Hyperparameter
 from .initializers import INIT_CHOICES, INITIALIZERS
@@ -34,6 +34,7 @@ __all__ = [
     "Hyperparameter",
     "Network",
     "Schedule",
+    "StopReason",
     "StopTraining",
     "clip_by_global_norm",
     "global_norm",

@@ -9,6 +9,7 @@ loss over the epoch's mini-batches), ``l2_penalty`` (at the end of the epoch), `
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,19 @@ def record_keys(task: str, has_val: bool) -> frozenset[str]:
     return frozenset(keys)
 
 
+class StopReason(str, enum.Enum):
+    """Why training stopped (``MLP.stop_reason_``); a callback's own reason may be any string."""
+
+    COMPLETED = "completed"  #: every epoch ran
+    EARLY_STOPPED = "early_stopped"  #: early stopping ran out of patience
+    DIVERGED = "diverged"  #: a non-finite loss or weights
+    PRUNED = "pruned"  #: a sweep's pruner stopped it
+    STOPPED = "stopped_by_callback"  #: a callback raised StopTraining without a reason
+
+    def __str__(self) -> str:
+        return self.value
+
+
 class StopTraining(Exception):
     """Raised by a callback to end training cleanly after the current epoch.
 
@@ -40,6 +54,6 @@ class StopTraining(Exception):
     configured, and sets ``model.stop_reason_`` to ``reason``.
     """
 
-    def __init__(self, reason: str = "stopped_by_callback") -> None:
+    def __init__(self, reason: str = StopReason.STOPPED) -> None:
         super().__init__(reason)
         self.reason = str(reason)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .callbacks import Callback, StopTraining
+from .callbacks import Callback, StopReason, StopTraining
 from .early_stopping import EarlyStopping
 from .hyperparameters import HYPERPARAMETERS
 from .inference import logits_chunks
@@ -147,7 +147,7 @@ class TrainingLoop:
         best: tuple[np.ndarray, np.ndarray] | None = None
         history: dict[str, list[float]] = {}
         model.history_ = history
-        stop_reason = "completed"
+        stop_reason: str = StopReason.COMPLETED
         for epoch in range(int(model.epochs)):
             t0 = time.perf_counter()
             lr = self.sched(epoch)
@@ -159,7 +159,7 @@ class TrainingLoop:
                         f"epoch {epoch + 1}/{model.epochs}: non-finite loss or weights, stopping (diverged)",
                         file=sys.stdout,
                     )
-                return "diverged"
+                return StopReason.DIVERGED
             record = self._record(epoch, lr, train_loss, t0)
             for key, value in record.items():
                 history.setdefault(key, []).append(value)
@@ -177,7 +177,7 @@ class TrainingLoop:
                 break
         if self.keep_best and best is not None:
             self._restore(best)
-        return stop_reason or "completed"
+        return stop_reason or StopReason.COMPLETED
 
     def _train_epoch(self, lr: float) -> float | None:
         """One pass over the training rows in a fresh random order; the mean data loss, or
@@ -236,7 +236,7 @@ class TrainingLoop:
         except StopTraining as stop:
             return stop.reason
         if self.model.early_stopping and self.tracker.should_stop:
-            return "early_stopped"
+            return StopReason.EARLY_STOPPED
         return None
 
     def _snapshot(self) -> tuple[np.ndarray, np.ndarray]:

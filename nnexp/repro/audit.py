@@ -33,6 +33,7 @@ from nnexp.contract import (
     STUDY_TAG,
     TRIAL_TAG,
 )
+from nnexp.nn.callbacks import StopReason
 from nnexp.repro.errors import Refusal
 
 
@@ -217,7 +218,7 @@ def _rerun_app(study: Any, t: Any, result: Audit, tracking_uri: str) -> tuple[Au
         with active(session):
             value = fn(trial_config(t))
     done = AppResult(
-        value=value, stop_reason="completed", history=session.history, epochs_run=len(session.steps)
+        value=value, stop_reason=StopReason.COMPLETED, history=session.history, epochs_run=len(session.steps)
     )
     full = app_objective(done, result.metric, result.direction)
     item = AuditedTrial(

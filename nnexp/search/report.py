@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from optuna.trial import FrozenTrial
 
-from nnexp.contract import RUN_ID_ATTR
+from nnexp.contract import RUN_ID_ATTR, EndState
 from nnexp.tracking.links import open_run_hint, run_link
 
 #: test scores a trial line shows when the trial has them (regression: R², RMSE)
@@ -60,7 +60,7 @@ def trial_line(
     parts = [head]
     if pruned_at is not None:
         parts.append(f"at epoch {pruned_at}")
-    if reason and state in ("FAIL", "PRUNED"):  # a PRUNED trial's reason: it diverged
+    if reason and state in (EndState.FAIL, EndState.PRUNED):  # a PRUNED trial's reason: it diverged
         short = reason.strip().splitlines()[0] if reason.strip() else reason
         parts.append(short[:120])
     if value is not None:
@@ -86,7 +86,7 @@ def print_line(line: str, stream: TextIO | None = None) -> None:
     out.flush()
 
 
-STATE_WORDS = {"COMPLETE": "completed", "PRUNED": "pruned", "FAIL": "failed"}
+STATE_WORDS = {EndState.COMPLETE: "completed", EndState.PRUNED: "pruned", EndState.FAIL: "failed"}
 
 
 def describe(
@@ -103,7 +103,7 @@ def describe(
     The sweep in one line (trials by state, objective), the best trial with a link to its run
     and its params, the ``top`` completed trials as a table, and why trials failed.
     """
-    order = ("COMPLETE", "PRUNED", "FAIL")
+    order = (EndState.COMPLETE, EndState.PRUNED, EndState.FAIL)
     states = sorted(summary.counts, key=lambda k: (order.index(k) if k in order else 9, k))
     counted = ", ".join(f"{summary.counts[k]} {STATE_WORDS.get(k, k.lower())}" for k in states)
     lines = [
@@ -195,12 +195,16 @@ def workers_line(requested: int, used: int, remaining: int, cores: int) -> str |
 def done_line(summary: SweepSummary, elapsed_s: float) -> str:
     """``[sweep] done in 12.3s: 6 trials finished (COMPLETE 4, PRUNED 2), 1 failed``: the
     finished trials are those that count towards ``n_trials``; any other state is named."""
-    done = {k: v for k, v in summary.counts.items() if k in ("COMPLETE", "PRUNED")}
+    done = {k: v for k, v in summary.counts.items() if k in (EndState.COMPLETE, EndState.PRUNED)}
     counts = ", ".join(f"{k} {v}" for k, v in sorted(done.items())) or "none"
     line = f"[sweep] done in {elapsed_s:.1f}s: {sum(done.values())} trials finished ({counts})"
-    if summary.counts.get("FAIL"):
+    if summary.counts.get(EndState.FAIL):
         line += f", {summary.counts['FAIL']} failed"
-    rest = {k: v for k, v in summary.counts.items() if k not in ("COMPLETE", "PRUNED", "FAIL")}
+    rest = {
+        k: v
+        for k, v in summary.counts.items()
+        if k not in (EndState.COMPLETE, EndState.PRUNED, EndState.FAIL)
+    }
     return line + "".join(f", {v} {k}" for k, v in sorted(rest.items()))
 
 

@@ -25,6 +25,7 @@ from nnexp.contract import (
     SWEEP_SAMPLER_TAG,
     SWEEP_SPACE_TAG,
     SWEEP_STORAGE_TAG,
+    EndState,
 )
 from nnexp.tracking import sweep_runs
 from nnexp.tracking.liveness import process_tags
@@ -154,7 +155,7 @@ class SweepRuns:
             log.debug("trial %d: run not read: %s", trial.number, exc)
             return None
         state = run.data.tags.get(STATE_TAG) if run is not None else None
-        if state not in ("COMPLETE", "PRUNED") or not trial_owner(trial).owns(run):
+        if state not in (EndState.COMPLETE, EndState.PRUNED) or not trial_owner(trial).owns(run):
             return None
         return (
             f"its end ({state}, run {run_id}) is not in the study's storage any more: it was "
@@ -194,7 +195,7 @@ class SweepRuns:
         since_ms = int(time.time() * 1000)  # runs created from now on: of trials not seen here
         trials = study.get_trials(deepcopy=False)
         ends = {
-            t.number: sweep_runs.TrialEnd(
+            t.number: sweep_runs.EndState(
                 t.state.name,
                 pruned_at=t.user_attrs.get(PRUNED_AT_ATTR),
                 fail_reason=t.user_attrs.get(FAIL_REASON_ATTR) or t.user_attrs.get(PRUNE_REASON_ATTR),

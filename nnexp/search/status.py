@@ -19,15 +19,17 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TextIO
 
+from nnexp.contract import EndState
+
 #: default of ``hydra.sweeper.status_every`` (finished trials between status lines)
 STATUS_EVERY = 5
 #: default of ``hydra.sweeper.status_seconds`` (seconds without a finished trial)
 STATUS_SECONDS = 30.0
 #: trial states that count as done
 #: finished trials that count towards ``n_trials`` (FAIL trials don't: another runs instead)
-DONE_STATES = ("COMPLETE", "PRUNED")
+DONE_STATES = (EndState.COMPLETE, EndState.PRUNED)
 #: every finished trial, for the status cadence (each printed its own line)
-FINISHED_STATES = (*DONE_STATES, "FAIL")
+FINISHED_STATES = (*DONE_STATES, EndState.FAIL)
 #: a running trial is named as stalled past this many times its finished peers' median duration
 STALL_FACTOR = 3.0
 #: ... and at least this many seconds past that median (short trials jitter)
@@ -108,7 +110,7 @@ def status_line(
     counts = state_counts(done)
     by_state = ", ".join(f"{k} {counts[k]}" for k in DONE_STATES if counts.get(k))
     running = sum(1 for t in trials if t.state.name == "RUNNING")
-    failed = sum(1 for t in trials if t.state.name == "FAIL")
+    failed = sum(1 for t in trials if t.state.name == EndState.FAIL)
     best = best_trial(trials, direction)
     eta = eta_seconds(trials, n_trials, started, now, deadline)
     stalled = "".join(

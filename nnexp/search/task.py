@@ -26,6 +26,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from nnexp.nn.callbacks import StopReason
+
 #: the task function of ``nnexp-train`` (``nnexp.cli.train.app``), as ``module:qualname``
 NNEXP_TRAINER_APP = "nnexp.cli.train:app"
 #: the objective's name in lines and files when an app's sweep names no metric
@@ -154,7 +156,9 @@ class HydraApp:
 
         session = current()
         assert session is not None, "HydraApp.run runs inside nnexp.search.session.active()"
-        result = AppResult(value=None, stop_reason="completed", history={}, epochs_run=0, metric=metric)
+        result = AppResult(
+            value=None, stop_reason=StopReason.COMPLETED, history={}, epochs_run=0, metric=metric
+        )
         run_ctx: Any = contextlib.nullcontext(None)
         if tracking is not None:
             from nnexp.tracking.active import trial_run
@@ -175,7 +179,7 @@ class HydraApp:
                 try:
                     result.value = self.task_function(cfg)
                 except optuna.TrialPruned:
-                    result.stop_reason = "pruned"
+                    result.stop_reason = StopReason.PRUNED
         finally:
             result.history = {k: list(v) for k, v in session.history.items()}
             result.epochs_run = len(session.steps)

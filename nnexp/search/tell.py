@@ -9,7 +9,7 @@ import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 
-from nnexp.contract import FAIL_REASON_ATTR, RETRIED_ATTR
+from nnexp.contract import FAIL_REASON_ATTR, RETRIED_ATTR, EndState
 from nnexp.search.stale import enqueue_retry, should_retry
 from nnexp.search.storage import count_lock
 from nnexp.search.trial import TrialOutcome
@@ -28,7 +28,7 @@ class Teller:
 
     def fail(self, trial: optuna.Trial, out: TrialOutcome, quiet: bool = False) -> bool:
         """Tell FAIL with the reason; False when the storage could not be written."""
-        out.state = "FAIL"
+        out.state = EndState.FAIL
         try:
             trial.set_user_attr(FAIL_REASON_ATTR, out.reason or "unknown")
             self.study.tell(trial, state=TrialState.FAIL)

@@ -10,7 +10,7 @@ from typing import Any
 
 import optuna
 
-from nnexp.contract import DIVERGED_REASON, PRUNE_REASON_ATTR
+from nnexp.contract import DIVERGED_REASON, PRUNE_REASON_ATTR, EndState
 from nnexp.tracking.run_names import is_diverged_reason
 
 
@@ -19,7 +19,7 @@ class TrialOutcome:
     """How one trial ended, as this worker saw it."""
 
     number: int
-    state: str
+    state: EndState
     value: float | None = None
     values: list[float] | None = None  #: every objective of a multi-objective trial
     reason: str | None = None
@@ -76,7 +76,7 @@ class TrialCallback:
 
     def __call__(self, model: Any, record: Mapping[str, float]) -> None:
 
-        from nnexp.nn import StopTraining
+        from nnexp.nn import StopReason, StopTraining
         from nnexp.search.session import report
 
         if self.metric not in record:
@@ -87,4 +87,4 @@ class TrialCallback:
         try:
             report(int(record["epoch"]), **{k: v for k, v in record.items() if k != "epoch"})
         except optuna.TrialPruned:
-            raise StopTraining("pruned") from None
+            raise StopTraining(StopReason.PRUNED) from None

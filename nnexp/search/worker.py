@@ -54,8 +54,10 @@ from nnexp.contract import (
     TRIAL_DIR_ATTR,
     TRIAL_TAG,
     WORKER_PID_TAG,
+    EndState,
 )
 from nnexp.errors import SweepAborted
+from nnexp.nn.callbacks import StopReason
 from nnexp.search.compose import TrialComposer
 from nnexp.search.confirmed import CONFIRM_MODE_KEY, confirmation_of, confirmation_tags, seed_overrides
 from nnexp.search.context import SweepContext
@@ -216,7 +218,7 @@ class Worker:
 
     def run_trial(self, trial: optuna.Trial, started: float) -> TrialOutcome:
         """Compose, train, tell; never raises except :class:`SweepAborted`/KeyboardInterrupt."""
-        out = TrialOutcome(number=trial.number, state="FAIL", started=started)
+        out = TrialOutcome(number=trial.number, state=EndState.FAIL, started=started)
         session = TrialSession(
             trial,
             self.ctx.metric,
@@ -346,13 +348,13 @@ class Worker:
         A diverged trial is PRUNED at the epoch it diverged, not FAIL: samplers such as TPE
         ignore FAIL trials and would keep proposing the diverging region, while a PRUNED trial
         counts as a bad one (its value: the last finite value reported, if any)."""
-        if result.stop_reason == "pruned":
-            out.state, out.pruned_at = "PRUNED", session.pruned_at
+        if result.stop_reason == StopReason.PRUNED:
+            out.state, out.pruned_at = EndState.PRUNED, session.pruned_at
             trial.set_user_attr(PRUNED_AT_ATTR, session.pruned_at)
             out.value = self.study.tell(trial, state=TrialState.PRUNED).value
-        elif result.stop_reason == "diverged":
+        elif result.stop_reason == StopReason.DIVERGED:
             epoch = int(result.epochs_run) + 1  # MLP.fit does not record the diverged epoch
-            out.state, out.pruned_at = "PRUNED", epoch
+            out.state, out.pruned_at = EndState.PRUNED, epoch
             out.reason = diverged_reason(epoch)
             trial.set_user_attr(PRUNED_AT_ATTR, epoch)
             trial.set_user_attr(PRUNE_REASON_ATTR, out.reason)
@@ -366,7 +368,7 @@ class Worker:
                 else app_objective(result, self.ctx.metric, self.ctx.direction)
             )
             if math.isfinite(value):
-                out.state, out.value = "COMPLETE", value
+                out.state, out.value = EndState.COMPLETE, value
                 self.study.tell(trial, value)
             else:
                 out.reason = f"no finite {self.ctx.metric} in {result.epochs_run} epochs"
@@ -379,7 +381,7 @@ class Worker:
             out.reason = f"the task function returned {getattr(result, 'value', None)!r}, not finite values"
             self.teller.fail(trial, out)
             return
-        out.state, out.value, out.values = "COMPLETE", values[0], values
+        out.state, out.value, out.values = EndState.COMPLETE, values[0], values
         self.study.tell(trial, values)
 
     def _check_metric(self, session: TrialSession, result: Any) -> None:
@@ -409,7 +411,7 @@ class Worker:
             out.ended - out.started,
             pruned_at=out.pruned_at,
             reason=out.reason,
-            test_metrics=out.test_metrics if out.state == "COMPLETE" else None,
+            test_metrics=out.test_metrics if out.state == EndState.COMPLETE else None,
             label=confirmation_label(self.confirm_tags),
         )
         print_line(line, self.stream)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from nnexp.contract import CONFIRM_SEED_TAG, CONFIRMS_TAG, DIVERGED_REASON
+from nnexp.contract import CONFIRM_SEED_TAG, CONFIRMS_TAG, DIVERGED_REASON, EndState
 from nnexp.tracking.links import run_link
 
 #: The run params shown in a trial run's name, with their short labels ("" = the bare value).
@@ -21,7 +21,7 @@ NAME_PARAMS: tuple[tuple[str, str], ...] = (
     ("model.width", "w"),
 )
 #: Name suffix per Optuna trial state (COMPLETE has none); a diverged trial is PRUNED.
-STATE_SUFFIX = {"PRUNED": " [pruned]", "FAIL": " [failed]"}
+STATE_SUFFIX = {EndState.PRUNED: " [pruned]", EndState.FAIL: " [failed]"}
 DIVERGED_SUFFIX = " [diverged]"
 
 
@@ -65,7 +65,7 @@ def trial_run_name(
         if key in params and params[key] not in (None, ""):
             value = _short_value(params[key])
             parts.append(f"{label}={value}" if label else value)
-    if state == "PRUNED" and is_diverged_reason(reason):
+    if state == EndState.PRUNED and is_diverged_reason(reason):
         return " ".join(parts) + DIVERGED_SUFFIX
     return " ".join(parts) + STATE_SUFFIX.get(state or "", "")
 
@@ -89,11 +89,13 @@ def trial_note(
     sweep = f"`{study_name}`"
     if parent_run_id and experiment_id:
         sweep = run_link(f"sweep-{study_name}", parent_run_id, experiment_id)
-    what = {"COMPLETE": "completed", "PRUNED": "pruned", "FAIL": "failed"}.get(state, state.lower())
-    if state == "PRUNED" and is_diverged_reason(fail_reason):
+    what = {EndState.COMPLETE: "completed", EndState.PRUNED: "pruned", EndState.FAIL: "failed"}.get(
+        state, state.lower()
+    )
+    if state == EndState.PRUNED and is_diverged_reason(fail_reason):
         what += f" ({fail_reason}; the weights of the last finite epoch were kept)"
-    elif state == "PRUNED" and pruned_at is not None:
+    elif state == EndState.PRUNED and pruned_at is not None:
         what += f" at epoch {pruned_at} (its learning curve was behind the other trials')"
-    if state == "FAIL" and fail_reason:
+    if state == EndState.FAIL and fail_reason:
         what += f": {fail_reason}"
     return f"Trial {int(number)} of sweep {sweep}: **{what}**."

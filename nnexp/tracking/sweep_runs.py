@@ -41,6 +41,7 @@ from nnexp.contract import (
     STUDY_UID_TAG,
     SWEEP_STORAGE_TAG,
     TRIAL_TAG,
+    EndState,
 )
 from nnexp.contract import RUN_NAME_TAG as NAME_TAG
 from nnexp.tracking.run_names import (
@@ -224,7 +225,7 @@ def record_trial_outcome(
     if pruned_at is not None:
         tags[PRUNED_AT_TAG] = pruned_at
     if fail_reason:
-        tags[PRUNE_REASON_TAG if state == "PRUNED" else FAIL_REASON_TAG] = fail_reason
+        tags[PRUNE_REASON_TAG if state == EndState.PRUNED else FAIL_REASON_TAG] = fail_reason
     run = cl.get_run(run_id)
     run_tags = run.data.tags
     try:
@@ -310,16 +311,18 @@ def reconcile_trial_runs(
             continue
         tagged = run.data.tags.get(STATE_TAG) == end.state
         # still RUNNING, or a FAIL trial's run not ended FAILED by nnexp (see fail_status)
-        status_wrong = run.info.status == "RUNNING" or (end.state == "FAIL" and fail_status(run) is not None)
+        status_wrong = run.info.status == "RUNNING" or (
+            end.state == EndState.FAIL and fail_status(run) is not None
+        )
         if tagged and not status_wrong:
             continue
-        finish = "FAILED" if end.state == "FAIL" else "FINISHED"
+        finish = "FAILED" if end.state == EndState.FAIL else "FINISHED"
         record_trial_outcome(
             cl,
             run.info.run_id,
             end.state,
             pruned_at=end.pruned_at,
-            fail_reason=end.fail_reason if end.state in ("FAIL", "PRUNED") else None,
+            fail_reason=end.fail_reason if end.state in (EndState.FAIL, EndState.PRUNED) else None,
             terminate=finish if status_wrong else None,
         )
         fixed += 1
@@ -375,7 +378,7 @@ def fail_trial_run(
     run = cl.get_run(run_id)
     if found and not TrialOwner(None, started_ms).owns(run):
         return
-    record_trial_outcome(cl, run_id, "FAIL", fail_reason=reason, terminate=fail_status(run))
+    record_trial_outcome(cl, run_id, EndState.FAIL, fail_reason=reason, terminate=fail_status(run))
 
 
 def fail_status(run: Any) -> str | None:
@@ -406,7 +409,7 @@ def tag_trial_end(
     ``interrupted``: a run still RUNNING is ended KILLED.
     """
     status = None
-    if state == "FAIL" and trained:
+    if state == EndState.FAIL and trained:
         status = "FAILED"
     elif interrupted and cl.get_run(run_id).info.status == "RUNNING":
         status = "KILLED"

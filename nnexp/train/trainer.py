@@ -22,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 from nnexp.config.to_model import model_kwargs
 from nnexp.config.validate import ConfigError, validate
 from nnexp.data.paths import resolve_under
+from nnexp.nn.callbacks import StopReason
 from nnexp.nn.early_stopping import resolve_mode
 from nnexp.tracking.provenance import weights_tags
 from nnexp.tracking.timing import PhaseTimer
@@ -159,7 +160,7 @@ def has_trained_weights(stop_reason: str, epochs_run: int) -> bool:
     """Whether the model holds weights worth testing and saving: a run that diverged in its
     first epoch is back at its initial weights (``MLP.fit`` restores the last finite epoch's
     weights, here none), so its test metrics and weights would mean nothing."""
-    return not (stop_reason == "diverged" and epochs_run == 0)
+    return not (stop_reason == StopReason.DIVERGED and epochs_run == 0)
 
 
 def check_task(cfg: DictConfig, task: str) -> None:
