@@ -35,6 +35,14 @@ class Unreachable(RuntimeError):
     exit_code = EXIT_UNREACHABLE
 
 
+class ConfigError(InvalidInput, ValueError):
+    """A configuration value is invalid; the message names every offending key (exit 2)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
 class SearchSpaceError(InvalidInput, ValueError):
     """A search-space entry is invalid; the message names the entry and what is wrong."""
 
@@ -97,11 +105,7 @@ def exit_code(exc: BaseException) -> int | None:
     if isinstance(exc, KeyboardInterrupt):  # nnexp.cli.interrupts sets ``signum``
         return 128 + int(getattr(exc, "signum", signal.SIGINT))
     code = getattr(exc, "exit_code", None)
-    if isinstance(code, int):
-        return code
-    from nnexp.config.validate import ConfigError
-
-    return EXIT_INVALID if isinstance(exc, ConfigError) else None
+    return code if isinstance(code, int) else None
 
 
 def config_problems(exc: BaseException) -> str:

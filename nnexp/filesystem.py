@@ -1,5 +1,7 @@
-"""The local disks nnexp writes to: writable before anything runs, and a full disk said once.
+"""The local disks nnexp writes to: safe names, writable before anything runs, a full disk said once.
 
+:func:`check_safe_name` refuses a name that becomes a path (an experiment, a run, a study name)
+when it could walk out of its directory: :class:`~nnexp.errors.UnsafeName` (exit 2).
 :func:`check_writable` is called before a run or a sweep starts, with the places it will
 write (the tracking home, the Optuna journal, the output dir): a read-only one is refused with
 :class:`~nnexp.errors.NotWritable` (exit 2) naming it, instead of a ``PermissionError`` once
@@ -12,15 +14,43 @@ from __future__ import annotations
 
 import errno
 import os
+import urllib.parse
 from collections.abc import Iterable
 from pathlib import Path
 
-from nnexp.errors import DiskFull, NotWritable
+from nnexp.errors import DiskFull, NotWritable, UnsafeName
 
 #: ``errno`` values of a full disk or an exhausted quota.
 FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 #: How a full disk reads when only the text of an error survives (SQLite, MLflow, SQLAlchemy).
 FULL_TEXTS = ("database or disk is full", "no space left on device", "disk quota exceeded")
+
+
+#: A dot, a slash and a backslash percent-encoded: refused in a name as written.
+_ENCODED_DOT = ("%2e", "%2f", "%5c")
+
+
+def check_safe_name(value: str, what: str) -> str:
+    """Return ``value`` unless it could walk out of a directory: ``..`` segments, absolute
+    paths, backslashes, NUL, or their percent-encoded forms (``%2e%2e``); else raise
+    :class:`UnsafeName` naming ``what``. Called before anything is written."""
+    text = str(value)
+    lowered = text.lower()
+    decoded = urllib.parse.unquote(urllib.parse.unquote(text))
+    problems = (
+        not text.strip(),
+        "\x00" in decoded,
+        "\\" in decoded,
+        decoded.startswith(("/", "~")),
+        any(part == ".." for part in decoded.split("/")),
+        any(code in lowered for code in _ENCODED_DOT),
+    )
+    if any(problems):
+        raise UnsafeName(
+            f"{what} {text!r} is not a safe name: no empty names, '..' segments, absolute "
+            "paths, backslashes or percent-encoded dots/slashes"
+        )
+    return text
 
 
 #: The places this process was told it writes (by :func:`check_writable`): where

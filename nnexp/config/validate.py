@@ -8,6 +8,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from nnexp.errors import ConfigError, UnsafeName
+from nnexp.filesystem import check_safe_name
 from nnexp.nn.columns import CATEGORICAL_IMPUTATIONS, NUMERIC_IMPUTATIONS
 from nnexp.nn.hyperparameters import BY_KEY, HYPERPARAMETERS, Hyperparameter
 
@@ -30,14 +32,6 @@ DATA_KEYS: Mapping[str, tuple[str, ...]] = {
     "n_samples": ("xor", "moons"),
     "noise": ("xor", "moons"),
 }
-
-
-class ConfigError(ValueError):
-    """A configuration value is invalid; the message names every offending key."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
 
 
 def _fmt(value: Any) -> str:
@@ -219,12 +213,10 @@ def name_problems(cfg: DictConfig | Any, study_name: str | None = None) -> list[
     """Why ``tracking.experiment``, ``tracking.run_name`` (and a sweep's study name) are unsafe.
 
     These names become MLflow names and paths: ``..`` segments, absolute paths and their
-    percent-encoded forms are refused (:func:`nnexp.tracking.store.check_safe_name`) for single
+    percent-encoded forms are refused (:func:`nnexp.filesystem.check_safe_name`) for single
     runs and sweeps alike, before anything is written (``nnexp-train`` calls :func:`check_names`
     after :func:`validate`; the sweeper once for the sweep, with its study name).
     """
-    from nnexp.tracking.store import UnsafeName, check_safe_name
-
     names = [("tracking.experiment", OmegaConf.select(cfg, "tracking.experiment", default=None))]
     run_name = OmegaConf.select(cfg, "tracking.run_name", default=None)
     if run_name:

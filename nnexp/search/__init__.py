@@ -1,23 +1,26 @@
 """Hyperparameter search: the Optuna sweeper behind ``nnexp-train -m hparams_search=...``.
 
-The front page: ``nnexp.cli``, ``nnexp.repro`` and the Hydra plugin
-(``hydra_plugins.nnexp_sweeper``) import from here, never from the modules. Names are loaded
-on first use, so importing the package (Hydra scans plugins on every start) stays cheap.
+The front page: the names most callers need (``run_sweep``, ``best_trial``, ``Worker``, ...; see
+``_EXPORTS``), loaded on first use, so importing the package (Hydra scans plugins on every
+start) stays cheap. Callers that need one module's details (``nnexp.repro``, the Hydra plugin
+``hydra_plugins.nnexp_sweeper``) import that module.
 
 Modules, one concept each (see docs/ARCHITECTURE.md):
 
 * sweeper phases: ``sweep`` (``run_sweep``, exit codes), ``prepare`` (with ``precheck``: data
   and metric before any trial), ``launch``, ``respawn`` (dead workers replaced), ``finish``;
   ``failures`` (``max_failures``);
-* settings and space: ``settings``, ``objective`` (metric and direction that follow the task),
-  ``samplers``, ``pruners``, ``grammar``, ``space``, ``compose``;
-* storage: ``storage`` (URLs, studies, count lock), ``journal``, ``health`` (probe, reconnect);
-* workers: ``job`` (Hydra entry), ``worker`` (the loop), ``trial``, ``tell``, ``stale``
-  (reaping, retries), ``context``;
+* settings and space: ``settings``, ``objective`` (metric and direction that follow the task
+  unless set), ``samplers``, ``pruners``, ``grammar``, ``space``, ``compose``;
+* storage: ``storage`` (URLs, studies, count lock), ``storage_errors`` (a storage that cannot
+  work, said before any trial), ``journal``, ``health`` (probe, reconnect);
+* workers: ``task`` (what a trial runs: ``nnexp-train`` or any Hydra app's task function),
+  ``job`` (Hydra entry), ``worker`` (the loop), ``trial``, ``session`` (``nnexp.report`` inside
+  an app's trial), ``tell``, ``stale`` (reaping, retries), ``watchdog`` (a worker whose sweeper
+  died exits), ``context``;
 * results: ``results`` (best trial, results file), ``report`` (lines, descriptions),
   ``status`` (status lines with an ETA),
   ``plots``, ``runs`` (MLflow parent/child runs via ``nnexp.tracking.sweep_runs``);
-* the objective: ``objective`` (metric and direction follow the task unless set);
 * a best you can trust: ``winner`` (the selected trial's test score), ``ledger`` (epochs run
   against the budget: compute saved by pruning), ``warmstart`` (seed a study with an earlier
   one's best trials), ``confirm`` (the top trials re-trained with new seeds, run through the

@@ -13,7 +13,8 @@ from typing import Any
 
 import optuna
 
-from nnexp.search.samplers import SweepSettingError, _check_kwargs, split_spec
+from nnexp.errors import SweepSettingError
+from nnexp.search.samplers import _check_kwargs, split_spec
 
 PRUNERS: dict[str, Callable[..., optuna.pruners.BasePruner]] = {
     "median": optuna.pruners.MedianPruner,

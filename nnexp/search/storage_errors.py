@@ -1,7 +1,7 @@
 """Clear errors for an Optuna storage that cannot work, found before any trial or file exists.
 
 :func:`check_storage` runs once, right after ``hydra.sweeper.storage`` is resolved, and raises
-:class:`~nnexp.search.samplers.SweepSettingError` (exit 2, "invalid sweep: ...") saying what is
+:class:`~nnexp.errors.SweepSettingError` (exit 2, "invalid sweep: ...") saying what is
 wrong and how to fix it, instead of the raw traceback the first database call would give:
 
 * an unknown URL scheme (``notascheme://x``): the schemes that work;
@@ -26,7 +26,7 @@ import re
 import socket
 from pathlib import Path
 
-from nnexp.search.samplers import SweepSettingError
+from nnexp.errors import SweepSettingError
 from nnexp.search.storage import local_file
 from nnexp.tracking.masking import mask_secrets
 

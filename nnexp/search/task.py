@@ -236,8 +236,8 @@ def settle_app_objective(s: dict[str, Any]) -> None:
 
 def check_app_names(study_name: str) -> None:
     """The study name becomes MLflow names and paths: refuse traversal (exit 2)."""
-    from nnexp.errors import SweepSettingError
-    from nnexp.tracking.store import UnsafeName, check_safe_name
+    from nnexp.errors import SweepSettingError, UnsafeName
+    from nnexp.filesystem import check_safe_name
 
     try:
         check_safe_name(study_name, "hydra.sweeper.study_name")

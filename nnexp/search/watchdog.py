@@ -7,7 +7,7 @@ and, idle in loky's task loop, would live on for ever (and, holding its pipe ope
 worker job therefore starts, once per process, a daemon thread that checks every
 :data:`POLL_SECONDS` whether its parent is still the sweeper, and ends the process when not
 (its running trial is then FAIL for the next sweep's reaper and its MLflow run KILLED for the
-next command, see ``nnexp.search.reaping`` and ``nnexp.tracking.liveness``). Workers whose
+next command, see ``nnexp.search.stale`` and ``nnexp.tracking.liveness``). Workers whose
 parent is not the sweeper (submitit, a cluster) and jobs run inside the sweeper are left alone.
 """
 

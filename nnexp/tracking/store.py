@@ -25,9 +25,6 @@ DB_NAME = "mlflow.db"
 ARTIFACTS_DIR = "artifacts"
 
 
-_ENCODED_DOT = ("%2e", "%2f", "%5c")
-
-
 class _NoFullDiskTracebacks(logging.Filter):
     """MLflow's SQL store logs every database error with its traceback, then raises it. A full
     disk is said once, by the command (:func:`nnexp.filesystem.disk_full`): drop those records."""
@@ -42,29 +39,6 @@ class _NoFullDiskTracebacks(logging.Filter):
 #: MLflow's logger that writes the traceback of each SQL error (set once, in every process that
 #: imports this module: the sweeper, its workers, the tracking process).
 logging.getLogger("mlflow.store.db.utils").addFilter(_NoFullDiskTracebacks())
-
-
-def check_safe_name(value: str, what: str) -> str:
-    """Return ``value`` unless it could walk out of a directory: ``..`` segments, absolute
-    paths, backslashes, NUL, or their percent-encoded forms (``%2e%2e``); else raise
-    :class:`UnsafeName` naming ``what``. Called before anything is written."""
-    text = str(value)
-    lowered = text.lower()
-    decoded = urllib.parse.unquote(urllib.parse.unquote(text))
-    problems = (
-        not text.strip(),
-        "\x00" in decoded,
-        "\\" in decoded,
-        decoded.startswith(("/", "~")),
-        any(part == ".." for part in decoded.split("/")),
-        any(code in lowered for code in _ENCODED_DOT),
-    )
-    if any(problems):
-        raise UnsafeName(
-            f"{what} {text!r} is not a safe name: no empty names, '..' segments, absolute "
-            "paths, backslashes or percent-encoded dots/slashes"
-        )
-    return text
 
 
 def default_tracking_uri(base_dir: str | os.PathLike[str]) -> str:

@@ -7,9 +7,10 @@ from pathlib import Path
 import optuna
 import pytest
 
+from nnexp.errors import UnsafeName
+from nnexp.filesystem import check_safe_name
 from nnexp.search.stale import counted_trials
 from nnexp.search.storage import open_storage
-from nnexp.tracking.store import UnsafeName, check_safe_name
 
 
 def _journal_with_trials(path: Path, n: int) -> None:

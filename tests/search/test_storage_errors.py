@@ -11,7 +11,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from nnexp.search.samplers import SweepSettingError
+from nnexp.errors import SweepSettingError
 from nnexp.search.storage import open_storage
 from nnexp.search.storage_errors import check_journal
 
