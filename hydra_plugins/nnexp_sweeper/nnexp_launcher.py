@@ -97,7 +97,7 @@ class TaskError(Exception):
     remote_traceback: str = ""
 
 
-def execute_job_in_process(*args: Any) -> JobReturn:
+def execute_job_in_worker(*args: Any) -> JobReturn:
     """:func:`execute_job` in a worker process, its JobReturn made fit to send back: a task's
     exception that would not unpickle becomes a :class:`TaskError`, so the job still reads
     FAILED instead of breaking the executor (which the launcher takes for a dead process)."""
@@ -189,7 +189,7 @@ class NnexpLauncher(Launcher):
                     pos, (idx, overrides) = pending.pop(0)
                     executor = ProcessPoolExecutor(max_workers=1)
                     future = executor.submit(
-                        execute_job_in_process,
+                        execute_job_in_worker,
                         idx,
                         overrides,
                         self.hydra_context,
