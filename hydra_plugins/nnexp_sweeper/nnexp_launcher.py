@@ -14,6 +14,11 @@ worker death (the nnexp sweeper: ``nnexp.search.respawn``) sees it once every jo
 A caller that sets :attr:`NnexpLauncher.on_death` hears of each death at once instead, and may
 ask for replacement jobs (the sweeper does while trials remain).
 
+A task function's exception comes back as the job's ``FAILED`` status, as in-process; one that
+would not unpickle in the launching process (an exception class whose ``__init__`` takes other
+arguments than its ``args``) comes back as a :class:`TaskError` naming it, where loky would
+report a broken pool (which reads as a dead worker).
+
 ``n_jobs=1`` runs the jobs one after another in the launching process, as joblib does (no
 process to start; what ``nnexp-train -m`` with one worker uses). ``n_jobs<=0`` counts from the
 CPUs as in joblib (-1: all CPUs). The structure follows ``hydra_plugins.hydra_joblib_launcher``.
@@ -21,6 +26,8 @@ CPUs as in joblib (-1: all CPUs). The structure follows ``hydra_plugins.hydra_jo
 
 import logging
 import os
+import pickle
+import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +36,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.singleton import Singleton
-from hydra.core.utils import JobReturn, configure_log, filter_overrides, run_job, setup_globals
+from hydra.core.utils import JobReturn, JobStatus, configure_log, filter_overrides, run_job, setup_globals
 from hydra.plugins.launcher import Launcher
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, open_dict
@@ -81,6 +88,31 @@ def execute_job(
         job_dir_key="hydra.sweep.dir",
         job_subdir_key="hydra.sweep.subdir",
     )
+
+
+class TaskError(Exception):
+    """A task function's exception that could not travel back from its job's process: its type
+    and text (the message), and its traceback as text (:attr:`remote_traceback`)."""
+
+    remote_traceback: str = ""
+
+
+def execute_job_in_worker(*args: Any) -> JobReturn:
+    """:func:`execute_job` in a worker process, its JobReturn made fit to send back: a task's
+    exception that would not unpickle becomes a :class:`TaskError`, so the job still reads
+    FAILED instead of breaking the executor (which the launcher takes for a dead process)."""
+    from joblib.externals.loky.backend.reduction import dumps
+
+    ret = execute_job(*args)
+    exc = ret._return_value
+    if ret.status is JobStatus.FAILED and isinstance(exc, BaseException):
+        try:
+            pickle.loads(dumps(exc))
+        except Exception:  # noqa: BLE001 - any failure to rebuild it there
+            err = TaskError(f"{type(exc).__module__}.{type(exc).__qualname__}: {exc}")
+            err.remote_traceback = "".join(traceback.format_exception(exc))
+            ret._return_value = err
+    return ret
 
 
 class NnexpLauncher(Launcher):
@@ -157,7 +189,7 @@ class NnexpLauncher(Launcher):
                     pos, (idx, overrides) = pending.pop(0)
                     executor = ProcessPoolExecutor(max_workers=1)
                     future = executor.submit(
-                        execute_job,
+                        execute_job_in_worker,
                         idx,
                         overrides,
                         self.hydra_context,
