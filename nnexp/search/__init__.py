@@ -1,31 +1,36 @@
-"""Hyperparameter search: the Optuna sweeper behind ``nnexp-train -m hparams_search=...``.
+"""Hyperparameter search for any Hydra app: the sweeper behind ``override hydra/sweeper: nnexp``.
 
-The front page: the names most callers need (``run_sweep``, ``best_trial``, ``Worker``, ...; see
-``_EXPORTS``), loaded on first use, so importing the package (Hydra scans plugins on every
-start) stays cheap. Callers that need one module's details (``nnexp.repro``, the Hydra plugin
-``hydra_plugins.nnexp_sweeper``) import that module.
+``nnexp-train -m hparams_search=...`` is its first client; any ``@hydra.main`` task function is
+another (it calls :func:`nnexp.report` each epoch and returns its objective). This page is the
+front: the names most callers need (``_EXPORTS``), loaded on first use so that Hydra's plugin
+scan stays cheap; callers needing one module's details import that module.
 
-Modules, one concept each (see docs/ARCHITECTURE.md):
+The lifecycle, in the order it runs, and the module holding each step:
 
-* sweeper phases: ``sweep`` (``run_sweep``, exit codes), ``prepare`` (with ``precheck``: data
-  and metric before any trial), ``launch``, ``respawn`` (dead workers replaced), ``finish``;
-  ``failures`` (``max_failures``);
-* settings and space: ``settings``, ``objective`` (metric and direction that follow the task
-  unless set), ``samplers``, ``pruners``, ``grammar``, ``space``, ``compose``;
-* storage: ``storage`` (URLs, studies, count lock), ``storage_errors`` (a storage that cannot
-  work, said before any trial), ``journal``, ``health`` (probe, reconnect);
-* workers: ``task`` (what a trial runs: ``nnexp-train`` or any Hydra app's task function),
-  ``job`` (Hydra entry), ``worker`` (the loop), ``trial``, ``session`` (``nnexp.report`` inside
-  an app's trial), ``tell``, ``stale`` (reaping, retries), ``watchdog`` (a worker whose sweeper
-  died exits), ``context``;
-* results: ``results`` (best trial, results file), ``report`` (lines, descriptions),
-  ``status`` (status lines with an ETA),
-  ``plots``, ``runs`` (MLflow parent/child runs via ``nnexp.tracking.sweep_runs``);
-* a best you can trust: ``winner`` (the selected trial's test score), ``ledger`` (epochs run
-  against the budget: compute saved by pruning), ``warmstart`` (seed a study with an earlier
-  one's best trials), ``confirm`` (the top trials re-trained with new seeds, run through the
-  launcher as a second study) and ``confirmed`` (their means; the confirmed choice).
-  ``nnexp audit`` (``nnexp.repro.audit``) checks the pruning afterwards.
+0. ``sweep``: :func:`run_sweep` runs the phases below and gives the exit code when one fails;
+1. **prepare** (sweeper process), ``prepare``: the settings (``settings``; ``failures`` for
+   ``max_failures``; ``samplers`` and ``pruners`` built from them), the search space (``grammar``, ``space``), the task (``task``: nnexp's
+   trainer, whose objective follows the data (``objective``) and whose data and metric are
+   checked before any trial (``precheck``), or an app's task function), the storage and study
+   (``storage``, ``storage_errors``, ``journal``), a warm start (``warmstart``), the MLflow
+   parent run (``runs``), reaping, and the workers' context file (``context``);
+2. **launch**, ``launch`` and ``respawn``: ``min(n_jobs, trials left)`` long-lived worker jobs
+   through Hydra's launcher, each a :class:`~nnexp.search.task.WorkerTask` -> ``job`` ->
+   :class:`~nnexp.search.worker.Worker`; a dead worker is replaced while trials remain;
+3. **ask** (``worker``): under the count lock, reap, count, ``study.ask`` (retries first), the
+   search-space hook, the owner recorded;
+4. **run and report**: ``compose`` (the trial's config), ``task`` (the trial's child run, the
+   task function called), ``session`` (:func:`nnexp.report`: metrics to the run, the metric to
+   the pruner, the heartbeat), ``trial`` (nnexp's epoch callback: the same call);
+5. **tell** (``worker``, ``tell``): COMPLETE with the objective(s), PRUNED, or FAIL with its
+   reason; a lost service waits (``health``);
+6. **reap** (``stale``): trials of dead or silent workers FAIL (retried under ``max_retries``),
+   by the liveness rule runs follow; a worker whose sweeper died exits (``watchdog``);
+7. **confirm** (``confirm``: the phase; ``confirmed``: means and the choice): the top trials
+   re-trained with new seeds as a second study;
+8. **finish** (``finish``): ``results`` (best trial or Pareto front, results file), ``report``
+   and ``status`` (lines), ``plots``, ``winner`` (the winner's test score), ``ledger`` (compute
+   saved by pruning). ``nnexp audit`` (``nnexp.repro.audit``) checks the pruning afterwards.
 """
 
 from __future__ import annotations
