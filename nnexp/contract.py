@@ -114,7 +114,7 @@ PID_START_TAG = "nnexp.pid_start"
 PID_NS_TAG = "nnexp.pid_ns"
 KILLED_REASON_TAG = "nnexp.killed_reason"
 #: A trial run whose trial is not in the study any more (cut with a damaged journal, see
-#: ``nnexp.search.storage_errors.journal_damage``): the value says so, and the run is FAILED.
+#: ``nnexp.search.storage.journal_damage``): the value says so, and the run is FAILED.
 DROPPED_TAG = "nnexp.dropped"
 DROPPED_NOTE = "trial dropped with the damaged journal"
 WORKER_PID_TAG = "nnexp.worker_pid"

@@ -16,7 +16,7 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
-from nnexp.search.confirmed import CONFIRM_DEFAULT
+from nnexp.search.confirmation import CONFIRM_DEFAULT
 from nnexp.search.job import SWEEPER_TARGET
 from nnexp.search.status import STATUS_EVERY, STATUS_SECONDS
 
@@ -74,7 +74,7 @@ class NnexpSweeperConf:
     max_failures: Optional[int] = None
     #: after the search, re-train the top_k best trials with `seeds` new seeds each and choose
     #: the best mean: {top_k: K, seeds: S}; top_k 0 (the default) turns it off; see
-    #: nnexp.search.confirm
+    #: nnexp.search.confirmation
     confirm: Any = field(default_factory=lambda: dict(CONFIRM_DEFAULT))
     #: the search space: config key -> Hydra override expression (see nnexp.search.grammar)
     params: Optional[Dict[str, Any]] = None

@@ -1,7 +1,7 @@
 """``nnexp reproduce --seeds N``: one trial (or run) re-trained with N new seeds, mean ± std.
 
 The same confirmation a sweep runs for its top trials (``hydra.sweeper.confirm``,
-:mod:`nnexp.search.confirm`), for one trial, from its recorded config: seeds ``trainer.seed``
+:mod:`nnexp.search.confirmation`), for one trial, from its recorded config: seeds ``trainer.seed``
 + 1 .. + N, each a run under the sweep's parent run (``nnexp.role=confirmation``, tagged with
 the trial and run it confirms and its seed). The mean leaves the original run out (it was
 selected for being high: the winner's curse).
@@ -26,8 +26,7 @@ from nnexp.contract import (
     STUDY_TAG,
 )
 from nnexp.repro.reproduce import Target, load_data, prepare_config
-from nnexp.search.confirm import new_seeds
-from nnexp.search.confirmed import ConfirmedTrial, seed_overrides
+from nnexp.search.confirmation import ConfirmedTrial, new_seeds, seed_overrides
 from nnexp.search.winner import HEADLINE
 from nnexp.tracking.run_names import confirmation_label
 

@@ -57,7 +57,7 @@ def open_existing(url: str) -> BaseStorage:
             f"no Optuna storage at {mask_secrets(url)}: run a sweep here first "
             "(nnexp-train -m hparams_search=digits, or scripts/sweep.sh) or pass --storage URL"
         )
-    from nnexp.search.storage_errors import check_storage
+    from nnexp.search.storage import check_storage
 
     try:
         check_storage(url)  # damaged journal, unknown scheme, missing driver: say so

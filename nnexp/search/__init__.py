@@ -12,7 +12,7 @@ The lifecycle, in the order it runs, and the module holding each step:
    ``max_failures``; ``samplers`` and ``pruners`` built from them), the search space (``grammar``, ``space``), the task (``task``: nnexp's
    trainer, whose objective follows the data (``objective``) and whose data and metric are
    checked before any trial (``precheck``), or an app's task function), the storage and study
-   (``storage``, ``storage_errors``, ``journal``), a warm start (``warmstart``), the MLflow
+   (``storage``: URLs, studies, the count lock, checks before any trial; ``journal``), a warm start (``warmstart``), the MLflow
    parent run (``runs``), reaping, and the workers' context file (``context``);
 2. **launch**, ``launch`` and ``respawn``: ``min(n_jobs, trials left)`` long-lived worker jobs
    through Hydra's launcher, each a :class:`~nnexp.search.task.WorkerTask` -> ``job`` ->
@@ -26,9 +26,9 @@ The lifecycle, in the order it runs, and the module holding each step:
    reason; a lost service waits (``health``);
 6. **reap** (``stale``): trials of dead or silent workers FAIL (retried under ``max_retries``),
    by the liveness rule runs follow; a worker whose sweeper died exits (``watchdog``);
-7. **confirm** (``confirm``: the phase; ``confirmed``: means and the choice): the top trials
+7. **confirm** (``confirmation``: the phase, the means and the choice): the top trials
    re-trained with new seeds as a second study;
-8. **finish** (``finish``): ``results`` (best trial or Pareto front, results file), ``report``
+8. **finish** (``finish``): ``results`` (best trial or Pareto front, results file), ``lines``
    and ``status`` (lines), ``plots``, ``winner`` (the winner's test score), ``ledger`` (compute
    saved by pruning). ``nnexp audit`` (``nnexp.repro.audit``) checks the pruning afterwards.
 """
@@ -54,7 +54,7 @@ _EXPORTS = {
     "best_trial": "results",
     "study_best": "results",
     "state_counts": "results",
-    "confirmed_trial": "confirmed",
+    "confirmed_trial": "confirmation",
     "check_settings": "settings",
     "default_study_name": "settings",
     "make_sampler": "samplers",
@@ -73,7 +73,7 @@ _EXPORTS = {
     "counted_trials": "stale",
     "remaining_trials": "stale",
     "reap_stale_trials": "stale",
-    "trial_line": "report",
+    "trial_line": "lines",
 }
 
 __all__ = sorted(_EXPORTS)

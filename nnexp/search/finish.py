@@ -31,8 +31,8 @@ from nnexp.contract import (
     TRIAL_DIR_ATTR,
 )
 from nnexp.search.context import SweepContext
+from nnexp.search.lines import describe
 from nnexp.search.plots import study_plots
-from nnexp.search.report import describe
 from nnexp.search.results import (
     SweepSummary,
     _plain,
@@ -67,7 +67,7 @@ def finish(
 ) -> SweepSummary:
     """Results files, parent run summary, best trial's plots and servable model.
 
-    With a ``confirmation`` (:class:`nnexp.search.confirmed.Confirmation`) that chose a
+    With a ``confirmation`` (:class:`nnexp.search.confirmation.Confirmation`) that chose a
     trial, that trial is the sweep's best (its config, its servable model)."""
     sweep_dir, launch_cwd = Path(ctx.sweep_dir), Path(ctx.launch_cwd)
     best = study_best(study)

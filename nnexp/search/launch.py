@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nnexp.errors import SweepStopped
+from nnexp.search.lines import print_line
 from nnexp.search.prepare import Prepared
-from nnexp.search.report import print_line
 from nnexp.search.stale import counted_trials
 
 

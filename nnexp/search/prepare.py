@@ -46,13 +46,13 @@ from nnexp.search.stale import (
 )
 from nnexp.search.status import STATUS_EVERY, STATUS_SECONDS
 from nnexp.search.storage import (
+    check_storage,
     count_lock,
     create_or_load_study,
     local_file,
     resolve_storage_url,
     storage_for_context,
 )
-from nnexp.search.storage_errors import check_storage
 from nnexp.search.task import (
     HydraApp,
     NnexpTrainer,
@@ -275,7 +275,7 @@ def settle_trainer(
 def check_confirm(s: Mapping[str, Any], task_kind: str) -> str:
     """The confirmation's seed key (exit 2 when an app confirming trials names none, or when
     a multi-objective study asks for confirmation: it has no single best to confirm)."""
-    from nnexp.search.confirm import confirm_seed_key, parse_confirm
+    from nnexp.search.confirmation import confirm_seed_key, parse_confirm
 
     top_k, _ = parse_confirm(s.get("confirm"))
     if top_k == 0:  # no confirmation: the key is never used

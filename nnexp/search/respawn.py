@@ -35,8 +35,8 @@ from typing import Any
 
 from nnexp.errors import SweepFailed
 from nnexp.search.launch import Launched, launch_workers
+from nnexp.search.lines import print_line
 from nnexp.search.prepare import Prepared
-from nnexp.search.report import print_line
 from nnexp.search.stale import remaining_trials
 
 #: (module, class) of the errors a launcher raises when one of its worker processes died

@@ -50,7 +50,7 @@ class SweepSummary:
     best_test: dict[str, float] = field(default_factory=dict)
     #: epochs run against the budget (:mod:`nnexp.search.ledger`)
     ledger: Any = None
-    #: the top trials re-trained with new seeds (:class:`nnexp.search.confirmed.Confirmation`)
+    #: the top trials re-trained with new seeds (:class:`nnexp.search.confirmation.Confirmation`)
     confirmation: Any = None
     #: the objective's metric name
     metric: str = ""
@@ -123,7 +123,7 @@ def write_results(
     pruning ledger's section (trials that record an epoch budget)."""
     from omegaconf import OmegaConf
 
-    from nnexp.search.report import vs_baseline
+    from nnexp.search.lines import vs_baseline
 
     trials = study.get_trials(deepcopy=False)
     counts = state_counts(trials)
@@ -210,7 +210,7 @@ def trust_results(
 def trust_lines(summary: SweepSummary) -> list[str]:
     """The winner's test score and the pruning ledger, as printed after the best trial."""
     from nnexp.search.ledger import ledger_line
-    from nnexp.search.report import vs_baseline
+    from nnexp.search.lines import vs_baseline
     from nnexp.search.winner import score_line
 
     lines = [score_line(summary.best_number, summary.best_test, vs_baseline(summary.best_test_metrics))]

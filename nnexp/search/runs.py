@@ -113,7 +113,7 @@ class SweepRuns:
 
     def warn_lost_runs(self, study: Any, lost_parent: str, new_parent: str) -> None:
         """Say that the study's earlier MLflow runs are gone, and what that means."""
-        from nnexp.search.report import print_line
+        from nnexp.search.lines import print_line
         from nnexp.tracking.masking import mask_secrets
 
         n = sum(1 for t in study.get_trials(deepcopy=False) if t.state.is_finished())

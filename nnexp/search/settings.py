@@ -85,8 +85,8 @@ def check_settings(s: Mapping[str, Any]) -> None:
 
 def check_trust_settings(s: Mapping[str, Any]) -> None:
     """``warm_start``: a study name or ``{study, storage, top}`` (see nnexp.search.warmstart);
-    ``confirm``: ``{top_k, seeds}``, non-negative integers (see nnexp.search.confirm)."""
-    from nnexp.search.confirm import parse_confirm
+    ``confirm``: ``{top_k, seeds}``, non-negative integers (see nnexp.search.confirmation)."""
+    from nnexp.search.confirmation import parse_confirm
     from nnexp.search.warmstart import parse_warm_start
 
     parse_warm_start(s.get("warm_start"))

@@ -103,7 +103,7 @@ def status_line(
     deadline: float | None = None,
 ) -> str:
     """The status line for the study's ``trials`` (see the module doc)."""
-    from nnexp.search.report import format_number
+    from nnexp.search.lines import format_number
     from nnexp.search.results import best_trial, state_counts
 
     done = _done(trials)
@@ -193,7 +193,7 @@ class StatusTicker:
 
     def tick(self, now: float) -> str | None:
         """Print (and return) a status line when one is due at ``now``."""
-        from nnexp.search.report import print_line
+        from nnexp.search.lines import print_line
 
         if now - self.last < self.seconds:
             return None

@@ -4,7 +4,7 @@
    stale trials, the context file (bad input fails here, before any trial);
 2. :mod:`~nnexp.search.launch`: ``min(n_jobs, trials left)`` worker jobs pull trials until the
    study holds ``n_trials``; a worker process that dies is replaced (:mod:`~nnexp.search.respawn`);
-3. :mod:`~nnexp.search.confirm` (``hydra.sweeper.confirm``): the top trials re-trained with new
+3. :mod:`~nnexp.search.confirmation` (``hydra.sweeper.confirm``): the top trials re-trained with new
    seeds through the same launcher; the best mean is the sweep's choice;
 4. :mod:`~nnexp.search.finish`: ``optimization_results.yaml`` + ``best_config.yaml`` in the sweep
    directory, the parent run's summary and plots, the best trial's servable model.
@@ -22,12 +22,11 @@ from omegaconf import DictConfig
 
 from nnexp.errors import EXIT_INVALID, EXIT_UNREACHABLE, DiskFull, SweepFailed, exit_code, fail
 from nnexp.filesystem import disk_full
-from nnexp.search.confirm import run_confirmation
+from nnexp.search.confirmation import run_confirmation
 from nnexp.search.failures import too_many_failures
 from nnexp.search.finish import finish
 from nnexp.search.launch import Launched, check_stopped
-from nnexp.search.prepare import masked, prepare, task_config
-from nnexp.search.report import (
+from nnexp.search.lines import (
     best_lines,
     done_line,
     print_line,
@@ -35,6 +34,7 @@ from nnexp.search.report import (
     start_line,
     workers_line,
 )
+from nnexp.search.prepare import masked, prepare, task_config
 from nnexp.search.respawn import launch_until_done
 from nnexp.search.results import SweepSummary, trust_lines
 from nnexp.search.stale import remaining_trials

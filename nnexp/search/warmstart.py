@@ -121,8 +121,7 @@ def plan_warm_start(
     import optuna
 
     from nnexp.search.results import ranked_trials
-    from nnexp.search.storage import open_storage, resolve_storage_url
-    from nnexp.search.storage_errors import check_storage
+    from nnexp.search.storage import check_storage, open_storage, resolve_storage_url
     from nnexp.tracking.masking import mask_secrets
 
     url = resolve_storage_url(spec.storage, launch_cwd) if spec.storage else storage_url

@@ -59,12 +59,12 @@ from nnexp.contract import (
 from nnexp.errors import SweepAborted
 from nnexp.nn.callbacks import StopReason
 from nnexp.search.compose import TrialComposer
-from nnexp.search.confirmed import CONFIRM_MODE_KEY, confirmation_of, confirmation_tags, seed_overrides
+from nnexp.search.confirmation import CONFIRM_MODE_KEY, confirmation_of, confirmation_tags, seed_overrides
 from nnexp.search.context import SweepContext
 from nnexp.search.failures import too_many_failures
 from nnexp.search.health import RECONNECT_TIMEOUT, ServiceHealth, short_error
+from nnexp.search.lines import print_line, trial_line
 from nnexp.search.pruners import make_pruner
-from nnexp.search.report import print_line, trial_line
 from nnexp.search.results import best_trial
 from nnexp.search.runs import SweepRuns
 from nnexp.search.samplers import make_sampler
@@ -129,7 +129,7 @@ class Worker:
         self.identity = worker_identity(self.host, self.pid)
         self.ppid = os.getppid()
         self.in_sweeper = self.pid == ctx.sweeper_pid
-        self.confirming = bool(ctx.extra.get(CONFIRM_MODE_KEY))  # nnexp.search.confirm
+        self.confirming = bool(ctx.extra.get(CONFIRM_MODE_KEY))  # nnexp.search.confirmation
         self.confirm_tags: dict[str, Any] = {}
         self.metric_warned = False
         self.search_hook = load_search_hook(ctx.search_hook)

@@ -15,6 +15,20 @@ from hydra.test_utils.launcher_common_tests import IntegrationTestSuite, Launche
 
 from hydra_plugins.nnexp_sweeper.nnexp_launcher import NnexpLauncher
 
+
+@pytest.fixture(autouse=True)
+def hydra_version_base_unset():
+    """The suites assume Hydra's version base is unset (1.1 behaviour: jobs chdir into their
+    output dir), as in Hydra's own test runs. Importing ``nnexp.cli.train`` earlier in the same
+    pytest process (its ``@hydra.main(version_base="1.3")``) sets it globally: unset it here."""
+    from hydra.version import _UNSPECIFIED_, VersionBase
+
+    base = VersionBase.instance()  # a Singleton: VersionBase() would return this same one
+    before, base.version_base = base.version_base, _UNSPECIFIED_
+    yield
+    VersionBase.instance().version_base = before
+
+
 #: the launcher's two code paths, by test id: each job in a worker process of its own (slow:
 #: a process per job), and every job in this process
 PATHS = {"processes": 2, "in_process": 1}

@@ -30,7 +30,7 @@ from nnexp.contract import (
     STUDY_TAG,
     TEST_METRICS_ATTR,
 )
-from nnexp.search.confirmed import mean_std
+from nnexp.search.confirmation import mean_std
 
 pytestmark = pytest.mark.slow
 

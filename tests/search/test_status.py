@@ -13,14 +13,14 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
 from nnexp.errors import SweepSettingError
-from nnexp.search.objective import config_task, monitor_override, resolve_objective, settle_objective
-from nnexp.search.report import (
+from nnexp.search.lines import (
     LAUNCHER_LOGGERS,
     quiet_launchers,
     trial_line,
     vs_baseline,
     workers_line,
 )
+from nnexp.search.objective import config_task, monitor_override, resolve_objective, settle_objective
 from nnexp.search.settings import check_settings, normalized
 from nnexp.search.status import (
     StatusTicker,
@@ -195,7 +195,7 @@ def test_best_test_scores_reach_the_results_file_and_the_description(tmp_path):
     from omegaconf import OmegaConf
 
     from nnexp.contract import TEST_METRICS_ATTR
-    from nnexp.search.report import best_lines, describe
+    from nnexp.search.lines import best_lines, describe
     from nnexp.search.results import write_results
 
     study = optuna.create_study(direction="minimize")

@@ -31,8 +31,8 @@ from nnexp.contract import (
 from nnexp.nn import StopTraining
 from nnexp.search.context import SweepContext
 from nnexp.search.grammar import parse_search_space
+from nnexp.search.lines import trial_line
 from nnexp.search.pruners import make_pruner
-from nnexp.search.report import trial_line
 from nnexp.search.samplers import make_sampler
 from nnexp.search.stale import reap_stale_trials
 from nnexp.search.storage import create_or_load_study, resolve_storage_url

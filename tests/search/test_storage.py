@@ -1,5 +1,5 @@
 """A storage that cannot work ends in one clear message and exit 2 before any trial
-(nnexp.search.storage_errors), through the real ``nnexp-train -m``."""
+(nnexp.search.storage), through the real ``nnexp-train -m``."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ import optuna
 import pytest
 
 from nnexp.errors import SweepSettingError
-from nnexp.search.storage import open_storage
-from nnexp.search.storage_errors import check_journal
+from nnexp.search.storage import check_journal, open_storage
 
 NNEXP_TRAIN = Path(sys.executable).with_name("nnexp-train")
 

@@ -19,8 +19,16 @@ from nnexp.contract import (
     TEST_METRICS_ATTR,
 )
 from nnexp.errors import SweepSettingError, exit_code
-from nnexp.search.confirm import missing, new_seeds, parse_confirm
-from nnexp.search.confirmed import Confirmation, choose, confirmed_trial, group, mean_std
+from nnexp.search.confirmation import (
+    Confirmation,
+    choose,
+    confirmed_trial,
+    group,
+    mean_std,
+    missing,
+    new_seeds,
+    parse_confirm,
+)
 from nnexp.search.settings import normalized
 from nnexp.tracking.run_names import confirmation_label, trial_run_name
 
