@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional
 from hydra.core.config_store import ConfigStore
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from nnexp.search.confirmation import CONFIRM_DEFAULT
 from nnexp.search.job import SWEEPER_TARGET
@@ -95,6 +95,9 @@ class NnexpSweeperConf:
 
 ConfigStore.instance().store(group="hydra/sweeper", name="nnexp", node=NnexpSweeperConf, provider="nnexp")
 
+#: Hydra's default launcher; the sweeper replaces it with nnexp's (one process per worker)
+BASIC_LAUNCHER = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
+
 
 class NnexpSweeper(Sweeper):
     """Thin Hydra adapter; :func:`nnexp.search.run_sweep` does the work."""
@@ -124,6 +127,13 @@ class NnexpSweeper(Sweeper):
         self.hydra_context = hydra_context
         self.config = config
         self.task_function = task_function
+        if str(config.hydra.launcher.get("_target_")) == BASIC_LAUNCHER:
+            # Hydra's default launcher runs jobs one after another in this process: n_jobs
+            # workers would take turns. nnexp's runs each worker in its own process.
+            from hydra_plugins.nnexp_sweeper.nnexp_launcher import NnexpLauncherConf
+
+            with open_dict(config):
+                config.hydra.launcher = OmegaConf.structured(NnexpLauncherConf)
         # each launched job is a worker that runs trials of the app's task function
         self.launcher = Plugins.instance().instantiate_launcher(
             hydra_context=hydra_context, task_function=WorkerTask(task_function), config=config

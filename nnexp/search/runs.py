@@ -195,7 +195,7 @@ class SweepRuns:
         since_ms = int(time.time() * 1000)  # runs created from now on: of trials not seen here
         trials = study.get_trials(deepcopy=False)
         ends = {
-            t.number: sweep_runs.EndState(
+            t.number: sweep_runs.TrialEnd(
                 t.state.name,
                 pruned_at=t.user_attrs.get(PRUNED_AT_ATTR),
                 fail_reason=t.user_attrs.get(FAIL_REASON_ATTR) or t.user_attrs.get(PRUNE_REASON_ATTR),

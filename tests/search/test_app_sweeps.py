@@ -175,3 +175,72 @@ def test_an_apps_pruned_trials_are_pruned_and_audited(tmp_path):
     assert audit.returncode == 0, audit.stdout + audit.stderr
     reran = [s for s in audit.stdout.splitlines() if s.startswith("trial ") and "full budget" in s]
     assert len(reran) == min(2, len(pruned))
+
+
+def test_a_killed_worker_of_an_app_sweep_is_reaped_retried_and_replaced(tmp_path):
+    """Two workers; one worker process is SIGKILLed in the middle of a trial (by pid, the
+    other runs on): that trial FAILs naming the dead process, its params run again
+    (max_retries=1), its run is FAILED, and the study still gets exactly n_trials."""
+    import time
+
+    from nnexp.contract import PID_ATTR, RETRY_OF_ATTR
+    from tests.scale.scale_sweeps import kill_frozen
+
+    args = ["hydra.sweeper.n_jobs=2", "hydra.sweeper.n_trials=4", "hydra.sweeper.max_retries=1"]
+    args += ["epochs=30", "step_seconds=0.1"]
+    log = (tmp_path / "sweep.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, str(APP), "-m", *args],
+        cwd=tmp_path,
+        env=_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+    def running_in_a_worker() -> optuna.trial.FrozenTrial | None:
+        try:
+            trials = toy_study(tmp_path).get_trials(deepcopy=False)
+        except Exception:  # noqa: BLE001 - not created yet
+            return None
+        return next(
+            (
+                t
+                for t in trials
+                if t.state.name == "RUNNING"
+                and t.user_attrs.get(PID_ATTR) not in (None, proc.pid)
+                and len(t.intermediate_values) >= 2
+            ),
+            None,
+        )
+
+    killed = None
+    deadline = time.monotonic() + 120
+    try:
+        while killed is None and time.monotonic() < deadline and proc.poll() is None:
+            seen = running_in_a_worker()
+            if seen is None:
+                continue
+
+            def still(number: int = seen.number) -> bool:
+                now = running_in_a_worker()
+                return now is not None and now.number == number
+
+            if kill_frozen(seen.user_attrs[PID_ATTR], still):
+                killed = seen
+        assert killed is not None, (tmp_path / "sweep.log").read_text()
+        assert proc.wait(timeout=180) == 0, (tmp_path / "sweep.log").read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    trials = toy_study(tmp_path).trials
+    dead = trials[killed.number]
+    assert dead.state.name == "FAIL" and "died" in dead.user_attrs[FAIL_REASON_ATTR]
+    again = [t for t in trials if t.user_attrs.get(RETRY_OF_ATTR) == killed.number]
+    assert len(again) == 1 and again[0].params == killed.params and again[0].state.name == "COMPLETE"
+    assert sum(t.state.name in ("COMPLETE", "PRUNED") for t in trials) == 4
+    assert not [t for t in trials if t.state.name in ("RUNNING", "WAITING")]
+    _, children = toy_runs(tmp_path)
+    run = next(r for r in children if r.data.tags[TRIAL_TAG] == str(killed.number))
+    assert run.info.status == "FAILED" and "died" in run.data.tags.get("nnexp.fail_reason", "")
+    assert all(r.info.status != "RUNNING" for r in children)

@@ -1,6 +1,7 @@
 """A toy Hydra app for the sweeper's tests: a bowl with its minimum at x=1, y=-2."""
 
 import random
+import time
 
 import hydra
 from omegaconf import DictConfig
@@ -19,6 +20,7 @@ def main(cfg: DictConfig):
         raise RuntimeError(f"x={cfg.x} is above {cfg.fail_above}")
     loss = bowl(cfg)
     for step in range(1, int(cfg.epochs) + 1):
+        time.sleep(float(cfg.step_seconds))  # an epoch's work
         nnexp.report(step, loss=loss * (1 + 1 / step))
     nnexp.report_test(test_loss=loss + 0.5)
     if int(cfg.objectives) == 2:
