@@ -8,7 +8,7 @@ Select it in a config (``defaults: [override /hydra/sweeper: nnexp]``, as the
 :class:`NnexpSweeperConf` and ``nnexp.search.grammar`` for the search-space syntax.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
@@ -16,79 +16,16 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from nnexp.search.confirmation import CONFIRM_DEFAULT
 from nnexp.search.job import SWEEPER_TARGET
-from nnexp.search.status import STATUS_EVERY, STATUS_SECONDS
+from nnexp.search.settings import SweeperSettings
 
 
 @dataclass
-class NnexpSweeperConf:
-    """``hydra.sweeper`` settings of the nnexp sweeper."""
+class NnexpSweeperConf(SweeperSettings):
+    """``hydra.sweeper`` of the nnexp sweeper: the settings (declared once, in
+    :class:`nnexp.search.settings.SweeperSettings`) and the two keys Hydra and the workers need."""
 
     _target_: str = SWEEPER_TARGET  #: this class; worker jobs recognise themselves by it
-    #: finished trials (COMPLETE + PRUNED) the study should hold; FAIL trials don't count.
-    #: A resumed study stops there too
-    n_trials: int = 20
-    #: seconds after which no new trial starts (running trials finish); null: no limit
-    timeout: Optional[float] = None
-    #: parallel workers (also the launcher's n_jobs: nnexp's or joblib's)
-    n_jobs: int = 1
-    #: per-epoch record key to optimise and report for pruning (val_accuracy, val_loss, ...);
-    #: null (or auto): follow the task -- classification val_accuracy, regression val_loss
-    metric: Optional[str] = None
-    #: minimize | maximize; null (or auto): from the task, or from the metric's name (an app's
-    #: sweep: minimize)
-    direction: Optional[str] = None
-    #: a multi-objective study (apps whose task function returns a tuple): one direction per
-    #: objective, e.g. [minimize, maximize]; no pruning (Optuna prunes single objectives only)
-    directions: Optional[List[str]] = None
-    #: the Optuna study; the same name (and storage) resumes it. null: the hparams_search name
-    study_name: Optional[str] = None
-    #: Optuna storage URL; null: $NNEXP_OPTUNA_STORAGE, else the journal file
-    #: <launch dir>/mlruns/optuna/journal.log
-    storage: Optional[str] = None
-    #: tpe | random | cmaes | gp | qmc, or {name: ..., seed: ..., other sampler keywords}
-    sampler: Any = field(default_factory=lambda: {"name": "tpe", "seed": None})
-    #: median | hyperband | successive_halving | percentile | none, or {name: ..., keywords};
-    #: a config's mapping merges into this one, so switch pruners with pruner=<name> or a whole
-    #: mapping ('pruner={name: hyperband, min_resource: 2}'), not pruner.name=<name>
-    pruner: Any = field(default_factory=lambda: {"name": "median"})
-    #: a RUNNING trial without heartbeat for this many seconds is marked FAIL (dead worker)
-    stale_after: float = 300.0
-    #: seconds a worker waits (probing with exponential backoff) for a lost MLflow tracking
-    #: server or Optuna database before it stops with an error (the trial it was running fails)
-    reconnect_timeout: float = 60.0
-    #: a trial whose worker died (reaped) is run again with the same params up to this many
-    #: times; retried trials do not count towards n_trials
-    max_retries: int = 0
-    #: print a status line (trials by state, best so far, elapsed, ETA) every this many
-    #: finished trials ...
-    status_every: int = STATUS_EVERY
-    #: ... and after this many seconds without a trial finishing (long trials)
-    status_seconds: float = STATUS_SECONDS
-    #: enqueue the best configurations of an earlier study first: its name (same storage) or
-    #: {study: NAME, storage: URL, top: N} (top 5 by default); see nnexp.search.warmstart
-    warm_start: Any = None
-    #: stop the sweep (exit 1, with the last failure's reason) once this many of its trials
-    #: failed, in total; null: n_trials
-    max_failures: Optional[int] = None
-    #: after the search, re-train the top_k best trials with `seeds` new seeds each and choose
-    #: the best mean: {top_k: K, seeds: S}; top_k 0 (the default) turns it off; see
-    #: nnexp.search.confirmation
-    confirm: Any = field(default_factory=lambda: dict(CONFIRM_DEFAULT))
-    #: the search space: config key -> Hydra override expression (see nnexp.search.grammar)
-    params: Optional[Dict[str, Any]] = None
-    #: a function that adds conditional params to each trial, as package.module.function; it
-    #: is called as fn(cfg, trial) after each ask and may call trial.suggest_*; each param it
-    #: suggests becomes a key=value override of the trial (as Hydra's Optuna sweeper)
-    custom_search_space: Optional[str] = None
-    #: the config key holding a trial's epoch budget, for the pruning ledger (epochs saved by
-    #: pruning); null: trainer.epochs for nnexp's trainer, no ledger for an app
-    budget_key: Optional[str] = None
-    #: an app's MLflow tracking (apps without nnexp's `tracking` config node): enabled, uri
-    #: (null: $MLFLOW_TRACKING_URI, else <launch dir>/mlruns/mlflow.db), experiment (null: the
-    #: app's name), artifact_location, timeout -- the keys and defaults of nnexp's `tracking`
-    tracking: Optional[Dict[str, Any]] = None
     #: internal: set by the sweeper on its worker jobs
     worker_context: Optional[str] = None
 

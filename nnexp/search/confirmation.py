@@ -50,9 +50,6 @@ if TYPE_CHECKING:  # optuna and the phases are imported on use (see the module d
 CONFIRM_DEFAULT = {"top_k": 0, "seeds": 2, "seed_key": None}
 #: the config key nnexp's trainer seeds from (``hydra.sweeper.confirm.seed_key`` for an app)
 TRAINER_SEED_KEY = "trainer.seed"
-#: ``SweepContext.extra`` key telling a worker that it runs confirmations (enqueued trials
-#: only; each trains with its own seed).
-CONFIRM_MODE_KEY = "confirm"
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
@@ -341,7 +338,7 @@ def confirm_phase(p: Prepared, recompose: Callable[[list[str]], Any]) -> Prepare
     None when confirmation is off or nothing is there to confirm."""
     from optuna.trial import TrialState
 
-    from nnexp.search.failures import FAILED_BEFORE_KEY, MAX_FAILURES_KEY, failed
+    from nnexp.search.failures import failed
     from nnexp.search.lines import print_line
     from nnexp.search.prepare import open_study
     from nnexp.search.results import ranked_trials
@@ -365,7 +362,7 @@ def confirm_phase(p: Prepared, recompose: Callable[[list[str]], Any]) -> Prepare
         pruner={"name": "none"},
         max_retries=0,  # a failed confirmation is enqueued again by the next run
         deadline=None,
-        extra={**p.ctx.extra, CONFIRM_MODE_KEY: True},
+        confirming=True,
     )
     runs = SweepRuns(p.runs.tracking_uri, p.runs.experiment_id, name) if p.runs is not None else None
     cp = dataclasses.replace(p, study=study, ctx=ctx, runs=runs, reaped=[])
@@ -384,7 +381,7 @@ def confirm_phase(p: Prepared, recompose: Callable[[list[str]], Any]) -> Prepare
     done = counted_trials(now)
     ctx.n_trials, ctx.n_existing, cp.remaining = done + waiting, done, waiting
     ctx.n_jobs = max(1, min(p.ctx.n_jobs, waiting or 1))
-    ctx.extra.update({MAX_FAILURES_KEY: max(1, waiting), FAILED_BEFORE_KEY: len(failed(now))})
+    ctx.max_failures, ctx.failed_before = max(1, waiting), len(failed(now))
     cp.context_path = ctx.save(Path(ctx.sweep_dir) / CONFIRM_CONTEXT_FILE)
     print_line(
         f"[sweep] confirming the top {len(top)} trial(s) {[t.number for t in top]} with {seeds} new "

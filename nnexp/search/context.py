@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nnexp.search.settings import SweeperSettings
+
 
 @dataclass
 class SweepContext:
@@ -26,10 +28,10 @@ class SweepContext:
     space_json: str  #: :meth:`nnexp.search.space.SearchSpace.to_json`
     sampler: Any = None  #: ``hydra.sweeper.sampler`` as plain data
     pruner: Any = None
-    n_jobs: int = 1
+    n_jobs: int = SweeperSettings.n_jobs
     deadline: float | None = None  #: epoch seconds after which no trial starts (timeout)
-    stale_after: float = 300.0
-    max_retries: int = 0  #: re-enqueue a dead worker's trial this many times
+    stale_after: float = SweeperSettings.stale_after
+    max_retries: int = SweeperSettings.max_retries  #: re-enqueue a dead worker's trial this many times
     n_existing: int = 0  #: trials in the study when the sweep started (seeds workers apart)
     tracking_uri: str | None = None
     experiment_id: str | None = None
@@ -39,7 +41,13 @@ class SweepContext:
     sweeper_pid: int = field(default_factory=os.getpid)
     sweeper_host: str = ""
     started: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
+    reconnect_timeout: float = SweeperSettings.reconnect_timeout
+    status_every: int = SweeperSettings.status_every
+    status_seconds: float = SweeperSettings.status_seconds
+    #: stop once this many of this invocation's trials failed (nnexp.search.failures)
+    max_failures: int | None = None
+    failed_before: int = 0  #: FAIL trials the study held when this invocation started
+    confirming: bool = False  #: the confirmation phase: enqueued trials only, no pruner
     #: one direction per objective; more than one: a multi-objective study (no pruning)
     directions: list[str] = field(default_factory=list)
     #: ``nnexp`` (nnexp's trainer) or ``app`` (any Hydra task function: nnexp.search.task)

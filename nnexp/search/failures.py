@@ -21,10 +21,6 @@ from optuna.trial import FrozenTrial, TrialState
 
 from nnexp.contract import FAIL_REASON_ATTR
 
-#: ``SweepContext.extra`` keys
-MAX_FAILURES_KEY = "max_failures"
-FAILED_BEFORE_KEY = "failed_before"
-
 
 def max_failures(s: Mapping[str, Any]) -> int:
     """``hydra.sweeper.max_failures`` (checked by ``settings.check_max_failures``); null ->
@@ -47,13 +43,13 @@ def last_failure(trials: Sequence[FrozenTrial]) -> str:
     return f"trial {t.number}: {t.user_attrs.get(FAIL_REASON_ATTR, 'no reason recorded')}"
 
 
-def too_many_failures(trials: Sequence[FrozenTrial], extra: Mapping[str, Any]) -> str | None:
-    """Why the sweep must stop (its message), or None while fewer than ``max_failures`` of
-    this invocation's trials failed. ``extra``: the sweep context's ``extra``."""
-    bound = extra.get(MAX_FAILURES_KEY)
+def too_many_failures(trials: Sequence[FrozenTrial], bound: int | None, failed_before: int = 0) -> str | None:
+    """Why the sweep must stop (its message), or None while fewer than ``bound``
+    (``max_failures``) of this invocation's trials failed; ``failed_before``: the FAIL trials
+    the study held when it started (the sweep context records both)."""
     if bound is None:
         return None
-    n_failed = len(failed(trials)) - int(extra.get(FAILED_BEFORE_KEY, 0))
+    n_failed = len(failed(trials)) - int(failed_before)
     if n_failed < int(bound):
         return None
     return (

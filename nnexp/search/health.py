@@ -14,12 +14,12 @@ import time
 from collections.abc import Callable
 
 from nnexp.errors import ServiceUnreachable, StorageUnavailable
+from nnexp.search.settings import RECONNECT_TIMEOUT
 from nnexp.search.storage import _connect_timeout, local_file
 
 log = logging.getLogger(__name__)
 
 #: Default of ``hydra.sweeper.reconnect_timeout`` (seconds a worker waits for a lost service).
-RECONNECT_TIMEOUT = 60.0
 
 
 def short_error(exc: BaseException) -> str:

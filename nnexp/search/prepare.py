@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from nnexp.contract import CONTEXT_FILE, STUDY_APP, STUDY_SEARCH_SPACE
 from nnexp.errors import SweepSettingError
 from nnexp.search.context import SweepContext
-from nnexp.search.failures import FAILED_BEFORE_KEY, MAX_FAILURES_KEY, failed, max_failures
+from nnexp.search.failures import failed, max_failures
 from nnexp.search.grammar import parse_search_space
 from nnexp.search.objective import settle_objective
 from nnexp.search.precheck import load_base_data, precheck
@@ -44,7 +44,6 @@ from nnexp.search.stale import (
     remaining_trials,
     unclaimed_reason,
 )
-from nnexp.search.status import STATUS_EVERY, STATUS_SECONDS
 from nnexp.search.storage import (
     check_storage,
     count_lock,
@@ -349,19 +348,17 @@ def prepare(
         sweeper_pid=os.getpid(),
         sweeper_host=socket.gethostname(),
         started=started,
-        extra={
-            "reconnect_timeout": float(s["reconnect_timeout"]),
-            "status_every": int(s.get("status_every", STATUS_EVERY)),
-            "status_seconds": float(s.get("status_seconds", STATUS_SECONDS)),
-            MAX_FAILURES_KEY: max_failures(s),
-        },
+        reconnect_timeout=float(s["reconnect_timeout"]),
+        status_every=int(s["status_every"]),
+        status_seconds=float(s["status_seconds"]),
+        max_failures=max_failures(s),
     )
     prepared = Prepared(s, space, passthrough, study, storage_url, ctx, Path(), runs, 0, [], warm_lines)
     prepared.reaped = prepared.reap()
     mark_dead_runs_quietly(ctx.tracking_uri, prog="nnexp-train")  # killed single runs -> KILLED
     existing = study.get_trials(deepcopy=False)
     ctx.n_existing = counted_trials(existing)
-    ctx.extra[FAILED_BEFORE_KEY] = len(failed(existing))  # earlier runs' FAILs: not this one's
+    ctx.failed_before = len(failed(existing))  # earlier runs' FAILs: not this one's
     prepared.remaining = remaining_trials(existing, ctx.n_trials)
     ctx.n_jobs = max(1, min(int(s["n_jobs"]), prepared.remaining or 1))
     prepared.context_path = ctx.save(sweep_dir / CONTEXT_FILE)

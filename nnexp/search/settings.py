@@ -1,24 +1,110 @@
-"""``hydra.sweeper`` settings: defaults, range checks, names (before anything is created)."""
+"""``hydra.sweeper`` settings, declared once: names, types, defaults and their meaning
+(:class:`SweeperSettings`: the Hydra config node of the plugin, its constructor's keywords and
+the defaults the workers' context takes), then the checks that run before anything is created.
+
+Kept light to import (Hydra scans the plugin on every start): optuna loads on use.
+"""
+
+# OmegaConf reads the dataclass annotations at runtime: keep typing.Optional/Dict/List here.
+# ruff: noqa: UP006, UP035, UP045
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
 
 from omegaconf import DictConfig
 
 from nnexp.errors import SweepSettingError
-from nnexp.search.health import RECONNECT_TIMEOUT
+from nnexp.search.confirmation import CONFIRM_DEFAULT
 from nnexp.search.objective import is_auto
-from nnexp.search.pruners import make_pruner
-from nnexp.search.samplers import make_sampler
+
+#: default of ``hydra.sweeper.status_every`` (finished trials between status lines)
+STATUS_EVERY = 5
+#: default of ``hydra.sweeper.status_seconds`` (seconds without a finished trial)
+STATUS_SECONDS = 30.0
+#: default of ``hydra.sweeper.stale_after`` (seconds without a heartbeat: a dead worker)
+STALE_AFTER = 300.0
+#: default of ``hydra.sweeper.reconnect_timeout`` (seconds to wait for a lost service)
+RECONNECT_TIMEOUT = 60.0
+
+
+@dataclass
+class SweeperSettings:
+    """Every ``hydra.sweeper`` setting of the nnexp sweeper, with its default and meaning."""
+
+    #: finished trials (COMPLETE + PRUNED) the study should hold; FAIL trials don't count.
+    #: A resumed study stops there too
+    n_trials: int = 20
+    #: seconds after which no new trial starts (running trials finish); null: no limit
+    timeout: Optional[float] = None
+    #: parallel workers (also the launcher's n_jobs: nnexp's or joblib's)
+    n_jobs: int = 1
+    #: per-epoch record key to optimise and report for pruning (val_accuracy, val_loss, ...);
+    #: null (or auto): follow the task -- classification val_accuracy, regression val_loss
+    metric: Optional[str] = None
+    #: minimize | maximize; null (or auto): from the task, or from the metric's name (an app's
+    #: sweep: minimize)
+    direction: Optional[str] = None
+    #: a multi-objective study (apps whose task function returns a tuple): one direction per
+    #: objective, e.g. [minimize, maximize]; no pruning (Optuna prunes single objectives only)
+    directions: Optional[List[str]] = None
+    #: the Optuna study; the same name (and storage) resumes it. null: the hparams_search name
+    study_name: Optional[str] = None
+    #: Optuna storage URL; null: $NNEXP_OPTUNA_STORAGE, else the journal file
+    #: <launch dir>/mlruns/optuna/journal.log
+    storage: Optional[str] = None
+    #: tpe | random | cmaes | gp | qmc, or {name: ..., seed: ..., other sampler keywords}
+    sampler: Any = field(default_factory=lambda: {"name": "tpe", "seed": None})
+    #: median | hyperband | successive_halving | percentile | none, or {name: ..., keywords};
+    #: a config's mapping merges into this one, so switch pruners with pruner=<name> or a whole
+    #: mapping ('pruner={name: hyperband, min_resource: 2}'), not pruner.name=<name>
+    pruner: Any = field(default_factory=lambda: {"name": "median"})
+    #: a RUNNING trial without heartbeat for this many seconds is marked FAIL (dead worker)
+    stale_after: float = STALE_AFTER
+    #: seconds a worker waits (probing with exponential backoff) for a lost MLflow tracking
+    #: server or Optuna database before it stops with an error (the trial it was running fails)
+    reconnect_timeout: float = RECONNECT_TIMEOUT
+    #: a trial whose worker died (reaped) is run again with the same params up to this many
+    #: times; retried trials do not count towards n_trials
+    max_retries: int = 0
+    #: print a status line (trials by state, best so far, elapsed, ETA) every this many
+    #: finished trials ...
+    status_every: int = STATUS_EVERY
+    #: ... and after this many seconds without a trial finishing (long trials)
+    status_seconds: float = STATUS_SECONDS
+    #: enqueue the best configurations of an earlier study first: its name (same storage) or
+    #: {study: NAME, storage: URL, top: N} (top 5 by default); see nnexp.search.warmstart
+    warm_start: Any = None
+    #: stop the sweep (exit 1, with the last failure's reason) once this many of its trials
+    #: failed, in total; null: n_trials
+    max_failures: Optional[int] = None
+    #: after the search, re-train the top_k best trials with `seeds` new seeds each and choose
+    #: the best mean: {top_k: K, seeds: S}; top_k 0 (the default) turns it off; see
+    #: nnexp.search.confirmation
+    confirm: Any = field(default_factory=lambda: dict(CONFIRM_DEFAULT))
+    #: the search space: config key -> Hydra override expression (see nnexp.search.grammar)
+    params: Optional[Dict[str, Any]] = None
+    #: a function that adds conditional params to each trial, as package.module.function; it
+    #: is called as fn(cfg, trial) after each ask and may call trial.suggest_*; each param it
+    #: suggests becomes a key=value override of the trial (as Hydra's Optuna sweeper)
+    custom_search_space: Optional[str] = None
+    #: the config key holding a trial's epoch budget, for the pruning ledger (epochs saved by
+    #: pruning); null: trainer.epochs for nnexp's trainer, no ledger for an app
+    budget_key: Optional[str] = None
+    #: an app's MLflow tracking (apps without nnexp's `tracking` config node): enabled, uri
+    #: (null: $MLFLOW_TRACKING_URI, else <launch dir>/mlruns/mlflow.db), experiment (null: the
+    #: app's name), artifact_location, timeout -- the keys and defaults of nnexp's `tracking`
+    tracking: Optional[Dict[str, Any]] = None
 
 
 def normalized(settings: Mapping[str, Any]) -> dict[str, Any]:
     """A checked copy of the settings (direction lower-cased; metric and direction ``None`` when
     they follow the task, see :mod:`nnexp.search.objective`); sampler and pruner built once so
     a bad one fails here. Raises :class:`SweepSettingError` listing every problem."""
-    s = dict(settings)
+    s = {**dataclasses.asdict(SweeperSettings()), **settings}  # unset keys: the declared defaults
     for key in ("metric", "direction"):
         s[key] = None if is_auto(s.get(key)) else str(s[key]).strip()
     if s["direction"] is not None:
@@ -28,9 +114,11 @@ def normalized(settings: Mapping[str, Any]) -> dict[str, Any]:
         s["directions"] = [str(d).strip().lower() for d in directions]
         if s["direction"] is None:
             s["direction"] = s["directions"][0]
-    s.setdefault("reconnect_timeout", RECONNECT_TIMEOUT)
     check_settings(s)
     check_trust_settings(s)
+    from nnexp.search.pruners import make_pruner
+    from nnexp.search.samplers import make_sampler
+
     make_sampler(s.get("sampler"))
     make_pruner(s.get("pruner"))
     return s

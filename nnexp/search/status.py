@@ -20,11 +20,8 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from nnexp.contract import EndState
+from nnexp.search.settings import STATUS_EVERY, STATUS_SECONDS  # noqa: F401 - re-exported
 
-#: default of ``hydra.sweeper.status_every`` (finished trials between status lines)
-STATUS_EVERY = 5
-#: default of ``hydra.sweeper.status_seconds`` (seconds without a finished trial)
-STATUS_SECONDS = 30.0
 #: trial states that count as done
 #: finished trials that count towards ``n_trials`` (FAIL trials don't: another runs instead)
 DONE_STATES = (EndState.COMPLETE, EndState.PRUNED)

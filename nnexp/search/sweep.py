@@ -38,7 +38,7 @@ from nnexp.search.prepare import masked, prepare, task_config
 from nnexp.search.respawn import launch_until_done
 from nnexp.search.results import SweepSummary, trust_lines
 from nnexp.search.stale import remaining_trials
-from nnexp.search.status import STATUS_SECONDS, StatusTicker, sweep_status
+from nnexp.search.status import StatusTicker, sweep_status
 from nnexp.train.threads import available_cores
 
 
@@ -48,7 +48,7 @@ def status_ticker(p: Any) -> StatusTicker:
     return StatusTicker(
         lambda: p.study.get_trials(deepcopy=False),
         lambda trials, now: sweep_status(ctx, trials, now),
-        seconds=float(ctx.extra.get("status_seconds", STATUS_SECONDS)),
+        seconds=ctx.status_seconds,
         started=ctx.started,
     )
 
@@ -149,7 +149,7 @@ def _sweep(p: Any, started: float, *, config: DictConfig, config_loader: Any, la
     check_stopped(p, launched.unreachable)
     trials = p.study.get_trials(deepcopy=False)
     full = remaining_trials(trials, ctx.n_trials) == 0  # the last trials may fail, if it is full
-    gave_up = None if full else too_many_failures(trials, ctx.extra)
+    gave_up = None if full else too_many_failures(trials, ctx.max_failures, ctx.failed_before)
 
     def recompose(overrides: list[str]) -> Any:
         return task_config(config_loader, config, p.passthrough + overrides)

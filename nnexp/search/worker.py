@@ -59,10 +59,10 @@ from nnexp.contract import (
 from nnexp.errors import SweepAborted
 from nnexp.nn.callbacks import StopReason
 from nnexp.search.compose import TrialComposer
-from nnexp.search.confirmation import CONFIRM_MODE_KEY, confirmation_of, confirmation_tags, seed_overrides
+from nnexp.search.confirmation import confirmation_of, confirmation_tags, seed_overrides
 from nnexp.search.context import SweepContext
 from nnexp.search.failures import too_many_failures
-from nnexp.search.health import RECONNECT_TIMEOUT, ServiceHealth, short_error
+from nnexp.search.health import ServiceHealth, short_error
 from nnexp.search.lines import print_line, trial_line
 from nnexp.search.pruners import make_pruner
 from nnexp.search.results import best_trial
@@ -71,7 +71,7 @@ from nnexp.search.samplers import make_sampler
 from nnexp.search.session import TrialSession, active
 from nnexp.search.space import SearchSpace, load_search_hook
 from nnexp.search.stale import pid_alive, reap_stale_trials, remaining_trials, worker_identity
-from nnexp.search.status import STATUS_EVERY, status_due, sweep_status
+from nnexp.search.status import status_due, sweep_status
 from nnexp.search.storage import context_storage_url, count_lock, load_study
 from nnexp.search.task import NnexpTrainer, SweepTask, TrialTracking, app_objective, objective_values
 from nnexp.search.tell import Teller
@@ -129,7 +129,7 @@ class Worker:
         self.identity = worker_identity(self.host, self.pid)
         self.ppid = os.getppid()
         self.in_sweeper = self.pid == ctx.sweeper_pid
-        self.confirming = bool(ctx.extra.get(CONFIRM_MODE_KEY))  # nnexp.search.confirmation
+        self.confirming = ctx.confirming  # nnexp.search.confirmation
         self.confirm_tags: dict[str, Any] = {}
         self.metric_warned = False
         self.search_hook = load_search_hook(ctx.search_hook)
@@ -151,7 +151,7 @@ class Worker:
             self.storage_url,
             ctx.tracking_uri,
             study_name=ctx.study_name,
-            reconnect_timeout=float(ctx.extra.get("reconnect_timeout", RECONNECT_TIMEOUT)),
+            reconnect_timeout=ctx.reconnect_timeout,
             say=lambda text: print(f"[worker {self.worker_index}] {text}", file=sys.stderr, flush=True),
         )
 
@@ -188,7 +188,9 @@ class Worker:
             trials = self.study.get_trials(deepcopy=False)
             if remaining_trials(trials, self.ctx.n_trials) <= 0:
                 return None
-            if too_many_failures(trials, self.ctx.extra):  # the sweeper says why
+            if too_many_failures(
+                trials, self.ctx.max_failures, self.ctx.failed_before
+            ):  # the sweeper says why
                 return None
             if self.confirming and not any(t.state == TrialState.WAITING for t in trials):
                 return None  # confirmations run only what the sweeper enqueued
@@ -424,7 +426,7 @@ class Worker:
             return
         try:
             trials = self.study.get_trials(deepcopy=False)
-            if status_due(trials, number, int(self.ctx.extra.get("status_every", STATUS_EVERY))):
+            if status_due(trials, number, self.ctx.status_every):
                 print_line(sweep_status(self.ctx, trials, time.time()), self.stream)
         except Exception as exc:  # noqa: BLE001 - the storage may be the thing that failed
             log.debug("no status line: %s", exc)

@@ -56,8 +56,8 @@ def test_fail_trials_do_not_count_towards_n_trials():
 
 def test_failure_guard_counts_this_sweeps_fails_and_names_the_last():
     trials = [_T(0, "FAIL", "old"), _T(1, "COMPLETE"), _T(2, "FAIL", "boom"), _T(3, "FAIL", "bang")]
-    assert too_many_failures(trials, {"max_failures": 3, "failed_before": 1}) is None
-    why = too_many_failures(trials, {"max_failures": 2, "failed_before": 1})
+    assert too_many_failures(trials, 3, failed_before=1) is None
+    why = too_many_failures(trials, 2, failed_before=1)
     assert "2 failed trials" in why and "trial 3: bang" in why
 
 

@@ -273,12 +273,10 @@ def test_trial_composer_composes_once_per_group_choice():
 def test_a_worker_stops_at_max_failures(tmp_path):
     """Every trial raises: the worker asks for no trial past ``max_failures`` failures of this
     sweep (FAILs of earlier runs, ``failed_before``, don't count), although none finished."""
-    from nnexp.search.failures import FAILED_BEFORE_KEY, MAX_FAILURES_KEY
-
     ctx = make_ctx(tmp_path, {"lr": "choice(-1.0)"}, n_trials=4)
-    ctx.extra = {MAX_FAILURES_KEY: 3, FAILED_BEFORE_KEY: 0}
+    ctx.max_failures, ctx.failed_before = 3, 0
     w, outcomes = run(ctx, tmp_path)
     assert [o.state for o in outcomes] == ["FAIL"] * 3
-    ctx.extra = {MAX_FAILURES_KEY: 2, FAILED_BEFORE_KEY: 3}  # a rerun of the same command
+    ctx.max_failures, ctx.failed_before = 2, 3  # a rerun of the same command
     w, outcomes = run(ctx, tmp_path)
     assert len(outcomes) == 2 and len(w.study.get_trials()) == 5
