@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,7 @@ from nnexp.contract import (
     FAIL_REASON_ATTR,
     HEARTBEAT_ATTR,
     HOST_ATTR,
+    NODE_ATTR,
     PID_ATTR,
     RETRIED_ATTR,
     RETRIES_ATTR,
@@ -66,19 +67,33 @@ def pid_alive(pid: int) -> bool:
     return process_alive(pid)
 
 
-def stale_reason(trial: FrozenTrial, stale_after: float, now: float | None = None) -> str | None:
-    """Why ``trial`` (RUNNING) is stale, or None when its worker may still be alive."""
+def stale_reason(
+    trial: FrozenTrial,
+    stale_after: float,
+    now: float | None = None,
+    dead: Collection[tuple[str, int]] = (),
+) -> str | None:
+    """Why ``trial`` (RUNNING) is stale, or None when its worker may still be alive. ``dead``:
+    (host, pid) of workers a launcher saw die (on any host: a Ray node's)."""
     now = time.time() if now is None else now
     attrs = trial.user_attrs
     host, pid = attrs.get(HOST_ATTR), attrs.get(PID_ATTR)
-    if host == socket.gethostname() and isinstance(pid, int) and not pid_alive(pid):
-        return f"worker process {pid} on {host} died while the trial was running"
+    if isinstance(pid, int) and (
+        (host, pid) in dead or (host == socket.gethostname() and not pid_alive(pid))
+    ):
+        return f"worker process {pid} on {worker_place(attrs)} died while the trial was running"
     beat = attrs.get(HEARTBEAT_ATTR)
     if beat is None and trial.datetime_start is not None:
         beat = trial.datetime_start.timestamp()
     if beat is not None and now - float(beat) > stale_after:
         return f"no heartbeat for {now - float(beat):.0f}s (hydra.sweeper.stale_after={stale_after:g})"
     return None
+
+
+def worker_place(attrs: dict[str, Any]) -> str:
+    """Where a trial's worker ran: its host, or ``node <Ray node id> (<host>)``."""
+    host, node = attrs.get(HOST_ATTR), attrs.get(NODE_ATTR)
+    return f"node {str(node)[:12]} ({host})" if node else str(host)
 
 
 def unclaimed_reason(trial: FrozenTrial) -> str | None:
@@ -99,6 +114,7 @@ def reap_stale_trials(
     on_reaped: Callable[[Reaped], None] | None = None,
     max_retries: int = 0,
     reason_for: Callable[[FrozenTrial, str | None], str | None] | None = None,
+    dead: Collection[tuple[str, int]] = (),
 ) -> list[Reaped]:
     """Mark stale RUNNING trials FAIL with a ``fail_reason``; return what was reaped.
 
@@ -106,13 +122,13 @@ def reap_stale_trials(
     (:func:`enqueue_retry`). ``reason_for(trial, stale reason or None)`` may give the final
     reason (None: the trial runs on): the sweeper's knowledge of trials no worker owns
     (:func:`unclaimed_reason`) and of trials whose end a journal recovery cut. Call it under
-    the count lock.
+    the count lock. ``dead``: (host, pid) of workers the launcher saw die (:func:`stale_reason`).
     """
     reaped: list[Reaped] = []
     now = time.time()
     storage = study._storage
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        reason = stale_reason(trial, stale_after, now)
+        reason = stale_reason(trial, stale_after, now, dead)
         if reason_for is not None:
             reason = reason_for(trial, reason)
         if reason is None:

@@ -85,7 +85,9 @@ def run_sweep(
     """Run (or resume) the sweep that ``settings`` (``hydra.sweeper``) describes; ``task``: the
     :class:`nnexp.search.task.SweepTask` its trials run (None: nnexp's trainer)."""
     started = time.time()
-    p = prepare(settings, arguments, config, config_loader, started, task)
+    p = prepare(
+        settings, arguments, config, config_loader, started, task, getattr(launcher, "check_places", None)
+    )
     try:
         return _sweep(p, started, config=config, config_loader=config_loader, launcher=launcher)
     except Exception as exc:

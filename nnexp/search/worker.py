@@ -43,6 +43,8 @@ from nnexp.contract import (
     HEARTBEAT_ATTR,
     HOST_ATTR,
     MODEL_PATH_ATTR,
+    NODE_ATTR,
+    NODE_ENV,
     OVERRIDES_ATTR,
     PID_ATTR,
     PRUNE_REASON_ATTR,
@@ -126,6 +128,7 @@ class Worker:
         self.composer = TrialComposer(compose, base_overrides, self.space)
         self.host = socket.gethostname()
         self.pid = os.getpid()
+        self.node = os.environ.get(NODE_ENV)  # a Ray node (hydra/launcher=nnexp_ray)
         self.ppid = os.getppid()
         self.in_sweeper = self.pid == ctx.sweeper_pid
         self.confirming = bool(ctx.extra.get(CONFIRM_MODE_KEY))  # nnexp.search.confirm
@@ -162,8 +165,9 @@ class Worker:
             self.runs.warm_up()
 
     def orphaned(self) -> bool:
-        """True when this worker runs in a child process whose sweeper died."""
-        if self.in_sweeper:
+        """True when this worker runs in a child process whose sweeper died. Never on Ray:
+        Ray ends a worker whose driver died (the next sweep reaps its trial, naming the node)."""
+        if self.in_sweeper or self.node:
             return False
         if os.getppid() != self.ppid:
             return True
@@ -197,6 +201,8 @@ class Worker:
             _test_lose_storage(trial.number, self.confirming)
             trial.set_user_attr(HOST_ATTR, self.host)
             trial.set_user_attr(PID_ATTR, self.pid)
+            if self.node:
+                trial.set_user_attr(NODE_ATTR, self.node)
             trial.set_user_attr(HEARTBEAT_ATTR, time.time())
         return trial
 
