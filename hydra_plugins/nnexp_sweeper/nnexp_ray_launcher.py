@@ -30,7 +30,7 @@ from hydra.core.config_store import ConfigStore
 from hydra.core.singleton import Singleton
 from hydra.core.utils import JobReturn
 from hydra.types import HydraContext, TaskFunction
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from hydra_plugins.nnexp_sweeper.nnexp_launcher import NnexpLauncher, execute_job
 
@@ -57,9 +57,9 @@ class NnexpRayLauncherConf:
     num_cpus: float = 1.0
     num_gpus: float = 0.0
     memory: Optional[int] = None
-    #: the job's Ray runtime environment (pip, working_dir, env_vars, ...) for nodes that
+    #: the job's Ray runtime environment (a mapping) (pip, working_dir, env_vars, ...) for nodes that
     #: lack the project, e.g. {pip: [nnexp[postgres]], env_vars: {OMP_NUM_THREADS: "1"}}
-    runtime_env: Optional[Dict[str, Any]] = None
+    runtime_env: Any = None
 
 
 ConfigStore.instance().store(
@@ -119,7 +119,9 @@ class NnexpRayLauncher(NnexpLauncher):
         self.resources: Dict[str, Any] = {"num_cpus": float(num_cpus), "num_gpus": float(num_gpus)}
         if memory:
             self.resources["memory"] = int(memory)
-        self.runtime_env = dict(runtime_env) if runtime_env else None
+        if OmegaConf.is_config(runtime_env):
+            runtime_env = OmegaConf.to_container(runtime_env, resolve=True)
+        self.runtime_env: Optional[Dict[str, Any]] = dict(runtime_env) if runtime_env else None
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         os.environ.setdefault("RAY_DEDUP_LOGS", "0")  # every worker's trial lines, as printed
@@ -180,12 +182,12 @@ class NnexpRayLauncher(NnexpLauncher):
 
         ray = self.connect()
         if self.n_jobs <= 0:
-            n_jobs = max(1, int(ray.cluster_resources().get("CPU", 1) // max(self.resources["num_cpus"], 1e-3)))
+            n_jobs = max(
+                1, int(ray.cluster_resources().get("CPU", 1) // max(self.resources["num_cpus"], 1e-3))
+            )
         deaths = worker_death_errors()
         host_cls = ray.remote(max_restarts=0, max_task_retries=0)(SweepWorker).options(**self.resources)
-        shared = ray.put(
-            (self.hydra_context, self.config, self.task_function, Singleton.get_state())
-        )
+        shared = ray.put((self.hydra_context, self.config, self.task_function, Singleton.get_state()))
         cwd, files, env = os.getcwd(), context_files(jobs), forwarded_env()
         results: Dict[int, JobReturn] = {}
         errors: List[BaseException] = []
@@ -215,11 +217,20 @@ class NnexpRayLauncher(NnexpLauncher):
                     finally:
                         ray.kill(actor, no_restart=True)
         finally:  # Ctrl-C, a failing hook, a job's own error: no actor left behind
-            for _, actor, _ in running.values():
-                ray.kill(actor, no_restart=True)
+            stop_actors(ray, running)
         if errors:
             raise errors[0]
         return [results[pos] for pos in sorted(results)]
+
+
+def stop_actors(ray: Any, running: Dict[Any, Tuple[int, Any, Any]], timeout: float = 30.0) -> None:
+    """Kill the actors still running jobs and wait (up to ``timeout``) until they are gone, so
+    that the sweeper's reaper, right after, sees their processes dead (``ray.kill`` is async)."""
+    if not running:
+        return
+    for _, actor, _ in running.values():
+        ray.kill(actor, no_restart=True)
+    ray.wait(list(running), num_returns=len(running), timeout=timeout)
 
 
 def dead_place(ray: Any, where: Any) -> Optional[Tuple[str, int, str]]:

@@ -229,5 +229,7 @@ def test_the_driver_killed_and_the_command_rerun(nodes: TwoNodes, stores: dict, 
     text = log2.read_text()
     assert "Traceback" not in text, text[-3000:]
     for pid, trial in running.items():
-        _check_dead_trial(stores["storage"], study, stores["tracking"], n_trials, pid, trial.user_attrs[NODE_ATTR])
+        _check_dead_trial(
+            stores["storage"], study, stores["tracking"], n_trials, pid, trial.user_attrs[NODE_ATTR]
+        )
     _no_ray_leftovers(nodes, log2)
