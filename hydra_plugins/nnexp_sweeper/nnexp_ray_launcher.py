@@ -157,6 +157,10 @@ class NnexpRayLauncher(NnexpLauncher):
         nodes = [str(n.get("NodeManagerAddress", "")) for n in ray.nodes() if n.get("Alive")]
         return sorted({n for n in nodes if n not in mine})
 
+    def cluster_cores(self) -> int:
+        """The cluster's CPUs (the sweep's start line compares ``n_jobs`` with them)."""
+        return int(self.connect().cluster_resources().get("CPU", 1))
+
     def check_places(self, storage_url: str, tracking_uri: Optional[str]) -> None:
         """Refuse (exit 2, before the study exists) stores that workers on other machines
         cannot reach: a journal or SQLite study, a local MLflow store."""

@@ -129,9 +129,11 @@ def _sweep(p: Any, started: float, *, config: DictConfig, config_loader: Any, la
             other_parent=p.runs.other_parent if p.runs is not None else None,
         )
     )
-    workers = workers_line(int(p.settings["n_jobs"]), ctx.n_jobs, p.remaining, available_cores())
-    if workers and p.remaining > 0:
-        print_line(workers)
+    if p.remaining > 0:
+        cores = getattr(launcher, "cluster_cores", available_cores)()  # Ray: the cluster's CPUs
+        workers = workers_line(int(p.settings["n_jobs"]), ctx.n_jobs, p.remaining, cores)
+        if workers:
+            print_line(workers)
     print_line("[sweep] search space:\n" + p.space.describe())
     for line in p.warm_lines:
         print_line(line)

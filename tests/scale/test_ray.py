@@ -110,10 +110,13 @@ def _wait_for(what: str, check: Callable[[], Any], proc: Any, log: Path, timeout
     raise AssertionError(f"{what} never happened:\n{log.read_text()[-3000:]}")
 
 
-def _two_running(storage: str, study: str) -> Callable[[], dict[int, Any] | None]:
-    """Both workers inside a trial with epochs left, on both nodes: {pid: trial}."""
+def _two_running(storage: str, study: str, log: Path) -> Callable[[], dict[int, Any] | None]:
+    """Both workers inside a trial with epochs left, on both nodes: {pid: trial}. Read once the
+    sweeper made the study (opening the storage before would race it to create the tables)."""
 
     def check() -> dict[int, Any] | None:
+        if "[sweep] study" not in log.read_text():
+            return None
         trials = load(storage, study).get_trials(deepcopy=False)
         running = {
             t.user_attrs[PID_ATTR]: t
@@ -178,7 +181,7 @@ def test_a_worker_killed_by_pid_is_replaced(nodes: TwoNodes, stores: dict, tmp_p
     study, n_trials = "raykill", 4
     args = _overrides(nodes, study, stores["tracking"], n_trials)
     proc, log = start_sweep(tmp_path, "s", *args, extra_env=stores["env"])
-    running = _wait_for("two workers in trials", _two_running(stores["storage"], study), proc, log)
+    running = _wait_for("two workers in trials", _two_running(stores["storage"], study, log), proc, log)
     for pid, trial in running.items():
         if kill_frozen(pid, lambda t=trial: _still_running(stores["storage"], study, t)):
             killed, node = pid, trial.user_attrs[NODE_ATTR]
@@ -203,7 +206,7 @@ def test_a_node_removed_mid_trial(nodes: TwoNodes, stores: dict, tmp_path: Path)
     second = nodes.second.node_id
     args = _overrides(nodes, study, stores["tracking"], n_trials)
     proc, log = start_sweep(tmp_path, "s", *args, extra_env=stores["env"])
-    running = _wait_for("two workers in trials", _two_running(stores["storage"], study), proc, log)
+    running = _wait_for("two workers in trials", _two_running(stores["storage"], study, log), proc, log)
     ((pid, trial),) = ((p, t) for p, t in running.items() if t.user_attrs[NODE_ATTR] == second)
     nodes.cluster.remove_node(nodes.second, allow_graceful=False)
     wait_all([proc], [log])
@@ -220,7 +223,7 @@ def test_the_driver_killed_and_the_command_rerun(nodes: TwoNodes, stores: dict, 
     study, n_trials = "raydriver", 4
     args = _overrides(nodes, study, stores["tracking"], n_trials)
     proc, log = start_sweep(tmp_path, "s", *args, extra_env=stores["env"])
-    running = _wait_for("two workers in trials", _two_running(stores["storage"], study), proc, log)
+    running = _wait_for("two workers in trials", _two_running(stores["storage"], study, log), proc, log)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     _wait_for("Ray ending the dead driver's actors", lambda: not nodes.alive_actors() or None, None, log)
