@@ -182,7 +182,8 @@ class NnexpRayLauncher(NnexpLauncher):
     def _run(self, jobs: List[Tuple[int, List[str]]], n_jobs: int) -> List[JobReturn]:
         """Each job a Ray actor, ``n_jobs`` at once; a dead actor's job is replaced through
         :attr:`on_death` as in nnexp's launcher. No actor outlives this call."""
-        from nnexp.search.respawn import DEAD_WORKERS_ATTR, worker_death_errors
+        from nnexp.search.launch import DEAD_WORKERS_ATTR
+        from nnexp.search.respawn import worker_death_errors
 
         ray = self.connect()
         if self.n_jobs <= 0:
@@ -220,21 +221,25 @@ class NnexpRayLauncher(NnexpLauncher):
                         pending.extend(self._replace(exc, jobs, pos, errors))
                     finally:
                         ray.kill(actor, no_restart=True)
-        finally:  # Ctrl-C, a failing hook, a job's own error: no actor left behind
-            stop_actors(ray, running)
+        except BaseException as exc:  # Ctrl-C, a failing hook, a job's own error: no actor left
+            # behind, and the sweeper's reaper told whose trials to fail (on any node)
+            setattr(exc, DEAD_WORKERS_ATTR, stop_actors(ray, running))
+            raise
         if errors:
             raise errors[0]
         return [results[pos] for pos in sorted(results)]
 
 
-def stop_actors(ray: Any, running: Dict[Any, Tuple[int, Any, Any]], timeout: float = 30.0) -> None:
-    """Kill the actors still running jobs and wait (up to ``timeout``) until they are gone, so
-    that the sweeper's reaper, right after, sees their processes dead (``ray.kill`` is async)."""
+def stop_actors(ray: Any, running: Dict[Any, Tuple[int, Any, Any]], timeout: float = 30.0) -> set:
+    """Kill the actors still running jobs, wait (up to ``timeout``) for Ray to see them dead
+    (``ray.kill`` is asynchronous) and return their workers' {(host, pid)}."""
     if not running:
-        return
+        return set()
     for _, actor, _ in running.values():
         ray.kill(actor, no_restart=True)
     ray.wait(list(running), num_returns=len(running), timeout=timeout)
+    places = (dead_place(ray, where) for _, _, where in running.values())
+    return {place[:2] for place in places if place is not None}
 
 
 def dead_place(ray: Any, where: Any) -> Optional[Tuple[str, int, str]]:

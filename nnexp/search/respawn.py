@@ -34,7 +34,7 @@ import time
 from typing import Any
 
 from nnexp.errors import SweepFailed
-from nnexp.search.launch import Launched, launch_workers
+from nnexp.search.launch import DEAD_WORKERS_ATTR, Launched, launch_workers
 from nnexp.search.prepare import Prepared
 from nnexp.search.report import print_line
 from nnexp.search.stale import remaining_trials
@@ -56,9 +56,6 @@ RAY_DEATH_ERRORS = (
     ("ray.exceptions", "LocalRayletDiedError"),
     ("ray.exceptions", "ObjectLostError"),  # OwnerDiedError
 )
-#: On a death error: the {(host, pid)} of the dead workers, when the launcher knows them (the
-#: Ray launcher's, on any node): their trials are reaped at once, not after ``stale_after``
-DEAD_WORKERS_ATTR = "nnexp_dead_workers"
 
 
 def worker_death_errors() -> tuple[type[BaseException], ...]:

@@ -10,13 +10,24 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from scale_sweeps import check_invariants, kill_frozen, load, start_sweep, trial_runs, wait_all
+from scale_sweeps import (
+    CLI,
+    FAST,
+    check_invariants,
+    env,
+    kill_frozen,
+    load,
+    start_sweep,
+    trial_runs,
+    wait_all,
+)
 
 from nnexp.contract import (
     FAIL_REASON_ATTR,
@@ -32,7 +43,7 @@ ray = pytest.importorskip("ray")
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
-EPOCHS = 100  # long enough (no early stop) that a trial seen running is still running at a fault
+EPOCHS = 250  # long enough (no early stop) that a trial seen running is still running at a fault
 
 
 class TwoNodes:
@@ -123,7 +134,7 @@ def _two_running(storage: str, study: str, log: Path) -> Callable[[], dict[int, 
             for t in trials
             if t.state.name == "RUNNING"
             and NODE_ATTR in t.user_attrs
-            and 1 <= len(t.intermediate_values) < EPOCHS - 30
+            and 1 <= len(t.intermediate_values) < EPOCHS - 50
         }
         nodes = {t.user_attrs[NODE_ATTR] for t in running.values()}
         return running if len(running) == 2 and len(nodes) == 2 else None
@@ -236,3 +247,37 @@ def test_the_driver_killed_and_the_command_rerun(nodes: TwoNodes, stores: dict, 
             stores["storage"], study, stores["tracking"], n_trials, pid, trial.user_attrs[NODE_ATTR]
         )
     _no_ray_leftovers(nodes, log2)
+
+
+def test_ctrl_c_ends_every_actor(nodes: TwoNodes, stores: dict, tmp_path: Path) -> None:
+    """SIGINT to ``nnexp-train -m`` mid-trial (a Ctrl-C: the driver's process group; Ray's
+    workers are not in it): the launcher kills its actors and waits for their end, the sweep
+    fails their trials and exits 130, nothing RUNNING is left and no actor outlives it."""
+    study, n_trials = "rayint", 4
+    args = [
+        *FAST,
+        f"hydra.sweep.dir={tmp_path / 's'}",
+        *_overrides(nodes, study, stores["tracking"], n_trials),
+    ]
+    log = tmp_path / "s.log"
+    proc = subprocess.Popen(
+        [CLI, "-m", *args],
+        cwd=tmp_path,
+        env=env(stores["env"]),
+        stdout=open(log, "w"),
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # even if pytest ignores it
+    )
+    running = _wait_for("two workers in trials", _two_running(stores["storage"], study, log), proc, log)
+    os.killpg(proc.pid, signal.SIGINT)
+    assert proc.wait(timeout=120) == 130, log.read_text()[-3000:]
+    assert "interrupted; run the same command again" in log.read_text()
+    trials = load(stores["storage"], study).get_trials(deepcopy=False)
+    assert not [t.number for t in trials if t.state.name == "RUNNING"]
+    # a trial may have ended between the check and the signal: at least one was cut
+    assert "FAIL" in {trials[t.number].state.name for t in running.values()}
+    _, runs = trial_runs(stores["tracking"], study)
+    assert runs and not [r.info.run_id for r in runs if r.info.status == "RUNNING"]
+    _no_ray_leftovers(nodes, log)
