@@ -147,3 +147,15 @@ def test_settings_reach_ray_as_plain_values() -> None:
     assert launcher.address is None  # a Ray instance started here
     assert launcher.resources == {"num_cpus": 2.0, "num_gpus": 0.0, "memory": 10**9}
     assert launcher.runtime_env == {"env_vars": {"A": "1"}} and type(launcher.runtime_env["env_vars"]) is dict
+
+
+def test_ray_stays_optional() -> None:
+    """Hydra's plugin scan imports the launcher module and a sweep asks for the death errors:
+    neither imports Ray (seconds of start-up; the extra may be missing)."""
+    code = (
+        "import sys, hydra_plugins.nnexp_sweeper.nnexp_ray_launcher\n"
+        "from nnexp.search.respawn import worker_death_errors\n"
+        "worker_death_errors()\n"
+        "assert 'ray' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
