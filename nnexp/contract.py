@@ -79,6 +79,8 @@ PID_ATTR = "worker_pid"
 PID_START_ATTR = "worker_pid_start"
 PID_NS_ATTR = "worker_pid_ns"
 HEARTBEAT_ATTR = "heartbeat"
+#: The Ray node a worker ran on (``hydra/launcher=nnexp_ray``): a reaped trial's reason names it.
+NODE_ATTR = "worker_node"
 #: Retries of reaped trials: set on the reaped trial; the original number; retries so far.
 RETRIED_ATTR = "retried"
 RETRY_OF_ATTR = "retry_of"
@@ -149,6 +151,10 @@ CONTEXT_FILE = ".nnexp_sweep.json"
 CONFIRM_CONTEXT_FILE = ".nnexp_confirm.json"
 #: Per-worker timing log (one JSON line per trial) in the worker's job directory.
 TIMINGS_FILE = "trials.jsonl"
+
+# -- the environment of a worker process ---------------------------------------------------
+#: Set by the Ray launcher in each worker: the Ray node id the worker runs on (``NODE_ATTR``).
+NODE_ENV = "NNEXP_WORKER_NODE"
 
 # -- a table's column roles (``nnexp.data.columns.ColumnRoles.tags``) --------------------------
 #: Role -> MLflow tag: counts of numeric and categorical columns, the categorical columns, the

@@ -158,6 +158,11 @@ class NnexpLauncher(Launcher):
             log.info(f"\t#{idx} : {' '.join(filter_overrides(overrides))}")
         jobs = [(initial_job_idx + idx, list(overrides)) for idx, overrides in enumerate(job_overrides)]
         self.next_job_idx = initial_job_idx + len(jobs)
+        return self._run(jobs, n_jobs)
+
+    def _run(self, jobs: List[Tuple[int, List[str]]], n_jobs: int) -> List[JobReturn]:
+        """Run ``jobs`` (job number, overrides), ``n_jobs`` at once; subclasses (the Ray
+        launcher) run them elsewhere."""
         if n_jobs == 1:
             return [self._execute(idx, overrides) for idx, overrides in jobs]
         return self._in_processes(jobs, n_jobs)

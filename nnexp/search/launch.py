@@ -5,6 +5,7 @@ Hydra's launcher, each pulling trials until the study holds ``n_trials``
 from __future__ import annotations
 
 import sys
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +13,11 @@ from nnexp.errors import SweepStopped
 from nnexp.search.lines import print_line
 from nnexp.search.prepare import Prepared
 from nnexp.search.stale import counted_trials
+
+#: On a launcher's error (a worker's death, Ctrl-C): the {(host, pid)} of the workers it saw die
+#: or killed, when it knows them (the Ray launcher, on any node): their trials are reaped at
+#: once, not after ``stale_after``
+DEAD_WORKERS_ATTR = "nnexp_dead_workers"
 
 
 @dataclass
@@ -52,8 +58,8 @@ def launch_workers(
     set_launcher_workers(launcher, n_jobs)
     try:
         returns = launcher.launch([job] * n_jobs, initial_job_idx=initial_job_idx)
-    except KeyboardInterrupt:
-        interrupted(p)
+    except KeyboardInterrupt as exc:
+        interrupted(p, getattr(exc, DEAD_WORKERS_ATTR, ()))
         raise
     for r in returns:
         value = getattr(r, "_return_value", None)
@@ -66,9 +72,10 @@ def launch_workers(
     return out
 
 
-def interrupted(p: Prepared) -> None:
-    """After Ctrl-C: the interrupted trials FAIL, their runs and the parent run KILLED."""
-    p.reap()
+def interrupted(p: Prepared, dead: Collection[tuple[str, int]] = ()) -> None:
+    """After Ctrl-C: the interrupted trials FAIL (those of the workers ``dead`` too: the
+    launcher killed them), their runs and the parent run KILLED."""
+    p.reap(dead=dead)
     if p.runs is not None and p.ctx.parent_run_id:
         p.runs.reconcile(p.study)
         p.runs.end_parent(p.ctx.parent_run_id, "KILLED")

@@ -13,7 +13,7 @@ import functools
 import logging
 import os
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,10 +97,11 @@ class Prepared:
     #: what the warm start enqueued and changed (printed by the sweeper)
     warm_lines: list[str] = field(default_factory=list)
 
-    def reap(self) -> list[Reaped]:
+    def reap(self, dead: Collection[tuple[str, int]] = ()) -> list[Reaped]:
         """Stale RUNNING trials -> FAIL (their runs FAILED), under the count lock: those of dead
-        or silent workers, those no worker claimed (:func:`unclaimed_reason`), and those whose
-        end was cut with a damaged journal (their run says COMPLETE or PRUNED)."""
+        or silent workers (``dead``: (host, pid) the launcher saw die), those no worker claimed
+        (:func:`unclaimed_reason`), and those whose end was cut with a damaged journal (their
+        run says COMPLETE or PRUNED)."""
         runs = self.runs
         with count_lock(self.storage_url, self.ctx.study_name) as locked:
             return reap_stale_trials(
@@ -109,6 +110,7 @@ class Prepared:
                 on_reaped=runs.mark_reaped if runs is not None else None,
                 max_retries=self.ctx.max_retries,
                 reason_for=functools.partial(sweeper_reason, runs, locked),
+                dead=dead,
             )
 
 
@@ -241,6 +243,15 @@ def check_sweep_places(storage_url: str, tracking_cfg: Any, launch_cwd: Path, sw
     check_writable(places)
 
 
+def tracking_place(tracking_cfg: Any, launch_cwd: Path) -> str | None:
+    """The MLflow tracking URI the sweep will use (None without tracking)."""
+    if not tracking_cfg.enabled:
+        return None
+    from nnexp.tracking.store import resolve_tracking_uri
+
+    return str(resolve_tracking_uri(tracking_cfg.uri, launch_cwd))
+
+
 def settle_trainer(
     s: dict[str, Any], arguments: Sequence[str], config: DictConfig, config_loader: Any
 ) -> tuple[SearchSpace, list[str], DictConfig, str]:
@@ -294,8 +305,11 @@ def prepare(
     config_loader: Any,
     started: float,
     task: SweepTask | None = None,
+    check_places: Callable[[str, str | None], None] | None = None,
 ) -> Prepared:
-    """Check everything, set up the storages, reap, and write the workers' context file."""
+    """Check everything, set up the storages, reap, and write the workers' context file.
+    ``check_places(storage URL, tracking URI)``: the launcher's refusal of stores its workers
+    cannot reach (the Ray launcher's, for nodes on other machines), before anything is created."""
     task = task if task is not None else NnexpTrainer()
     s = normalized(settings)
     check_max_failures(s)
@@ -317,6 +331,8 @@ def prepare(
     storage_url = resolve_storage_url(s.get("storage"), launch_cwd)
     check_storage(storage_url)  # scheme, driver, host, journal damage: exit 2 before any trial
     check_sweep_places(storage_url, tracking_cfg, launch_cwd, sweep_dir)  # read-only: exit 2
+    if check_places is not None:  # stores the launcher's workers cannot reach: exit 2
+        check_places(storage_url, tracking_place(tracking_cfg, launch_cwd))
     warm = warm_plan(s, storage_url, launch_cwd, space, study_name)
     study = open_study(s, storage_url, study_name, space)
     if isinstance(task, HydraApp):  # nnexp reproduce reruns the app's entry point

@@ -34,7 +34,7 @@ import time
 from typing import Any
 
 from nnexp.errors import SweepFailed
-from nnexp.search.launch import Launched, launch_workers
+from nnexp.search.launch import DEAD_WORKERS_ATTR, Launched, launch_workers
 from nnexp.search.lines import print_line
 from nnexp.search.prepare import Prepared
 from nnexp.search.stale import remaining_trials
@@ -47,12 +47,25 @@ WORKER_DEATH_ERRORS = (
 )
 
 
+#: Ray's errors for an actor or task whose worker process, node or owner died
+#: (``hydra/launcher=nnexp_ray``; counted only once Ray is imported: the launcher's setup does)
+RAY_DEATH_ERRORS = (
+    ("ray.exceptions", "RayActorError"),  # ActorDiedError, ActorUnavailableError
+    ("ray.exceptions", "WorkerCrashedError"),
+    ("ray.exceptions", "NodeDiedError"),
+    ("ray.exceptions", "LocalRayletDiedError"),
+    ("ray.exceptions", "ObjectLostError"),  # OwnerDiedError
+)
+
+
 def worker_death_errors() -> tuple[type[BaseException], ...]:
-    """The importable classes of :data:`WORKER_DEATH_ERRORS` (launchers are optional)."""
+    """The importable classes of :data:`WORKER_DEATH_ERRORS` (launchers are optional), and of
+    :data:`RAY_DEATH_ERRORS` once Ray is imported (importing it costs seconds)."""
     import importlib
 
     found: list[type[BaseException]] = []
-    for module, name in WORKER_DEATH_ERRORS:
+    names = WORKER_DEATH_ERRORS + (RAY_DEATH_ERRORS if "ray" in sys.modules else ())
+    for module, name in names:
         try:
             found.append(getattr(importlib.import_module(module), name))
         except (ImportError, AttributeError):
@@ -160,7 +173,7 @@ def _reap_after_death(
     """Reap the dead workers' trials; return (trials left, progress now). Raises
     :class:`SweepFailed` when nothing finished or was reaped since ``before``."""
     print_line(f"[sweep] a worker process died: {first_line(exc)}", sys.stderr)
-    reaped = p.reap()
+    reaped = p.reap(dead=getattr(exc, DEAD_WORKERS_ATTR, ()))
     for item in reaped:
         again = "; its params run again" if item.retried else ""
         print_line(f"[sweep] trial {item.number} failed: {item.reason}{again}", sys.stderr)

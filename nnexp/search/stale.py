@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,7 @@ from nnexp.contract import (
     FAIL_REASON_ATTR,
     HEARTBEAT_ATTR,
     HOST_ATTR,
+    NODE_ATTR,
     PID_ATTR,
     PID_NS_ATTR,
     PID_START_ATTR,
@@ -80,30 +81,42 @@ def worker_identity(host: str, pid: int) -> dict[str, Any]:
     return attrs
 
 
-def worker_dead(attrs: Mapping[str, Any]) -> bool:
-    """Whether the worker a trial's user ``attrs`` name is known dead: the rule runs follow
+def worker_dead(attrs: Mapping[str, Any], dead: Collection[tuple[str, int]] = ()) -> bool:
+    """Whether the worker a trial's user ``attrs`` name is known dead: one a launcher saw die
+    (``dead``: (host, pid), on any host: a Ray node's), or by the rule runs follow
     (:func:`nnexp.tracking.liveness.process_dead`: host, pid, start time, pid namespace)."""
     from nnexp.tracking.liveness import process_dead
 
-    return process_dead(
-        attrs.get(HOST_ATTR), attrs.get(PID_ATTR), attrs.get(PID_START_ATTR), attrs.get(PID_NS_ATTR)
-    )
+    host, pid = attrs.get(HOST_ATTR), attrs.get(PID_ATTR)
+    if isinstance(pid, int) and (host, pid) in dead:
+        return True
+    return process_dead(host, pid, attrs.get(PID_START_ATTR), attrs.get(PID_NS_ATTR))
 
 
-def stale_reason(trial: FrozenTrial, stale_after: float, now: float | None = None) -> str | None:
-    """Why ``trial`` (RUNNING) is stale, or None when its worker may still be alive."""
+def stale_reason(
+    trial: FrozenTrial,
+    stale_after: float,
+    now: float | None = None,
+    dead: Collection[tuple[str, int]] = (),
+) -> str | None:
+    """Why ``trial`` (RUNNING) is stale, or None when its worker may still be alive. ``dead``:
+    (host, pid) of workers a launcher saw die (on any host: a Ray node's)."""
     now = time.time() if now is None else now
     attrs = trial.user_attrs
-    if worker_dead(attrs):
-        return (
-            f"worker process {attrs.get(PID_ATTR)} on {attrs.get(HOST_ATTR)} died while the trial was running"
-        )
+    if worker_dead(attrs, dead):
+        return f"worker process {attrs.get(PID_ATTR)} on {worker_place(attrs)} died while the trial was running"
     beat = attrs.get(HEARTBEAT_ATTR)
     if beat is None and trial.datetime_start is not None:
         beat = trial.datetime_start.timestamp()
     if beat is not None and now - float(beat) > stale_after:
         return f"no heartbeat for {now - float(beat):.0f}s (hydra.sweeper.stale_after={stale_after:g})"
     return None
+
+
+def worker_place(attrs: dict[str, Any]) -> str:
+    """Where a trial's worker ran: its host, or ``node <Ray node id> (<host>)``."""
+    host, node = attrs.get(HOST_ATTR), attrs.get(NODE_ATTR)
+    return f"node {str(node)[:12]} ({host})" if node else str(host)
 
 
 def unclaimed_reason(trial: FrozenTrial) -> str | None:
@@ -124,6 +137,7 @@ def reap_stale_trials(
     on_reaped: Callable[[Reaped], None] | None = None,
     max_retries: int = 0,
     reason_for: Callable[[FrozenTrial, str | None], str | None] | None = None,
+    dead: Collection[tuple[str, int]] = (),
 ) -> list[Reaped]:
     """Mark stale RUNNING trials FAIL with a ``fail_reason``; return what was reaped.
 
@@ -131,13 +145,13 @@ def reap_stale_trials(
     (:func:`enqueue_retry`). ``reason_for(trial, stale reason or None)`` may give the final
     reason (None: the trial runs on): the sweeper's knowledge of trials no worker owns
     (:func:`unclaimed_reason`) and of trials whose end a journal recovery cut. Call it under
-    the count lock.
+    the count lock. ``dead``: (host, pid) of workers the launcher saw die (:func:`stale_reason`).
     """
     reaped: list[Reaped] = []
     now = time.time()
     storage = study._storage
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        reason = stale_reason(trial, stale_after, now)
+        reason = stale_reason(trial, stale_after, now, dead)
         if reason_for is not None:
             reason = reason_for(trial, reason)
         if reason is None:

@@ -3,6 +3,9 @@
 ``[sweep] status: 5/30 trials done (COMPLETE 4, PRUNED 1), 1 failed, 2 running; best
 val_accuracy=0.9750 (trial 3); elapsed 1m12s, ETA 4m48s``
 
+On Ray (``hydra/launcher=nnexp_ray``) the running trials are counted per node, one per busy
+worker: ``2 running on nodes 1a2b3c4d 1, 5e6f7a8b 1``.
+
 Printed by the worker whose trial is the ``hydra.sweeper.status_every``-th, ``2 *
 status_every``-th, ... to finish (right below its trial line), and by the sweeper process when
 no trial has finished for ``hydra.sweeper.status_seconds`` (long trials). The ETA extrapolates this session's rate of
@@ -19,7 +22,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TextIO
 
-from nnexp.contract import EndState
+from nnexp.contract import NODE_ATTR, EndState
 from nnexp.search.settings import STATUS_EVERY, STATUS_SECONDS  # noqa: F401 - re-exported
 
 #: trial states that count as done
@@ -89,6 +92,19 @@ def stalled_trials(trials: list[Any], now: float) -> list[tuple[int, float, floa
     return out
 
 
+def workers_per_node(trials: list[Any]) -> str:
+    """`` on nodes 1a2b3c4d 2, 5e6f7a8b 1``: the running trials (one per busy worker) by Ray
+    node (``hydra/launcher=nnexp_ray``); empty when no running trial names a node."""
+    counts: dict[str, int] = {}
+    for t in trials:
+        node = t.user_attrs.get(NODE_ATTR) if t.state.name == "RUNNING" else None
+        if node:
+            counts[str(node)[:8]] = counts.get(str(node)[:8], 0) + 1
+    if not counts:
+        return ""
+    return " on nodes " + ", ".join(f"{node} {n}" for node, n in sorted(counts.items()))
+
+
 def status_line(
     trials: list[Any],
     *,
@@ -118,7 +134,7 @@ def status_line(
         f"[sweep] status: {len(done)}/{n_trials} trials done"
         + (f" ({by_state})" if by_state else "")
         + (f", {failed} failed" if failed else "")
-        + f", {running} running; "
+        + f", {running} running{workers_per_node(trials)}; "
         + (
             f"best {metric}={format_number(best.value)} (trial {best.number})"
             if best is not None

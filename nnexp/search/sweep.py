@@ -85,7 +85,9 @@ def run_sweep(
     """Run (or resume) the sweep that ``settings`` (``hydra.sweeper``) describes; ``task``: the
     :class:`nnexp.search.task.SweepTask` its trials run (None: nnexp's trainer)."""
     started = time.time()
-    p = prepare(settings, arguments, config, config_loader, started, task)
+    p = prepare(
+        settings, arguments, config, config_loader, started, task, getattr(launcher, "check_places", None)
+    )
     try:
         return _sweep(p, started, config=config, config_loader=config_loader, launcher=launcher)
     except Exception as exc:
@@ -127,9 +129,11 @@ def _sweep(p: Any, started: float, *, config: DictConfig, config_loader: Any, la
             other_parent=p.runs.other_parent if p.runs is not None else None,
         )
     )
-    workers = workers_line(int(p.settings["n_jobs"]), ctx.n_jobs, p.remaining, available_cores())
-    if workers and p.remaining > 0:
-        print_line(workers)
+    if p.remaining > 0:
+        cores = getattr(launcher, "cluster_cores", available_cores)()  # Ray: the cluster's CPUs
+        workers = workers_line(int(p.settings["n_jobs"]), ctx.n_jobs, p.remaining, cores)
+        if workers:
+            print_line(workers)
     print_line("[sweep] search space:\n" + p.space.describe())
     for line in p.warm_lines:
         print_line(line)

@@ -42,6 +42,8 @@ from nnexp.contract import (
     EPOCHS_RUN_ATTR,
     HEARTBEAT_ATTR,
     MODEL_PATH_ATTR,
+    NODE_ATTR,
+    NODE_ENV,
     OVERRIDES_ATTR,
     PRUNE_REASON_ATTR,
     PRUNED_AT_ATTR,
@@ -127,6 +129,9 @@ class Worker:
         self.host = socket.gethostname()
         self.pid = os.getpid()
         self.identity = worker_identity(self.host, self.pid)
+        self.node = os.environ.get(NODE_ENV)  # a Ray node (hydra/launcher=nnexp_ray)
+        if self.node:
+            self.identity[NODE_ATTR] = self.node
         self.ppid = os.getppid()
         self.in_sweeper = self.pid == ctx.sweeper_pid
         self.confirming = ctx.confirming  # nnexp.search.confirmation
@@ -163,8 +168,9 @@ class Worker:
             self.runs.warm_up()
 
     def orphaned(self) -> bool:
-        """True when this worker runs in a child process whose sweeper died."""
-        if self.in_sweeper:
+        """True when this worker runs in a child process whose sweeper died. Never on Ray:
+        Ray ends a worker whose driver died (the next sweep reaps its trial, naming the node)."""
+        if self.in_sweeper or self.node:
             return False
         if os.getppid() != self.ppid:
             return True
