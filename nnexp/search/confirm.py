@@ -129,8 +129,10 @@ def confirm_phase(p: Prepared, recompose: Callable[[list[str]], Any]) -> Prepare
     from nnexp.search.storage import count_lock
 
     top_k, seeds = parse_confirm(p.settings.get("confirm"))
+    if top_k == 0 or seeds == 0 or len(p.study.directions) > 1:  # nothing ranks a Pareto front
+        return None
     top = ranked_trials(p.study.get_trials(deepcopy=False), p.study.direction)[:top_k]
-    if not top or seeds == 0:
+    if not top:
         return None
     name = confirm_study_name(p.ctx.study_name)
     s = {**p.settings, "pruner": {"name": "none"}}

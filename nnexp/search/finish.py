@@ -218,7 +218,8 @@ def trials_json(trials: list[FrozenTrial]) -> list[dict[str, Any]]:
         {
             "number": t.number,
             "state": t.state.name,
-            "value": t.value,
+            "value": t.values[0] if t.values and len(t.values) == 1 else None,
+            "values": t.values,  # one per objective (multi-objective studies)
             "params": _plain(t.params),
             "user_attrs": t.user_attrs,
             "datetime_start": when(t.datetime_start),

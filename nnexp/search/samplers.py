@@ -23,6 +23,7 @@ SAMPLERS: dict[str, tuple[Callable[..., optuna.samplers.BaseSampler], str | None
     "cmaes": (optuna.samplers.CmaEsSampler, "cmaes"),
     "gp": (optuna.samplers.GPSampler, "torch"),
     "qmc": (optuna.samplers.QMCSampler, "scipy"),
+    "nsgaii": (optuna.samplers.NSGAIISampler, None),
 }
 
 
