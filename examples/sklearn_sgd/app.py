@@ -35,7 +35,14 @@ def split(name: str, seed: int) -> tuple[np.ndarray, ...]:
         x_rest, y_rest, test_size=0.5, stratify=y_rest, random_state=seed
     )
     scaler = StandardScaler().fit(x_train)
-    return scaler.transform(x_train), y_train, scaler.transform(x_val), y_val, scaler.transform(x_test), y_test
+    return (
+        scaler.transform(x_train),
+        y_train,
+        scaler.transform(x_val),
+        y_val,
+        scaler.transform(x_test),
+        y_test,
+    )
 
 
 @hydra.main(version_base=None, config_path="conf", config_name="config")

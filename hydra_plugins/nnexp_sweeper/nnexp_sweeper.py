@@ -14,10 +14,11 @@ from typing import Any, Dict, List, Optional
 from hydra.core.config_store import ConfigStore
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import MISSING, DictConfig, OmegaConf
 
 from nnexp.search.confirmed import CONFIRM_DEFAULT
 from nnexp.search.job import SWEEPER_TARGET
+from nnexp.search.samplers import SAMPLERS
 from nnexp.search.status import STATUS_EVERY, STATUS_SECONDS
 
 
@@ -26,6 +27,7 @@ class NnexpSweeperConf:
     """``hydra.sweeper`` settings of the nnexp sweeper."""
 
     _target_: str = SWEEPER_TARGET  #: this class; worker jobs recognise themselves by it
+    defaults: List[Any] = field(default_factory=lambda: [{"sampler": "tpe"}])
     #: finished trials (COMPLETE + PRUNED) the study should hold; FAIL trials don't count.
     #: A resumed study stops there too
     n_trials: int = 20
@@ -37,8 +39,8 @@ class NnexpSweeperConf:
     #: null (or auto): follow the task -- classification val_accuracy, regression val_loss
     metric: Optional[str] = None
     #: minimize | maximize; null (or auto): from the task, or from the metric's name (an app's
-    #: sweep: minimize)
-    direction: Optional[str] = None
+    #: sweep: minimize). A list is read as `directions` (Hydra's Optuna sweeper's form)
+    direction: Any = None
     #: a multi-objective study (apps whose task function returns a tuple): one direction per
     #: objective, e.g. [minimize, maximize]; no pruning (Optuna prunes single objectives only)
     directions: Optional[List[str]] = None
@@ -47,8 +49,10 @@ class NnexpSweeperConf:
     #: Optuna storage URL; null: $NNEXP_OPTUNA_STORAGE, else the journal file
     #: <launch dir>/mlruns/optuna/journal.log
     storage: Optional[str] = None
-    #: tpe | random | cmaes | gp | qmc, or {name: ..., seed: ..., other sampler keywords}
-    sampler: Any = field(default_factory=lambda: {"name": "tpe", "seed": None})
+    #: tpe | random | cmaes | gp | qmc | nsgaii, or {name: ..., seed: ..., other sampler
+    #: keywords}; the config group hydra/sweeper/sampler (default tpe) fills it, so
+    #: `override hydra/sweeper/sampler: nsgaii` picks one as in Hydra's Optuna sweeper
+    sampler: Any = MISSING
     #: median | hyperband | successive_halving | percentile | none, or {name: ..., keywords};
     #: a config's mapping merges into this one, so switch pruners with pruner=<name> or a whole
     #: mapping ('pruner={name: hyperband, min_resource: 2}'), not pruner.name=<name>
@@ -72,6 +76,10 @@ class NnexpSweeperConf:
     #: stop the sweep (exit 1, with the last failure's reason) once this many of its trials
     #: failed, in total; null: n_trials
     max_failures: Optional[int] = None
+    #: Hydra's Optuna sweeper's form of max_failures: the fraction of n_trials that may fail
+    #: (0.0: the first failure stops the sweep); read as max_failures = floor(rate * n_trials) + 1.
+    #: null: max_failures decides; give one of the two
+    max_failure_rate: Optional[float] = None
     #: after the search, re-train the top_k best trials with `seeds` new seeds each and choose
     #: the best mean: {top_k: K, seeds: S}; top_k 0 (the default) turns it off; see
     #: nnexp.search.confirm
@@ -94,6 +102,10 @@ class NnexpSweeperConf:
 
 
 ConfigStore.instance().store(group="hydra/sweeper", name="nnexp", node=NnexpSweeperConf, provider="nnexp")
+for _name in SAMPLERS:  # hydra/sweeper/sampler=<name>, as Hydra's Optuna sweeper's config group
+    ConfigStore.instance().store(
+        group="hydra/sweeper/sampler", name=_name, node={"name": _name, "seed": None}, provider="nnexp"
+    )
 
 
 class NnexpSweeper(Sweeper):

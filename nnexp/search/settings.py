@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +20,7 @@ def normalized(settings: Mapping[str, Any]) -> dict[str, Any]:
     they follow the task, see :mod:`nnexp.search.objective`); sampler and pruner built once so
     a bad one fails here. Raises :class:`SweepSettingError` listing every problem."""
     s = dict(settings)
+    settle_upstream_forms(s)
     for key in ("metric", "direction"):
         s[key] = None if is_auto(s.get(key)) else str(s[key]).strip()
     if s["direction"] is not None:
@@ -34,6 +36,29 @@ def normalized(settings: Mapping[str, Any]) -> dict[str, Any]:
     make_sampler(s.get("sampler"))
     make_pruner(s.get("pruner"))
     return s
+
+
+def settle_upstream_forms(s: dict[str, Any]) -> None:
+    """Hydra's Optuna sweeper's spellings, in place: ``direction`` given as a list is
+    ``directions``; ``max_failure_rate`` (the fraction of ``n_trials`` that may fail) becomes
+    ``max_failures = floor(rate * n_trials) + 1``, the first failure past the rate stopping."""
+    direction = s.get("direction")
+    if isinstance(direction, (list, tuple)):
+        if s.get("directions") and list(s["directions"]) != list(direction):
+            raise SweepSettingError(
+                f"hydra.sweeper.direction={list(direction)!r} and directions={list(s['directions'])!r}: "
+                "give the list once (directions)"
+            )
+        s["directions"], s["direction"] = list(direction), None
+    rate = s.pop("max_failure_rate", None)
+    if rate is None:
+        return
+    if s.get("max_failures") is not None:
+        raise SweepSettingError("hydra.sweeper: give max_failures or max_failure_rate, not both")
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate <= 1.0:
+        raise SweepSettingError(f"hydra.sweeper.max_failure_rate must be within [0, 1], got {rate!r}")
+    if isinstance(s.get("n_trials"), int):
+        s["max_failures"] = math.floor(rate * s["n_trials"]) + 1
 
 
 def check_settings(s: Mapping[str, Any]) -> None:
