@@ -27,6 +27,9 @@ class NnexpSweeperConf:
     """``hydra.sweeper`` settings of the nnexp sweeper."""
 
     _target_: str = SWEEPER_TARGET  #: this class; worker jobs recognise themselves by it
+    #: Hydra passes the settings as written: a sampler or pruner `_target_` (Hydra's Optuna
+    #: sweeper's form) is read by nnexp.search.samplers, not instantiated by Hydra
+    _recursive_: bool = False
     defaults: List[Any] = field(default_factory=lambda: [{"sampler": "tpe"}])
     #: finished trials (COMPLETE + PRUNED) the study should hold; FAIL trials don't count.
     #: A resumed study stops there too
@@ -102,9 +105,12 @@ class NnexpSweeperConf:
 
 
 ConfigStore.instance().store(group="hydra/sweeper", name="nnexp", node=NnexpSweeperConf, provider="nnexp")
-for _name in SAMPLERS:  # hydra/sweeper/sampler=<name>, as Hydra's Optuna sweeper's config group
+for _name, (_cls, _) in SAMPLERS.items():  # hydra/sweeper/sampler=<name>, as Hydra's Optuna sweeper
     ConfigStore.instance().store(
-        group="hydra/sweeper/sampler", name=_name, node={"name": _name, "seed": None}, provider="nnexp"
+        group="hydra/sweeper/sampler",
+        name=_name,
+        node={"_target_": f"optuna.samplers.{_cls}", "seed": None},  # that sweeper's form
+        provider="nnexp",
     )
 
 

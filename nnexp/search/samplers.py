@@ -36,8 +36,9 @@ def split_spec(
     """``"tpe"`` / ``{"name": "tpe", **kw}`` / ``None`` -> (name, kwargs).
 
     ``classes`` (name -> Optuna class name) also reads ``{"_target_": "optuna.samplers.X", **kw}``
-    (Hydra's Optuna sweeper's form); a ``_target_`` wins over ``name``, which may come from the
-    config group's default. ``_partial_`` is dropped."""
+    (Hydra's Optuna sweeper's form, and the ``hydra/sweeper/sampler`` group's nodes); ``name``,
+    when given, wins over ``_target_``, which may come from the group's default. ``_partial_`` is
+    dropped."""
     if spec is None:
         return default, {}
     if isinstance(spec, str):
@@ -46,8 +47,8 @@ def split_spec(
         kw = {str(k): v for k, v in spec.items()}
         kw.pop("_partial_", None)
         target = kw.pop("_target_", None)
-        name = kw.pop("name", default)
-        if target is not None:
+        name = kw.pop("name", None)
+        if name is None and target is not None:
             name = _name_of_target(str(target), classes or {}, what)
         return str(name or default).strip().lower(), kw
     raise SweepSettingError(f"hydra.sweeper.{what} must be a name or a mapping with 'name', got {spec!r}")

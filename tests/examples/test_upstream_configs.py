@@ -181,7 +181,10 @@ def test_upstream_sampler_and_pruner_forms_build_the_same_objects():
     from nnexp.search.samplers import make_sampler
     from nnexp.search.settings import normalized
 
-    sampler = make_sampler({"_target_": "optuna.samplers.RandomSampler", "name": "tpe", "seed": 0})
+    sampler = make_sampler({"_target_": "optuna.samplers.RandomSampler", "seed": 0})
+    assert type(sampler).__name__ == "RandomSampler"
+    # the group's default _target_ merged with nnexp's {name: ...}: the name chose
+    sampler = make_sampler({"_target_": "optuna.samplers.TPESampler", "name": "random", "seed": 0})
     assert type(sampler).__name__ == "RandomSampler"
     pruner = make_pruner({"_target_": "optuna.pruners.HyperbandPruner", "min_resource": 1})
     assert type(pruner).__name__ == "HyperbandPruner"
