@@ -8,7 +8,9 @@ Select it in a config (``defaults: [override /hydra/sweeper: nnexp]``, as the
 :class:`NnexpSweeperConf` and ``nnexp.search.grammar`` for the search-space syntax.
 """
 
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
@@ -152,12 +154,14 @@ class NnexpSweeper(Sweeper):
         from nnexp.search.task import task_for
 
         assert self.hydra_context is not None and self.config is not None
-        with main_errors():
+        task = task_for(self.task_function)
+        prog = "nnexp-train" if task.kind == "nnexp" else Path(sys.argv[0]).name or "nnexp"
+        with main_errors(prog):
             return run_sweep(
                 self.settings,
                 arguments,
                 config=self.config,
                 config_loader=self.hydra_context.config_loader,
                 launcher=self.launcher,
-                task=task_for(self.task_function),
+                task=task,
             )
