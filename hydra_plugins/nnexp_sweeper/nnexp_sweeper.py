@@ -8,15 +8,18 @@ Select it in a config (``defaults: [override /hydra/sweeper: nnexp]``, as the
 :class:`NnexpSweeperConf` and ``nnexp.search.grammar`` for the search-space syntax.
 """
 
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import MISSING, DictConfig, OmegaConf, open_dict
 
 from nnexp.search.job import SWEEPER_TARGET
+from nnexp.search.samplers import SAMPLERS
 from nnexp.search.settings import SweeperSettings
 
 
@@ -26,11 +29,25 @@ class NnexpSweeperConf(SweeperSettings):
     :class:`nnexp.search.settings.SweeperSettings`) and the two keys Hydra and the workers need."""
 
     _target_: str = SWEEPER_TARGET  #: this class; worker jobs recognise themselves by it
+    #: Hydra passes the settings as written: a sampler or pruner `_target_` (Hydra's Optuna
+    #: sweeper's form) is read by nnexp.search.samplers, not instantiated by Hydra
+    _recursive_: bool = False
+    defaults: List[Any] = field(default_factory=lambda: [{"sampler": "tpe"}])
+    #: filled by the config group hydra/sweeper/sampler (default tpe), as in Hydra's Optuna
+    #: sweeper; SweeperSettings.sampler is the same default for callers without Hydra
+    sampler: Any = MISSING
     #: internal: set by the sweeper on its worker jobs
     worker_context: Optional[str] = None
 
 
 ConfigStore.instance().store(group="hydra/sweeper", name="nnexp", node=NnexpSweeperConf, provider="nnexp")
+for _name, (_cls, _) in SAMPLERS.items():  # hydra/sweeper/sampler=<name>, as Hydra's Optuna sweeper
+    ConfigStore.instance().store(
+        group="hydra/sweeper/sampler",
+        name=_name,
+        node={"_target_": f"optuna.samplers.{_cls}", "seed": None},  # that sweeper's form
+        provider="nnexp",
+    )
 
 #: Hydra's default launcher; the sweeper replaces it with nnexp's (one process per worker)
 BASIC_LAUNCHER = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
@@ -81,12 +98,14 @@ class NnexpSweeper(Sweeper):
         from nnexp.search.task import task_for
 
         assert self.hydra_context is not None and self.config is not None
-        with main_errors():
+        task = task_for(self.task_function)
+        prog = "nnexp-train" if task.kind == "nnexp" else Path(sys.argv[0]).name or "nnexp"
+        with main_errors(prog):
             return run_sweep(
                 self.settings,
                 arguments,
                 config=self.config,
                 config_loader=self.hydra_context.config_loader,
                 launcher=self.launcher,
-                task=task_for(self.task_function),
+                task=task,
             )

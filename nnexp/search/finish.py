@@ -155,7 +155,7 @@ def record_parent(
     metrics = {"n_trials": float(summary.n_trials)}
     metrics.update({f"n_{k.lower()}": float(v) for k, v in summary.counts.items()})
     if summary.best_number is not None:
-        tags.update({f"best.{k}": v for k, v in summary.best_params.items()})
+        tags.update({f"best.{k.lstrip('+')}": v for k, v in summary.best_params.items()})  # "+w": key w
         tags["best.trial"] = summary.best_number
         if summary.best_run_id:
             tags["best.run_id"] = summary.best_run_id
@@ -218,8 +218,8 @@ def trials_json(trials: list[FrozenTrial]) -> list[dict[str, Any]]:
         {
             "number": t.number,
             "state": t.state.name,
-            "value": t.values[0] if t.values is not None and len(t.values) == 1 else None,
-            "values": t.values,
+            "value": t.values[0] if t.values and len(t.values) == 1 else None,
+            "values": t.values,  # one per objective (multi-objective studies)
             "params": _plain(t.params),
             "user_attrs": t.user_attrs,
             "datetime_start": when(t.datetime_start),

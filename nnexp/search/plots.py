@@ -39,7 +39,10 @@ def study_plots(study: optuna.Study, out_dir: Path) -> list[Path]:
     written: list[Path] = []
     if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         return written  # every plot needs a completed trial
+    reported = any(t.intermediate_values for t in study.get_trials(deepcopy=False))
     for name in PLOTS:
+        if name == "intermediate_values" and not reported:  # an app that reports nothing
+            continue
         try:
             with warnings.catch_warnings():  # Optuna's experimental notes, matplotlib's layout
                 warnings.simplefilter("ignore")

@@ -11,6 +11,7 @@ Kept light to import (Hydra scans the plugin on every start): optuna loads on us
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
@@ -46,8 +47,8 @@ class SweeperSettings:
     #: null (or auto): follow the task -- classification val_accuracy, regression val_loss
     metric: Optional[str] = None
     #: minimize | maximize; null (or auto): from the task, or from the metric's name (an app's
-    #: sweep: minimize)
-    direction: Optional[str] = None
+    #: sweep: minimize). A list is read as `directions` (Hydra's Optuna sweeper's form)
+    direction: Any = None
     #: a multi-objective study (apps whose task function returns a tuple): one direction per
     #: objective, e.g. [minimize, maximize]; no pruning (Optuna prunes single objectives only)
     directions: Optional[List[str]] = None
@@ -56,7 +57,9 @@ class SweeperSettings:
     #: Optuna storage URL; null: $NNEXP_OPTUNA_STORAGE, else the journal file
     #: <launch dir>/mlruns/optuna/journal.log
     storage: Optional[str] = None
-    #: tpe | random | cmaes | gp | qmc, or {name: ..., seed: ..., other sampler keywords}
+    #: tpe | random | cmaes | gp | qmc | nsgaii, or {name: ..., seed: ..., other sampler
+    #: keywords}; the Hydra config group hydra/sweeper/sampler (default tpe) fills it, so
+    #: `override hydra/sweeper/sampler: nsgaii` picks one as in Hydra's Optuna sweeper
     sampler: Any = field(default_factory=lambda: {"name": "tpe", "seed": None})
     #: median | hyperband | successive_halving | percentile | none, or {name: ..., keywords};
     #: a config's mapping merges into this one, so switch pruners with pruner=<name> or a whole
@@ -81,6 +84,10 @@ class SweeperSettings:
     #: stop the sweep (exit 1, with the last failure's reason) once this many of its trials
     #: failed, in total; null: n_trials
     max_failures: Optional[int] = None
+    #: Hydra's Optuna sweeper's form of max_failures: the fraction of n_trials that may fail
+    #: (0.0: the first failure stops the sweep); read as max_failures = floor(rate * n_trials) + 1.
+    #: null: max_failures decides; give one of the two
+    max_failure_rate: Optional[float] = None
     #: after the search, re-train the top_k best trials with `seeds` new seeds each and choose
     #: the best mean: {top_k: K, seeds: S}; top_k 0 (the default) turns it off; see
     #: nnexp.search.confirmation
@@ -105,6 +112,7 @@ def normalized(settings: Mapping[str, Any]) -> dict[str, Any]:
     they follow the task, see :mod:`nnexp.search.objective`); sampler and pruner built once so
     a bad one fails here. Raises :class:`SweepSettingError` listing every problem."""
     s = {**dataclasses.asdict(SweeperSettings()), **settings}  # unset keys: the declared defaults
+    settle_upstream_forms(s)
     for key in ("metric", "direction"):
         s[key] = None if is_auto(s.get(key)) else str(s[key]).strip()
     if s["direction"] is not None:
@@ -122,6 +130,29 @@ def normalized(settings: Mapping[str, Any]) -> dict[str, Any]:
     make_sampler(s.get("sampler"))
     make_pruner(s.get("pruner"))
     return s
+
+
+def settle_upstream_forms(s: dict[str, Any]) -> None:
+    """Hydra's Optuna sweeper's spellings, in place: ``direction`` given as a list is
+    ``directions``; ``max_failure_rate`` (the fraction of ``n_trials`` that may fail) becomes
+    ``max_failures = floor(rate * n_trials) + 1``, the first failure past the rate stopping."""
+    direction = s.get("direction")
+    if isinstance(direction, (list, tuple)):
+        if s.get("directions") and list(s["directions"]) != list(direction):
+            raise SweepSettingError(
+                f"hydra.sweeper.direction={list(direction)!r} and directions={list(s['directions'])!r}: "
+                "give the list once (directions)"
+            )
+        s["directions"], s["direction"] = list(direction), None
+    rate = s.pop("max_failure_rate", None)
+    if rate is None:
+        return
+    if s.get("max_failures") is not None:
+        raise SweepSettingError("hydra.sweeper: give max_failures or max_failure_rate, not both")
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate <= 1.0:
+        raise SweepSettingError(f"hydra.sweeper.max_failure_rate must be within [0, 1], got {rate!r}")
+    if isinstance(s.get("n_trials"), int):
+        s["max_failures"] = math.floor(rate * s["n_trials"]) + 1
 
 
 def check_settings(s: Mapping[str, Any]) -> None:

@@ -227,12 +227,11 @@ def load_search_hook(path: str | None) -> Callable[[Any, Any], Any] | None:
     the trial's config. None without a hook; an unknown name raises :class:`SearchSpaceError`."""
     if not path:
         return None
-    import importlib
+    from hydra._internal.utils import _locate  # hydra.utils.get_method's lookup, without its log
 
-    module_name, _, attr = str(path).rpartition(".")
-    try:
-        hook = getattr(importlib.import_module(module_name), attr) if module_name else None
-    except (ImportError, AttributeError) as exc:
+    try:  # as Hydra's Optuna sweeper: module.function, module.Class.method
+        hook = _locate(str(path))
+    except (ImportError, AttributeError, ValueError) as exc:
         raise SearchSpaceError(
             f"hydra.sweeper.custom_search_space={path!r} cannot be imported ({exc}); name a "
             "function as package.module.function, importable from the launch directory"

@@ -54,8 +54,9 @@ def status_ticker(p: Any) -> StatusTicker:
 
 
 @contextlib.contextmanager
-def main_errors() -> Iterator[None]:
-    """Expected failures end the sweep with one clear message and an exit code, no traceback.
+def main_errors(prog: str = "nnexp-train") -> Iterator[None]:
+    """Expected failures end the sweep with one clear message (``<prog>: error: ...``; an app's
+    sweep names the app's script) and an exit code, no traceback.
 
     2: bad search space or settings (nothing ran); 3: tracking server unreachable (at the
     start, or mid-sweep past ``reconnect_timeout``) or Optuna storage unreachable mid-sweep;
@@ -70,7 +71,7 @@ def main_errors() -> Iterator[None]:
             if full is None:
                 raise
             exc, code = full, EXIT_UNREACHABLE
-        fail("nnexp-train", f"invalid sweep: {exc}" if code == EXIT_INVALID else str(exc), code)
+        fail(prog, f"invalid sweep: {exc}" if code == EXIT_INVALID else str(exc), code)
 
 
 def run_sweep(

@@ -58,7 +58,8 @@ def trial_run(
 
     mlflow.set_tracking_uri(uri)
     run = TrackedRun.start(uri, experiment_id, run_name=run_name, tags=tags, parent_run_id=parent_run_id)
-    run.log_params({str(k): mask_secrets(str(v)) for k, v in params.items()})
+    # a hook's "+key" param adds a config key: MLflow names it by the key (no "+" allowed there)
+    run.log_params({str(k).lstrip("+"): mask_secrets(str(v)) for k, v in params.items()})
     status = "FAILED"
     try:
         with mlflow.start_run(run_id=run.run_id, nested=mlflow.active_run() is not None):
