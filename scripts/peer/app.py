@@ -105,5 +105,14 @@ def main(cfg: DictConfig) -> float:
     return best
 
 
+def create_store() -> None:
+    """Open the MLflow store of ``conf/config.yaml`` once, before any trial: two trials creating a
+    fresh SQLite store at once (the joblib launcher) race, and one fails with ``table ... already
+    exists`` (what a user of the official sweeper meets on the first parallel sweep)."""
+    uri = OmegaConf.load(os.path.join(os.path.dirname(__file__), "conf", "config.yaml")).mlflow.uri
+    mlflow.MlflowClient(uri).search_experiments(max_results=1)
+
+
 if __name__ == "__main__":
+    create_store()
     main()
