@@ -1,0 +1,66 @@
+"""scripts/bench_peer.py: its arithmetic on made-up runs, and a real ``--quick`` run (slow: it
+builds the peer's virtual environment on first use, then runs four small sweeps)."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_peer.py"
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench_peer", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_peer"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_run_metrics_on_made_up_trials() -> None:
+    b = _bench()
+    # one worker: launched at 100, trials of 2 s training each with 0.5 s around them
+    trials = [
+        b.Trial(103.0 + 2.5 * i, 105.5 + 2.5 * i, v, 0.9, 20, 2.0, worker=7)
+        for i, v in enumerate([0.5, 0.8, 0.7])
+    ]
+    run = b.Run("nnexp", 1, 100.0, 112.0, trials)
+    assert run.winner().value == 0.8
+    assert run.time_to(0.8) == pytest.approx(108.0 - 100.0)
+    assert run.time_to(0.9) is None
+    assert run.per_trial_overhead() == pytest.approx(0.5)
+    assert run.fixed_overhead() == pytest.approx(12.0 - 3 * 2.5)
+
+
+def test_table_has_both_sides_and_the_ratio() -> None:
+    b = _bench()
+    res = b.Results()
+    for side, wall in (("nnexp", 10.0), ("peer", 8.0)):
+        t = b.Trial(101.0, 101.0 + wall - 2, 0.9, 0.85, 20, 5.0, worker=1)
+        res.runs[(side, 1)] = [b.Run(side, 1, 100.0, 100.0 + wall, [t])]
+    text = b.table(res, target=0.9, probe=0)
+    assert "| | nnexp 1 worker | peer 1 worker | ratio |" in text
+    assert "| wall (s) | 10.0 | 8.0 | 1.25 |" in text
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_quick_prints_one_table_with_both_sides(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--keep", str(tmp_path / "runs")],
+        capture_output=True,
+        text=True,
+        timeout=880,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = proc.stdout
+    assert "| | nnexp 1 worker | peer 1 worker | ratio |" in out
+    for row in ("wall (s)", "best val acc", "winner's test acc", "time to val acc", "epochs trained"):
+        line = next(line for line in out.splitlines() if line.startswith(f"| {row}"))
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        assert cells[1] not in ("", "-") and cells[2] not in ("", "-"), line
+    assert "[bench] digits round 1 seed 0 nnexp" in out and "[bench] digits round 1 seed 0 peer" in out
