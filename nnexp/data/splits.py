@@ -204,25 +204,15 @@ def _take(
     return Xs, np.ascontiguousarray(ys, dtype=y_dtype)
 
 
-class _Rows:
-    """Rows ``idx`` of a DataFrame's columns, one column at a time (no copy of the whole table)."""
-
-    def __init__(self, table: Any, idx: np.ndarray) -> None:
-        self.table, self.idx = table, idx
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self.table[name].to_numpy()[self.idx]
-
-
 def _encode_table(raw: RawData, parts: tuple[np.ndarray, ...], y_dtype: type) -> tuple[Any, ...]:
     """``(transform, X_train, X_val, X_test, y_train, y_val, y_test)`` of a table: the
     ``ColumnTransform`` fitted on the training rows alone, then applied to each split."""
-    from nnexp.nn.columns import ColumnTransform
+    from nnexp.nn.columns import ColumnTransform, Rows
 
     roles = raw.roles
-    train = _Rows(raw.table, parts[0])
+    train = Rows(raw.table, parts[0])
     columns = ColumnTransform.fit(train, roles.numeric, roles.categorical, **roles.fit_options)
-    out = [columns.transform(_Rows(raw.table, idx)) for idx in parts]
+    out = [columns.transform(Rows(raw.table, idx)) for idx in parts]
     ys = [np.ascontiguousarray(raw.y[idx], dtype=y_dtype) for idx in parts]
     return (columns, *out, *ys)
 
