@@ -108,25 +108,28 @@ class CategoricalColumn:
     boolean: bool = False  #: the column holds booleans (True/False), not text
 
 
-def median(values: np.ndarray) -> float:
+def median(values: np.ndarray, overwrite: bool = False) -> float:
     """``np.median(values)`` (no NaN in ``values``) from one partition: numpy's median
     partitions around two middle elements, five times slower than around one; the lower one of
-    an even count is the largest element below it."""
+    an even count is the largest element below it. ``overwrite``: partition ``values`` in place
+    (a copy of its own: no second copy of a column)."""
     k = values.shape[0] // 2
-    part = np.partition(values, k)
+    part = values if overwrite else values.copy()
+    part.partition(k)
     if values.shape[0] % 2:
         return float(part[k])
     return float(np.mean(np.array([part[:k].max(), part[k]])))
 
 
-def _fit_numeric(name: str, values: np.ndarray, strategy: str) -> NumericColumn:
+def _fit_numeric(name: str, values: np.ndarray, strategy: str, owned: bool) -> NumericColumn:
+    """``owned``: ``values`` is a copy of the fit's own (it may be reordered)."""
     gaps = np.isnan(values)
     has_gaps = bool(gaps.any())
     seen = values[~gaps] if has_gaps else values
     if seen.size == 0:
         fill = 0.0
     elif strategy == "median":
-        fill = median(seen)
+        fill = median(seen, overwrite=has_gaps or owned)
     else:
         fill = float(seen.mean())
     return NumericColumn(name, fill, has_gaps)
@@ -177,8 +180,11 @@ class ColumnTransform:
             )
         if int(max_categories) < 1:
             raise ValueError(f"max_categories must be >= 1, got {max_categories!r}")
+        owned = isinstance(table, Rows)  # its columns are gathered copies
         with _pool() as pool:  # one column per thread (numpy releases the GIL)
-            nums = pool.map(lambda n: _fit_numeric(n, as_numbers(table[n], n), impute_numeric), numeric)
+            nums = pool.map(
+                lambda n: _fit_numeric(n, as_numbers(table[n], n), impute_numeric, owned), numeric
+            )
             cats = pool.map(
                 lambda n: _fit_categorical(
                     n, table[n], int(max_categories), impute_categorical, n in booleans
