@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -49,8 +50,10 @@ def _stratified_pick(
     seed: int,
     what: str,
     class_names: tuple[str, ...] | None = None,
+    drawn: Future[Drawn] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Split ``idx`` into (rest, picked) with ``len(picked) == k``, stratified on ``y[idx]``."""
+    """Split ``idx`` into (rest, picked) with ``len(picked) == k``, stratified on ``y[idx]``
+    (``drawn``: its permutations drawn ahead, see :func:`stratified_pick`)."""
     if k == 0:
         return idx, idx[:0]
     if k >= len(idx):
@@ -60,7 +63,7 @@ def _stratified_pick(
         rest, picked = train_test_split(idx, test_size=k, random_state=seed, stratify=None)
         return _sorted(rest, idx), _sorted(picked, idx)
     try:
-        rest, picked = stratified_pick(idx, strat, k, seed)  # in idx's order
+        rest, picked = stratified_pick(idx, strat, k, seed, drawn)  # in idx's order
     except ValueError as exc:
         raise ValueError(stratify_error(strat, len(idx), k, what, class_names)) from exc
     return (rest, picked) if _increasing(idx) else (np.sort(rest), np.sort(picked))
@@ -92,17 +95,18 @@ def class_codes(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.unique(y, return_inverse=True, return_counts=True)
 
 
-def stratified_pick(idx: np.ndarray, strat: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def stratified_pick(
+    idx: np.ndarray, strat: np.ndarray, k: int, seed: int, drawn: Future[Drawn] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """``train_test_split(idx, test_size=k, random_state=seed, stratify=strat)``'s two sets, in
     ``idx``'s order, drawn with the same random numbers in numpy: scikit-learn builds them in
     Python lists, 0.25 s per split of 1.5 M rows; this takes a tenth of it. Same rows, so a
     recorded split stays the same (``tests/data`` compares both). Each class's permutation
-    marks its picked rows in a mask over ``idx`` (its other rows are the rest)."""
-    from sklearn.utils.extmath import _approximate_mode
-
+    marks its picked rows in a mask over ``idx`` (its other rows are the rest). ``drawn``: the
+    permutations drawn ahead (:func:`draw_ahead`), used where drawn for these class counts."""
     classes, y_indices, class_counts = class_codes(strat)
-    n_test, n_train = int(k), len(idx) - int(k)
-    if class_counts.min() < 2 or n_train < len(classes) or n_test < len(classes):
+    n_test = int(k)
+    if class_counts.min() < 2 or len(idx) - n_test < len(classes) or n_test < len(classes):
         raise ValueError("too few rows per class to stratify")
     y_indices = y_indices.reshape(-1)
     if len(classes) <= 64:  # the stable argsort's groups, found per class (faster for few classes)
@@ -110,14 +114,53 @@ def stratified_pick(idx: np.ndarray, strat: np.ndarray, k: int, seed: int) -> tu
     else:
         order = np.argsort(y_indices, kind="stable")
         class_indices = np.split(order, np.cumsum(class_counts)[:-1])
-    rng = np.random.RandomState(seed)
-    n_i = _approximate_mode(class_counts, n_train, rng)
-    t_i = _approximate_mode(class_counts - n_i, n_test, rng)
+    ahead = drawn.result() if drawn is not None and drawn.exception() is None else None
+    if ahead is not None and np.array_equal(ahead[0], class_counts) and ahead[1] == n_test:
+        positions = ahead[2]
+    else:
+        positions = _draw(class_counts, n_test, seed)[2]
     picked = np.zeros(len(idx), dtype=bool)
     for i in range(len(classes)):
-        perm = rng.permutation(class_counts[i])[n_i[i] : n_i[i] + t_i[i]]
-        picked[class_indices[i].take(perm, mode="clip")] = True
+        picked[class_indices[i].take(positions[i], mode="clip")] = True
     return idx[~picked], idx[picked]
+
+
+#: ``(class counts, k, per class the positions picked in its rows)``: one stratified draw.
+Drawn = tuple[np.ndarray, int, list[np.ndarray]]
+
+
+def _draw(class_counts: np.ndarray, k: int, seed: int) -> Drawn:
+    """Which of each class's rows a stratified pick of ``k`` takes: scikit-learn's
+    ``StratifiedShuffleSplit`` random numbers (``RandomState(seed)``, one permutation per class)."""
+    rng = np.random.RandomState(seed)
+    n_i, t_i = _class_sizes(class_counts, k, rng)
+    picked = [rng.permutation(class_counts[i])[n_i[i] : n_i[i] + t_i[i]] for i in range(len(class_counts))]
+    return class_counts, k, picked
+
+
+def _class_sizes(
+    class_counts: np.ndarray, k: int, rng: np.random.RandomState
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(rest, picked)`` rows per class of a stratified pick of ``k`` (the draw's first numbers)."""
+    from sklearn.utils.extmath import _approximate_mode
+
+    n_i = _approximate_mode(class_counts, int(class_counts.sum()) - k, rng)
+    return n_i, _approximate_mode(class_counts - n_i, k, rng)
+
+
+def draw_ahead(
+    pool: ThreadPoolExecutor, y: np.ndarray, k_first: int, first_seed: int, k: int, seed: int
+) -> Future[Drawn] | None:
+    """The second of two stratified picks (``k`` of the rows the first, ``k_first`` of all
+    rows ``y``, leaves), drawn in ``pool`` while the first is drawn: the rows it leaves per
+    class follow from the class counts alone. The permutations are most of a pick's time.
+    None where the first pick cannot be drawn (it says why itself)."""
+    counts = class_codes(y)[2]
+    try:
+        left = counts - _class_sizes(counts, k_first, np.random.RandomState(first_seed))[1]
+    except ValueError:
+        return None
+    return pool.submit(_draw, left[left > 0], k, seed)
 
 
 def stratify_error(
@@ -175,8 +218,12 @@ def _split_indices(
             f"val_size and test_size take {n_val}+{n_test} of {n} rows, leaving none to train on"
         )
     test_seed = seed if test_seed is None else int(test_seed)
-    rest, test_idx = _stratified_pick(all_idx, y_strat, n_test, test_seed, "test split", names)
-    train_idx, val_idx = _stratified_pick(rest, y_strat, n_val, seed, "validation split", names)
+    with ThreadPoolExecutor(1) as pool:  # the validation pick drawn beside the test pick
+        ahead = None
+        if y_strat is not None and n_test and n_val:
+            ahead = draw_ahead(pool, y_strat, n_test, test_seed, n_val, seed)
+        rest, test_idx = _stratified_pick(all_idx, y_strat, n_test, test_seed, "test split", names)
+        train_idx, val_idx = _stratified_pick(rest, y_strat, n_val, seed, "validation split", names, ahead)
     return train_idx, val_idx, test_idx
 
 
@@ -204,25 +251,15 @@ def _take(
     return Xs, np.ascontiguousarray(ys, dtype=y_dtype)
 
 
-class _Rows:
-    """Rows ``idx`` of a DataFrame's columns, one column at a time (no copy of the whole table)."""
-
-    def __init__(self, table: Any, idx: np.ndarray) -> None:
-        self.table, self.idx = table, idx
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self.table[name].to_numpy()[self.idx]
-
-
 def _encode_table(raw: RawData, parts: tuple[np.ndarray, ...], y_dtype: type) -> tuple[Any, ...]:
     """``(transform, X_train, X_val, X_test, y_train, y_val, y_test)`` of a table: the
     ``ColumnTransform`` fitted on the training rows alone, then applied to each split."""
-    from nnexp.nn.columns import ColumnTransform
+    from nnexp.nn.columns import ColumnTransform, Rows
 
     roles = raw.roles
-    train = _Rows(raw.table, parts[0])
+    train = Rows(raw.table, parts[0])
     columns = ColumnTransform.fit(train, roles.numeric, roles.categorical, **roles.fit_options)
-    out = [columns.transform(_Rows(raw.table, idx)) for idx in parts]
+    out = [columns.transform(Rows(raw.table, idx)) for idx in parts]
     ys = [np.ascontiguousarray(raw.y[idx], dtype=y_dtype) for idx in parts]
     return (columns, *out, *ys)
 

@@ -185,9 +185,9 @@ def load_csv(
     if not target:
         raise ValueError("csv dataset: the 'target' option (label column name) is required")
     file = resolve_csv_path(path, data_dir)
-    df, sep = read_csv(file, sep if sep is not None else delimiter, encoding)
-    with ThreadPoolExecutor(1) as pool:  # the checksum beside the roles and the target (GIL released)
+    with ThreadPoolExecutor(1) as pool:  # the checksum beside the parse and the roles (GIL released)
         checksum = pool.submit(sha256_of_file, file)
+        df, sep = read_csv(file, sep if sep is not None else delimiter, encoding)
         df, dropped = _present_target(df, target, file, sep)
         roles = decide_roles(
             df,

@@ -32,6 +32,8 @@ NUMERIC_IMPUTATIONS = ("median", "mean")
 CATEGORICAL_IMPUTATIONS = ("missing", "most_frequent")
 #: Default number of categories kept per column (rarer ones are grouped as ``other``).
 MAX_CATEGORIES = 20
+#: Rows a block of the numbers-only transform holds (a few hundred KB per column: in cache).
+PLAIN_BLOCK_ROWS = 32_768
 
 
 def _is_missing_object(v: Any) -> bool:
@@ -106,25 +108,28 @@ class CategoricalColumn:
     boolean: bool = False  #: the column holds booleans (True/False), not text
 
 
-def median(values: np.ndarray) -> float:
+def median(values: np.ndarray, overwrite: bool = False) -> float:
     """``np.median(values)`` (no NaN in ``values``) from one partition: numpy's median
     partitions around two middle elements, five times slower than around one; the lower one of
-    an even count is the largest element below it."""
+    an even count is the largest element below it. ``overwrite``: partition ``values`` in place
+    (a copy of its own: no second copy of a column)."""
     k = values.shape[0] // 2
-    part = np.partition(values, k)
+    part = values if overwrite else values.copy()
+    part.partition(k)
     if values.shape[0] % 2:
         return float(part[k])
     return float(np.mean(np.array([part[:k].max(), part[k]])))
 
 
-def _fit_numeric(name: str, values: np.ndarray, strategy: str) -> NumericColumn:
+def _fit_numeric(name: str, values: np.ndarray, strategy: str, owned: bool) -> NumericColumn:
+    """``owned``: ``values`` is a copy of the fit's own (it may be reordered)."""
     gaps = np.isnan(values)
     has_gaps = bool(gaps.any())
     seen = values[~gaps] if has_gaps else values
     if seen.size == 0:
         fill = 0.0
     elif strategy == "median":
-        fill = median(seen)
+        fill = median(seen, overwrite=has_gaps or owned)
     else:
         fill = float(seen.mean())
     return NumericColumn(name, fill, has_gaps)
@@ -175,8 +180,11 @@ class ColumnTransform:
             )
         if int(max_categories) < 1:
             raise ValueError(f"max_categories must be >= 1, got {max_categories!r}")
+        owned = isinstance(table, Rows)  # its columns are gathered copies
         with _pool() as pool:  # one column per thread (numpy releases the GIL)
-            nums = pool.map(lambda n: _fit_numeric(n, as_numbers(table[n], n), impute_numeric), numeric)
+            nums = pool.map(
+                lambda n: _fit_numeric(n, as_numbers(table[n], n), impute_numeric, owned), numeric
+            )
             cats = pool.map(
                 lambda n: _fit_categorical(
                     n, table[n], int(max_categories), impute_categorical, n in booleans
@@ -222,10 +230,14 @@ class ColumnTransform:
     def transform(self, table: Any, dtype: Any = np.float32) -> np.ndarray:
         """The features of ``table``'s rows, shape (n_rows, :attr:`n_features`), in ``dtype``.
 
-        Each column writes its own slice of the result, one column per thread."""
+        Each column writes its own slice of the result, one column per thread; numbers alone
+        without gaps are copied a block of rows at a time (:meth:`_plain_numbers`)."""
         items: list[NumericColumn | CategoricalColumn] = [*self.numeric, *self.categorical]
         if not items:
             raise ValueError("the column transform has no columns")
+        plain = self._plain_numbers(table, dtype)
+        if plain is not None:
+            return plain
         starts = np.cumsum([0] + [self._width(c) for c in items])
         first = self._column(table, items[0].name)
         out = np.empty((len(first), self.n_features), dtype=dtype)
@@ -237,6 +249,33 @@ class ColumnTransform:
         with _pool() as pool:  # numpy releases the GIL
             list(pool.map(write, range(len(items))))
         return out
+
+    def _plain_numbers(self, table: Any, dtype: Any) -> np.ndarray | None:
+        """The features of numeric columns without indicators, or None where another column
+        kind, a value that is not a finite number or columns of unequal length need the general
+        path. Rows are gathered and written a block at a time, so each block of the result is
+        written once while in cache (not once per column): twice as fast as column by column."""
+        if self.categorical or any(c.indicator for c in self.numeric):
+            return None
+        rows = table.rows if isinstance(table, Rows) else None
+        source = table.table if isinstance(table, Rows) else table
+        cols = [np.asarray(self._column(source, c.name)) for c in self.numeric]
+        if any(c.ndim != 1 or c.dtype.kind not in "biuf" or len(c) != len(cols[0]) for c in cols):
+            return None
+        n = len(cols[0]) if rows is None else len(rows)
+        out = np.empty((n, len(cols)), dtype=dtype)
+
+        def write(start: int) -> bool:
+            ix = slice(start, start + PLAIN_BLOCK_ROWS)
+            for k, col in enumerate(cols):
+                x = (col[ix] if rows is None else col[rows[ix]]).astype(np.float64, copy=False)
+                if not np.isfinite(x).all():
+                    return False
+                out[ix, k] = x
+            return True
+
+        with _pool() as pool:  # numpy releases the GIL
+            return out if all(pool.map(write, range(0, n, PLAIN_BLOCK_ROWS))) else None
 
     @staticmethod
     def _width(c: NumericColumn | CategoricalColumn) -> int:
@@ -311,6 +350,16 @@ class ColumnTransform:
             [NumericColumn(**n) for n in state["numeric"]],
             [CategoricalColumn(**c) for c in state["categorical"]],
         )
+
+
+class Rows:
+    """Rows ``rows`` of a table, one column at a time (no copy of the whole table)."""
+
+    def __init__(self, table: Any, rows: np.ndarray) -> None:
+        self.table, self.rows = table, rows
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return np.asarray(self.table[name])[self.rows]
 
 
 def _pool() -> ThreadPoolExecutor:
