@@ -83,10 +83,6 @@ def main() -> None:
     if problems:
         _fail("\n  ".join(["invalid override(s):", *problems]), EXIT_INVALID)
     install_interrupts()  # SIGINT/SIGTERM: the run ends KILLED, one line, exit 130/143
-    if "tracking.enabled=false" not in sys.argv[1:]:
-        from nnexp.tracking import warmup
-
-        warmup.start()
     with quiet_interrupts("nnexp-train"):
         app()
 

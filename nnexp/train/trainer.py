@@ -29,7 +29,7 @@ from nnexp.train.baseline import Baseline, baseline_for, input_scaling
 from nnexp.train.datasets import load_config_dataset
 from nnexp.train.metrics import regression_scores
 from nnexp.train.recording import announce, fit_callbacks, open_tracking, run_tags, task_reason
-from nnexp.train.threads import blas_threads
+from nnexp.train.threads import blas_threads, run_threads
 
 if TYPE_CHECKING:
     from nnexp.tracking.recorder import Recorder
@@ -300,7 +300,7 @@ def run_training(
     name = run_name or cfg.tracking.run_name
     tracking = open_tracking(cfg, base, timer)
 
-    with blas_threads(cfg.trainer.threads):
+    with blas_threads(run_threads(cfg.trainer.threads, model_kwargs(cfg).get("width", 0))):
         ds = load_config_dataset(cfg, base)
         task = ds.task if str(cfg.model.task) == "auto" else str(cfg.model.task)
         check_task(cfg, task)
