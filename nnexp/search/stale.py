@@ -104,9 +104,7 @@ def stale_reason(
     now = time.time() if now is None else now
     attrs = trial.user_attrs
     if worker_dead(attrs, dead):
-        return (
-            f"worker process {attrs.get(PID_ATTR)} on {worker_place(attrs)} died while the trial was running"
-        )
+        return f"worker process {attrs.get(PID_ATTR)} on {worker_place(attrs)} died while the trial was running"
     beat = attrs.get(HEARTBEAT_ATTR)
     if beat is None and trial.datetime_start is not None:
         beat = trial.datetime_start.timestamp()
