@@ -119,7 +119,7 @@ def _layer_rows() -> list[tuple[list[str], str]]:
 
 def _row_name_exists(name: str, packages: list[str]) -> bool:
     """A name in a row: a module or name of the row's package (``threads``, ``sweep.run_sweep``,
-    ``fit``), or of nnexp (``train.threads.CoreShare``, ``MLP`` in the config row)."""
+    ``fit``), or of nnexp (``train.threads.blas_threads``, ``MLP`` in the config row)."""
     if name.startswith(("nnexp.", "hydra_plugins.")):
         return resolves(name)
     for package in [*packages, "nnexp"]:

@@ -55,13 +55,7 @@ def format_summary(result: Any, experiment: str = "") -> str:
         f"open it: {open_run_hint(result.tracking_uri or '', result.experiment_id or '', result.run_id)}"
     )
     timings = dict(result.tracking_seconds)
-    waited = timings.pop("wait", None)
-    here = timings.pop("plots_here", None)  # drawn by this process while the agent was busy
     if timings:
         parts = ", ".join(f"{k} {v:.2f}" for k, v in timings.items())
-        if waited is None:
-            lines.append(f"tracking time: {sum(timings.values()):.2f}s ({parts})")
-        else:  # a separate tracking process did the work while this one trained
-            drawn = f", plots drawn here {here:.2f}s" if here is not None else ""
-            lines.append(f"tracking time: waited {waited:.2f}s at the end{drawn} (tracking process: {parts})")
+        lines.append(f"tracking time: {sum(timings.values()):.2f}s ({parts})")
     return "\n".join(lines)

@@ -43,9 +43,8 @@ def app(cfg: DictConfig) -> float:
 
     try:
         check_names(cfg)
-        # validates the config before anything is created; MLflow's cost overlaps training, and
-        # the tracking process marks runs of dead processes KILLED (nnexp.tracking.liveness)
-        result = run_training(cfg, tracking_process=True)
+        _mark_dead_runs(cfg)
+        result = run_training(cfg)  # validates the config before anything is created
     except Exception as exc:  # expected failures (bad input, read-only or full disk, a lost
         code = exit_code(exc)  # server) end in one line and their exit code; a bug shows its traceback
         full = disk_full(exc)
@@ -64,22 +63,17 @@ def app(cfg: DictConfig) -> float:
     return float(result.best_value)
 
 
-#: Command-line flags with which no single run is trained here (help, config printing, sweeps).
-_NO_SINGLE_RUN = {"-h", "--help", "--hydra-help", "-i", "--info", "-c", "--cfg", "-m", "--multirun"}
-#: Values Hydra reads as false.
-_FALSE = {"false", "False", "FALSE"}
+def _mark_dead_runs(cfg: DictConfig) -> None:
+    """Runs of processes killed outright on this host become KILLED (``kill -9`` of an earlier
+    run; :mod:`nnexp.tracking.liveness`), in the store this run records to."""
+    if not cfg.tracking.enabled:
+        return
+    from nnexp.tracking.liveness import mark_dead_runs_quietly
+    from nnexp.tracking.store import resolve_tracking_uri
+    from nnexp.train.trainer import launch_dir
 
-
-def may_track(args: list[str]) -> bool:
-    """Whether these arguments could train one tracked run: then the tracking process is
-    started before Hydra composes (see :func:`nnexp.tracking.agent.prestart`)."""
-    for arg in args:
-        key, _, value = arg.lstrip("+~").partition("=")
-        if arg in _NO_SINGLE_RUN or arg.startswith(("--cfg=", "-sc", "--shell-completion")):
-            return False
-        if key == "tracking.enabled" and value in _FALSE:
-            return False
-    return True
+    uri = resolve_tracking_uri(cfg.tracking.uri, launch_dir())
+    mark_dead_runs_quietly(uri, timeout=float(cfg.tracking.timeout), prog="nnexp-train")
 
 
 def main() -> None:
@@ -89,17 +83,8 @@ def main() -> None:
     if problems:
         _fail("\n  ".join(["invalid override(s):", *problems]), EXIT_INVALID)
     install_interrupts()  # SIGINT/SIGTERM: the run ends KILLED, one line, exit 130/143
-    if may_track(sys.argv[1:]):
-        from nnexp.tracking.agent import prestart
-
-        prestart()  # imports MLflow while Hydra composes and the data loads
-    try:
-        with quiet_interrupts("nnexp-train"):
-            app()
-    finally:
-        from nnexp.tracking.agent import discard_prestarted
-
-        discard_prestarted()
+    with quiet_interrupts("nnexp-train"):
+        app()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Everything a training run records in MLflow, in the order it happens.
 
-``RunRecorder`` wraps a :class:`TrackedRun` with the run-level policy: params from the resolved
+:class:`Recorder` is what training needs of a recorder (single runs and sweep trials alike);
+``RunRecorder``, the one implementation, wraps a :class:`TrackedRun` with the run-level policy: params from the resolved
 config, one ``log_batch`` per epoch, final test metrics, tags, artifacts (config, weights,
 dataset identity, plots) and optionally the servable pyfunc model. Every phase is timed.
 """
@@ -12,7 +13,7 @@ import json
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -27,6 +28,51 @@ CONFIG_ARTIFACT = "config.yaml"
 WEIGHTS_DIR = "weights"
 WEIGHTS_FILE = "model.npz"
 PLOTS_DIR = "plots"
+
+
+class Recorder(Protocol):
+    """One run's records, in the order training makes them: created (``run_id``), its config
+    (params, tags, dataset inputs), one call per epoch, the outcome, the artifacts, the model,
+    then the end with a status (``fail_safely`` after an error, never raising)."""
+
+    @property
+    def run_id(self) -> str: ...
+
+    def log_config(
+        self, config: Mapping[str, Any], dataset: Any, provenance: Mapping[str, str] | None = None
+    ) -> None: ...
+
+    def epoch_callback(self, model: Any, record: Mapping[str, float]) -> None: ...
+
+    def log_outcome(
+        self,
+        *,
+        stop_reason: str,
+        epochs_run: int,
+        best_epoch: int | None,
+        monitor: str,
+        best_value: float,
+        test_metrics: Mapping[str, float],
+        extra_tags: Mapping[str, Any] | None = None,
+    ) -> None: ...
+
+    def log_artifacts(
+        self,
+        *,
+        config: Mapping[str, Any],
+        weights: Path | None,
+        dataset: Any,
+        history: Mapping[str, Any],
+        best_epoch: int | None,
+        y_pred_test: np.ndarray | None,
+        plots: bool = True,
+    ) -> None: ...
+
+    def log_model(self, model: Any, X_example: np.ndarray, tracking_uri: str) -> str: ...
+
+    def end(self, status: str = "FINISHED") -> None: ...
+
+    def fail_safely(self, status: str) -> None: ...
 
 
 class RunRecorder:
@@ -129,13 +175,8 @@ class RunRecorder:
         best_epoch: int | None,
         y_pred_test: np.ndarray | None,  # test predictions of a classifier, else None
         plots: bool = True,
-        drawn_plots: Path | None = None,
     ) -> None:
-        """Config YAML, weights, dataset identity and (``plots``) PNG figures, in one upload.
-        ``drawn_plots``: a folder of figures already drawn (by the training process), uploaded
-        as they are instead of drawing them here."""
-        import shutil
-
+        """Config YAML, weights, dataset identity and (``plots``) PNG figures, in one upload."""
         from omegaconf import OmegaConf
 
         with tempfile.TemporaryDirectory(prefix="nnexp-artifacts-") as tmp:
@@ -153,9 +194,7 @@ class RunRecorder:
                 if weights is not None:
                     (root / WEIGHTS_DIR).mkdir()
                     (root / WEIGHTS_DIR / WEIGHTS_FILE).write_bytes(Path(weights).read_bytes())
-                if plots and drawn_plots is not None:
-                    shutil.copytree(drawn_plots, root / PLOTS_DIR)
-            if plots and drawn_plots is None:
+            if plots:
                 with self.timer("plots"):
                     from nnexp.tracking.plots import run_plots
 

@@ -57,7 +57,7 @@ class TrackedRun:
 
         client = MlflowClient(tracking_uri=uri)
         # who owns it (a killed owner's run is marked KILLED): this process, unless the caller
-        # names another (the tracking agent records for the training process that started it)
+        # names another in ``tags``
         all_tags = {**process_tags(), **{str(k): mask_secrets(str(v)) for k, v in (tags or {}).items()}}
         if parent_run_id:
             all_tags["mlflow.parentRunId"] = parent_run_id

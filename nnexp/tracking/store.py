@@ -37,7 +37,7 @@ class _NoFullDiskTracebacks(logging.Filter):
 
 
 #: MLflow's logger that writes the traceback of each SQL error (set once, in every process that
-#: imports this module: the sweeper, its workers, the tracking process).
+#: imports this module: the sweeper, its workers, a single run).
 logging.getLogger("mlflow.store.db.utils").addFilter(_NoFullDiskTracebacks())
 
 

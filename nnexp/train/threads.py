@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator, Sequence
 
 
 @contextlib.contextmanager
@@ -18,6 +17,23 @@ def blas_threads(threads: int | None) -> Iterator[None]:
 
     with threadpool_limits(limits=int(threads), user_api="blas"):
         yield
+
+
+#: Hidden layers at most this wide train with one BLAS thread unless ``trainer.threads`` says
+#: otherwise: their products are too small to gain from more, and OpenBLAS threads spin-wait
+#: for each other, so any other busy thread (the run's MLflow writer, MLflow's telemetry, another
+#: program) that takes a core from one makes every product wait (a digits fit measured 5x slower
+#: on 2 busy cores).
+SMALL_WIDTH = 256
+
+
+def run_threads(threads: int | None, width: int | Sequence[int]) -> int | None:
+    """A run's BLAS threads: ``trainer.threads`` when set, else 1 for a small network (no hidden
+    layer wider than :data:`SMALL_WIDTH`), else ``None`` (as BLAS chooses)."""
+    if threads is not None:
+        return int(threads)
+    widest = max([int(w) for w in width], default=0) if isinstance(width, Sequence) else int(width)
+    return 1 if widest <= SMALL_WIDTH else None
 
 
 def worker_threads(n_jobs: int, cores: int | None = None) -> int:
@@ -33,37 +49,3 @@ def available_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         return os.cpu_count() or 1
-
-
-class CoreShare:
-    """One BLAS thread fewer than the cores while another process of this run is busy (the
-    tracking process importing MLflow): OpenBLAS threads spin-wait for each other, so a thread
-    without a core of its own makes every product wait (digits epochs measured 3x slower on 2
-    cores). Only a BLAS that would use every core is limited; :meth:`__call__` (an epoch
-    callback) lifts the limit once ``busy()`` is false, :meth:`close` at the latest."""
-
-    def __init__(self, busy: Callable[[], bool], cores: int | None = None) -> None:
-        from threadpoolctl import ThreadpoolController
-
-        self._busy = busy
-        self._limiter: Any = None
-        cores = available_cores() if cores is None else int(cores)
-        blas = ThreadpoolController().select(user_api="blas")
-        in_use = max((lib.num_threads for lib in blas.lib_controllers), default=1)
-        if cores > 1 and in_use >= cores and busy():
-            self._limiter = blas.limit(limits=cores - 1)
-
-    @property
-    def limited(self) -> bool:
-        """Whether the limit is still in effect."""
-        return self._limiter is not None
-
-    def __call__(self, model: Any = None, record: Any = None) -> None:
-        if self._limiter is not None and not self._busy():
-            self.close()
-
-    def close(self) -> None:
-        """Restore the BLAS threads as they were."""
-        if self._limiter is not None:
-            limiter, self._limiter = self._limiter, None
-            limiter.restore_original_limits()

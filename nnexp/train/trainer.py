@@ -7,14 +7,13 @@ the best value of the monitored metric along with the run's record.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
@@ -29,15 +28,11 @@ from nnexp.tracking.timing import PhaseTimer
 from nnexp.train.baseline import Baseline, baseline_for, input_scaling
 from nnexp.train.datasets import load_config_dataset
 from nnexp.train.metrics import regression_scores
-from nnexp.train.recording import (
-    announce,
-    fit_callbacks,
-    open_tracking,
-    run_tags,
-    sharing_cores,
-    task_reason,
-)
-from nnexp.train.threads import blas_threads
+from nnexp.train.recording import announce, fit_callbacks, open_tracking, run_tags, task_reason
+from nnexp.train.threads import blas_threads, run_threads
+
+if TYPE_CHECKING:
+    from nnexp.tracking.recorder import Recorder
 
 WEIGHTS_FILE = "model.npz"
 
@@ -235,14 +230,14 @@ def _final_evaluation(
 
 def _hand_off(
     cfg: DictConfig,
-    recorder: Any,
+    recorder: Recorder,
     model: Any,
     ds: Any,
     baseline: Baseline | None,
     fitted: _Fitted,
     config: dict[str, Any],
     monitor: str,
-    uri: str | None,
+    uri: str,
     want_model: bool,
 ) -> str | None:
     """Record the outcome, the artifacts and (``want_model``) the servable model, and end the
@@ -283,7 +278,6 @@ def run_training(
     run_name: str | None = None,
     extra_tags: Mapping[str, Any] | None = None,
     log_model: bool | None = None,
-    tracking_process: bool = False,
 ) -> TrainResult:
     """Train one MLP as ``cfg`` says and record it in MLflow (unless ``tracking.enabled=false``).
 
@@ -291,10 +285,7 @@ def run_training(
     before any data is loaded), load data, create the run (nested under ``parent_run_id`` if
     given), fit with the progress printer, the MLflow epoch logger and ``callbacks``, then log
     test metrics, tags and artifacts. A crash marks the run FAILED (KeyboardInterrupt: KILLED)
-    and re-raises. ``log_model`` overrides ``tracking.log_model``. ``tracking_process=True``
-    (single runs from the CLI) records in a separate process started first, which imports MLflow
-    and sets up the store while this one loads data and trains
-    (:mod:`nnexp.tracking.agent`); sweeps keep tracking in-process (MLflow is loaded once there).
+    and re-raises. ``log_model`` overrides ``tracking.log_model``.
     """
     validate(cfg)
     started = time.perf_counter()
@@ -307,10 +298,9 @@ def run_training(
     want_model = bool(cfg.tracking.log_model) if log_model is None else bool(log_model)
     tags = run_tags(cfg, extra_tags)
     name = run_name or cfg.tracking.run_name
-    tracking = open_tracking(cfg, base, tags, name, parent_run_id, tracking_process, timer)
+    tracking = open_tracking(cfg, base, timer)
 
-    guard = tracking.recorder.ending_on_error() if tracking.recorder is not None else contextlib.nullcontext()
-    with blas_threads(cfg.trainer.threads), guard:
+    with blas_threads(run_threads(cfg.trainer.threads, model_kwargs(cfg).get("width", 0))):
         ds = load_config_dataset(cfg, base)
         task = ds.task if str(cfg.model.task) == "auto" else str(cfg.model.task)
         check_task(cfg, task)
@@ -322,18 +312,15 @@ def run_training(
         with tracking.failing_run():
             if recorder is not None:
                 recorder.log_config(config, ds)
-            announce(cfg, ds, task, baseline, recorder, tracking_process)
-            with sharing_cores(cfg, recorder, tracking_process) as share:
-                fit_cbs = fit_callbacks(cfg, recorder, monitor, tracking_process, [*share, *callbacks])
-                model.fit(ds.X_train, ds.y_train, ds.X_val, ds.y_val, callbacks=fit_cbs)
+            announce(cfg, ds, task, baseline, recorder)
+            fit_cbs = fit_callbacks(cfg, recorder, monitor, callbacks)
+            model.fit(ds.X_train, ds.y_train, ds.X_val, ds.y_val, callbacks=fit_cbs)
             fitted = _final_evaluation(cfg, base, model, ds, monitor, mode, task)
             if recorder is not None:
+                assert tracking.uri is not None
                 model_uri = _hand_off(
                     cfg, recorder, model, ds, baseline, fitted, config, monitor, tracking.uri, want_model
                 )
-                if tracking_process:
-                    model_uri, tracking.experiment_id = recorder.model_uri, recorder.experiment_id
-                    timer.seconds.update(recorder.seconds)
 
     return TrainResult(
         run_id=recorder.run_id if recorder is not None else None,

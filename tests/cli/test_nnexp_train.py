@@ -212,7 +212,7 @@ def test_missing_data_file_is_a_clear_error_not_a_traceback(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert "nnexp-train: error: data=csv: csv dataset: file 'missing.csv' not found" in proc.stderr
     assert "Traceback" not in proc.stderr
-    db = tmp_path / "mlruns" / "mlflow.db"  # the tracking process may have set the store up
+    db = tmp_path / "mlruns" / "mlflow.db"  # the store is set up before the data loads
     if db.exists():
         from mlflow.tracking import MlflowClient
 

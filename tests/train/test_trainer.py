@@ -274,3 +274,11 @@ def test_regression_run_reports_metrics_in_target_units(compose_cfg, tmp_path, d
     served = mlflow.pyfunc.load_model(result.model_uri).predict(rows)
     np.testing.assert_array_equal(served, result.model.predict(ds.X_test))
     assert abs(float(np.mean(served)) - float(np.mean(ds.y_test))) < 25
+
+
+def test_small_networks_train_with_one_blas_thread_unless_set():
+    from nnexp.train.threads import SMALL_WIDTH, run_threads
+
+    assert run_threads(None, 128) == 1 and run_threads(None, [64, SMALL_WIDTH]) == 1
+    assert run_threads(None, SMALL_WIDTH + 1) is None and run_threads(None, [8, 1024]) is None
+    assert run_threads(3, 128) == 3  # trainer.threads wins
