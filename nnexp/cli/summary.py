@@ -55,7 +55,11 @@ def format_summary(result: Any, experiment: str = "") -> str:
         f"open it: {open_run_hint(result.tracking_uri or '', result.experiment_id or '', result.run_id)}"
     )
     timings = dict(result.tracking_seconds)
+    waited = timings.pop("wait", None)  # recorded by a second process while this one trained
     if timings:
         parts = ", ".join(f"{k} {v:.2f}" for k, v in timings.items())
-        lines.append(f"tracking time: {sum(timings.values()):.2f}s ({parts})")
+        if waited is None:
+            lines.append(f"tracking time: {sum(timings.values()):.2f}s ({parts})")
+        else:
+            lines.append(f"tracking time: waited {waited:.2f}s at the end (tracking process: {parts})")
     return "\n".join(lines)

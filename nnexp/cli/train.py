@@ -43,8 +43,9 @@ def app(cfg: DictConfig) -> float:
 
     try:
         check_names(cfg)
-        _mark_dead_runs(cfg)
-        result = run_training(cfg)  # validates the config before anything is created
+        # validates the config before anything is created; a second process records (it marks
+        # runs of dead processes KILLED: nnexp.tracking.liveness), overlapping MLflow's cost
+        result = run_training(cfg, separate_process=True)
     except Exception as exc:  # expected failures (bad input, read-only or full disk, a lost
         code = exit_code(exc)  # server) end in one line and their exit code; a bug shows its traceback
         full = disk_full(exc)
@@ -61,19 +62,6 @@ def app(cfg: DictConfig) -> float:
             EXIT_FAILED,
         )
     return float(result.best_value)
-
-
-def _mark_dead_runs(cfg: DictConfig) -> None:
-    """Runs of processes killed outright on this host become KILLED (``kill -9`` of an earlier
-    run; :mod:`nnexp.tracking.liveness`), in the store this run records to."""
-    if not cfg.tracking.enabled:
-        return
-    from nnexp.tracking.liveness import mark_dead_runs_quietly
-    from nnexp.tracking.store import resolve_tracking_uri
-    from nnexp.train.trainer import launch_dir
-
-    uri = resolve_tracking_uri(cfg.tracking.uri, launch_dir())
-    mark_dead_runs_quietly(uri, timeout=float(cfg.tracking.timeout), prog="nnexp-train")
 
 
 def main() -> None:

@@ -11,7 +11,10 @@ every run that uses it, so its schema and profile hold only what does not depend
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 #: Split -> MLflow's dataset context (``mlflow.data.context`` input tag).
 CONTEXTS: dict[str, str] = {"train": "training", "val": "validation", "test": "test"}
@@ -85,3 +88,47 @@ def dataset_inputs(dataset: Any) -> list[Any]:
         )
         inputs.append(DatasetInput(entity, tags=[InputTag(MLFLOW_DATASET_CONTEXT, context)]))
     return inputs
+
+
+@dataclass
+class DatasetView:
+    """What the recorder reads from a ``Dataset``, without its feature matrices (a pickle of
+    MNIST would be 200 MB): zero-row feature arrays keep dtype and shape for the schema."""
+
+    name: str
+    task: str
+    n_classes: int
+    identity: dict[str, Any]
+    split: dict[str, Any]
+    sizes: dict[str, int]
+    class_names: tuple | None
+    n_features: int
+    y_test: np.ndarray
+    columns: Any  #: a table's ``ColumnTransform`` (its input columns, for the model's schema)
+    empty: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, ds: Any) -> DatasetView:
+        """The view of a loaded, split dataset."""
+        empty = {
+            f"{a}_{s}": getattr(ds, f"{a}_{s}")[:0].copy() for a in "Xy" for s in ("train", "val", "test")
+        }
+        return cls(
+            ds.name,
+            ds.task,
+            int(ds.n_classes or 0),
+            dict(ds.identity),
+            dict(getattr(ds, "split", {})),
+            dict(ds.sizes),
+            getattr(ds, "class_names", None),
+            int(ds.n_features),
+            ds.y_test,
+            getattr(ds, "columns", None),
+            empty,
+        )
+
+    def __getattr__(self, name: str) -> Any:  # X_train, y_val, ... (zero rows)
+        empty = self.__dict__.get("empty", {})
+        if name in empty:
+            return empty[name]
+        raise AttributeError(name)

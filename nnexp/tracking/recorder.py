@@ -31,12 +31,27 @@ PLOTS_DIR = "plots"
 
 
 class Recorder(Protocol):
-    """One run's records, in the order training makes them: created (``run_id``), its config
-    (params, tags, dataset inputs), one call per epoch, the outcome, the artifacts, the model,
-    then the end with a status (``fail_safely`` after an error, never raising)."""
+    """One run's records, in the order training makes them: its config (params, tags, dataset
+    inputs), one call per epoch, the outcome, the artifacts, the model, then the end with a
+    status (``fail_safely`` after an error, never raising). Single runs and sweep trials use it
+    alike: :class:`RunRecorder` records in this process, :class:`nnexp.tracking.agent.RecorderProxy`
+    in a separate one (what ``nnexp-train`` uses for a single run)."""
 
     @property
-    def run_id(self) -> str: ...
+    def run_id(self) -> str | None:
+        """The MLflow run id; ``None`` until the run exists."""
+
+    @property
+    def experiment_id(self) -> str | None:
+        """The run's experiment; ``None`` until the run exists."""
+
+    @property
+    def model_uri(self) -> str | None:
+        """The servable model's URI once :meth:`end` returned (``None``: no model logged)."""
+
+    @property
+    def seconds(self) -> Mapping[str, float]:
+        """Seconds spent per recording phase (set-up, params, epochs, plots, model, ...)."""
 
     def log_config(
         self, config: Mapping[str, Any], dataset: Any, provenance: Mapping[str, str] | None = None
@@ -68,7 +83,7 @@ class Recorder(Protocol):
         plots: bool = True,
     ) -> None: ...
 
-    def log_model(self, model: Any, X_example: np.ndarray, tracking_uri: str) -> str: ...
+    def log_model(self, weights: Path, X_example: np.ndarray, tracking_uri: str) -> None: ...
 
     def end(self, status: str = "FINISHED") -> None: ...
 
@@ -81,6 +96,7 @@ class RunRecorder:
     def __init__(self, run: TrackedRun, timer: PhaseTimer | None = None) -> None:
         self.run = run
         self.timer = timer or PhaseTimer()
+        self._model_uri: str | None = None
 
     @classmethod
     def start(
@@ -112,6 +128,21 @@ class RunRecorder:
     def run_id(self) -> str:
         """The MLflow run id."""
         return self.run.run_id
+
+    @property
+    def experiment_id(self) -> str:
+        """The run's experiment."""
+        return self.run.experiment_id
+
+    @property
+    def model_uri(self) -> str | None:
+        """The URI :meth:`log_model` logged, if any."""
+        return self._model_uri
+
+    @property
+    def seconds(self) -> Mapping[str, float]:
+        """Seconds per recording phase (:class:`PhaseTimer`)."""
+        return self.timer.seconds
 
     def log_config(
         self, config: Mapping[str, Any], dataset: Any, provenance: Mapping[str, str] | None = None
@@ -209,12 +240,12 @@ class RunRecorder:
             with self.timer("artifacts"):
                 self.run.log_artifacts(root)
 
-    def log_model(self, model: Any, X_example: np.ndarray, tracking_uri: str) -> str:
-        """Log the servable pyfunc model; returns its model URI."""
+    def log_model(self, weights: Path, X_example: np.ndarray, tracking_uri: str) -> None:
+        """Log the servable pyfunc model from the saved ``weights`` (its URI: :attr:`model_uri`)."""
         with self.timer("model"):
             from nnexp.tracking.pyfunc import log_servable_model
 
-            return log_servable_model(self.run_id, model, X_example, tracking_uri=tracking_uri)
+            self._model_uri = log_servable_model(self.run_id, weights, X_example, tracking_uri=tracking_uri)
 
     def end(self, status: str = "FINISHED") -> None:
         """Terminate the run."""

@@ -72,11 +72,22 @@ def run_tags(cfg: DictConfig, extra_tags: Mapping[str, Any] | None) -> dict[str,
     return tags
 
 
-def open_tracking(cfg: DictConfig, base: Path, timer: PhaseTimer) -> Tracking:
+def open_tracking(
+    cfg: DictConfig,
+    base: Path,
+    timer: PhaseTimer,
+    *,
+    separate_process: bool = False,
+    start: Mapping[str, Any] | None = None,
+) -> Tracking:
     """Open the store and the experiment before any data is loaded, so an unreachable store
-    fails first."""
+    fails first. ``separate_process``: record through a :class:`RecorderProxy` started now (it
+    opens the store while this process loads data; an unreachable server is still refused
+    here); ``start``: its run's ``run_name``, ``tags`` and ``parent_run_id``."""
     if not cfg.tracking.enabled:
         return Tracking()
+    if separate_process:
+        return Tracking(*_start_proxy(cfg, base, dict(start or {})))
     from nnexp.tracking.store import open_experiment
 
     with timer("setup"):
@@ -84,17 +95,62 @@ def open_tracking(cfg: DictConfig, base: Path, timer: PhaseTimer) -> Tracking:
     return Tracking(uri, experiment_id)
 
 
+def _start_proxy(cfg: DictConfig, base: Path, start: dict[str, Any]) -> tuple[str, None, Recorder]:
+    from nnexp.tracking.agent import RecorderProxy, Start
+    from nnexp.tracking.liveness import process_tags
+    from nnexp.tracking.store import (
+        configure_http_client,
+        is_http,
+        probe_server,
+        resolve_artifact_location,
+        resolve_tracking_uri,
+    )
+
+    uri, timeout = resolve_tracking_uri(cfg.tracking.uri, base), float(cfg.tracking.timeout)
+    if is_http(uri):
+        configure_http_client(timeout)  # the tracking process inherits the environment
+        probe_server(uri, timeout)
+    proxy = RecorderProxy(
+        Start(
+            uri=uri,
+            experiment=str(cfg.tracking.experiment),
+            artifact_location=resolve_artifact_location(cfg.tracking.artifact_location, base),
+            timeout=timeout,
+            run_name=start.get("run_name"),
+            tags={**process_tags(), **dict(start.get("tags") or {})},  # the run is this process's
+            parent_run_id=start.get("parent_run_id"),
+        )
+    )
+    return uri, None, proxy
+
+
+class RunLine:
+    """Prints ``MLflow run <id> (experiment ...)`` once, as soon as the run exists: called
+    before the fit and after each epoch (a separate process creates the run a moment later)."""
+
+    def __init__(self, recorder: Recorder, experiment: str) -> None:
+        self.recorder, self.experiment, self.printed = recorder, experiment, False
+
+    def __call__(self, model: Any = None, record: Any = None) -> None:
+        if not self.printed and (run_id := self.recorder.run_id) is not None:
+            self.printed = True
+            print(f"MLflow run {run_id} (experiment {self.experiment!r})", flush=True)
+
+
 def fit_callbacks(
     cfg: DictConfig,
     recorder: Recorder | None,
     monitor: str,
     callbacks: Sequence[Callable[..., Any]],
+    run_line: RunLine | None = None,
 ) -> list[Callable[..., Any]]:
-    """The epoch callbacks of a fit: the progress printer, the recorder's epoch logger, then
-    the caller's ``callbacks``."""
+    """The epoch callbacks of a fit: the progress printer and the run's line (until printed),
+    the recorder's epoch logger, then the caller's ``callbacks``."""
     out: list[Callable[..., Any]] = []
     if cfg.trainer.progress:
         out.append(ProgressPrinter(int(cfg.trainer.epochs), monitor))
+        if run_line is not None:
+            out.append(run_line)
     if recorder is not None:
         out.append(recorder.epoch_callback)
     out.extend(callbacks)
@@ -103,19 +159,22 @@ def fit_callbacks(
 
 def announce(
     cfg: DictConfig, ds: Any, task: str, baseline: Baseline | None, recorder: Recorder | None
-) -> None:
-    """The run's first lines (with ``trainer.progress``): MLflow run, data, a table's column roles,
-    task (and why), baseline scores."""
+) -> RunLine | None:
+    """The run's first lines (with ``trainer.progress``): MLflow run (once it exists; the
+    returned :class:`RunLine` prints it later otherwise), data, a table's column roles, task
+    (and why), baseline scores."""
     if not cfg.trainer.progress:
-        return
-    if recorder is not None:
-        print(f"MLflow run {recorder.run_id} (experiment {cfg.tracking.experiment!r})", flush=True)
+        return None
+    run_line = RunLine(recorder, str(cfg.tracking.experiment)) if recorder is not None else None
+    if run_line is not None:
+        run_line()
     print(f"data: {ds.summary()}", flush=True)
     if getattr(ds, "roles", None) is not None:
         print(f"columns: {ds.roles.summary()}", flush=True)
     print(f"task: {task} ({task_reason(cfg, ds, task)})", flush=True)
     if baseline is not None:
         print(f"baseline: {baseline.describe()}", flush=True)
+    return run_line
 
 
 def task_reason(cfg: DictConfig, ds: Any, task: str) -> str:

@@ -239,9 +239,9 @@ def _hand_off(
     monitor: str,
     uri: str,
     want_model: bool,
-) -> str | None:
+) -> None:
     """Record the outcome, the artifacts and (``want_model``) the servable model, and end the
-    run FINISHED; return the logged model's URI."""
+    run FINISHED."""
     outcome_tags = {**weights_tags(model), "dataset.task_reason": task_reason(cfg, ds, fitted.task)}
     if baseline is not None:
         outcome_tags.update({"baseline.model": baseline.model, "baseline.scaling": baseline.scaling})
@@ -263,11 +263,9 @@ def _hand_off(
         y_pred_test=fitted.y_pred if fitted.task == "classification" else None,
         plots=bool(cfg.tracking.log_plots),
     )
-    model_uri = None
     if want_model and fitted.weights is not None:
-        model_uri = recorder.log_model(fitted.weights, ds.X_train, uri)
+        recorder.log_model(fitted.weights, ds.X_train, uri)
     recorder.end("FINISHED")
-    return model_uri
 
 
 def run_training(
@@ -278,6 +276,7 @@ def run_training(
     run_name: str | None = None,
     extra_tags: Mapping[str, Any] | None = None,
     log_model: bool | None = None,
+    separate_process: bool = False,
 ) -> TrainResult:
     """Train one MLP as ``cfg`` says and record it in MLflow (unless ``tracking.enabled=false``).
 
@@ -285,7 +284,10 @@ def run_training(
     before any data is loaded), load data, create the run (nested under ``parent_run_id`` if
     given), fit with the progress printer, the MLflow epoch logger and ``callbacks``, then log
     test metrics, tags and artifacts. A crash marks the run FAILED (KeyboardInterrupt: KILLED)
-    and re-raises. ``log_model`` overrides ``tracking.log_model``.
+    and re-raises. ``log_model`` overrides ``tracking.log_model``. ``separate_process`` (single
+    runs from the CLI) records through a second process, started first, that imports MLflow and
+    sets up the store while this one loads data and trains (:mod:`nnexp.tracking.agent`); sweeps
+    record in-process (MLflow is loaded once there).
     """
     validate(cfg)
     started = time.perf_counter()
@@ -298,9 +300,16 @@ def run_training(
     want_model = bool(cfg.tracking.log_model) if log_model is None else bool(log_model)
     tags = run_tags(cfg, extra_tags)
     name = run_name or cfg.tracking.run_name
-    tracking = open_tracking(cfg, base, timer)
+    tracking = open_tracking(
+        cfg,
+        base,
+        timer,
+        separate_process=separate_process,
+        start={"run_name": name, "tags": tags, "parent_run_id": parent_run_id},
+    )
 
-    with blas_threads(run_threads(cfg.trainer.threads, model_kwargs(cfg).get("width", 0))):
+    threads = run_threads(cfg.trainer.threads, model_kwargs(cfg).get("width", 0))
+    with blas_threads(threads), tracking.failing_run():
         ds = load_config_dataset(cfg, base)
         task = ds.task if str(cfg.model.task) == "auto" else str(cfg.model.task)
         check_task(cfg, task)
@@ -308,19 +317,22 @@ def run_training(
         model.columns_ = ds.columns  # a table's encoding, fitted on the training rows: saved with the model
         baseline = _baseline(cfg, ds, task)
         tracking.start_run(name, tags, parent_run_id, timer)
-        recorder, model_uri = tracking.recorder, None
-        with tracking.failing_run():
-            if recorder is not None:
-                recorder.log_config(config, ds)
-            announce(cfg, ds, task, baseline, recorder)
-            fit_cbs = fit_callbacks(cfg, recorder, monitor, callbacks)
-            model.fit(ds.X_train, ds.y_train, ds.X_val, ds.y_val, callbacks=fit_cbs)
-            fitted = _final_evaluation(cfg, base, model, ds, monitor, mode, task)
-            if recorder is not None:
-                assert tracking.uri is not None
-                model_uri = _hand_off(
-                    cfg, recorder, model, ds, baseline, fitted, config, monitor, tracking.uri, want_model
-                )
+        recorder = tracking.recorder
+        if recorder is not None:
+            recorder.log_config(config, ds)
+        run_line = announce(cfg, ds, task, baseline, recorder)
+        model.fit(
+            ds.X_train,
+            ds.y_train,
+            ds.X_val,
+            ds.y_val,
+            callbacks=fit_callbacks(cfg, recorder, monitor, callbacks, run_line),
+        )
+        fitted = _final_evaluation(cfg, base, model, ds, monitor, mode, task)
+        if recorder is not None:
+            assert tracking.uri is not None
+            _hand_off(cfg, recorder, model, ds, baseline, fitted, config, monitor, tracking.uri, want_model)
+            timer.seconds.update(recorder.seconds)
 
     return TrainResult(
         run_id=recorder.run_id if recorder is not None else None,
@@ -333,9 +345,9 @@ def run_training(
         model_path=fitted.weights,
         epochs_run=fitted.epochs_run,
         best_epoch=fitted.best_epoch,
-        experiment_id=tracking.experiment_id,
+        experiment_id=recorder.experiment_id if recorder is not None else None,
         tracking_uri=tracking.uri,
-        model_uri=model_uri,
+        model_uri=recorder.model_uri if recorder is not None else None,
         dataset=ds.name,
         seconds=time.perf_counter() - started,
         tracking_seconds=dict(timer.seconds),

@@ -30,6 +30,19 @@ def nnexp_train(cwd: Path, *overrides: str, timeout: float = 300) -> subprocess.
     )
 
 
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid`` (``/proc``)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_bytes().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:  # field 4: the parent's pid
+            out.append(int(stat.parent.name))
+    return out
+
+
 @pytest.mark.parametrize(
     "override, key",
     [
@@ -75,6 +88,8 @@ def test_a_killed_run_is_marked_killed_by_the_next_command(tmp_path: Path, wait_
         killed = wait_for_epoch(proc, uri)
         tags = MlflowClient(uri).get_run(killed).data.tags
         assert tags[HOST_TAG] == socket.gethostname() and tags[PID_TAG] == str(proc.pid)
+        for child in _children(proc.pid):  # the tracking process too (else it ends the run KILLED)
+            os.kill(child, signal.SIGKILL)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=60)
     finally:
@@ -149,7 +164,7 @@ def test_signals_end_a_run_quietly_and_killed(tmp_path: Path, name: str, code: i
 
     from mlflow.tracking import MlflowClient
 
-    proc, out, err = _interrupt(  # once the run exists (its first line)
+    proc, out, err = _interrupt(  # once the run exists (the tracking process announces it)
         tmp_path,
         getattr(signal, name),
         "trainer.epochs=100000",

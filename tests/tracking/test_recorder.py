@@ -1,4 +1,5 @@
-"""One recorder type: ``RunRecorder`` is what ``Recorder`` says, and ``train/`` types against it."""
+"""One recorder type: ``RunRecorder`` (in-process) and ``RecorderProxy`` (a second process)
+are what ``Recorder`` says, and ``train/`` types against it."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import inspect
 import re
 from pathlib import Path
 
+import pytest
+
+from nnexp.tracking.agent import RecorderProxy
 from nnexp.tracking.recorder import Recorder, RunRecorder
 
 TRAIN = Path(__file__).resolve().parents[2] / "nnexp" / "train"
@@ -15,9 +19,10 @@ def _members(cls: type) -> set[str]:
     return {name for name in vars(cls) if not name.startswith("_")}
 
 
-def test_run_recorder_has_every_member_of_the_protocol_with_its_signature():
+@pytest.mark.parametrize("impl_cls", [RunRecorder, RecorderProxy])
+def test_each_recorder_has_every_member_of_the_protocol_with_its_signature(impl_cls):
     for name in _members(Recorder):
-        proto, impl = getattr(Recorder, name), getattr(RunRecorder, name)
+        proto, impl = getattr(Recorder, name), getattr(impl_cls, name)
         if isinstance(proto, property):
             assert isinstance(impl, property), name
             continue
