@@ -1,9 +1,10 @@
 """Everything a training run records in MLflow, in the order it happens.
 
-:class:`Recorder` is what training needs of a recorder (single runs and sweep trials alike);
-``RunRecorder``, the one implementation, wraps a :class:`TrackedRun` with the run-level policy: params from the resolved
-config, one ``log_batch`` per epoch, final test metrics, tags, artifacts (config, weights,
-dataset identity, plots) and optionally the servable pyfunc model. Every phase is timed.
+:class:`Recorder` is what training needs of a recorder (single runs and sweep trials alike).
+:class:`RunRecorder` records in this process: it wraps a :class:`TrackedRun` with the run-level
+policy: params from the resolved config, one ``log_batch`` per epoch, final test metrics, tags,
+artifacts (config, weights, dataset identity, plots) and optionally the servable pyfunc model.
+Every phase is timed. :mod:`nnexp.tracking.agent` runs one in a second process.
 """
 
 from __future__ import annotations
