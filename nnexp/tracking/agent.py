@@ -21,8 +21,10 @@ from __future__ import annotations
 import importlib
 import os
 import queue
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Mapping
@@ -109,7 +111,8 @@ class RecorderProxy:
         self._experiment_id: str | None = None
         self._error: str | None = None
         self._done: Reply | None = None
-        self._wait: dict[str, float] = {}
+        self._seconds: dict[str, float] = {}
+        self._plots: Path | None = None  # figures drawn here, removed once recorded
 
     def _send_all(self, send: Connection) -> None:
         with send:
@@ -144,15 +147,17 @@ class RecorderProxy:
 
     def _finish(self, method: str, status: str, limit: float) -> None:
         """Send the ending; wait (at most ``limit`` seconds) until everything is recorded."""
-        if "wait" in self._wait:
+        if "wait" in self._seconds:
             return
         start = time.perf_counter()
         self._outbox.put(Call(method, (status,)))
         self._outbox.put(None)
         while self._done is None and not self._recv.closed and time.perf_counter() - start < limit:
             self._poll(0.2)
-        self._wait["wait"] = time.perf_counter() - start
+        self._seconds["wait"] = time.perf_counter() - start
         self._recv.close()
+        if self._plots is not None:
+            shutil.rmtree(self._plots, ignore_errors=True)
         self._sender.join(timeout=5)
         try:
             self._proc.wait(timeout=10)
@@ -178,7 +183,7 @@ class RecorderProxy:
     @property
     def seconds(self) -> dict[str, float]:
         """The tracking process's phases, and ``wait``: what the training process waited at the end."""
-        return {**(self._done.seconds if self._done is not None else {}), **self._wait}
+        return {**(self._done.seconds if self._done is not None else {}), **self._seconds}
 
     def log_config(
         self, config: Mapping[str, Any], dataset: Any, provenance: Mapping[str, str] | None = None
@@ -221,10 +226,27 @@ class RecorderProxy:
         best_epoch: int | None,
         y_pred_test: np.ndarray | None,
         plots: bool = True,
+        drawn_plots: Path | None = None,
     ) -> None:
+        """The plots are drawn here, while the tracking process logs what came before."""
+        if plots and drawn_plots is None:
+            from nnexp.tracking.plots import run_plots
+
+            start = time.perf_counter()
+            self._plots = drawn_plots = Path(tempfile.mkdtemp(prefix="nnexp-plots-"))
+            names = getattr(dataset, "class_names", None)
+            run_plots(
+                drawn_plots,
+                history,
+                best_epoch=best_epoch,
+                y_test=dataset.y_test,
+                y_pred_test=y_pred_test,
+                class_names=names,
+            )
+            self._seconds["plots_here"] = time.perf_counter() - start
         kwargs = dict(config=dict(config), weights=weights, history=dict(history), best_epoch=best_epoch)
         self._call(
-            "log_artifacts", **kwargs, dataset=DatasetView.of(dataset), y_pred_test=y_pred_test, plots=plots
+            "log_artifacts", **kwargs, dataset=DatasetView.of(dataset), plots=plots, drawn_plots=drawn_plots
         )
 
     def log_model(self, weights: Path, X_example: np.ndarray, tracking_uri: str) -> None:

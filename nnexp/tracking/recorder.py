@@ -82,6 +82,7 @@ class Recorder(Protocol):
         best_epoch: int | None,
         y_pred_test: np.ndarray | None,
         plots: bool = True,
+        drawn_plots: Path | None = None,
     ) -> None: ...
 
     def log_model(self, weights: Path, X_example: np.ndarray, tracking_uri: str) -> None: ...
@@ -207,8 +208,13 @@ class RunRecorder:
         best_epoch: int | None,
         y_pred_test: np.ndarray | None,  # test predictions of a classifier, else None
         plots: bool = True,
+        drawn_plots: Path | None = None,
     ) -> None:
-        """Config YAML, weights, dataset identity and (``plots``) PNG figures, in one upload."""
+        """Config YAML, weights, dataset identity and (``plots``) PNG figures, in one upload.
+        ``drawn_plots``: a folder of the figures already drawn (by a :class:`RecorderProxy`'s
+        training process), uploaded as they are."""
+        import shutil
+
         from omegaconf import OmegaConf
 
         with tempfile.TemporaryDirectory(prefix="nnexp-artifacts-") as tmp:
@@ -226,7 +232,9 @@ class RunRecorder:
                 if weights is not None:
                     (root / WEIGHTS_DIR).mkdir()
                     (root / WEIGHTS_DIR / WEIGHTS_FILE).write_bytes(Path(weights).read_bytes())
-            if plots:
+                if plots and drawn_plots is not None:
+                    shutil.copytree(drawn_plots, root / PLOTS_DIR)
+            if plots and drawn_plots is None:
                 with self.timer("plots"):
                     from nnexp.tracking.plots import run_plots
 
