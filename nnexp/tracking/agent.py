@@ -43,8 +43,8 @@ FAIL_WAIT_S = 30.0
 #: The tracking process's BLAS threads: one, so it never competes with training's.
 AGENT_THREADS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 #: Imported while the process has nothing else to do (only moves work earlier): MLflow's model
-#: code, the git context a LoggedModel reads, nnexp's pyfunc, then what the plots need.
-WARM_IMPORTS = ("mlflow.models", "git", "nnexp.tracking.pyfunc", "matplotlib.backends.backend_agg")
+#: code, the git context a LoggedModel reads, nnexp's pyfunc.
+WARM_IMPORTS = ("mlflow.models", "git", "nnexp.tracking.pyfunc")
 #: The Recorder methods a :class:`Call` may name.
 CALLS = frozenset(
     ("log_config", "epoch_callback", "log_outcome", "log_artifacts", "log_model", "end", "fail_safely")
@@ -245,8 +245,9 @@ class RecorderProxy:
             )
             self._seconds["plots_here"] = time.perf_counter() - start
         kwargs = dict(config=dict(config), weights=weights, history=dict(history), best_epoch=best_epoch)
+        view, drawn = DatasetView.of(dataset), drawn_plots
         self._call(
-            "log_artifacts", **kwargs, dataset=DatasetView.of(dataset), plots=plots, drawn_plots=drawn_plots
+            "log_artifacts", **kwargs, dataset=view, y_pred_test=y_pred_test, plots=plots, drawn_plots=drawn
         )
 
     def log_model(self, weights: Path, X_example: np.ndarray, tracking_uri: str) -> None:
