@@ -140,12 +140,20 @@ def test_the_tracking_process_marks_runs_of_dead_processes_killed(compose_cfg, t
     client(store).set_terminated(alive)
 
 
-def test_the_plots_are_drawn_by_the_tracking_process(compose_cfg, tmp_path, store):
+def test_the_plots_are_drawn_by_the_training_process_and_removed_once_recorded(
+    compose_cfg, tmp_path, store, monkeypatch
+):
+    import tempfile
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     cfg = quick(compose_cfg, tmp_path, store, "tracking.log_plots=true", "tracking.log_model=false")
     result = run_training(cfg, separate_process=True)
     names = sorted(a.path.rsplit("/", 1)[-1] for a in client(store).list_artifacts(result.run_id, "plots"))
     assert names == ["confusion_matrix.png", "learning_curves.png"]
-    assert "plots" in result.tracking_seconds
+    assert "plots_here" in result.tracking_seconds and "plots" not in result.tracking_seconds
+    assert not list(scratch.iterdir())
 
 
 def test_only_recorder_calls_are_replayed():
