@@ -64,6 +64,22 @@ def app(cfg: DictConfig) -> float:
     return float(result.best_value)
 
 
+#: Command-line flags with which no single run is trained here (help, config printing, sweeps).
+_NO_SINGLE_RUN = {"-h", "--help", "--hydra-help", "-i", "--info", "-c", "--cfg", "-m", "--multirun"}
+
+
+def may_track(args: list[str]) -> bool:
+    """Whether these arguments could train one tracked run: then its tracking process is
+    started before Hydra composes (:func:`nnexp.tracking.agent.prestart`)."""
+    for arg in args:
+        key, _, value = arg.lstrip("+~").partition("=")
+        if arg in _NO_SINGLE_RUN or arg.startswith(("--cfg=", "-sc", "--shell-completion")):
+            return False
+        if key == "tracking.enabled" and value.lower() == "false":
+            return False
+    return True
+
+
 def main() -> None:
     """Console-script entry point: check override keys, then hand over to Hydra."""
     sys.argv[1:] = move_credentials(sys.argv[1:])  # passwords: environment, never files
@@ -71,8 +87,15 @@ def main() -> None:
     if problems:
         _fail("\n  ".join(["invalid override(s):", *problems]), EXIT_INVALID)
     install_interrupts()  # SIGINT/SIGTERM: the run ends KILLED, one line, exit 130/143
-    with quiet_interrupts("nnexp-train"):
-        app()
+    from nnexp.tracking import agent
+
+    if may_track(sys.argv[1:]):
+        agent.prestart()  # imports MLflow while Hydra composes and the data loads
+    try:
+        with quiet_interrupts("nnexp-train"):
+            app()
+    finally:
+        agent.discard_prestarted()
 
 
 if __name__ == "__main__":

@@ -42,6 +42,8 @@ from nnexp.tracking.store import TrackingUnavailable
 FAIL_WAIT_S = 30.0
 #: The tracking process's BLAS threads: one, so it never competes with training's.
 AGENT_THREADS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+#: Imported first: MLflow's client and its SQL store (the default ``sqlite:///`` home).
+PREIMPORTS = ("mlflow.tracking", "mlflow.store.tracking.sqlalchemy_store")
 #: Imported while the process has nothing else to do (only moves work earlier): MLflow's model
 #: code, the git context a LoggedModel reads, nnexp's pyfunc.
 WARM_IMPORTS = ("mlflow.models", "git", "nnexp.tracking.pyfunc")
@@ -53,8 +55,9 @@ CALLS = frozenset(
 
 @dataclass(frozen=True)
 class Start:
-    """Where to record: the store, the experiment, the run's name, tags and parent (the process
-    inherits the training process's environment: credentials, MLflow settings)."""
+    """Where to record: the store, the experiment, the run's name, tags and parent, and the
+    training process's environment now (credentials, MLflow settings, Hydra's ``env_set``: a
+    prestarted process was spawned before them)."""
 
     uri: str
     experiment: str
@@ -63,6 +66,7 @@ class Start:
     run_name: str | None
     tags: dict[str, Any]
     parent_run_id: str | None
+    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
 
 
 @dataclass(frozen=True)
@@ -86,25 +90,58 @@ class Reply:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
+_Spawned = tuple[subprocess.Popen, Connection, Connection]
+#: A tracking process started by :func:`prestart`, not yet adopted by a proxy.
+_prestarted: _Spawned | None = None
+
+
+def _spawn() -> _Spawned:
+    """``python -m nnexp.tracking.agent`` with a pipe each way: (process, to it, from it)."""
+    to_r, to_w = os.pipe()
+    from_r, from_w = os.pipe()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nnexp.tracking.agent", str(to_r), str(from_w)],
+        pass_fds=(to_r, from_w),
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, **AGENT_THREADS},
+        start_new_session=True,  # a Ctrl-C at the terminal is the training process's to handle
+    )
+    os.close(to_r)
+    os.close(from_w)
+    return proc, Connection(to_w, readable=False), Connection(from_r, writable=False)
+
+
+def prestart() -> None:
+    """Start the tracking process now (``nnexp-train``, before Hydra composes): it imports
+    MLflow meanwhile; the next :class:`RecorderProxy` adopts it."""
+    global _prestarted
+    if _prestarted is None:
+        _prestarted = _spawn()
+
+
+def discard_prestarted() -> None:
+    """Stop a prestarted tracking process no proxy adopted (no run: tracking off, bad config)."""
+    global _prestarted
+    spawned, _prestarted = _prestarted, None
+    if spawned is not None:
+        spawned[0].kill()  # it has created nothing before a Start
+        spawned[0].wait()
+        spawned[1].close()
+        spawned[2].close()
+
+
 class RecorderProxy:
     """The training process's side: a :class:`Recorder` whose calls run in the tracking process.
     Calls are sent by a thread, so training never waits for a pipe the other side has not read."""
 
     def __init__(self, start: Start) -> None:
-        to_r, to_w = os.pipe()
-        from_r, from_w = os.pipe()
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "nnexp.tracking.agent", str(to_r), str(from_w)],
-            pass_fds=(to_r, from_w),
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, **AGENT_THREADS},
-            start_new_session=True,  # a Ctrl-C at the terminal is the training process's to handle
-        )
-        os.close(to_r)
-        os.close(from_w)
-        self._recv = Connection(from_r, writable=False)
+        global _prestarted
+        spawned, _prestarted = _prestarted, None
+        if spawned is None or spawned[0].poll() is not None:  # none, or it died meanwhile
+            spawned = _spawn()
+        self._proc, send, self._recv = spawned
         self._outbox: queue.SimpleQueue[Start | Call | None] = queue.SimpleQueue()
-        self._sender = threading.Thread(target=self._send_all, args=(Connection(to_w, readable=False),))
+        self._sender = threading.Thread(target=self._send_all, args=(send,))
         self._sender.start()
         self._outbox.put(start)
         self._run_id: str | None = None
@@ -292,6 +329,8 @@ def serve(inbox: Connection, outbox: Connection) -> None:
     from nnexp.tracking.timing import PhaseTimer
 
     start: Start = inbox.recv()
+    os.environ.clear()
+    os.environ.update({**start.env, **AGENT_THREADS})
     timer, recorder, error = PhaseTimer(), None, None
     try:
         experiment_id = _open(start, timer)
@@ -356,6 +395,8 @@ def _describe(exc: BaseException) -> str:
 
 def main(argv: list[str]) -> int:
     """``python -m nnexp.tracking.agent <read fd> <write fd>``."""
+    for name in PREIMPORTS:  # before the Start comes (a prestarted process)
+        _warm_up(name)
     try:
         serve(Connection(int(argv[0]), writable=False), Connection(int(argv[1]), readable=False))
     except (EOFError, OSError):

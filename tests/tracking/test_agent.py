@@ -164,3 +164,34 @@ def test_only_recorder_calls_are_replayed():
 
     methods = {name for name, value in vars(Recorder).items() if callable(value) and not name.startswith("_")}
     assert CALLS == methods
+
+
+def test_a_prestarted_process_is_adopted_and_takes_the_environment_of_the_run(
+    compose_cfg, tmp_path, store, monkeypatch
+):
+    """``nnexp-train`` starts the tracking process before Hydra composes; the run adopts it
+    (no second process), and it records with the environment the run has then."""
+    from nnexp.tracking import agent
+
+    agent.prestart()
+    monkeypatch.setattr(agent, "_spawn", lambda: pytest.fail("a second tracking process"))
+    monkeypatch.setenv("LOGNAME", "set-after-the-prestart")  # the run's mlflow.user
+    try:
+        result = run_training(
+            quick(compose_cfg, tmp_path, store, "tracking.log_model=false"), separate_process=True
+        )
+    finally:
+        agent.discard_prestarted()
+    assert agent._prestarted is None
+    run = client(store).get_run(result.run_id)
+    assert run.info.status == "FINISHED" and run.data.tags["mlflow.user"] == "set-after-the-prestart"
+
+
+def test_an_unadopted_prestarted_process_is_stopped():
+    from nnexp.tracking import agent
+
+    agent.prestart()
+    proc = agent._prestarted[0]
+    agent.discard_prestarted()
+    assert proc.poll() is not None and agent._prestarted is None
+    agent.discard_prestarted()  # nothing left: a no-op
