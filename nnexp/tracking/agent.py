@@ -21,10 +21,8 @@ from __future__ import annotations
 import importlib
 import os
 import queue
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Mapping
@@ -149,7 +147,6 @@ class RecorderProxy:
         self._error: str | None = None
         self._done: Reply | None = None
         self._seconds: dict[str, float] = {}
-        self._plots: Path | None = None  # figures drawn here, removed once recorded
 
     def _send_all(self, send: Connection) -> None:
         with send:
@@ -193,8 +190,6 @@ class RecorderProxy:
             self._poll(0.2)
         self._seconds["wait"] = time.perf_counter() - start
         self._recv.close()
-        if self._plots is not None:
-            shutil.rmtree(self._plots, ignore_errors=True)
         self._sender.join(timeout=5)
         try:
             self._proc.wait(timeout=10)
@@ -254,38 +249,10 @@ class RecorderProxy:
         )
 
     def log_artifacts(
-        self,
-        *,
-        config: Mapping[str, Any],
-        weights: Path | None,
-        dataset: Any,
-        history: Mapping[str, Any],
-        best_epoch: int | None,
-        y_pred_test: np.ndarray | None,
-        plots: bool = True,
-        drawn_plots: Path | None = None,
+        self, *, config: Mapping[str, Any], weights: Path | None, dataset: Any, plots: Path | None = None
     ) -> None:
-        """The plots are drawn here, while the tracking process logs what came before."""
-        if plots and drawn_plots is None:
-            from nnexp.tracking.plots import run_plots
-
-            start = time.perf_counter()
-            self._plots = drawn_plots = Path(tempfile.mkdtemp(prefix="nnexp-plots-"))
-            names = getattr(dataset, "class_names", None)
-            run_plots(
-                drawn_plots,
-                history,
-                best_epoch=best_epoch,
-                y_test=dataset.y_test,
-                y_pred_test=y_pred_test,
-                class_names=names,
-            )
-            self._seconds["plots_here"] = time.perf_counter() - start
-        kwargs = dict(config=dict(config), weights=weights, history=dict(history), best_epoch=best_epoch)
-        view, drawn = DatasetView.of(dataset), drawn_plots
-        self._call(
-            "log_artifacts", **kwargs, dataset=view, y_pred_test=y_pred_test, plots=plots, drawn_plots=drawn
-        )
+        view = DatasetView.of(dataset)
+        self._call("log_artifacts", config=dict(config), weights=weights, dataset=view, plots=plots)
 
     def log_model(self, weights: Path, X_example: np.ndarray, tracking_uri: str) -> None:
         self._call("log_model", weights, np.array(X_example[:5]), tracking_uri)

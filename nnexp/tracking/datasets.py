@@ -103,7 +103,6 @@ class DatasetView:
     sizes: dict[str, int]
     class_names: tuple | None
     n_features: int
-    y_test: np.ndarray
     columns: Any  #: a table's ``ColumnTransform`` (its input columns, for the model's schema)
     empty: dict[str, np.ndarray]
 
@@ -122,7 +121,6 @@ class DatasetView:
             dict(ds.sizes),
             getattr(ds, "class_names", None),
             int(ds.n_features),
-            ds.y_test,
             getattr(ds, "columns", None),
             empty,
         )

@@ -73,16 +73,7 @@ class Recorder(Protocol):
     ) -> None: ...
 
     def log_artifacts(
-        self,
-        *,
-        config: Mapping[str, Any],
-        weights: Path | None,
-        dataset: Any,
-        history: Mapping[str, Any],
-        best_epoch: int | None,
-        y_pred_test: np.ndarray | None,
-        plots: bool = True,
-        drawn_plots: Path | None = None,
+        self, *, config: Mapping[str, Any], weights: Path | None, dataset: Any, plots: Path | None = None
     ) -> None: ...
 
     def log_model(self, weights: Path, X_example: np.ndarray, tracking_uri: str) -> None: ...
@@ -199,55 +190,29 @@ class RunRecorder:
             self.run.set_tags(tags)
 
     def log_artifacts(
-        self,
-        *,
-        config: Mapping[str, Any],
-        weights: Path | None,
-        dataset: Any,
-        history: Mapping[str, Any],
-        best_epoch: int | None,
-        y_pred_test: np.ndarray | None,  # test predictions of a classifier, else None
-        plots: bool = True,
-        drawn_plots: Path | None = None,
+        self, *, config: Mapping[str, Any], weights: Path | None, dataset: Any, plots: Path | None = None
     ) -> None:
-        """Config YAML, weights, dataset identity and (``plots``) PNG figures, in one upload.
-        ``drawn_plots``: a folder of the figures already drawn (by a :class:`RecorderProxy`'s
-        training process), uploaded as they are."""
+        """Config YAML, weights, dataset identity and the figures in the folder ``plots`` (drawn by
+        :func:`nnexp.tracking.plots.run_plots`), in one upload."""
         import shutil
 
         from omegaconf import OmegaConf
 
-        with tempfile.TemporaryDirectory(prefix="nnexp-artifacts-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="nnexp-artifacts-") as tmp, self.timer("artifacts"):
             root = Path(tmp)
-            with self.timer("artifacts"):
-                (root / CONFIG_ARTIFACT).write_text(
-                    OmegaConf.to_yaml(OmegaConf.create(mask_obj(dict(config))))
-                )
-                identity = {
-                    "identity": dataset.identity,
-                    "split": getattr(dataset, "split", {}),
-                    "sizes": getattr(dataset, "sizes", {}),
-                }
-                (root / "dataset.json").write_text(json.dumps(mask_obj(identity), indent=2, default=str))
-                if weights is not None:
-                    (root / WEIGHTS_DIR).mkdir()
-                    (root / WEIGHTS_DIR / WEIGHTS_FILE).write_bytes(Path(weights).read_bytes())
-                if plots and drawn_plots is not None:
-                    shutil.copytree(drawn_plots, root / PLOTS_DIR)
-            if plots and drawn_plots is None:
-                with self.timer("plots"):
-                    from nnexp.tracking.plots import run_plots
-
-                    run_plots(
-                        root / PLOTS_DIR,
-                        history,
-                        best_epoch=best_epoch,
-                        y_test=dataset.y_test,
-                        y_pred_test=y_pred_test,
-                        class_names=getattr(dataset, "class_names", None),
-                    )
-            with self.timer("artifacts"):
-                self.run.log_artifacts(root)
+            (root / CONFIG_ARTIFACT).write_text(OmegaConf.to_yaml(OmegaConf.create(mask_obj(dict(config)))))
+            identity = {
+                "identity": dataset.identity,
+                "split": getattr(dataset, "split", {}),
+                "sizes": getattr(dataset, "sizes", {}),
+            }
+            (root / "dataset.json").write_text(json.dumps(mask_obj(identity), indent=2, default=str))
+            if weights is not None:
+                (root / WEIGHTS_DIR).mkdir()
+                (root / WEIGHTS_DIR / WEIGHTS_FILE).write_bytes(Path(weights).read_bytes())
+            if plots is not None:
+                shutil.copytree(plots, root / PLOTS_DIR)
+            self.run.log_artifacts(root)
 
     def log_model(self, weights: Path, X_example: np.ndarray, tracking_uri: str) -> None:
         """Log the servable pyfunc model from the saved ``weights`` (its URI: :attr:`model_uri`)."""

@@ -240,8 +240,9 @@ def _hand_off(
     uri: str,
     want_model: bool,
 ) -> None:
-    """Record the outcome, the artifacts and (``want_model``) the servable model, and end the
-    run FINISHED."""
+    """Record the outcome, (``want_model``) the servable model, the artifacts and the plots, and
+    end the run FINISHED. The model is sent before the plots are drawn here: a recorder in a
+    second process logs it meanwhile."""
     outcome_tags = {**weights_tags(model), "dataset.task_reason": task_reason(cfg, ds, fitted.task)}
     if baseline is not None:
         outcome_tags.update({"baseline.model": baseline.model, "baseline.scaling": baseline.scaling})
@@ -254,18 +255,26 @@ def _hand_off(
         test_metrics={**fitted.metrics, **(baseline.metrics if baseline is not None else {})},
         extra_tags=outcome_tags,
     )
-    recorder.log_artifacts(
-        config=config,
-        weights=fitted.weights,
-        dataset=ds,
-        history=fitted.history,
-        best_epoch=fitted.best_epoch,
-        y_pred_test=fitted.y_pred if fitted.task == "classification" else None,
-        plots=bool(cfg.tracking.log_plots),
-    )
     if want_model and fitted.weights is not None:
         recorder.log_model(fitted.weights, ds.X_train, uri)
-    recorder.end("FINISHED")
+    with tempfile.TemporaryDirectory(prefix="nnexp-plots-") as tmp:
+        plots = _draw_plots(ds, fitted, Path(tmp)) if cfg.tracking.log_plots else None
+        recorder.log_artifacts(config=config, weights=fitted.weights, dataset=ds, plots=plots)
+        recorder.end("FINISHED")  # the figures are uploaded by then
+
+
+def _draw_plots(ds: Any, fitted: _Fitted, folder: Path) -> Path:
+    """The run's figures in ``folder``: learning curves, and a classifier's confusion matrix."""
+    from nnexp.tracking.plots import run_plots
+
+    return run_plots(
+        folder,
+        fitted.history,
+        best_epoch=fitted.best_epoch,
+        y_test=ds.y_test,
+        y_pred_test=fitted.y_pred if fitted.task == "classification" else None,
+        class_names=getattr(ds, "class_names", None),
+    )
 
 
 def run_training(

@@ -140,7 +140,7 @@ def test_the_tracking_process_marks_runs_of_dead_processes_killed(compose_cfg, t
     client(store).set_terminated(alive)
 
 
-def test_the_plots_are_drawn_by_the_training_process_and_removed_once_recorded(
+def test_the_plots_are_drawn_by_the_training_process_and_removed_once_uploaded(
     compose_cfg, tmp_path, store, monkeypatch
 ):
     import tempfile
@@ -152,7 +152,6 @@ def test_the_plots_are_drawn_by_the_training_process_and_removed_once_recorded(
     result = run_training(cfg, separate_process=True)
     names = sorted(a.path.rsplit("/", 1)[-1] for a in client(store).list_artifacts(result.run_id, "plots"))
     assert names == ["confusion_matrix.png", "learning_curves.png"]
-    assert "plots_here" in result.tracking_seconds and "plots" not in result.tracking_seconds
     assert not list(scratch.iterdir())
 
 
