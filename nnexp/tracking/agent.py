@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from nnexp.tracking.datasets import DatasetView
+from nnexp.tracking.recorder import Outcome
 from nnexp.tracking.store import TrackingUnavailable
 
 #: Seconds the training process waits for a failed or killed ending to be recorded.
@@ -228,25 +229,8 @@ class RecorderProxy:
     def epoch_callback(self, model: Any, record: Mapping[str, float]) -> None:
         self._call("epoch_callback", None, dict(record))
 
-    def log_outcome(
-        self,
-        *,
-        stop_reason: str,
-        epochs_run: int,
-        best_epoch: int | None,
-        monitor: str,
-        best_value: float,
-        test_metrics: Mapping[str, float],
-        extra_tags: Mapping[str, Any] | None = None,
-    ) -> None:
-        kwargs = dict(stop_reason=stop_reason, epochs_run=epochs_run, best_epoch=best_epoch, monitor=monitor)
-        self._call(
-            "log_outcome",
-            **kwargs,
-            best_value=best_value,
-            test_metrics=dict(test_metrics),
-            extra_tags=extra_tags,
-        )
+    def log_outcome(self, outcome: Outcome) -> None:
+        self._call("log_outcome", outcome)
 
     def log_artifacts(
         self, *, config: Mapping[str, Any], weights: Path | None, dataset: Any, plots: Path | None = None

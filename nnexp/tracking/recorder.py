@@ -13,6 +13,7 @@ import getpass
 import json
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -29,6 +30,20 @@ CONFIG_ARTIFACT = "config.yaml"
 WEIGHTS_DIR = "weights"
 WEIGHTS_FILE = "model.npz"
 PLOTS_DIR = "plots"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended: why it stopped, epochs run, the best epoch and value of the monitored
+    metric, the test (and baseline) scores, and tags to set with them."""
+
+    stop_reason: str
+    epochs_run: int
+    best_epoch: int | None
+    monitor: str
+    best_value: float
+    test_metrics: dict[str, float]
+    extra_tags: dict[str, Any] = field(default_factory=dict)
 
 
 class Recorder(Protocol):
@@ -60,17 +75,7 @@ class Recorder(Protocol):
 
     def epoch_callback(self, model: Any, record: Mapping[str, float]) -> None: ...
 
-    def log_outcome(
-        self,
-        *,
-        stop_reason: str,
-        epochs_run: int,
-        best_epoch: int | None,
-        monitor: str,
-        best_value: float,
-        test_metrics: Mapping[str, float],
-        extra_tags: Mapping[str, Any] | None = None,
-    ) -> None: ...
+    def log_outcome(self, outcome: Outcome) -> None: ...
 
     def log_artifacts(
         self, *, config: Mapping[str, Any], weights: Path | None, dataset: Any, plots: Path | None = None
@@ -161,17 +166,7 @@ class RunRecorder:
         with self.timer("epochs"):
             self.run.log_epoch(record)
 
-    def log_outcome(
-        self,
-        *,
-        stop_reason: str,
-        epochs_run: int,
-        best_epoch: int | None,
-        monitor: str,
-        best_value: float,
-        test_metrics: Mapping[str, float],
-        extra_tags: Mapping[str, Any] | None = None,
-    ) -> None:
+    def log_outcome(self, outcome: Outcome) -> None:
         """Final metrics (test set, best monitored value) and the stop-reason tags.
 
         The queued per-epoch batches are stored first, so a run whose ``epochs_run`` tag exists
@@ -179,14 +174,14 @@ class RunRecorder:
         """
         with self.timer("final"):
             self.run.flush()
-            final = {k: v for k, v in test_metrics.items() if finite_or_none(v) is not None}
-            if finite_or_none(best_value) is not None:
-                final[f"best_{monitor}"] = best_value
-            self.run.log_metrics(final, step=epochs_run)
-            tags: dict[str, Any] = {"stop_reason": stop_reason, "epochs_run": epochs_run}
-            if best_epoch is not None:
-                tags["best_epoch"] = best_epoch
-            tags.update(extra_tags or {})
+            final = {k: v for k, v in outcome.test_metrics.items() if finite_or_none(v) is not None}
+            if finite_or_none(outcome.best_value) is not None:
+                final[f"best_{outcome.monitor}"] = outcome.best_value
+            self.run.log_metrics(final, step=outcome.epochs_run)
+            tags: dict[str, Any] = {"stop_reason": outcome.stop_reason, "epochs_run": outcome.epochs_run}
+            if outcome.best_epoch is not None:
+                tags["best_epoch"] = outcome.best_epoch
+            tags.update(outcome.extra_tags)
             self.run.set_tags(tags)
 
     def log_artifacts(

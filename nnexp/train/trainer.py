@@ -24,6 +24,7 @@ from nnexp.data.paths import resolve_under
 from nnexp.nn.callbacks import StopReason
 from nnexp.nn.early_stopping import resolve_mode
 from nnexp.tracking.provenance import weights_tags
+from nnexp.tracking.recorder import Outcome
 from nnexp.tracking.timing import PhaseTimer
 from nnexp.train.baseline import Baseline, baseline_for, input_scaling
 from nnexp.train.datasets import load_config_dataset
@@ -247,13 +248,15 @@ def _hand_off(
     if baseline is not None:
         outcome_tags.update({"baseline.model": baseline.model, "baseline.scaling": baseline.scaling})
     recorder.log_outcome(
-        stop_reason=fitted.stop_reason,
-        epochs_run=fitted.epochs_run,
-        best_epoch=fitted.best_epoch,
-        monitor=monitor,
-        best_value=fitted.best_value,
-        test_metrics={**fitted.metrics, **(baseline.metrics if baseline is not None else {})},
-        extra_tags=outcome_tags,
+        Outcome(
+            stop_reason=fitted.stop_reason,
+            epochs_run=fitted.epochs_run,
+            best_epoch=fitted.best_epoch,
+            monitor=monitor,
+            best_value=fitted.best_value,
+            test_metrics={**fitted.metrics, **(baseline.metrics if baseline is not None else {})},
+            extra_tags=outcome_tags,
+        )
     )
     if want_model and fitted.weights is not None:
         recorder.log_model(fitted.weights, ds.X_train, uri)
