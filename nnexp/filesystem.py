@@ -7,7 +7,8 @@ write (the tracking home, the Optuna journal, the output dir): a read-only one i
 :class:`~nnexp.errors.NotWritable` (exit 2) naming it, instead of a ``PermissionError`` once
 training is over. :func:`disk_full` is the one place that recognises a full disk in any error
 (``ENOSPC``, ``EDQUOT``, SQLite's "database or disk is full", also wrapped by MLflow or
-SQLAlchemy) and turns it into :class:`~nnexp.errors.DiskFull` (exit 3).
+SQLAlchemy) and turns it into :class:`~nnexp.errors.DiskFull` (exit 3). :func:`cache_dir` is
+where nnexp keeps what it can rebuild (baseline scores, the empty MLflow store's template).
 """
 
 from __future__ import annotations
@@ -20,10 +21,22 @@ from pathlib import Path
 
 from nnexp.errors import DiskFull, NotWritable, UnsafeName
 
+#: Environment variable naming the cache directory.
+CACHE_DIR_ENV = "NNEXP_CACHE_DIR"
 #: ``errno`` values of a full disk or an exhausted quota.
 FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 #: How a full disk reads when only the text of an error survives (SQLite, MLflow, SQLAlchemy).
 FULL_TEXTS = ("database or disk is full", "no space left on device", "disk quota exceeded")
+
+
+def cache_dir() -> Path:
+    """``$NNEXP_CACHE_DIR``, else ``$XDG_CACHE_HOME/nnexp``, else ``~/.cache/nnexp``: what nnexp
+    can rebuild (baseline scores, the empty MLflow store's template); safe to delete."""
+    explicit = os.environ.get(CACHE_DIR_ENV)
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "nnexp"
 
 
 #: A dot, a slash and a backslash percent-encoded: refused in a name as written.

@@ -197,6 +197,25 @@ def _write_ahead_log(uri: str) -> None:
             conn.execute("PRAGMA journal_mode=WAL")
 
 
+def _open_store(uri: str, experiment: str) -> tuple[Any, Any]:
+    """(client, experiment or None) on the store behind ``uri``, created or migrated by the
+    first call; a new SQLite store starts as a copy of the empty one's template
+    (:mod:`nnexp.tracking.store_template`), or becomes the template. Under the store's lock."""
+    from mlflow.tracking import MlflowClient
+
+    from nnexp.tracking import store_template
+
+    db = sqlite_path(uri)
+    new = db is not None and str(db) != ":memory:" and not db.exists()
+    seeded = new and store_template.seed_store(db)  # type: ignore[arg-type]
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name(experiment)  # creates or migrates the schema
+    _write_ahead_log(uri)
+    if new and not seeded and exp is None:
+        store_template.save_template(db)  # type: ignore[arg-type]
+    return client, exp
+
+
 def ensure_tracking_store(
     uri: str,
     experiment: str,
@@ -212,7 +231,6 @@ def ensure_tracking_store(
     is tagged ``mlflow.experimentKind=custom_model_development`` (MLflow 3's kind for model training).
     """
     from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
 
     if is_http(uri):
         configure_http_client(timeout)
@@ -220,9 +238,7 @@ def ensure_tracking_store(
     location = artifact_location or default_artifact_location(uri)
     with _store_lock(uri):
         try:
-            client = MlflowClient(tracking_uri=uri)
-            exp = client.get_experiment_by_name(experiment)  # creates or migrates the schema
-            _write_ahead_log(uri)
+            client, exp = _open_store(uri, experiment)
             if exp is None:
                 try:
                     return client.create_experiment(

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from nnexp.filesystem import CACHE_DIR_ENV, cache_dir  # noqa: F401 - CACHE_DIR_ENV re-exported
 from nnexp.train.metrics import scores
 from nnexp.train.threads import blas_threads
 
@@ -38,8 +39,6 @@ MAX_ITER = 100
 #: BLAS threads for the fit: one is faster for these small solves (on MNIST, 5,000 rows, 2 busy
 #: cores: 1.5 s with one thread, 18 s with the default pool).
 BLAS_THREADS = 1
-#: Environment variable naming the cache directory.
-CACHE_DIR_ENV = "NNEXP_CACHE_DIR"
 #: Input scalings the baseline understands (the network's ``scaling`` choices).
 SCALINGS = ("standard", "minmax", "none")
 #: Scores recorded per task, for the validation and the test split.
@@ -72,15 +71,6 @@ def input_scaling(cfg: Any) -> str:
     The one place the baseline reads it from the config: ``data.scaling``.
     """
     return str(cfg.data.scaling)
-
-
-def cache_dir() -> Path:
-    """Where baseline scores are cached (see the module docstring)."""
-    explicit = os.environ.get(CACHE_DIR_ENV)
-    if explicit:
-        return Path(explicit).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "nnexp"
 
 
 def cache_key(ds: Any, scaling: str, seed: int = 0) -> str:

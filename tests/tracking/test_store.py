@@ -126,3 +126,46 @@ def test_a_reader_holding_the_sqlite_store_does_not_block_a_run_write(tmp_path):
     finally:
         reader.close()
     assert client.get_run(run.info.run_id).data.metrics == {"val_loss": 0.5}
+
+
+def test_a_new_store_is_copied_from_the_migrated_template(tmp_path, monkeypatch):
+    """The first new store is migrated and saved as the template (no experiment in it); the
+    next starts as its copy, with no migration, and MLflow adds ``Default`` with its own root."""
+    import mlflow.store.db.utils as db_utils
+    from mlflow.tracking import MlflowClient
+
+    from nnexp.tracking.store_template import template_path
+
+    monkeypatch.setenv("NNEXP_CACHE_DIR", str(tmp_path / "cache"))
+    first = f"sqlite:///{tmp_path / 'one' / 'mlflow.db'}"
+    ensure_tracking_store(first, "exp-a")
+    assert template_path().is_file()
+
+    def no_migration(engine):
+        raise AssertionError("a store copied from the template is migrated again")
+
+    monkeypatch.setattr(db_utils, "_initialize_tables", no_migration)
+    second = f"sqlite:///{tmp_path / 'two' / 'mlflow.db'}"
+    exp_id = ensure_tracking_store(second, "exp-b")
+    exps = {e.name: e for e in MlflowClient(second).search_experiments()}
+    assert set(exps) == {"Default", "exp-b"}  # nothing of the first store's experiments
+    assert exps["exp-b"].experiment_id == exp_id == "1"
+    assert exps["exp-b"].artifact_location == (tmp_path / "two" / "artifacts").as_uri()
+
+
+def test_a_damaged_template_costs_only_the_migration(tmp_path, monkeypatch):
+    """A template that is no store is dropped, the store migrated as before and saved anew."""
+    import sqlite3
+
+    from mlflow.tracking import MlflowClient
+
+    from nnexp.tracking.store_template import template_path
+
+    monkeypatch.setenv("NNEXP_CACHE_DIR", str(tmp_path / "cache"))
+    template_path().parent.mkdir(parents=True)
+    template_path().write_bytes(b"not a database")
+    uri = f"sqlite:///{tmp_path / 'runs' / 'mlflow.db'}"
+    exp_id = ensure_tracking_store(uri, "exp")
+    assert MlflowClient(uri).get_experiment(exp_id).name == "exp"
+    with sqlite3.connect(template_path()) as conn:  # replaced by the migrated store
+        assert conn.execute("SELECT count(*) FROM experiments").fetchone() == (0,)
