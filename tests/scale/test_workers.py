@@ -112,8 +112,11 @@ def test_sigkilled_worker_trial_fails_is_retried_and_the_sweep_completes(
         "trainer.epochs=60",
         "trainer.early_stopping.enabled=false",
     ]
-    survivor = start_sweep(tmp_path, "survivor", *common, extra_env=backend["env"])
-    hold = Hold(tmp_path / "hold", step=2)  # the victim's first trial stops at its 2nd epoch
+    # the survivor's first trial waits for the kill (else, while the victim is held, it could
+    # run every other trial and exit before there is a dead trial to reap); the victim's first
+    # trial stops at its 2nd epoch
+    waiting, hold = Hold(tmp_path / "survivor-hold"), Hold(tmp_path / "hold", step=2)
+    survivor = start_sweep(tmp_path, "survivor", *common, extra_env={**backend["env"], **waiting.env()})
     victim, victim_log = start_sweep(tmp_path, "victim", *common, extra_env={**backend["env"], **hold.env()})
     ((number, _),) = hold.wait(proc=victim, log=victim_log).items()
     # epoch metrics reach MLflow from a writer process: kill once one is stored, so "logged
@@ -124,6 +127,7 @@ def test_sigkilled_worker_trial_fails_is_retried_and_the_sweep_completes(
     killed = load(backend["storage"], study).trials[number]
     os.killpg(victim.pid, signal.SIGKILL)
     victim.wait(10)
+    waiting.release()
     wait_all([survivor[0]], [survivor[1]])
     st = load(backend["storage"], study)
     client, runs = trial_runs(backend["tracking"], study)
