@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import FULL_ERRORS, NNEXP_TRAIN, cli_env  # noqa: E402
+from helpers import FULL_ERRORS, NNEXP_TRAIN, cli_env
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "search"))
 from test_sweep_cli import SAFE  # noqa: E402

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import FULL_ERRORS, NNEXP, NNEXP_TRAIN, MlflowServer, cli_env  # noqa: E402
+from helpers import FULL_ERRORS, NNEXP, NNEXP_TRAIN, MlflowServer, cli_env
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scale"))
 from scale_servers import PostgresCluster, postgres_bin  # noqa: E402
