@@ -31,6 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "scale"))
+sys.path.insert(0, str(ROOT / "tests"))  # helpers, which scale_servers imports
 
 from scale_servers import MlflowServer, PostgresCluster  # noqa: E402
 

@@ -65,9 +65,9 @@ def wait_for_epoch():
     """``wait_for_epoch(proc, uri)`` -> the run id a running ``nnexp-train`` (stdout piped, text)
     announces, once the store holds an epoch metric of it. Polls the store only after the run
     exists, so the test never races the store's creation (its schema migration)."""
-    import time
 
     def _wait(proc, uri: str, timeout: float = 180) -> str:
+        from helpers import wait_for
         from mlflow.tracking import MlflowClient
 
         for line in proc.stdout:
@@ -77,13 +77,10 @@ def wait_for_epoch():
         else:
             raise AssertionError(f"no run started: exit {proc.wait()}")
         client = MlflowClient(uri)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, f"nnexp-train exited {proc.returncode}"
-            if client.get_metric_history(run_id, "val_loss"):
-                return run_id
-            time.sleep(0.2)
-        raise AssertionError("the run never logged an epoch")
+        wait_for(
+            lambda: client.get_metric_history(run_id, "val_loss"), timeout, "an epoch in the store", proc=proc
+        )
+        return run_id
 
     return _wait
 

@@ -21,7 +21,8 @@ The lifecycle, in the order it runs, and the module holding each step:
    search-space hook, the owner recorded;
 4. **run and report**: ``compose`` (the trial's config), ``task`` (the trial's child run, the
    task function called), ``session`` (:func:`nnexp.report`: metrics to the run, the metric to
-   the pruner, the heartbeat), ``trial`` (nnexp's epoch callback: the same call);
+   the pruner, the heartbeat; ``hold``: a test hook keeping a trial at a step), ``trial``
+   (nnexp's epoch callback: the same call);
 5. **tell** (``worker``, ``tell``): COMPLETE with the objective(s), PRUNED, or FAIL with its
    reason; a lost service waits (``health``);
 6. **reap** (``stale``): trials of dead or silent workers FAIL (retried under ``max_retries``),

@@ -14,9 +14,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import FULL_ERRORS, NNEXP_TRAIN, cli_env
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "search"))
-from test_sweep_cli import CLI, SAFE, _env  # noqa: E402
+from test_sweep_cli import SAFE  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +27,13 @@ SWEEP = ["-m", "hparams_search=digits", *SMALL, *SAFE]
 
 def _nnexp_train(cwd: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [CLI, *args], cwd=cwd, env=_env(), capture_output=True, text=True, timeout=timeout, check=False
+        [NNEXP_TRAIN, *args],
+        cwd=cwd,
+        env=cli_env(**FULL_ERRORS),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -104,7 +111,12 @@ def test_a_full_disk_stops_the_sweep_at_once_and_the_same_command_resumes(tmp_pa
     disk = tmpfs(tmp_path / "launch", size="16m")
     args = [*SWEEP, "hydra.sweeper.n_trials=40"]
     proc = subprocess.Popen(
-        [CLI, *args], cwd=disk, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [NNEXP_TRAIN, *args],
+        cwd=disk,
+        env=cli_env(**FULL_ERRORS),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     filler = None
     for line in proc.stdout:

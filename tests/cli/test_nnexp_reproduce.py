@@ -7,18 +7,15 @@ in a temporary launch directory serves every test of the module.
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import socket
 import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
+import helpers
 import numpy as np
 import pytest
+from helpers import BIN, MLFLOW, NNEXP, cli_env, free_port, serve
 
 from nnexp.contract import (
     REPRODUCED_BY_TAG,
@@ -30,7 +27,6 @@ from nnexp.contract import (
 
 pytestmark = pytest.mark.slow
 
-BIN = Path(sys.executable).parent
 SWEEP = [
     "hparams_search=digits",
     "trainer.epochs=4",
@@ -49,18 +45,9 @@ SWEEP = [
 ]
 
 
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"  # mlflow models serve starts uvicorn from PATH
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(extra)
-    return env
-
-
 def run(cwd: Path, cmd: str, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(BIN / cmd), *args], cwd=cwd, env=_env(), capture_output=True, text=True, timeout=timeout
-    )
+    """The command ``cmd`` of the venv's bin (``nnexp``, ``nnexp-train``) in ``cwd``."""
+    return helpers.run(str(BIN / cmd), *args, cwd=cwd, timeout=timeout)
 
 
 def nnexp(cwd: Path, *args: str) -> subprocess.CompletedProcess:
@@ -70,38 +57,6 @@ def nnexp(cwd: Path, *args: str) -> subprocess.CompletedProcess:
 def ok(proc: subprocess.CompletedProcess) -> str:
     assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return proc.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited {proc.returncode}:\n{proc.stdout.read()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"{url} did not answer within {timeout}s")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    """Stop a server started in its own session (its whole process group), then reap it."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
-        except ProcessLookupError:
-            pass
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +129,7 @@ def test_the_reproduction_is_linked_in_mlflow(swept, reproduced):
         assert tags.get(key) == cl.get_run(original_id).data.tags.get(key), key
 
 
-def test_the_registered_model_is_served_with_the_networks_predictions(swept, reproduced):
+def test_the_registered_model_is_served_with_the_networks_predictions(swept, reproduced, tmp_path):
     from mlflow.tracking import MlflowClient
 
     from nnexp.data import load_dataset
@@ -188,9 +143,9 @@ def test_the_registered_model_is_served_with_the_networks_predictions(swept, rep
     X = load_dataset("digits", seed=0).X_test[:50]
     expected = MLP.load(swept["cwd"] / "repro" / "model.npz").predict(X)
     port = free_port()
-    server = subprocess.Popen(
+    with serve(
         [
-            str(BIN / "mlflow"),
+            MLFLOW,
             "models",
             "serve",
             "-m",
@@ -202,15 +157,11 @@ def test_the_registered_model_is_served_with_the_networks_predictions(swept, rep
             "-p",
             str(port),
         ],
-        cwd=swept["cwd"],
-        env=_env(MLFLOW_TRACKING_URI=swept["uri"]),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        wait_http(f"http://127.0.0.1:{port}/ping", server)
+        f"http://127.0.0.1:{port}/ping",
+        swept["cwd"],
+        tmp_path / "serve.log",
+        env=cli_env(MLFLOW_TRACKING_URI=swept["uri"]),
+    ):
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/invocations",
             data=json.dumps({"inputs": X.tolist()}).encode(),
@@ -218,8 +169,6 @@ def test_the_registered_model_is_served_with_the_networks_predictions(swept, rep
         )
         with urllib.request.urlopen(request, timeout=30) as resp:
             predictions = json.loads(resp.read())["predictions"]
-    finally:
-        stop(server)
     np.testing.assert_array_equal(np.asarray(predictions), expected)
 
 
@@ -252,25 +201,14 @@ def test_refusals_unknown_study_out_of_range_and_pruned_trial(swept):
     assert re.search(r"^digits\s+maximize\s+4\s+2\s+2\s+0\s+0\s+0\s", table, re.M), table
 
 
-def test_ui_serves_the_tracking_home(swept):
+def test_ui_serves_the_tracking_home(swept, tmp_path):
     port = free_port()
-    proc = subprocess.Popen(
-        [str(BIN / "nnexp"), "ui", "--port", str(port)],
-        cwd=swept["cwd"],
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        wait_http(f"http://127.0.0.1:{port}/health", proc)
+    log = tmp_path / "ui.log"
+    with serve([NNEXP, "ui", "--port", str(port)], f"http://127.0.0.1:{port}/health", swept["cwd"], log):
         api = f"http://127.0.0.1:{port}/api/2.0/mlflow/experiments/get-by-name?experiment_name=nnexp"
         with urllib.request.urlopen(api, timeout=10) as resp:
             assert json.loads(resp.read())["experiment"]["name"] == "nnexp"
-    finally:
-        stop(proc)
-    assert f"open: http://127.0.0.1:{port}" in proc.stdout.read()
+    assert f"open: http://127.0.0.1:{port}" in log.read_text()
 
 
 def test_changed_data_is_refused_unless_forced(tmp_path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import subprocess
@@ -12,17 +11,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import NNEXP_TRAIN, cli_env
 
-NNEXP_TRAIN = Path(sys.executable).with_name("nnexp-train")
 EPOCH_METRICS = ("train_loss", "val_loss", "val_accuracy", "lr", "epoch_seconds", "l2_penalty")
 
 pytestmark = pytest.mark.slow
 
 
 def nnexp_train(cwd: Path, *overrides: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     return subprocess.run(
-        [str(NNEXP_TRAIN), *overrides], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+        [NNEXP_TRAIN, *overrides], cwd=cwd, env=cli_env(), capture_output=True, text=True, timeout=timeout
     )
 
 

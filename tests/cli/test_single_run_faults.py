@@ -5,25 +5,19 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-NNEXP_TRAIN = Path(sys.executable).with_name("nnexp-train")
+from helpers import NNEXP, NNEXP_TRAIN, Lines, cli_env
 
 pytestmark = pytest.mark.slow
 
 
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-
-
 def nnexp_train(cwd: Path, *overrides: str, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(NNEXP_TRAIN), *overrides],
+        [NNEXP_TRAIN, *overrides],
         cwd=cwd,
-        env=_env(),
+        env=cli_env(),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -72,14 +66,14 @@ def test_a_killed_run_is_marked_killed_by_the_next_command(tmp_path: Path, wait_
     uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
     proc = subprocess.Popen(
         [
-            str(NNEXP_TRAIN),
+            NNEXP_TRAIN,
             "trainer.epochs=100000",
             "trainer.early_stopping.patience=100000",
             "model.width=8",
             "tracking.log_plots=false",
         ],
         cwd=tmp_path,
-        env=_env(),
+        env=cli_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -107,9 +101,8 @@ def test_a_killed_run_is_marked_killed_by_the_next_command(tmp_path: Path, wait_
     reused_pid = client.create_run(exp_id, tags={**mine, PID_START_TAG: "1"}).info.run_id  # pid reused
     untagged = client.create_run(exp_id).info.run_id  # no process tags: unknown, left alone
 
-    nnexp = Path(sys.executable).with_name("nnexp")
     out = subprocess.run(
-        [str(nnexp), "studies"], cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=120
+        [NNEXP, "studies"], cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=120
     )
     assert f"marked run {killed} KILLED" in out.stderr, out.stderr
     status = {r: client.get_run(r).info.status for r in (killed, live, other_host, reused_pid, untagged)}
@@ -136,26 +129,22 @@ def _interrupt(
     tmp_path: Path, sig: int, *args: str, after: str = r"epoch +2/"
 ) -> tuple[subprocess.Popen, str, str]:
     """Start ``nnexp-train args``, send ``sig`` by pid once a stdout line matches ``after``."""
-    import re
     import signal
 
     proc = subprocess.Popen(
-        [str(NNEXP_TRAIN), *args],
+        [NNEXP_TRAIN, *args],
         cwd=tmp_path,
-        env=_env(),
+        env=cli_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # even if pytest ignores it
     )
-    seen = []
-    for line in proc.stdout:  # type: ignore[union-attr]
-        seen.append(line)
-        if re.match(after, line):
-            break
+    lines = Lines(proc)  # both pipes read as they come: neither fills and blocks the run
+    lines.wait(after, 240)
     os.kill(proc.pid, sig)
-    out, err = proc.communicate(timeout=240)
-    return proc, "".join(seen) + out, err
+    out, err = lines.finish(timeout=240)
+    return proc, out, err
 
 
 @pytest.mark.parametrize("name, code", [("SIGINT", 130), ("SIGTERM", 143)])

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+from helpers import FULL_ERRORS, cli_env
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-def app_env() -> dict[str, str]:
-    """The test's environment without a tracking URI or storage of the developer's."""
-    env = dict(os.environ)
-    for key in ("MLFLOW_TRACKING_URI", "NNEXP_OPTUNA_STORAGE"):
-        env.pop(key, None)
-    env["HYDRA_FULL_ERROR"] = "1"
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
 
 
 def run_app(
@@ -29,7 +20,7 @@ def run_app(
     proc = subprocess.run(
         [sys.executable, str(script), *overrides],
         cwd=cwd,
-        env=app_env(),
+        env=cli_env(**FULL_ERRORS),
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -1,5 +1,6 @@
 """Throwaway servers for the scale tests and ``scripts/bench_scale.py``: a PostgreSQL cluster
-(Debian's binaries: ``initdb`` + ``pg_ctl`` in a temp dir) and an ``mlflow server`` on it.
+(Debian's binaries: ``initdb`` + ``pg_ctl`` in a temp dir) and an ``mlflow server`` on it
+(:class:`helpers.servers.MlflowServer`, re-exported here).
 
 Both bind to 127.0.0.1 on a free port and are stopped (and their files removed) by ``stop``,
 which the fixtures call also when a test fails.
@@ -11,22 +12,15 @@ import glob
 import os
 import secrets
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
+from helpers.servers import MlflowServer, free_port
+
+__all__ = ["MlflowServer", "PostgresCluster", "free_port", "postgres_bin"]
+
 USER = "nnexp"
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def postgres_bin() -> Path | None:
@@ -143,81 +137,3 @@ def _user_exists(name: str) -> bool:
         return True
     except KeyError:
         return False
-
-
-class MlflowServer:
-    """``mlflow server`` on 127.0.0.1 with ``--serve-artifacts`` into ``artifact_root``."""
-
-    def __init__(self, backend_uri: str, artifact_root: Path, env: dict[str, str]) -> None:
-        self.backend_uri = backend_uri
-        self.artifact_root = Path(artifact_root)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = env
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log_path = self.artifact_root.parent / f"mlflow-server-{self.port}.log"
-
-    def start(self, timeout: float = 120) -> MlflowServer:
-        """Start and wait for ``/health``."""
-        mlflow = str(Path(sys.executable).with_name("mlflow"))
-        self.artifact_root.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **self.env}
-        env.pop("MLFLOW_TRACKING_URI", None)
-        self._log = open(self.log_path, "ab")  # "ab": a restart on the same port appends
-        self.proc = subprocess.Popen(
-            [
-                mlflow,
-                "server",
-                "--backend-store-uri",
-                self.backend_uri,
-                "--serve-artifacts",
-                "--artifacts-destination",
-                str(self.artifact_root),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--workers",
-                "2",
-            ],
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"mlflow server exited:\n{self.log_path.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(self.url + "/health", timeout=2):
-                    return self
-            except OSError:
-                time.sleep(0.5)
-        self.stop()
-        raise RuntimeError(f"mlflow server did not answer in {timeout}s")
-
-    def kill(self) -> None:
-        """SIGKILL the server's process group (a crash); ``start`` brings it back on the same
-        port."""
-        import signal
-
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
-        self._log.close()
-
-    def stop(self) -> None:
-        """SIGTERM the server's process group, SIGKILL after 10 s."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        import signal
-
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
-        self._log.close()

@@ -8,16 +8,15 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
-import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from helpers import FULL_ERRORS, NNEXP_TRAIN, ONE_BLAS_THREAD, cli_env, wait_for
+
 from nnexp.contract import EPOCHS_RUN_ATTR, STATE_TAG, TRIAL_TAG
 
-CLI = str(Path(sys.executable).with_name("nnexp-train"))
 #: tiny, fast trials: digits, 4 epochs, 1-2 small layers, no pruning; states are asserted, so
 #: the learning rate is fixed to one that learns and the sampler is seeded
 FAST = [
@@ -34,31 +33,15 @@ FAST = [
 ]
 
 
-def env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The test process's environment, no inherited tracking/storage, one BLAS thread."""
-    e = dict(os.environ)
-    for key in ("MLFLOW_TRACKING_URI", "NNEXP_OPTUNA_STORAGE"):
-        e.pop(key, None)
-    e.update(
-        HYDRA_FULL_ERROR="1",
-        PYTHONUNBUFFERED="1",
-        OMP_NUM_THREADS="1",
-        OPENBLAS_NUM_THREADS="1",
-        MKL_NUM_THREADS="1",
-    )
-    e.update(extra or {})
-    return e
-
-
 def start_sweep(
     cwd: Path, name: str, *overrides: str, extra_env: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[str], Path]:
     """Start one sweeper process (its own sweep dir ``<cwd>/<name>``); output to ``<name>.log``."""
     log = cwd / f"{name}.log"
     proc = subprocess.Popen(
-        [CLI, "-m", *FAST, f"hydra.sweep.dir={cwd / name}", *overrides],
+        [NNEXP_TRAIN, "-m", *FAST, f"hydra.sweep.dir={cwd / name}", *overrides],
         cwd=cwd,
-        env=env(extra_env),
+        env=sweep_env(extra_env),
         stdout=open(log, "w"),
         stderr=subprocess.STDOUT,
         text=True,
@@ -67,18 +50,31 @@ def start_sweep(
     return proc, log
 
 
+def sweep_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """:func:`helpers.cli_env` with full Hydra errors and one BLAS thread per process."""
+    return cli_env(**FULL_ERRORS, **ONE_BLAS_THREAD, **(extra or {}))
+
+
 def wait_all(procs: list[subprocess.Popen[str]], logs: list[Path], timeout: float = 300) -> None:
-    """Wait for every process; fail with the logs' tails if one fails or hangs."""
-    deadline = time.time() + timeout
+    """Wait for every process; fail with the logs' tails if one fails or hangs (the others are
+    then killed)."""
+
+    def ended() -> bool:
+        codes = [p.poll() for p in procs]
+        return None not in codes or any(code not in (None, 0) for code in codes)
+
+    try:
+        wait_for(ended, timeout, "every sweep to exit")
+    except AssertionError:
+        hung = next(log for p, log in zip(procs, logs) if p.poll() is None)
+        raise AssertionError(f"sweep hung:\n{hung.read_text()[-4000:]}") from None
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
     for proc, log in zip(procs, logs):
-        try:
-            rc = proc.wait(max(1.0, deadline - time.time()))
-        except subprocess.TimeoutExpired:
-            for p in procs:
-                if p.poll() is None:
-                    os.killpg(p.pid, 9)
-            raise AssertionError(f"sweep hung:\n{log.read_text()[-4000:]}") from None
-        assert rc == 0, f"sweep failed ({rc}):\n{log.read_text()[-4000:]}"
+        assert proc.returncode == 0, f"sweep failed ({proc.returncode}):\n{log.read_text()[-4000:]}"
 
 
 def load(storage_url: str, study_name: str) -> Any:
@@ -142,7 +138,8 @@ def check_invariants(study: Any, client: Any, runs: list, n_trials: int) -> dict
 
 
 def kill_frozen(pid: int, still: Callable[[], bool], group: bool = False) -> bool:
-    """SIGKILL ``pid`` (its process group with ``group``) only if ``still()`` holds while it is
+    """For workers the hold of :class:`helpers.Hold` does not reach (Ray's: their environment is
+    the cluster's): SIGKILL ``pid`` (its process group with ``group``) only if ``still()`` holds while it is
     frozen (SIGSTOP): a trial seen running in a storage snapshot may have finished since (fast
     trials, a loaded machine), and nothing can finish while the check runs again. Returns
     whether it was killed; if not, it runs on (SIGCONT)."""

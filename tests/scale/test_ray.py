@@ -11,20 +11,19 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import NNEXP_TRAIN, wait_for
 from scale_sweeps import (
-    CLI,
     FAST,
     check_invariants,
-    env,
     kill_frozen,
     load,
     start_sweep,
+    sweep_env,
     trial_runs,
     wait_all,
 )
@@ -107,18 +106,8 @@ def _overrides(nodes: TwoNodes, study: str, tracking: str, n_trials: int) -> lis
 
 
 def _wait_for(what: str, check: Callable[[], Any], proc: Any, log: Path, timeout: float = 240) -> Any:
-    """Poll ``check`` (on the study's and the cluster's state) until it returns a value."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        assert proc is None or proc.poll() is None, log.read_text()[-3000:]
-        try:
-            got = check()
-        except Exception:  # noqa: BLE001 - the study is not created yet
-            got = None
-        if got:
-            return got
-        time.sleep(0.2)
-    raise AssertionError(f"{what} never happened:\n{log.read_text()[-3000:]}")
+    """:func:`helpers.wait_for` on the study's and the cluster's state (not created yet: not now)."""
+    return wait_for(check, timeout, what, proc=proc, log=log, errors=(Exception,), interval=0.2)
 
 
 def _two_running(storage: str, study: str, log: Path) -> Callable[[], dict[int, Any] | None]:
@@ -261,9 +250,9 @@ def test_ctrl_c_ends_every_actor(nodes: TwoNodes, stores: dict, tmp_path: Path) 
     ]
     log = tmp_path / "s.log"
     proc = subprocess.Popen(
-        [CLI, "-m", *args],
+        [NNEXP_TRAIN, "-m", *args],
         cwd=tmp_path,
-        env=env(stores["env"]),
+        env=sweep_env(stores["env"]),
         stdout=open(log, "w"),
         stderr=subprocess.STDOUT,
         text=True,

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scale_servers import MlflowServer, PostgresCluster
-from scale_sweeps import check_invariants, kill_frozen, load, start_sweep, trial_runs, wait_all
+from helpers import Hold, MlflowServer, wait_for_text
+from scale_servers import PostgresCluster
+from scale_sweeps import check_invariants, load, start_sweep, trial_runs, wait_all
 
 from nnexp.contract import (
     FAIL_REASON_ATTR,
@@ -48,40 +49,10 @@ def own_server(pg: PostgresCluster, tmp_path: Path):
         server.stop()
 
 
-def _wait_running(
-    storage: str,
-    study: str,
-    proc: subprocess.Popen,
-    log: Path,
-    epochs: int = 2,
-    done: int = 0,
-    timeout: float = 90,
-) -> Any:
-    """The first RUNNING trial with ``epochs`` reported epochs once ``done`` trials completed."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        time.sleep(0.2)
-        assert proc.poll() is None, log.read_text()[-3000:]
-        if "[sweep] study" not in log.read_text():
-            continue
-        try:
-            trials = load(storage, study).get_trials(deepcopy=False)
-        except Exception:  # noqa: BLE001, S112 - not created yet
-            continue
-        if sum(t.state.name == "COMPLETE" for t in trials) < done:
-            continue
-        for t in trials:
-            if t.state.name == "RUNNING" and len(t.intermediate_values) >= epochs:
-                return t
-    raise AssertionError(f"no trial got going:\n{log.read_text()[-3000:]}")
-
-
-def _wait_log(log: Path, text: str, proc: subprocess.Popen, within: float) -> None:
-    """Wait until the sweep's log holds ``text``."""
-    deadline = time.time() + within
-    while text not in log.read_text():
-        assert proc.poll() is None and time.time() < deadline, log.read_text()[-3000:]
-        time.sleep(0.2)
+def _hold_running(storage: str, study: str, proc: subprocess.Popen, log: Path, hold: Hold) -> Any:
+    """The trial ``hold`` stops (its worker wrote the event), as the store holds it."""
+    ((number, _),) = hold.wait(1, 90, proc=proc, log=log).items()
+    return load(storage, study).get_trials(deepcopy=False)[number]
 
 
 def _wait_exit(proc: subprocess.Popen, log: Path, within: float) -> int:
@@ -101,6 +72,7 @@ def test_tracking_server_lost_for_good_fails_the_trial_and_stops(
     exits 3 with a message saying what is unreachable and how to resume; no trial is left
     RUNNING and no further trial is burnt."""
     study, storage = "lost", f"journal:{tmp_path / 'mlruns/optuna/journal.log'}"
+    hold = Hold(tmp_path / "hold", step=2)
     proc, log = start_sweep(
         tmp_path,
         "s",
@@ -109,9 +81,11 @@ def test_tracking_server_lost_for_good_fails_the_trial_and_stops(
         f"hydra.sweeper.study_name={study}",
         "hydra.sweeper.n_trials=6",
         "hydra.sweeper.reconnect_timeout=8",
+        extra_env=hold.env(),
     )
-    victim = _wait_running(storage, study, proc, log)
+    victim = _hold_running(storage, study, proc, log, hold)
     own_server.kill()
+    hold.release()
     killed_at = time.time()
     rc = _wait_exit(proc, log, 60)
     took = time.time() - killed_at
@@ -137,6 +111,7 @@ def test_tracking_server_back_in_time_the_sweep_completes(own_server: MlflowServ
     its params run again; the sweep exits 0 with exactly n_trials counted, each trial once in MLflow."""
     study, n_trials = "back", 4
     storage = f"journal:{tmp_path / 'mlruns/optuna/journal.log'}"
+    hold = Hold(tmp_path / "hold", first=1, step=2)  # a trial after one completed
     proc, log = start_sweep(
         tmp_path,
         "s",
@@ -146,11 +121,13 @@ def test_tracking_server_back_in_time_the_sweep_completes(own_server: MlflowServ
         f"hydra.sweeper.n_trials={n_trials}",
         "hydra.sweeper.reconnect_timeout=45",
         "hydra.sweeper.max_retries=1",
+        extra_env=hold.env(),
     )
-    victim = _wait_running(storage, study, proc, log, done=1)
+    victim = _hold_running(storage, study, proc, log, hold)
     own_server.kill()
+    hold.release()
     # back once the worker has noticed (an event, not a delay: a busy machine may take longer)
-    _wait_log(log, "waiting for it to come back", proc, within=60)
+    wait_for_text(log, "waiting for it to come back", 60, proc=proc)
     own_server.start()
     wait_all([proc], [log], timeout=120)
     text = log.read_text()
@@ -182,6 +159,7 @@ def test_optuna_database_lost_stops_the_sweep_with_a_clear_message(tmp_path: Pat
         cluster.create_database("optuna")
         storage = cluster.url("optuna", password=True)
         study = "dbgone"
+        hold = Hold(tmp_path / "hold", step=2)
         proc, log = start_sweep(
             tmp_path,
             "s",
@@ -189,10 +167,11 @@ def test_optuna_database_lost_stops_the_sweep_with_a_clear_message(tmp_path: Pat
             f"hydra.sweeper.study_name={study}",
             "hydra.sweeper.n_trials=6",
             "hydra.sweeper.reconnect_timeout=6",
-            extra_env={"NNEXP_OPTUNA_STORAGE": storage},
+            extra_env={"NNEXP_OPTUNA_STORAGE": storage, **hold.env()},
         )
-        _wait_running(storage, study, proc, log)
+        _hold_running(storage, study, proc, log, hold)
         cluster.halt()
+        hold.release()
         halted_at = time.time()
         rc = _wait_exit(proc, log, 60)
         took = time.time() - halted_at
@@ -225,18 +204,10 @@ def test_whole_sweep_killed_and_rerun_on_postgres(
         "hydra.sweeper.n_jobs=2",
     ]
     environ = {"NNEXP_OPTUNA_STORAGE": optuna_db}
-    proc, log = start_sweep(tmp_path, "s", *args, extra_env=environ)
-
-    def mid_trial() -> bool:  # read afresh while the sweep is frozen: a trial runs, more to come
-        trials = load(optuna_db, study).get_trials(deepcopy=False)
-        return len(trials) < n_trials and any(t.state.name == "RUNNING" for t in trials)
-
-    killed, deadline = False, time.time() + 120
-    while not killed and time.time() < deadline:
-        _wait_running(optuna_db, study, proc, log, epochs=1, done=2)
-        # the sweeper and its workers: one process group
-        killed = kill_frozen(proc.pid, mid_trial, group=True)
-    assert killed, log.read_text()[-3000:]
+    hold = Hold(tmp_path / "hold", first=2)  # trials 2 on stop at their first epoch: 2 done
+    proc, log = start_sweep(tmp_path, "s", *args, extra_env={**environ, **hold.env()})
+    hold.wait(1, 120, proc=proc, log=log)
+    os.killpg(proc.pid, signal.SIGKILL)  # the sweeper and its workers: one process group
     proc.wait(10)
     before = {t.number: t for t in load(optuna_db, study).get_trials(deepcopy=False)}
     interrupted = [n for n, t in before.items() if t.state.name == "RUNNING"]

@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from scale_sweeps import check_invariants, env, load, start_sweep, trial_runs, wait_all
+from scale_sweeps import check_invariants, load, start_sweep, sweep_env, trial_runs, wait_all
 
 from nnexp.contract import (
     DROPPED_NOTE,
@@ -148,7 +148,7 @@ def test_after_journal_recovery_trials_and_runs_agree(tmp_path: Path) -> None:
     assert proc.wait(120) == 2, log.read_text()[-3000:]
     advice = re.search(r"cp \S+ \S+ && head -n \d+ \S+ > \S+", log.read_text())
     assert advice, log.read_text()[-3000:]
-    subprocess.run(advice.group(0), shell=True, check=True, cwd=tmp_path, env=env())
+    subprocess.run(advice.group(0), shell=True, check=True, cwd=tmp_path, env=sweep_env())
     out = _sweep(tmp_path, "s3", *args)
     assert "died" not in out, out[-3000:]
     study = load(storage, "digits")

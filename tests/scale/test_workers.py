@@ -4,12 +4,12 @@ local default storage (journal + SQLite) and PostgreSQL + an MLflow server."""
 from __future__ import annotations
 
 import os
-import time
+import signal
 from pathlib import Path
 
-import optuna
 import pytest
-from scale_sweeps import check_invariants, kill_frozen, load, start_sweep, trial_runs, wait_all
+from helpers import Hold, wait_for
+from scale_sweeps import check_invariants, load, start_sweep, trial_runs, wait_all
 
 from nnexp.contract import (
     FAIL_REASON_ATTR,
@@ -96,21 +96,6 @@ def _logged_epochs(backend: dict, study: str, number: int) -> int:
     return len(client.get_metric_history(run.info.run_id, "val_loss"))
 
 
-def _victim_inside(backend: dict, study: str, pid: int, seen: optuna.trial.FrozenTrial) -> bool:
-    """Trial ``seen`` is (again, read afresh) RUNNING in process ``pid`` with two epochs
-    reported and one stored in MLflow."""
-    try:
-        t = load(backend["storage"], study).get_trials(deepcopy=False)[seen.number]
-    except Exception:  # noqa: BLE001 - storage being written: not now
-        return False
-    return (
-        t.state.name == "RUNNING"
-        and t.user_attrs.get(PID_ATTR) == pid
-        and len(t.intermediate_values) >= 2
-        and _logged_epochs(backend, study, t.number) >= 1
-    )
-
-
 def test_sigkilled_worker_trial_fails_is_retried_and_the_sweep_completes(
     backend: dict, tmp_path: Path
 ) -> None:
@@ -127,35 +112,22 @@ def test_sigkilled_worker_trial_fails_is_retried_and_the_sweep_completes(
         "trainer.epochs=60",
         "trainer.early_stopping.enabled=false",
     ]
-    _logged_epochs(backend, study, -1)  # import mlflow here now, not inside the kill window
-    survivor = start_sweep(tmp_path, "survivor", *common, extra_env=backend["env"])
-    victim, victim_log = start_sweep(tmp_path, "victim", *common, extra_env=backend["env"])
-    killed = None
-    deadline = time.time() + 120
-    while killed is None and time.time() < deadline:
-        time.sleep(0.2)
-        assert victim.poll() is None, victim_log.read_text()[-3000:]
-        if "[sweep] study" not in victim_log.read_text():
-            continue  # opening an RDB storage while it is being created races on its tables
-        try:
-            st = load(backend["storage"], study)
-        except Exception:  # noqa: BLE001 - not created yet
-            continue
-        for t in st.get_trials(deepcopy=False):
-            # epoch metrics reach MLflow from a writer thread: kill once one is stored, so
-            # "logged before the kill" below is about what the store really holds
-            if (
-                t.state.name == "RUNNING"
-                and t.user_attrs.get(PID_ATTR) == victim.pid
-                and len(t.intermediate_values) >= 2
-                and kill_frozen(
-                    victim.pid, lambda t=t: _victim_inside(backend, study, victim.pid, t), group=True
-                )
-            ):
-                victim.wait(10)
-                killed = t
-                break
-    assert killed is not None, "the victim never ran a trial"
+    # the survivor's first trial waits for the kill (else, while the victim is held, it could
+    # run every other trial and exit before there is a dead trial to reap); the victim's first
+    # trial stops at its 2nd epoch
+    waiting, hold = Hold(tmp_path / "survivor-hold"), Hold(tmp_path / "hold", step=2)
+    survivor = start_sweep(tmp_path, "survivor", *common, extra_env={**backend["env"], **waiting.env()})
+    victim, victim_log = start_sweep(tmp_path, "victim", *common, extra_env={**backend["env"], **hold.env()})
+    ((number, _),) = hold.wait(proc=victim, log=victim_log).items()
+    # epoch metrics reach MLflow from a writer process: kill once one is stored, so "logged
+    # before the kill" below is about what the store really holds (the trial cannot move)
+    wait_for(
+        lambda: _logged_epochs(backend, study, number) >= 1, 120, f"an epoch of trial {number} in MLflow"
+    )
+    killed = load(backend["storage"], study).trials[number]
+    os.killpg(victim.pid, signal.SIGKILL)
+    victim.wait(10)
+    waiting.release()
     wait_all([survivor[0]], [survivor[1]])
     st = load(backend["storage"], study)
     client, runs = trial_runs(backend["tracking"], study)
@@ -193,45 +165,17 @@ def _loky_workers(sweeper: int) -> set[int]:
     return out
 
 
-def _both_running(backend: dict, study: str, seen: tuple) -> bool:
-    """The trials ``seen`` are all (again, read afresh) RUNNING in the same processes."""
-    try:
-        trials = load(backend["storage"], study).get_trials(deepcopy=False)
-    except Exception:  # noqa: BLE001 - storage being written: not now
-        return False
-    return all(
-        trials[t.number].state.name == "RUNNING"
-        and trials[t.number].user_attrs.get(PID_ATTR) == t.user_attrs.get(PID_ATTR)
-        for t in seen
-    )
-
-
-def _kill_one_of_two(backend: dict, study: str, proc, log: Path, epochs: int) -> tuple:
-    """Wait until both workers run a trial, then ``kill -9`` one of them by pid (its trial has
-    epochs left). Returns (killed pid, the other worker's pid, its running trial's number, the
-    highest trial number at the kill, the worker pids seen)."""
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        time.sleep(0.2)
-        assert proc.poll() is None, log.read_text()[-3000:]
-        if "[sweep] study" not in log.read_text():
-            continue
-        workers = _loky_workers(proc.pid)
-        try:
-            trials = load(backend["storage"], study).get_trials(deepcopy=False)
-        except Exception:  # noqa: BLE001, S112 - not created yet
-            continue
-        running = {t.user_attrs.get(PID_ATTR): t for t in trials if t.state.name == "RUNNING"}
-        running = {pid: t for pid, t in running.items() if pid in workers}
-        if len(running) < 2:
-            continue  # the other worker must be inside a trial too: it is what must survive
-        for pid, t in running.items():
-            ((other, other_trial),) = ((q, u) for q, u in running.items() if q != pid)
-            if 1 <= len(t.intermediate_values) < epochs - 20 and kill_frozen(
-                pid, lambda t=t, u=other_trial: _both_running(backend, study, (t, u))
-            ):  # exactly one worker, by pid
-                return pid, other, other_trial.number, max(u.number for u in trials), workers
-    raise AssertionError(f"the two workers never ran trials together:\n{log.read_text()[-3000:]}")
+def _kill_one_of_two(backend: dict, study: str, proc, log: Path, hold: Hold) -> tuple:
+    """Once both workers hold a trial (at its first epoch), ``kill -9`` one of them by pid and
+    let the other go on. Returns (killed pid, the other worker's pid, its running trial's
+    number, the highest trial number at the kill, the worker pids seen)."""
+    held = hold.wait(2, 180, proc=proc, log=log)
+    workers = _loky_workers(proc.pid)
+    trials = load(backend["storage"], study).get_trials(deepcopy=False)
+    (_, pid), (other_trial, other) = sorted(held.items())
+    os.kill(pid, signal.SIGKILL)  # exactly one worker, by pid
+    hold.release()
+    return pid, other, other_trial, max(t.number for t in trials), workers
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
@@ -254,9 +198,9 @@ def test_one_worker_killed_by_pid_is_replaced_and_the_sweep_completes(backend: d
         f"trainer.epochs={epochs}",
         "trainer.early_stopping.enabled=false",
     ]
-    _logged_epochs(backend, study, -1)  # import mlflow here now, not inside the kill window
-    proc, log = start_sweep(tmp_path, "s", *common, extra_env=backend["env"])
-    killed, other, other_trial, last, workers = _kill_one_of_two(backend, study, proc, log, epochs)
+    hold = Hold(tmp_path / "hold")  # every worker stops at its first trial's first epoch
+    proc, log = start_sweep(tmp_path, "s", *common, extra_env={**backend["env"], **hold.env()})
+    killed, other, other_trial, last, workers = _kill_one_of_two(backend, study, proc, log, hold)
     wait_all([proc], [log])
     text = log.read_text()
     assert "a worker process died" in text and "TerminatedWorkerError" in text, text[-3000:]

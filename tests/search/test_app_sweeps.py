@@ -12,12 +12,11 @@ from pathlib import Path
 import optuna
 import pytest
 import yaml
+from helpers import FULL_ERRORS, NNEXP, Hold, cli_env, wait_for
 
 from nnexp.contract import FAIL_REASON_ATTR, OVERRIDES_ATTR, ROLE_TAG, STATE_TAG, STUDY_APP, TRIAL_TAG
-from tests.search.test_sweep_cli import _env
 
 APP = Path(__file__).parent / "apps" / "toy.py"
-NNEXP = str(Path(sys.executable).with_name("nnexp"))
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +26,7 @@ def app_sweep(cwd: Path, *overrides: str, check: bool = True) -> subprocess.Comp
     proc = subprocess.run(
         [sys.executable, str(APP), "-m", *overrides],
         cwd=cwd,
-        env=_env(),
+        env=cli_env(**FULL_ERRORS),
         capture_output=True,
         text=True,
         timeout=240,
@@ -159,7 +158,9 @@ def test_best_and_reproduce_rerun_the_apps_best_trial(tmp_path):
 
 
 def nnexp_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([NNEXP, *args], cwd=cwd, env=_env(), capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [NNEXP, *args], cwd=cwd, env=cli_env(**FULL_ERRORS), capture_output=True, text=True, timeout=120
+    )
 
 
 def test_an_apps_pruned_trials_are_pruned_and_audited(tmp_path):
@@ -181,54 +182,36 @@ def test_a_killed_worker_of_an_app_sweep_is_reaped_retried_and_replaced(tmp_path
     """Two workers; one worker process is SIGKILLed in the middle of a trial (by pid, the
     other runs on): that trial FAILs naming the dead process, its params run again
     (max_retries=1), its run is FAILED, and the study still gets exactly n_trials."""
-    import time
+    import os
+    import signal
 
-    from nnexp.contract import PID_ATTR, RETRY_OF_ATTR
-    from tests.scale.scale_sweeps import kill_frozen
+    from nnexp.contract import RETRY_OF_ATTR
 
     args = ["hydra.sweeper.n_jobs=2", "hydra.sweeper.n_trials=4", "hydra.sweeper.max_retries=1"]
     args += ["epochs=30", "step_seconds=0.1"]
-    log = (tmp_path / "sweep.log").open("w")
+    log_path = tmp_path / "sweep.log"
+    hold = Hold(tmp_path / "hold", step=2)  # each worker's first trial stops at its 2nd step
+    log = log_path.open("w")
     proc = subprocess.Popen(
         [sys.executable, str(APP), "-m", *args],
         cwd=tmp_path,
-        env=_env(),
+        env=cli_env(**FULL_ERRORS, **hold.env()),
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-
-    def running_in_a_worker() -> optuna.trial.FrozenTrial | None:
-        try:
-            trials = toy_study(tmp_path).get_trials(deepcopy=False)
-        except Exception:  # noqa: BLE001 - not created yet
-            return None
-        return next(
-            (
-                t
-                for t in trials
-                if t.state.name == "RUNNING"
-                and t.user_attrs.get(PID_ATTR) not in (None, proc.pid)
-                and len(t.intermediate_values) >= 2
-            ),
-            None,
-        )
-
-    killed = None
-    deadline = time.monotonic() + 120
     try:
-        while killed is None and time.monotonic() < deadline and proc.poll() is None:
-            seen = running_in_a_worker()
-            if seen is None:
-                continue
-
-            def still(number: int = seen.number) -> bool:
-                now = running_in_a_worker()
-                return now is not None and now.number == number
-
-            if kill_frozen(seen.user_attrs[PID_ATTR], still):
-                killed = seen
-        assert killed is not None, (tmp_path / "sweep.log").read_text()
-        assert proc.wait(timeout=180) == 0, (tmp_path / "sweep.log").read_text()
+        held = wait_for(
+            lambda: {n: pid for n, pid in hold.held().items() if pid != proc.pid},
+            120,
+            "a worker process's trial held",
+            proc=proc,
+            log=log_path,
+        )
+        number, pid = min(held.items())
+        killed = toy_study(tmp_path).trials[number]
+        os.kill(pid, signal.SIGKILL)  # the worker, by pid; the other runs on
+        hold.release()
+        assert proc.wait(timeout=180) == 0, log_path.read_text()
     finally:
         if proc.poll() is None:
             proc.kill()

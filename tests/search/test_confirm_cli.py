@@ -7,12 +7,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
-from test_sweep_cli import CLI, _env, _wait_for, mlflow_runs, study_of, sweep
+from helpers import FULL_ERRORS, NNEXP, NNEXP_TRAIN, cli_env, wait_for
+from test_sweep_cli import mlflow_runs, study_of, sweep
 
 from nnexp.contract import (
     CONFIRM_SEED_ATTR,
@@ -126,9 +125,9 @@ def test_top_2_with_2_seeds_links_runs_and_chooses_the_best_mean(tmp_path):
     best_cfg = yaml.safe_load((sweep_dir / "best_config.yaml").read_text())
     assert best_cfg["optimizer"]["lr"] == chosen.params["optimizer.lr"]
     best = subprocess.run(
-        [str(Path(sys.executable).with_name("nnexp")), "best", "--study", "digits"],
+        [NNEXP, "best", "--study", "digits"],
         cwd=tmp_path,
-        env=_env(),
+        env=cli_env(**FULL_ERRORS),
         capture_output=True,
         text=True,
         timeout=120,
@@ -141,7 +140,7 @@ def test_top_2_with_2_seeds_links_runs_and_chooses_the_best_mean(tmp_path):
     other = top[1]
     rep = subprocess.run(
         [
-            str(Path(sys.executable).with_name("nnexp")),
+            NNEXP,
             "reproduce",
             "--study",
             "digits",
@@ -152,7 +151,7 @@ def test_top_2_with_2_seeds_links_runs_and_chooses_the_best_mean(tmp_path):
             "--quiet",
         ],
         cwd=tmp_path,
-        env=_env(),
+        env=cli_env(**FULL_ERRORS),
         capture_output=True,
         text=True,
         timeout=240,
@@ -185,9 +184,9 @@ def test_top_2_with_2_seeds_links_runs_and_chooses_the_best_mean(tmp_path):
 def test_a_sweep_killed_mid_confirmation_resumes_only_the_missing_ones(tmp_path):
     args = [*BASE, "trainer.epochs=12", "trainer.early_stopping.enabled=false", "hydra.sweeper.pruner=none"]
     proc = subprocess.Popen(
-        [CLI, "-m", *args],
+        [NNEXP_TRAIN, "-m", *args],
         cwd=tmp_path,
-        env=_env(),
+        env=cli_env(**FULL_ERRORS),
         stdout=(tmp_path / "first.log").open("w"),
         stderr=subprocess.STDOUT,
         text=True,
@@ -205,7 +204,9 @@ def test_a_sweep_killed_mid_confirmation_resumes_only_the_missing_ones(tmp_path)
         return any(t.state.name == "COMPLETE" for t in trials)
 
     try:
-        assert _wait_for(one_confirmation_done, 180), (tmp_path / "first.log").read_text()
+        wait_for(
+            one_confirmation_done, 180, "a confirmation trial COMPLETE", proc=proc, log=tmp_path / "first.log"
+        )
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=60)
     finally:

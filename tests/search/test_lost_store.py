@@ -4,19 +4,17 @@ run, and never prints a run id that is not in the store (issue 13, point 7)."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import NNEXP_TRAIN, cli_env
 
 from nnexp.contract import RUN_ID_ATTR, STUDY_PARENT_RUN
 
 pytestmark = pytest.mark.slow
 
-CLI = str(Path(sys.executable).with_name("nnexp-train"))
 #: seeded, fixed lr that learns, no pruning: the states and the best trial can't vary by luck
 FIXED = [
     "hparams_search=digits",
@@ -31,10 +29,9 @@ FIXED = [
 
 
 def _sweep(cwd: Path, *overrides: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    env.update(PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    env = cli_env(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     proc = subprocess.run(
-        [CLI, "-m", *FIXED, *overrides],
+        [NNEXP_TRAIN, "-m", *FIXED, *overrides],
         cwd=cwd,
         env=env,
         capture_output=True,

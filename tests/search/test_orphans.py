@@ -6,13 +6,10 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-
-NNEXP_TRAIN = Path(sys.executable).with_name("nnexp-train")
+from helpers import NNEXP_TRAIN, Hold, cli_env, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -46,26 +43,12 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _running_trials(journal: Path) -> int:
-    import optuna
-    from optuna.trial import TrialState
-
-    from nnexp.search.storage import open_storage
-
-    if not journal.exists():
-        return 0
-    try:
-        study = optuna.load_study(study_name="digits", storage=open_storage(f"journal:{journal}"))
-    except KeyError:  # the study is not recorded yet
-        return 0
-    return len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
-
-
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 def test_killing_the_sweeper_leaves_no_worker_or_resource_tracker(tmp_path: Path) -> None:
+    hold = Hold(tmp_path / "hold")  # each worker stops at its first epoch: inside its trial loop
     main = subprocess.Popen(
         [
-            str(NNEXP_TRAIN),
+            NNEXP_TRAIN,
             "-m",
             "hparams_search=digits",
             "hydra.sweeper.n_jobs=2",
@@ -76,16 +59,13 @@ def test_killing_the_sweeper_leaves_no_worker_or_resource_tracker(tmp_path: Path
             "hydra.sweeper.sampler.seed=0",
         ],
         cwd=tmp_path,
+        env=cli_env(**hold.env()),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    journal = tmp_path / "mlruns" / "optuna" / "journal.log"
     family: set[int] = set()
     try:
-        deadline = time.monotonic() + 240
-        while _running_trials(journal) < 2:  # both workers are inside their trial loop
-            assert main.poll() is None and time.monotonic() < deadline, "the workers never started"
-            time.sleep(0.5)
+        hold.wait(2, 240, proc=main)  # both workers are inside their trial loop
         kids = _children(main.pid)
         workers = [k for k in kids if "loky" in _cmdline(k) and "resource_tracker" not in _cmdline(k)]
         assert len(workers) == 2, {k: _cmdline(k) for k in kids}
@@ -94,11 +74,12 @@ def test_killing_the_sweeper_leaves_no_worker_or_resource_tracker(tmp_path: Path
             family.update(_children(k))
         os.kill(main.pid, signal.SIGKILL)
         main.wait(timeout=30)
-        deadline = time.monotonic() + 30
-        while any(_alive(p) for p in family) and time.monotonic() < deadline:
-            time.sleep(0.5)
-        left = {p: _cmdline(p) for p in family if _alive(p)}
-        assert not left, f"still alive 30 s after the sweeper died: {left}"
+        wait_for(
+            lambda: not any(_alive(p) for p in family),
+            30,
+            "the sweeper's workers and resource trackers exiting after it died",
+            seen=lambda: {p: _cmdline(p) for p in family if _alive(p)},
+        )
     finally:
         if main.poll() is None:
             main.kill()

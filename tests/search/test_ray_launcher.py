@@ -11,6 +11,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from helpers import NNEXP_TRAIN
 
 from hydra_plugins.nnexp_sweeper.nnexp_ray_launcher import (
     NnexpRayLauncher,
@@ -24,14 +25,13 @@ from nnexp.search.launch import _quote
 from nnexp.search.stale import stale_reason
 from nnexp.search.status import workers_per_node
 
-CLI = str(Path(sys.executable).with_name("nnexp-train"))
 REMOTE = "ray://203.0.113.7:10001"  # TEST-NET-3: never reachable, never connected to
 
 
 def test_the_launcher_config_group_composes() -> None:
     out = subprocess.run(
         [
-            CLI,
+            NNEXP_TRAIN,
             "hparams_search=digits",
             "hydra/launcher=nnexp_ray",
             "hydra.launcher.address=auto",
@@ -72,7 +72,7 @@ def test_remote_cluster_with_journal_exits_2_before_anything_is_created(tmp_path
     pytest.importorskip("ray")
     proc = subprocess.run(
         [
-            CLI,
+            NNEXP_TRAIN,
             "-m",
             "hparams_search=digits",
             "hydra/launcher=nnexp_ray",

@@ -18,10 +18,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import FULL_ERRORS, NNEXP, NNEXP_TRAIN, MlflowServer, cli_env
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scale"))
-from scale_servers import MlflowServer, PostgresCluster, postgres_bin  # noqa: E402
-from test_sweep_cli import CLI, SAFE, _env  # noqa: E402
+from scale_servers import PostgresCluster, postgres_bin  # noqa: E402
+from test_sweep_cli import SAFE  # noqa: E402
 
 from nnexp.cli.credentials import move_credentials  # noqa: E402
 from nnexp.contract import CONTEXT_FILE  # noqa: E402
@@ -109,7 +110,7 @@ def _leaks(secrets: list[str], *roots: Path, texts: dict[str, str]) -> list[str]
 
 def _run(cwd: Path, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
     proc = subprocess.run(
-        [CLI, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
+        [NNEXP_TRAIN, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc
@@ -120,7 +121,7 @@ def _run(cwd: Path, args: list[str], env: dict[str, str]) -> subprocess.Complete
 def test_no_password_is_written_anywhere(servers, tmp_path, given):
     server, pg, root = servers
     secrets = [PASSWORD]
-    env = _env()
+    env = cli_env(**FULL_ERRORS)
     tracking = _auth_url(server)
     storage = None
     if pg is not None:
@@ -169,7 +170,7 @@ def test_no_password_is_written_anywhere(servers, tmp_path, given):
 
 
 def _nnexp(cwd: Path, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    nnexp = str(Path(sys.executable).with_name("nnexp"))
+    nnexp = NNEXP
     proc = subprocess.run(
         [nnexp, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
     )
@@ -183,7 +184,7 @@ def test_no_nnexp_command_prints_the_tracking_password(servers, tmp_path):
     ``audit`` against the server reached by a URL with a password (issue 23, point 2): MLflow's
     own ``View run ... at <url>`` lines are silenced in every command, as in ``nnexp-train``."""
     server, _, root = servers
-    env = _env()
+    env = cli_env(**FULL_ERRORS)
     env["MLFLOW_TRACKING_URI"] = _auth_url(server)
     env.pop("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", None)
     experiment = ["tracking.experiment=secrets-commands"]

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import optuna
 import pytest
+from helpers import NNEXP_TRAIN, cli_env
 
 from nnexp.errors import SweepSettingError
 from nnexp.search.storage import check_journal, open_storage
-
-NNEXP_TRAIN = Path(sys.executable).with_name("nnexp-train")
 
 
 def _journal(path: Path, n: int) -> None:
@@ -57,7 +56,7 @@ def test_a_torn_last_line_is_not_damage(tmp_path: Path) -> None:
 def _sweep(cwd: Path, storage: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [
-            str(NNEXP_TRAIN),
+            NNEXP_TRAIN,
             "-m",
             "hparams_search=digits",
             "hydra.sweeper.n_trials=1",
@@ -65,7 +64,7 @@ def _sweep(cwd: Path, storage: str, env: dict[str, str] | None = None) -> subpro
             f"hydra.sweeper.storage={storage}",
         ],
         cwd=cwd,
-        env={**os.environ, **(env or {})},
+        env=cli_env(**(env or {})),
         capture_output=True,
         text=True,
         timeout=300,

@@ -11,11 +11,10 @@ import itertools
 import os
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
+from helpers import FULL_ERRORS, NNEXP_TRAIN, Hold, cli_env
 
 from nnexp.contract import (
     BEST_TRIAL_TAG,
@@ -39,7 +38,6 @@ from nnexp.contract import (
 
 pytestmark = pytest.mark.slow
 
-CLI = str(Path(sys.executable).with_name("nnexp-train"))
 #: Trial states are asserted: the sampler is seeded and the learning rate fixed to one that
 #: learns (an unseeded sampler may draw a diverging lr and FAIL a trial).
 SAFE = [
@@ -58,21 +56,13 @@ FAST = [
 ]
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("MLFLOW_TRACKING_URI", None)
-    env["HYDRA_FULL_ERROR"] = "1"
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
 def sweep(
     cwd: Path, *overrides: str, check: bool = True, timeout: float = 240
 ) -> subprocess.CompletedProcess:
     proc = subprocess.run(
-        [CLI, "-m", *overrides],
+        [NNEXP_TRAIN, "-m", *overrides],
         cwd=cwd,
-        env=_env(),
+        env=cli_env(**FULL_ERRORS),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -247,15 +237,6 @@ def test_two_workers_pull_trials_without_barriers(tmp_path):
     assert overlaps >= 1, by_worker
 
 
-def _wait_for(cond, timeout: float) -> bool:
-    end = time.time() + timeout
-    while time.time() < end:
-        if cond():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_interrupt_and_resume_reaches_exactly_n_trials(tmp_path, sig):
     n = 6
@@ -263,7 +244,7 @@ def test_interrupt_and_resume_reaches_exactly_n_trials(tmp_path, sig):
         "hparams_search=digits",
         "model.depth=3",
         "trainer.batch_size=32",
-        # 80 epochs: the signal below lands while a trial has at least 40 of them ahead
+        # 80 epochs: the signal below lands while a trial has 79 of them ahead
         "trainer.epochs=80",
         "trainer.early_stopping.enabled=false",
         # every trial that is not interrupted must complete: fixed params that learn, a
@@ -273,10 +254,13 @@ def test_interrupt_and_resume_reaches_exactly_n_trials(tmp_path, sig):
         f"hydra.sweeper.n_trials={n}",
         "hydra.sweeper.pruner=none",
     ]
+    # the third trial stops at its first epoch (its 79 others ahead), two trials done: the
+    # signal lands inside it, with work left for the sweep (the event: it wrote its pid)
+    hold = Hold(tmp_path / "hold", first=2)
     proc = subprocess.Popen(
-        [CLI, "-m", *args],
+        [NNEXP_TRAIN, "-m", *args],
         cwd=tmp_path,
-        env=_env(),
+        env=cli_env(**FULL_ERRORS, **hold.env()),
         stdout=(tmp_path / "first.log").open("w"),  # a file: an unread pipe could fill and block
         stderr=subprocess.STDOUT,
         text=True,
@@ -285,42 +269,9 @@ def test_interrupt_and_resume_reaches_exactly_n_trials(tmp_path, sig):
         # ignored (a background job of a non-interactive shell inherits SIG_IGN)
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    journal = tmp_path / "mlruns" / "optuna" / "journal.log"
-
-    def two_done_one_early_in_training() -> bool:
-        # the state to interrupt in: a trial has just started reporting epochs (most of its 80
-        # epochs are still ahead, so the signal lands inside it, not between two trials)
-        if not journal.exists():
-            return False
-        try:
-            trials = study_of(tmp_path).trials
-        except Exception:  # noqa: BLE001 - the study may not exist yet
-            return False
-        states = [t.state.name for t in trials]
-        return (
-            states.count("COMPLETE") >= 2
-            and len(trials) < n  # not the last trial: the sweep has work left when it dies
-            and states[-1:] == ["RUNNING"]
-            and 1 <= len(trials[-1].intermediate_values) <= 40
-        )
-
-    def interrupt_inside_a_trial() -> bool:
-        # a trial can finish between reading the journal and the signal (a loaded machine, or
-        # simply fast trials): freeze the sweep, check the state again while nothing can move,
-        # and signal only then; the signal is handled as soon as the sweep runs again
-        if not two_done_one_early_in_training():
-            return False
-        os.killpg(proc.pid, signal.SIGSTOP)
-        try:
-            if not two_done_one_early_in_training():
-                return False
-            os.killpg(proc.pid, sig)  # the whole process group, as a crash or Ctrl-C would
-            return True
-        finally:
-            os.killpg(proc.pid, signal.SIGCONT)
-
     try:
-        assert _wait_for(interrupt_inside_a_trial, 120), "sweep never got going"
+        hold.wait(1, 120, proc=proc, log=tmp_path / "first.log")
+        os.killpg(proc.pid, sig)  # the whole process group, as a crash or Ctrl-C would
         proc.wait(timeout=60)
     finally:
         if proc.poll() is None:

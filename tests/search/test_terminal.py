@@ -11,9 +11,8 @@ import signal
 import subprocess
 
 import pytest
-from test_sweep_cli import CLI, FAST, _env, _wait_for, study_of, sweep
-
-from nnexp.contract import PID_ATTR
+from helpers import FULL_ERRORS, NNEXP_TRAIN, Hold, cli_env, wait_for
+from test_sweep_cli import FAST, sweep
 
 pytestmark = pytest.mark.slow
 
@@ -62,10 +61,13 @@ def test_status_line_names_the_trial_of_a_stopped_worker(tmp_path):
     args = [*FAST, "model.depth=1", "model.width=16", "trainer.epochs=2", "hydra.sweeper.pruner=none"]
     args += ["hydra.sweeper.n_trials=6", "hydra.sweeper.n_jobs=2", "hydra.sweeper.status_seconds=1"]
     log = tmp_path / "sweep.log"
+    # trials 2 on stop at their first epoch, so one of trials 0 and 1 completed (a peer to
+    # compare with): the worker that wrote the event is frozen inside its trial for certain
+    hold = Hold(tmp_path / "hold", first=2)
     proc = subprocess.Popen(
-        [CLI, "-m", *args],
+        [NNEXP_TRAIN, "-m", *args],
         cwd=tmp_path,
-        env=_env(),
+        env=cli_env(**FULL_ERRORS, **hold.env()),
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -73,25 +75,18 @@ def test_status_line_names_the_trial_of_a_stopped_worker(tmp_path):
     stopped: dict[str, int] = {}
 
     def stop_a_worker_mid_trial() -> bool:
-        # after a trial finished (peers to compare with): freeze the worker of a RUNNING trial,
-        # then check that it still runs that trial (it may have just finished it)
-        try:
-            trials = study_of(tmp_path).trials
-        except Exception:  # noqa: BLE001 - the study may not exist yet
-            return False
-        if not any(t.state.name == "COMPLETE" for t in trials):
-            return False
-        for t in trials:
-            pid = t.user_attrs.get(PID_ATTR)
-            if t.state.name != "RUNNING" or not pid or pid == proc.pid:
-                continue
-            os.kill(pid, signal.SIGSTOP)
-            now = {x.number: x for x in study_of(tmp_path).trials}[t.number]
-            if now.state.name == "RUNNING":
-                stopped.update(pid=pid, number=t.number)
-                return True
-            os.kill(pid, signal.SIGCONT)
-        return False
+        held = wait_for(
+            lambda: {n: pid for n, pid in hold.held().items() if pid != proc.pid},
+            120,
+            "a worker process's trial held",
+            proc=proc,
+            log=log,
+        )
+        number, pid = min(held.items())
+        os.kill(pid, signal.SIGSTOP)
+        stopped.update(pid=pid, number=number)
+        hold.release()  # the other worker goes on; the stopped one sees it once continued
+        return True
 
     def stall_named() -> bool:
         return any(
@@ -102,8 +97,8 @@ def test_status_line_names_the_trial_of_a_stopped_worker(tmp_path):
         )
 
     try:
-        assert _wait_for(stop_a_worker_mid_trial, 120), log.read_text()
-        assert _wait_for(stall_named, 120), log.read_text()
+        assert stop_a_worker_mid_trial(), log.read_text()
+        assert wait_for(stall_named, 120, "a status line naming the stopped trial", log=log), log.read_text()
         os.kill(stopped["pid"], signal.SIGCONT)
         assert proc.wait(timeout=120) == 0, log.read_text()
     finally:

@@ -5,12 +5,11 @@ tags the earlier study's best trials (issue 11)."""
 from __future__ import annotations
 
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
-from test_sweep_cli import _env, mlflow_runs, study_of, sweep, trial_lines
+from helpers import FULL_ERRORS, NNEXP, cli_env
+from test_sweep_cli import mlflow_runs, study_of, sweep, trial_lines
 
 from nnexp.contract import (
     AUDIT_OF_TAG,
@@ -87,9 +86,9 @@ def test_test_score_ledger_and_warm_start(tmp_path):
 
     # the audit re-trains pruned trials to their full budget, under the sweep's parent run
     audit = subprocess.run(
-        [str(Path(sys.executable).with_name("nnexp")), "audit", "--study", "first", "--sample", "2"],
+        [NNEXP, "audit", "--study", "first", "--sample", "2"],
         cwd=tmp_path,
-        env=_env(),
+        env=cli_env(**FULL_ERRORS),
         capture_output=True,
         text=True,
         timeout=240,

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
 import textwrap
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import cli_env, free_port, serve
 
 
 @pytest.fixture(scope="module")
@@ -126,12 +123,6 @@ def test_loads_and_predicts_where_nnexp_cannot_be_imported(logged, tmp_path):
     assert modules == "['nnexp_mlp']"  # the shipped copy of nnexp.nn, nothing else
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def post(url: str, payload: dict) -> object:
     request = urllib.request.Request(
         url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
@@ -144,12 +135,6 @@ def post(url: str, payload: dict) -> object:
 def served(model_uri: str, tracking_uri: str, log: Path):
     """``mlflow models serve`` on 127.0.0.1:<free port> (local env); stopped on exit."""
     port = free_port()
-    bin_dir = str(Path(sys.executable).parent)  # mlflow models serve starts uvicorn from PATH
-    env = {
-        **os.environ,
-        "MLFLOW_TRACKING_URI": tracking_uri,
-        "PATH": bin_dir + os.pathsep + os.environ["PATH"],
-    }
     cmd = [
         sys.executable,
         "-m",
@@ -167,28 +152,10 @@ def served(model_uri: str, tracking_uri: str, log: Path):
         "--workers",
         "1",
     ]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, log.read_text()[-3000:]
-            try:
-                urllib.request.urlopen(f"{base}/ping", timeout=2).close()
-                break
-            except (urllib.error.URLError, OSError):
-                assert time.monotonic() < deadline, log.read_text()[-3000:]
-                time.sleep(0.3)
+    env = cli_env(MLFLOW_TRACKING_URI=tracking_uri)  # its bin first on PATH: serve starts uvicorn
+    with serve(cmd, f"{base}/ping", log.parent, log, env=env, timeout=120):
         yield f"{base}/invocations"
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=20)
 
 
 @pytest.mark.slow

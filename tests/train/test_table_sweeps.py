@@ -7,15 +7,12 @@ the real console script; the trials must COMPLETE with the inferred task and a b
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-CLI = str(Path(sys.executable).with_name("nnexp-train"))
+from helpers import FULL_ERRORS, NNEXP_TRAIN, cli_env
 
 
 def _write(path: Path, names: list[str], X, y) -> Path:
@@ -25,11 +22,10 @@ def _write(path: Path, names: list[str], X, y) -> Path:
 
 
 def _sweep(cwd: Path, table: Path, target: str, *extra: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, HYDRA_FULL_ERROR="1", PYTHONUNBUFFERED="1")
-    env.pop("MLFLOW_TRACKING_URI", None)
+    env = cli_env(**FULL_ERRORS)
     proc = subprocess.run(
         [
-            CLI,
+            NNEXP_TRAIN,
             "-m",
             "hparams_search=mlp",
             "data=csv",

@@ -17,27 +17,21 @@ stopped by the test, also on failure.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import BIN, NNEXP, NNEXP_TRAIN, cli_env, free_port, serve
 
 pytestmark = pytest.mark.slow
 
-BIN = Path(sys.executable).parent
 CHROMIUM = os.environ.get("NNEXP_CHROMIUM", "/usr/bin/chromium")
 #: Flags this machine's Chromium needs; without the background-networking ones its
 #: connections get refused en masse. Playwright adds a fresh empty --user-data-dir itself.
@@ -75,65 +69,10 @@ README_SHOT = "mlflow-sweep.png"
 SWEEP_OUTPUT = "sweep.out"
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("MLFLOW_TRACKING_URI", None)
-    env["PYTHONUNBUFFERED"] = "1"
-    env["MLFLOW_ENABLE_TELEMETRY"] = "false"
-    env["MLFLOW_DISABLE_TELEMETRY"] = "true"
-    env["DO_NOT_TRACK"] = "true"
-    return env
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def get(url: str, timeout: float = 5.0) -> bytes:
     """The body of a GET request."""
     with urllib.request.urlopen(url, timeout=timeout) as resp:  # 127.0.0.1 only
         return resp.read()
-
-
-@contextlib.contextmanager
-def serve(cmd: list[str], ready_url: str, cwd: Path, log: Path, timeout: float = 90) -> Iterator[None]:
-    """Run a server (own process group) until ``ready_url`` answers; stop it on exit."""
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            cmd,
-            cwd=cwd,
-            env=_env(),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(f"{cmd[0]} exited {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                get(ready_url, timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise AssertionError(
-                        f"{ready_url} not up in {timeout}s:\n{log.read_text()[-3000:]}"
-                    ) from None
-                time.sleep(0.3)
-        yield
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=15)
 
 
 @pytest.fixture(scope="module")
@@ -141,9 +80,9 @@ def swept(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A launch directory holding one finished tiny sweep (``mlruns/``)."""
     cwd = tmp_path_factory.mktemp("ui-sweep")
     proc = subprocess.run(
-        [str(BIN / "nnexp-train"), "-m", *SWEEP],
+        [NNEXP_TRAIN, "-m", *SWEEP],
         cwd=cwd,
-        env=_env(),
+        env=cli_env(),
         capture_output=True,
         text=True,
         timeout=300,
@@ -236,7 +175,7 @@ def test_mlflow_ui_shows_the_sweep_runs_charts_and_artifacts(swept: Path, tmp_pa
     db = f"sqlite:///{swept / 'mlruns' / 'mlflow.db'}"
     with (
         serve(
-            [str(BIN / "nnexp"), "ui", "--backend-store-uri", db, "--port", str(port)],
+            [NNEXP, "ui", "--backend-store-uri", db, "--port", str(port)],
             f"{base}/health",
             swept,
             tmp_path / "mlflow-ui.log",
@@ -387,7 +326,7 @@ def test_printed_links_land_a_fresh_browser_on_runs(swept: Path, tmp_path: Path)
     base = f"http://127.0.0.1:{port}"
     ui_log = tmp_path / "nnexp-ui.log"
     with (
-        serve([str(BIN / "nnexp"), "ui", "--port", str(port)], f"{base}/health", swept, ui_log),
+        serve([NNEXP, "ui", "--port", str(port)], f"{base}/health", swept, ui_log),
         sync_playwright() as pw,
     ):
         experiment_link = printed_link(ui_log.read_text(), "open:")
@@ -395,7 +334,7 @@ def test_printed_links_land_a_fresh_browser_on_runs(swept: Path, tmp_path: Path)
         # a single run tracked on this UI's server: its summary prints the run's address
         train = subprocess.run(
             [
-                str(BIN / "nnexp-train"),
+                NNEXP_TRAIN,
                 "trainer.epochs=2",
                 "model.width=16",
                 f"tracking.uri={base}",
@@ -403,7 +342,7 @@ def test_printed_links_land_a_fresh_browser_on_runs(swept: Path, tmp_path: Path)
                 "tracking.run_name=single-run",
             ],
             cwd=swept,
-            env=_env(),
+            env=cli_env(),
             capture_output=True,
             text=True,
             timeout=300,
