@@ -6,10 +6,9 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import time
 
 import pytest
+from helpers import NNEXP_TRAIN, cli_env, wait_for
 
 from nnexp.config import ConfigError
 from nnexp.train.trainer import run_training
@@ -98,17 +97,16 @@ def test_an_unusable_store_reaches_the_training_process(compose_cfg, tmp_path):
 def test_a_vanished_training_process_leaves_its_run_killed(tmp_path, wait_for_epoch):
     """SIGKILL of ``nnexp-train`` mid-training: the tracking process sees the pipe close."""
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     proc = subprocess.Popen(
         [
-            os.path.join(os.path.dirname(sys.executable), "nnexp-train"),
+            NNEXP_TRAIN,
             "trainer.epochs=100000",
             "trainer.early_stopping.patience=100000",
             "model.width=16",
             f"tracking.uri={uri}",
         ],
         cwd=tmp_path,
-        env=env,
+        env=cli_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -118,11 +116,12 @@ def test_a_vanished_training_process_leaves_its_run_killed(tmp_path, wait_for_ep
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-    deadline = time.monotonic() + 60
-    while client(uri).get_run(run_id).info.status == "RUNNING":
-        assert time.monotonic() < deadline
-        time.sleep(0.5)
-    assert client(uri).get_run(run_id).info.status == "KILLED"
+    status = wait_for(
+        lambda: (s := client(uri).get_run(run_id).info.status) != "RUNNING" and s,
+        60,
+        "the run's end recorded by its tracking process",
+    )
+    assert status == "KILLED"
 
 
 def test_the_tracking_process_marks_runs_of_dead_processes_killed(compose_cfg, tmp_path, store, capfd):
