@@ -44,12 +44,14 @@ def seed_store(db: Path) -> bool:
             conn.execute("SELECT version_num FROM alembic_version").fetchone()
             conn.execute("SELECT count(*) FROM experiments").fetchone()
     except (OSError, sqlite3.Error) as exc:
-        log.warning("the empty MLflow store's template %s is not used: %s", template, exc)
         with contextlib.suppress(OSError):
             db.unlink()
-        if isinstance(exc, sqlite3.Error):
+        if isinstance(exc, sqlite3.Error):  # the template is damaged
+            log.warning("the empty MLflow store's template %s is not used: %s", template, exc)
             with contextlib.suppress(OSError):
                 template.unlink()
+        else:  # the new store's place (a full or read-only disk): the store's creation says so
+            log.debug("store template not copied to %s: %s", db, exc)
         return False
     return True
 
