@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import FULL_ERRORS, NNEXP_TRAIN, cli_env
+from helpers import FULL_ERRORS, NNEXP_TRAIN, cli_env, run
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "search"))
 from test_sweep_cli import SAFE  # noqa: E402
@@ -26,15 +26,7 @@ SWEEP = ["-m", "hparams_search=digits", *SMALL, *SAFE]
 
 
 def _nnexp_train(cwd: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [NNEXP_TRAIN, *args],
-        cwd=cwd,
-        env=cli_env(**FULL_ERRORS),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return run(NNEXP_TRAIN, *args, cwd=cwd, timeout=timeout, env=cli_env(**FULL_ERRORS))
 
 
 def _error_lines(stderr: str) -> list[str]:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from helpers import FULL_ERRORS, cli_env
+from helpers import FULL_ERRORS, cli_env, run
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -17,15 +17,7 @@ def run_app(
 ) -> subprocess.CompletedProcess:
     """``python <script> <overrides>`` in ``cwd`` (its mlruns/ lands there); fails the test
     with the output when ``check`` and the exit status is not 0."""
-    proc = subprocess.run(
-        [sys.executable, str(script), *overrides],
-        cwd=cwd,
-        env=cli_env(**FULL_ERRORS),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    proc = run(sys.executable, str(script), *overrides, cwd=cwd, timeout=timeout, env=cli_env(**FULL_ERRORS))
     if check and proc.returncode != 0:
         raise AssertionError(
             f"{script} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"

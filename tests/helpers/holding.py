@@ -51,6 +51,18 @@ class Hold:
             log=log,
         )
 
+    def worker_trial(self, sweeper: subprocess.Popen, log: Path, timeout: float = 120) -> tuple[int, int]:
+        """(trial, pid) of the lowest-numbered trial held in a worker process, not in the
+        ``sweeper`` itself (which runs trials too with one worker)."""
+        held = wait_for(
+            lambda: {n: pid for n, pid in self.held().items() if pid != sweeper.pid},
+            timeout,
+            "a worker process's trial held",
+            proc=sweeper,
+            log=log,
+        )
+        return min(held.items())
+
     def release(self) -> None:
         """Let every held trial go on; none holds after this."""
         (self.dir / RELEASE_FILE).touch()

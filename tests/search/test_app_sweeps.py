@@ -12,7 +12,7 @@ from pathlib import Path
 import optuna
 import pytest
 import yaml
-from helpers import FULL_ERRORS, NNEXP, Hold, cli_env, wait_for
+from helpers import FULL_ERRORS, NNEXP, Hold, cli_env
 
 from nnexp.contract import FAIL_REASON_ATTR, OVERRIDES_ATTR, ROLE_TAG, STATE_TAG, STUDY_APP, TRIAL_TAG
 
@@ -200,14 +200,7 @@ def test_a_killed_worker_of_an_app_sweep_is_reaped_retried_and_replaced(tmp_path
         stderr=subprocess.STDOUT,
     )
     try:
-        held = wait_for(
-            lambda: {n: pid for n, pid in hold.held().items() if pid != proc.pid},
-            120,
-            "a worker process's trial held",
-            proc=proc,
-            log=log_path,
-        )
-        number, pid = min(held.items())
+        number, pid = hold.worker_trial(proc, log_path)
         killed = toy_study(tmp_path).trials[number]
         os.kill(pid, signal.SIGKILL)  # the worker, by pid; the other runs on
         hold.release()

@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import FULL_ERRORS, NNEXP_TRAIN, Hold, cli_env
+from helpers import FULL_ERRORS, NNEXP_TRAIN, Hold, cli_env, run
 
 from nnexp.contract import (
     BEST_TRIAL_TAG,
@@ -59,15 +59,7 @@ FAST = [
 def sweep(
     cwd: Path, *overrides: str, check: bool = True, timeout: float = 240
 ) -> subprocess.CompletedProcess:
-    proc = subprocess.run(
-        [NNEXP_TRAIN, "-m", *overrides],
-        cwd=cwd,
-        env=cli_env(**FULL_ERRORS),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    proc = run(NNEXP_TRAIN, "-m", *overrides, cwd=cwd, timeout=timeout, env=cli_env(**FULL_ERRORS))
     if check and proc.returncode != 0:
         raise AssertionError(
             f"sweep failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"

@@ -75,14 +75,7 @@ def test_status_line_names_the_trial_of_a_stopped_worker(tmp_path):
     stopped: dict[str, int] = {}
 
     def stop_a_worker_mid_trial() -> bool:
-        held = wait_for(
-            lambda: {n: pid for n, pid in hold.held().items() if pid != proc.pid},
-            120,
-            "a worker process's trial held",
-            proc=proc,
-            log=log,
-        )
-        number, pid = min(held.items())
+        number, pid = hold.worker_trial(proc, log)
         os.kill(pid, signal.SIGSTOP)
         stopped.update(pid=pid, number=number)
         hold.release()  # the other worker goes on; the stopped one sees it once continued
