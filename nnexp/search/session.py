@@ -86,10 +86,8 @@ class TrialSession:
             self.log_step(metrics, step)
         if self.trial is None:  # a rerun outside any study (nnexp audit): record, never prune
             return
-        now = time.time()
-        if now - self.last_beat >= self.heartbeat_every:
-            self.trial.set_user_attr(HEARTBEAT_ATTR, now)
-            self.last_beat = now
+        if time.time() - self.last_beat >= self.heartbeat_every:
+            self._beat()
         value = metrics.get(self.metric) if self.metric else None
         if not self.prune or value is None or not math.isfinite(value):
             return
