@@ -18,12 +18,15 @@ epochs, 30 trials, 2 workers; MNIST from ``$NNEXP_DATA_DIR/mnist``).
     .venv/bin/python scripts/bench_peer.py                     # both workloads, seeds 0-2 x 2 rounds
     .venv/bin/python scripts/bench_peer.py --workload digits --seeds 0 1 --rounds 1
     .venv/bin/python scripts/bench_peer.py --quick             # a smoke run, about a minute
+    .venv/bin/python scripts/bench_peer.py --table /tmp/nnexp-bench-peer-*/mnist-runs.json  # again, from saved runs
 
 Rows: wall time; trials per minute; the best validation accuracy; the test accuracy of the trial
 with that best (the winner); seconds from launch until the best so far reaches the target
 validation accuracy (median over the runs that reached it, and how many did; the target is
-``--target``, default the median best over all runs of the workload, both sides pooled); epochs
-trained over all trials; the per-trial overhead (median over trials of the trial's slot in its
+``--target``, default the median best over all runs of the workload, both sides pooled); seconds
+until the best so far reaches the best of the peer's run with the same seed and round (what the
+official sweeper delivered; a run that never does counts as never, so the median is "-" when
+half the runs never do); epochs trained over all trials; the per-trial overhead (median over trials of the trial's slot in its
 worker less its training epochs: what a trial costs besides training); the fixed overhead (the
 wall time less the trials at that cost, shared by the workers: start-up, finish, one-off costs
 such as creating the MLflow store); and the wall time of a ``--probe``-trial sweep of 1-epoch
@@ -323,6 +326,16 @@ def _median(values: Sequence[float]) -> float | None:
     return statistics.median(vals) if vals else None
 
 
+def _median_never(times: Sequence[float | None]) -> float | None:
+    """The median of ``times`` where None is never (later than any time); None when that
+    median is never or there are no times."""
+    if not times:
+        return None
+    order = sorted(times, key=lambda t: float("inf") if t is None else t)
+    mid = order[(len(order) - 1) // 2 : len(order) // 2 + 1]
+    return None if None in mid else statistics.mean(mid)  # type: ignore[arg-type]
+
+
 def _fmt(value: float | None, digits: int) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
@@ -356,6 +369,18 @@ def _rows(res: Results, target: float, probe: int) -> list[tuple[str, dict[tuple
         m = _median([t for t in times if t is not None])
         return f"{_fmt(m, 1)} ({sum(t is not None for t in times)}/{len(runs)})", m
 
+    def paired(key: tuple[str, int]):
+        """Seconds until each run's best so far reaches the best of the peer run with the same
+        seed and round (the official sweeper's result); a run that never does counts as never."""
+        peers = res.runs.get(("peer", key[1]), [])
+
+        def cell(runs: list[Run]) -> tuple:
+            times = [r.time_to(p.winner().value) for r, p in zip(runs, peers) if p.winner()]
+            m = _median_never(times)
+            return f"{_fmt(m, 1)} ({sum(t is not None for t in times)}/{len(times)})", m
+
+        return cell
+
     def epochs(runs: list[Run]) -> tuple:
         e = [sum(t.epochs for t in r.trials) for r in runs]
         m = statistics.median(e)
@@ -368,6 +393,12 @@ def _rows(res: Results, target: float, probe: int) -> list[tuple[str, dict[tuple
         "winner's test acc", median_cell(lambda r: r.winner().test_accuracy if r.winner() else None, 4, False)
     )
     add(f"time to val acc >= {target:.4f} (s) (runs reached)", reached)
+    rows.append(
+        (
+            "time to the peer's best, paired by seed and round (s) (runs reached)",
+            {key: paired(key)(runs) for key, runs in res.runs.items()},
+        )
+    )
     add("epochs trained, all trials (range)", epochs)
     add("fixed overhead: start-up, finish, one-offs (s)", median_cell(Run.fixed_overhead, 2))
     add("per-trial overhead besides training (s)", median_cell(Run.per_trial_overhead, 3))
@@ -422,6 +453,21 @@ def _save(res: Results, path: Path) -> None:
     path.write_text(json.dumps(data, indent=1))
 
 
+def _load(path: Path) -> Results:
+    """Runs saved by :func:`_save` (``--table``)."""
+    data = json.loads(path.read_text())
+    res = Results()
+    for key, runs in data["runs"].items():
+        side, workers = key.rsplit("-", 1)
+        res.runs[(side, int(workers))] = [
+            Run(**{**r, "trials": [Trial(**t) for t in r["trials"]]}) for r in runs
+        ]
+    for key, walls in data["probes"].items():
+        side, workers = key.rsplit("-", 1)
+        res.probes[(side, int(workers))] = walls
+    return res
+
+
 def plans(args: argparse.Namespace) -> list[Plan]:
     """The plans the arguments ask for (``--quick``: one tiny digits plan)."""
     if args.quick:
@@ -450,7 +496,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--target", type=float, default=None, help="target val acc (default: pooled median best)")
     ap.add_argument("--peer-venv", type=Path, default=PEER_VENV, help=f"default {PEER_VENV}")
     ap.add_argument("--keep", type=Path, default=None, help="keep the sweep directories under this path")
+    ap.add_argument(
+        "--table", type=Path, nargs="+", help="print the tables of saved <workload>-runs.json files"
+    )
     args = ap.parse_args(argv)
+    for saved in args.table or ():
+        res = _load(saved)
+        probe = 5 if res.probes else 0
+        print(
+            f"\n{saved}: {len(next(iter(res.runs.values())))} run(s) per cell, medians; ratio = nnexp / peer"
+        )
+        print(table(res, args.target if args.target is not None else default_target(res), probe))
+    if args.table:
+        return 0
     if args.rounds < 1:
         ap.error("--rounds must be >= 1")
     python = peer_python(args.peer_venv)

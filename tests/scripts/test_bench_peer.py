@@ -47,6 +47,33 @@ def test_table_has_both_sides_and_the_ratio() -> None:
     assert "| wall (s) | 10.0 | 8.0 | 1.25 |" in text
 
 
+def test_time_to_the_peers_best_pairs_runs_and_counts_never(tmp_path: Path) -> None:
+    b = _bench()
+    assert b._median_never([3.0, None, 1.0]) == 3.0
+    assert b._median_never([4.0, 2.0, None, None]) is None
+    assert b._median_never([4.0, 2.0, 6.0, None]) == 5.0
+    res = b.Results()
+    # pair 1: the peer's best 0.9 at 20 s, nnexp's at 5 s; pair 2: nnexp never reaches 0.95
+    res.runs[("peer", 2)] = [
+        b.Run("peer", 2, 0.0, 30.0, [b.Trial(0.0, 20.0, 0.9, 0.8, 5, 1.0)]),
+        b.Run("peer", 2, 0.0, 30.0, [b.Trial(0.0, 10.0, 0.95, 0.8, 5, 1.0)]),
+    ]
+    res.runs[("nnexp", 2)] = [
+        b.Run("nnexp", 2, 0.0, 30.0, [b.Trial(0.0, 5.0, 0.91, 0.8, 5, 1.0)]),
+        b.Run("nnexp", 2, 0.0, 30.0, [b.Trial(0.0, 5.0, 0.93, 0.8, 5, 1.0)]),
+    ]
+    row = "| time to the peer's best, paired by seed and round (s) (runs reached) | - (1/2) | 15.0 (2/2) |"
+    assert row in b.table(res, target=0.9, probe=0)
+    b._save(res, tmp_path / "x-runs.json")  # --table prints the same table from the saved runs
+    out = subprocess.run(
+        [sys.executable, str(SCRIPT), "--table", str(tmp_path / "x-runs.json")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert row in out
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_quick_prints_one_table_with_both_sides(tmp_path: Path) -> None:
