@@ -22,6 +22,10 @@ report a broken pool (which reads as a dead worker).
 ``n_jobs=1`` runs the jobs one after another in the launching process, as joblib does (no
 process to start; what ``nnexp-train -m`` with one worker uses). ``n_jobs<=0`` counts from the
 CPUs as in joblib (-1: all CPUs). The structure follows ``hydra_plugins.hydra_joblib_launcher``.
+
+:meth:`NnexpLauncher.prewarm` starts the first jobs' processes early, while the caller is still
+busy (the nnexp sweeper: its checks, stores and parent run), and has them import what the task
+needs (its ``warm_up()``), so their start-up overlaps the caller's instead of following it.
 """
 
 import logging
@@ -90,6 +94,15 @@ def execute_job(
     )
 
 
+def warm_up(task_function: TaskFunction) -> int:
+    """In a prewarmed job process: import what ``task_function`` needs (its ``warm_up()``,
+    when it has one); the process id."""
+    warm = getattr(task_function, "warm_up", None)
+    if callable(warm):
+        warm()
+    return os.getpid()
+
+
 class TaskError(Exception):
     """A task function's exception that could not travel back from its job's process: its type
     and text (the message), and its traceback as text (:attr:`remote_traceback`)."""
@@ -97,12 +110,16 @@ class TaskError(Exception):
     remote_traceback: str = ""
 
 
-def execute_job_in_worker(*args: Any) -> JobReturn:
+def execute_job_in_worker(env: Dict[str, str], *args: Any) -> JobReturn:
     """:func:`execute_job` in a worker process, its JobReturn made fit to send back: a task's
     exception that would not unpickle becomes a :class:`TaskError`, so the job still reads
-    FAILED instead of breaking the executor (which the launcher takes for a dead process)."""
+    FAILED instead of breaking the executor (which the launcher takes for a dead process).
+    ``env``: the launching process's environment when the job was submitted; a prewarmed
+    process started before the caller exported what its jobs read (the nnexp sweeper exports
+    credentials for its workers, never writing them to a file)."""
     from joblib.externals.loky.backend.reduction import dumps
 
+    os.environ.update(env)
     ret = execute_job(*args)
     exc = ret._return_value
     if ret.status is JobStatus.FAILED and isinstance(exc, BaseException):
@@ -129,6 +146,8 @@ class NnexpLauncher(Launcher):
         self.on_death: Optional[Callable[[BaseException], Optional[int]]] = None
         #: the first job number the last :meth:`launch` left unused (replacements included)
         self.next_job_idx = 0
+        #: processes started by :meth:`prewarm` and not used yet: (executor, its warm-up)
+        self._warm: List[Tuple[Any, Future]] = []
 
     def setup(
         self,
@@ -140,6 +159,51 @@ class NnexpLauncher(Launcher):
         self.config = config
         self.task_function = task_function
         self.hydra_context = hydra_context
+
+    def prewarm(self, n_jobs: Any) -> None:
+        """Start the processes of the first jobs of ``n_jobs`` now (none for one job: it runs
+        in this process) and have each import what the task needs (:func:`warm_up`); the next
+        :meth:`launch` runs its first jobs in them. Never raises: a bad ``n_jobs`` is the
+        caller's to refuse, and a process that fails to start is replaced when used.
+        :meth:`discard_warm` ends those no launch used."""
+        try:
+            wanted = effective_n_jobs(int(n_jobs))
+        except (TypeError, ValueError):
+            return
+        if wanted <= 1 or self.task_function is None:
+            return
+        from joblib.externals.loky import ProcessPoolExecutor
+
+        while len(self._warm) < wanted:
+            executor = ProcessPoolExecutor(max_workers=1)
+            try:
+                self._warm.append((executor, executor.submit(warm_up, self.task_function)))
+            except Exception:  # noqa: BLE001 - e.g. no process could start: launch retries
+                executor.shutdown(wait=False, kill_workers=True)
+                return
+
+    def discard_warm(self) -> None:
+        """End the prewarmed processes that no job used."""
+        while self._warm:
+            executor, _ = self._warm.pop()
+            executor.shutdown(wait=True, kill_workers=True)
+
+    def _submit(self, *args: Any) -> Tuple[Any, Future]:
+        """(executor, future) of a job: in a prewarmed process when one is left and alive, else
+        in a new single-process executor. A prewarmed process that died before its job is
+        replaced here; one that dies later is a dead job's process like any other."""
+        from joblib.externals.loky import ProcessPoolExecutor
+
+        while self._warm:
+            executor, warmed = self._warm.pop(0)
+            if not (warmed.done() and warmed.exception() is not None):
+                try:
+                    return executor, executor.submit(*args)
+                except Exception:  # noqa: BLE001 - its process died: the pool is broken
+                    pass
+            executor.shutdown(wait=True, kill_workers=True)
+        executor = ProcessPoolExecutor(max_workers=1)
+        return executor, executor.submit(*args)
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
         """Run every job to its end; return their JobReturns in order. When a job's process
@@ -181,8 +245,6 @@ class NnexpLauncher(Launcher):
 
     def _in_processes(self, jobs: List[Tuple[int, List[str]]], n_jobs: int) -> List[JobReturn]:
         """Each job in a ``ProcessPoolExecutor(max_workers=1)`` of its own, ``n_jobs`` at once."""
-        from joblib.externals.loky import ProcessPoolExecutor
-
         singleton_state = Singleton.get_state()
         results: Dict[int, JobReturn] = {}
         errors: List[BaseException] = []
@@ -192,9 +254,9 @@ class NnexpLauncher(Launcher):
             while pending or running:
                 while pending and len(running) < n_jobs:
                     pos, (idx, overrides) = pending.pop(0)
-                    executor = ProcessPoolExecutor(max_workers=1)
-                    future = executor.submit(
+                    executor, future = self._submit(
                         execute_job_in_worker,
+                        dict(os.environ),
                         idx,
                         overrides,
                         self.hydra_context,

@@ -133,6 +133,9 @@ class NnexpRayLauncher(NnexpLauncher):
             ) from exc
         super().setup(hydra_context=hydra_context, task_function=task_function, config=config)
 
+    def prewarm(self, n_jobs: Any) -> None:
+        """Nothing: the jobs are Ray actors, started on the cluster at launch."""
+
     # -- the cluster -----------------------------------------------------------------------
 
     def connect(self) -> Any:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,6 +123,7 @@ class HydraApp:
 
     def __init__(self, task_function: Callable[[DictConfig], Any]) -> None:
         self.task_function = task_function
+        self.sweeper_pid = os.getpid()  #: made by the sweeper plugin, in the sweeper process
 
     def warm_up(self) -> None:
         """Nothing to import ahead: the app imported what it needs."""
@@ -215,11 +217,32 @@ class WorkerTask:
 
     def __init__(self, task_function: Callable[[DictConfig], Any]) -> None:
         self.task_function = task_function
+        self.sweeper_pid = os.getpid()  #: made by the sweeper plugin, in the sweeper process
 
     def __call__(self, cfg: DictConfig) -> Any:
         from nnexp.search.job import run_worker_job
 
         return run_worker_job(cfg, task=task_for(self.task_function))
+
+    def warm_up(self) -> None:
+        """Import what a worker job imports as it starts (Optuna, the worker, MLflow's client
+        and SQL store, and nnexp's trainer for ``nnexp-train``): the launcher calls this in a
+        process it starts early (``NnexpLauncher.prewarm``), while the sweeper prepares. The
+        process ends when the sweeper dies, as a worker does (:mod:`nnexp.search.watchdog`)."""
+        import importlib
+
+        from nnexp.search.watchdog import ORPHAN_EXIT, exit_with_sweeper
+
+        if os.getppid() != self.sweeper_pid:  # the sweeper died before this process got here
+            os._exit(ORPHAN_EXIT)
+        exit_with_sweeper(self.sweeper_pid)
+        modules = ["nnexp.search.job", "nnexp.search.worker", "mlflow.tracking"]
+        modules.append("mlflow.store.tracking.sqlalchemy_store")
+        if task_for(self.task_function).kind == "nnexp":
+            modules.append("nnexp.train.trainer")
+        for name in modules:
+            with contextlib.suppress(ImportError):
+                importlib.import_module(name)
 
 
 # -- the sweeper's side for an app (nnexp's trainer: nnexp.search.prepare.settle_trainer) -------

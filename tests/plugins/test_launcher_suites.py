@@ -105,3 +105,42 @@ def test_a_task_error_fails_its_job(hydra_sweep_runner, tmpdir, n_jobs: int, pic
     if expected == "TaskError":
         assert "Picky" in str(raised.value)
         assert "a=1 fails" in raised.value.remote_traceback
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("hydra_restore_singletons")
+def test_prewarmed_processes_run_the_first_jobs(hydra_sweep_runner, tmpdir, monkeypatch) -> None:
+    """``prewarm`` starts the jobs' processes early (the nnexp sweeper: while it prepares); the
+    jobs then run in those processes, with the environment the launching process had when it
+    launched them (the sweeper exports its workers' credentials after the prewarm)."""
+    import os
+
+    warm_pids: list[int] = []
+    instantiate = Plugins.instantiate_launcher
+
+    def prewarmed(self, *args, **kwargs):
+        launcher = instantiate(self, *args, **kwargs)
+        launcher.prewarm(2)
+        warm_pids.extend(warmed.result(timeout=120) for _, warmed in launcher._warm)
+        monkeypatch.setenv("NNEXP_TEST_EXPORTED", "after the prewarm")
+        return launcher
+
+    monkeypatch.setattr(Plugins, "instantiate_launcher", prewarmed)
+
+    def task(cfg) -> tuple:
+        return os.getpid(), os.environ.get("NNEXP_TEST_EXPORTED")
+
+    sweep = hydra_sweep_runner(
+        calling_file=None,
+        calling_module="hydra.test_utils.a_module",
+        task_function=task,
+        config_path="configs",
+        config_name="compose",
+        overrides=["hydra/launcher=nnexp", "hydra.launcher.n_jobs=2", "+a=0,1"],
+        temp_dir=tmpdir,
+    )
+    with sweep:
+        returns = [job.return_value for job in sweep.returns[0]]
+    assert len(warm_pids) == 2 and os.getpid() not in warm_pids
+    assert sorted(pid for pid, _ in returns) == sorted(warm_pids)
+    assert {env for _, env in returns} == {"after the prewarm"}
