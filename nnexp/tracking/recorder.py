@@ -151,7 +151,6 @@ class RunRecorder:
 
         with self.timer("params"):
             self.run.log_inputs(dataset_inputs(dataset))
-            self.run.log_params(config_params(config))
             tags = {
                 "dataset": dataset.name,
                 "dataset.sha256": dataset.identity.get("sha256", ""),
@@ -159,7 +158,7 @@ class RunRecorder:
                 "seed": config.get("trainer", {}).get("seed", ""),
                 **(provenance if provenance is not None else run_provenance_tags(dataset)),
             }
-            self.run.set_tags(tags)
+            self.run.log_batch(params=config_params(config), tags=tags)
 
     def epoch_callback(self, model: Any, record: Mapping[str, float]) -> None:
         """``MLP.fit`` callback: one batched request per epoch, ``step=epoch``."""
@@ -177,12 +176,11 @@ class RunRecorder:
             final = {k: v for k, v in outcome.test_metrics.items() if finite_or_none(v) is not None}
             if finite_or_none(outcome.best_value) is not None:
                 final[f"best_{outcome.monitor}"] = outcome.best_value
-            self.run.log_metrics(final, step=outcome.epochs_run)
             tags: dict[str, Any] = {"stop_reason": outcome.stop_reason, "epochs_run": outcome.epochs_run}
             if outcome.best_epoch is not None:
                 tags["best_epoch"] = outcome.best_epoch
             tags.update(outcome.extra_tags)
-            self.run.set_tags(tags)
+            self.run.log_batch(metrics=final, tags=tags, step=outcome.epochs_run)
 
     def log_artifacts(
         self, *, config: Mapping[str, Any], weights: Path | None, dataset: Any, plots: Path | None = None
