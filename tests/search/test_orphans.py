@@ -43,10 +43,14 @@ def _alive(pid: int) -> bool:
         return False
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
-def test_killing_the_sweeper_leaves_no_worker_or_resource_tracker(tmp_path: Path) -> None:
-    hold = Hold(tmp_path / "hold")  # each worker stops at its first epoch: inside its trial loop
-    main = subprocess.Popen(
+def _workers(pid: int) -> list[int]:
+    """The loky worker processes among ``pid``'s children (not its resource trackers)."""
+    return [k for k in _children(pid) if "loky" in _cmdline(k) and "resource_tracker" not in _cmdline(k)]
+
+
+def _sweep(tmp_path: Path, env: dict[str, str]) -> subprocess.Popen:
+    """A 2-worker digits sweep whose trials would run for minutes."""
+    return subprocess.Popen(
         [
             NNEXP_TRAIN,
             "-m",
@@ -59,16 +63,17 @@ def test_killing_the_sweeper_leaves_no_worker_or_resource_tracker(tmp_path: Path
             "hydra.sweeper.sampler.seed=0",
         ],
         cwd=tmp_path,
-        env=cli_env(**hold.env()),
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def _kill_and_wait_for_the_family(main: subprocess.Popen) -> None:
+    """SIGKILL the sweeper ``main``, then wait until every process it started has exited."""
     family: set[int] = set()
     try:
-        hold.wait(2, 240, proc=main)  # both workers are inside their trial loop
         kids = _children(main.pid)
-        workers = [k for k in kids if "loky" in _cmdline(k) and "resource_tracker" not in _cmdline(k)]
-        assert len(workers) == 2, {k: _cmdline(k) for k in kids}
         family.update(kids)
         for k in kids:
             family.update(_children(k))
@@ -86,3 +91,26 @@ def test_killing_the_sweeper_leaves_no_worker_or_resource_tracker(tmp_path: Path
         for p in family:  # only what this test started
             if _alive(p):
                 os.kill(p, signal.SIGKILL)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_killing_the_sweeper_leaves_no_worker_or_resource_tracker(tmp_path: Path) -> None:
+    hold = Hold(tmp_path / "hold")  # each worker stops at its first epoch: inside its trial loop
+    main = _sweep(tmp_path, cli_env(**hold.env()))
+    try:
+        hold.wait(2, 240, proc=main)  # both workers are inside their trial loop
+        assert len(_workers(main.pid)) == 2, {k: _cmdline(k) for k in _children(main.pid)}
+    finally:
+        _kill_and_wait_for_the_family(main)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_killing_the_sweeper_while_it_prepares_leaves_no_prewarmed_process(tmp_path: Path) -> None:
+    """The workers' processes start (prewarmed) as the sweeper starts preparing, which takes
+    it seconds: killed as soon as both exist (still importing, or idle without a job), they
+    exit too."""
+    main = _sweep(tmp_path, cli_env())
+    try:
+        wait_for(lambda: len(_workers(main.pid)) == 2, 120, "the two prewarmed worker processes", proc=main)
+    finally:
+        _kill_and_wait_for_the_family(main)
