@@ -70,6 +70,19 @@ class TestNnexpLauncherIntegration(IntegrationTestSuite):
     (job names, sweep dirs and subdirs, ``override_dirname``, original cwd, absolute paths)."""
 
 
+def _two_jobs(hydra_sweep_runner, tmpdir, task, n_jobs: int):
+    """A sweep of ``task`` over two jobs (``a=0`` and ``a=1``) on nnexp's launcher."""
+    return hydra_sweep_runner(
+        calling_file=None,
+        calling_module="hydra.test_utils.a_module",
+        task_function=task,
+        config_path="configs",
+        config_name="compose",
+        overrides=["hydra/launcher=nnexp", f"hydra.launcher.n_jobs={n_jobs}", "+a=0,1"],
+        temp_dir=tmpdir,
+    )
+
+
 @pytest.mark.usefixtures("hydra_restore_singletons")
 @pytest.mark.parametrize("picky", [False, True], ids=["plain_error", "error_that_cannot_unpickle"])
 @pytest.mark.parametrize("n_jobs", _cases(lambda n: (n,)))
@@ -87,15 +100,7 @@ def test_a_task_error_fails_its_job(hydra_sweep_runner, tmpdir, n_jobs: int, pic
             raise Picky(7, "a=1 fails") if picky else ValueError("a=1 fails (7)")
         return cfg.a
 
-    sweep = hydra_sweep_runner(
-        calling_file=None,
-        calling_module="hydra.test_utils.a_module",
-        task_function=task,
-        config_path="configs",
-        config_name="compose",
-        overrides=["hydra/launcher=nnexp", f"hydra.launcher.n_jobs={n_jobs}", "+a=0,1"],
-        temp_dir=tmpdir,
-    )
+    sweep = _two_jobs(hydra_sweep_runner, tmpdir, task, n_jobs)
     # by name: Hydra's plugin scan re-executes the launcher's module, so its classes are new ones
     expected = "ValueError" if not picky else "Picky" if n_jobs == 1 else "TaskError"
     with pytest.raises(Exception, match=r"a=1 fails \(7\)") as raised:
@@ -130,15 +135,7 @@ def test_prewarmed_processes_run_the_first_jobs(hydra_sweep_runner, tmpdir, monk
     def task(cfg) -> tuple:
         return os.getpid(), os.environ.get("NNEXP_TEST_EXPORTED")
 
-    sweep = hydra_sweep_runner(
-        calling_file=None,
-        calling_module="hydra.test_utils.a_module",
-        task_function=task,
-        config_path="configs",
-        config_name="compose",
-        overrides=["hydra/launcher=nnexp", "hydra.launcher.n_jobs=2", "+a=0,1"],
-        temp_dir=tmpdir,
-    )
+    sweep = _two_jobs(hydra_sweep_runner, tmpdir, task, 2)
     with sweep:
         returns = [job.return_value for job in sweep.returns[0]]
     assert len(warm_pids) == 2 and os.getpid() not in warm_pids
