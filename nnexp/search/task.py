@@ -222,7 +222,13 @@ class WorkerTask:
     def __call__(self, cfg: DictConfig) -> Any:
         from nnexp.search.job import run_worker_job
 
-        return run_worker_job(cfg, task=task_for(self.task_function))
+        try:
+            return run_worker_job(cfg, task=task_for(self.task_function))
+        finally:
+            if os.getpid() != self.sweeper_pid:  # a worker's own process: it ends with its job
+                from nnexp.shutdown import end_quickly
+
+                end_quickly()
 
     def warm_up(self) -> None:
         """Import what a worker job imports as it starts (Optuna, the worker, MLflow's client
