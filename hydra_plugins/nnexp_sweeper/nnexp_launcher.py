@@ -160,14 +160,18 @@ class NnexpLauncher(Launcher):
         self.task_function = task_function
         self.hydra_context = hydra_context
 
-    def prewarm(self, n_jobs: Any) -> None:
+    def prewarm(self, n_jobs: Any, at_most: Any = None) -> None:
         """Start the processes of the first jobs of ``n_jobs`` now (none for one job: it runs
         in this process) and have each import what the task needs (:func:`warm_up`); the next
-        :meth:`launch` runs its first jobs in them. Never raises: a bad ``n_jobs`` is the
-        caller's to refuse, and a process that fails to start is replaced when used.
+        :meth:`launch` runs its first jobs in them. Never more than ``at_most``, the jobs the
+        caller may launch (the sweeper: its trials; ``n_jobs=64`` for 2 trials once started 64
+        processes that took minutes to import on 2 cores). Never raises: a bad ``n_jobs`` is
+        the caller's to refuse, and a process that fails to start is replaced when used.
         :meth:`discard_warm` ends those no launch used."""
         try:
             wanted = effective_n_jobs(int(n_jobs))
+            if at_most is not None:
+                wanted = min(wanted, int(at_most))
         except (TypeError, ValueError):
             return
         if wanted <= 1 or self.task_function is None:

@@ -133,7 +133,7 @@ class NnexpRayLauncher(NnexpLauncher):
             ) from exc
         super().setup(hydra_context=hydra_context, task_function=task_function, config=config)
 
-    def prewarm(self, n_jobs: Any) -> None:
+    def prewarm(self, n_jobs: Any, at_most: Any = None) -> None:
         """Nothing: the jobs are Ray actors, started on the cluster at launch."""
 
     # -- the cluster -----------------------------------------------------------------------

@@ -98,7 +98,7 @@ class NnexpSweeper(Sweeper):
         # while this process imports and prepares (a second of each, and more)
         prewarm = getattr(self.launcher, "prewarm", None)
         if prewarm is not None:
-            prewarm(self.settings.get("n_jobs"))
+            prewarm(self.settings.get("n_jobs"), self.settings.get("n_trials"))
         try:
             return self._sweep(arguments)
         finally:

@@ -141,3 +141,27 @@ def test_prewarmed_processes_run_the_first_jobs(hydra_sweep_runner, tmpdir, monk
     assert len(warm_pids) == 2 and os.getpid() not in warm_pids
     assert sorted(pid for pid, _ in returns) == sorted(warm_pids)
     assert {env for _, env in returns} == {"after the prewarm"}
+
+
+def test_prewarm_starts_no_more_processes_than_jobs_can_run(monkeypatch) -> None:
+    """``n_jobs=64`` for a 2-trial sweep prewarmed 64 processes (minutes of imports on 2 cores)
+    although only 2 workers were launched: ``at_most`` caps the prewarm."""
+    from hydra_plugins.nnexp_sweeper.nnexp_launcher import NnexpLauncher
+
+    started: list[int] = []
+
+    class Pool:
+        def __init__(self, max_workers: int) -> None:
+            started.append(max_workers)
+
+        def submit(self, *args):
+            return None
+
+    monkeypatch.setattr("joblib.externals.loky.ProcessPoolExecutor", Pool)
+    launcher = NnexpLauncher()
+    launcher.task_function = object()
+    launcher.prewarm(64, 2)
+    assert started == [1, 1]
+    launcher._warm.clear()
+    launcher.prewarm(3)
+    assert len(started) == 5
