@@ -18,6 +18,7 @@ import sys
 from nnexp.cli import audit, best, reproduce, studies, ui
 from nnexp.cli.interrupts import install as install_interrupts
 from nnexp.cli.interrupts import signal_name
+from nnexp.shutdown import end_quickly
 
 SUBCOMMANDS = (studies, best, reproduce, audit, ui)
 
@@ -68,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"nnexp {args.command}: error: {config_problems(exc)}", file=sys.stderr, flush=True)
     if argv is None:
+        end_quickly()
         sys.exit(code)
     return code
 

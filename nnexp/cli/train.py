@@ -24,6 +24,7 @@ from nnexp.config.validate import check_names
 from nnexp.errors import EXIT_FAILED, EXIT_INVALID, config_problems, exit_code, fail
 from nnexp.filesystem import disk_full
 from nnexp.nn.callbacks import StopReason
+from nnexp.shutdown import end_quickly
 
 #: The top-level ``conf/`` directory (the project is installed editable).
 CONF_DIR = Path(nnexp.__file__).resolve().parents[1] / "conf"
@@ -96,6 +97,7 @@ def main() -> None:
             app()
     finally:
         agent.discard_prestarted()
+        end_quickly()
 
 
 if __name__ == "__main__":
