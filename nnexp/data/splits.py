@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -50,10 +49,8 @@ def _stratified_pick(
     seed: int,
     what: str,
     class_names: tuple[str, ...] | None = None,
-    drawn: Future[Drawn] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Split ``idx`` into (rest, picked) with ``len(picked) == k``, stratified on ``y[idx]``
-    (``drawn``: its permutations drawn ahead, see :func:`stratified_pick`)."""
+    """Split ``idx`` into (rest, picked) with ``len(picked) == k``, stratified on ``y[idx]``."""
     if k == 0:
         return idx, idx[:0]
     if k >= len(idx):
@@ -63,7 +60,7 @@ def _stratified_pick(
         rest, picked = train_test_split(idx, test_size=k, random_state=seed, stratify=None)
         return _sorted(rest, idx), _sorted(picked, idx)
     try:
-        rest, picked = stratified_pick(idx, strat, k, seed, drawn)  # in idx's order
+        rest, picked = stratified_pick(idx, strat, k, seed)  # in idx's order
     except ValueError as exc:
         raise ValueError(stratify_error(strat, len(idx), k, what, class_names)) from exc
     return (rest, picked) if _increasing(idx) else (np.sort(rest), np.sort(picked))
@@ -95,72 +92,64 @@ def class_codes(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.unique(y, return_inverse=True, return_counts=True)
 
 
-def stratified_pick(
-    idx: np.ndarray, strat: np.ndarray, k: int, seed: int, drawn: Future[Drawn] | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+def _class_rows(strat: np.ndarray) -> list[np.ndarray]:
+    """Per class (sorted), the positions of its rows in ``strat``, increasing."""
+    _, codes, counts = class_codes(strat)
+    codes = codes.reshape(-1)
+    if len(counts) <= 64:  # a pass per class: faster than a stable argsort for few classes
+        return [np.flatnonzero(codes == c) for c in range(len(counts))]
+    order = np.argsort(codes, kind="stable")
+    return np.split(order, np.cumsum(counts)[:-1])
+
+
+def _mark_pick(label: np.ndarray, rows: list[np.ndarray], k: int, seed: int, mark: int) -> None:
+    """Set ``label`` to ``mark`` on ``k`` of ``rows`` (per class, its rows still to split):
+    ``StratifiedShuffleSplit``'s pick with its random numbers (``RandomState(seed)``, the
+    class sizes, then one permutation per class whose last positions are picked)."""
+    from sklearn.utils.extmath import _approximate_mode
+
+    counts = np.array([len(r) for r in rows])
+    if counts.min() < 2 or counts.sum() - k < len(rows) or k < len(rows):
+        raise ValueError("too few rows per class to stratify")
+    rng = np.random.RandomState(seed)
+    n_i = _approximate_mode(counts, int(counts.sum()) - k, rng)
+    t_i = _approximate_mode(counts - n_i, k, rng)
+    for i, r in enumerate(rows):
+        label[r.take(rng.permutation(counts[i])[n_i[i] : n_i[i] + t_i[i]], mode="clip")] = mark
+
+
+def stratified_pick(idx: np.ndarray, strat: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """``train_test_split(idx, test_size=k, random_state=seed, stratify=strat)``'s two sets, in
     ``idx``'s order, drawn with the same random numbers in numpy: scikit-learn builds them in
     Python lists, 0.25 s per split of 1.5 M rows; this takes a tenth of it. Same rows, so a
-    recorded split stays the same (``tests/data`` compares both). Each class's permutation
-    marks its picked rows in a mask over ``idx`` (its other rows are the rest). ``drawn``: the
-    permutations drawn ahead (:func:`draw_ahead`), used where drawn for these class counts."""
-    classes, y_indices, class_counts = class_codes(strat)
-    n_test = int(k)
-    if class_counts.min() < 2 or len(idx) - n_test < len(classes) or n_test < len(classes):
-        raise ValueError("too few rows per class to stratify")
-    y_indices = y_indices.reshape(-1)
-    if len(classes) <= 64:  # the stable argsort's groups, found per class (faster for few classes)
-        class_indices = [np.flatnonzero(y_indices == c) for c in range(len(classes))]
-    else:
-        order = np.argsort(y_indices, kind="stable")
-        class_indices = np.split(order, np.cumsum(class_counts)[:-1])
-    ahead = drawn.result() if drawn is not None and drawn.exception() is None else None
-    if ahead is not None and np.array_equal(ahead[0], class_counts) and ahead[1] == n_test:
-        positions = ahead[2]
-    else:
-        positions = _draw(class_counts, n_test, seed)[2]
+    recorded split stays the same (``tests/data`` compares both)."""
     picked = np.zeros(len(idx), dtype=bool)
-    for i in range(len(classes)):
-        picked[class_indices[i].take(positions[i], mode="clip")] = True
+    _mark_pick(picked, _class_rows(strat), int(k), seed, True)
     return idx[~picked], idx[picked]
 
 
-#: ``(class counts, k, per class the positions picked in its rows)``: one stratified draw.
-Drawn = tuple[np.ndarray, int, list[np.ndarray]]
-
-
-def _draw(class_counts: np.ndarray, k: int, seed: int) -> Drawn:
-    """Which of each class's rows a stratified pick of ``k`` takes: scikit-learn's
-    ``StratifiedShuffleSplit`` random numbers (``RandomState(seed)``, one permutation per class)."""
-    rng = np.random.RandomState(seed)
-    n_i, t_i = _class_sizes(class_counts, k, rng)
-    picked = [rng.permutation(class_counts[i])[n_i[i] : n_i[i] + t_i[i]] for i in range(len(class_counts))]
-    return class_counts, k, picked
-
-
-def _class_sizes(
-    class_counts: np.ndarray, k: int, rng: np.random.RandomState
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(rest, picked)`` rows per class of a stratified pick of ``k`` (the draw's first numbers)."""
-    from sklearn.utils.extmath import _approximate_mode
-
-    n_i = _approximate_mode(class_counts, int(class_counts.sum()) - k, rng)
-    return n_i, _approximate_mode(class_counts - n_i, k, rng)
-
-
-def draw_ahead(
-    pool: ThreadPoolExecutor, y: np.ndarray, k_first: int, first_seed: int, k: int, seed: int
-) -> Future[Drawn] | None:
-    """The second of two stratified picks (``k`` of the rows the first, ``k_first`` of all
-    rows ``y``, leaves), drawn in ``pool`` while the first is drawn: the rows it leaves per
-    class follow from the class counts alone. The permutations are most of a pick's time.
-    None where the first pick cannot be drawn (it says why itself)."""
-    counts = class_codes(y)[2]
-    try:
-        left = counts - _class_sizes(counts, k_first, np.random.RandomState(first_seed))[1]
-    except ValueError:
-        return None
-    return pool.submit(_draw, left[left > 0], k, seed)
+def stratified_test_val(
+    y: np.ndarray, n_test: int, test_seed: int, n_val: int, seed: int, class_names: tuple[str, ...] | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(train, val, test)`` rows: the test rows picked from all rows (``test_seed``), then the
+    validation rows from the rest (``seed``), the same rows as two :func:`stratified_pick` calls
+    but in one pass over a label per row (each class's rows found once)."""
+    n = len(y)
+    label = np.zeros(n, dtype=np.uint8)  # 0 train, 1 validation, 2 test
+    rows = _class_rows(y)
+    if n_test:
+        try:
+            _mark_pick(label, rows, n_test, test_seed, 2)
+        except ValueError as exc:
+            raise ValueError(stratify_error(y, n, n_test, "test split", class_names)) from exc
+        rows = [r for r in (r[label[r] == 0] for r in rows) if len(r)]
+    if n_val:
+        try:
+            _mark_pick(label, rows, n_val, seed, 1)
+        except ValueError as exc:
+            rest = y[label == 0]
+            raise ValueError(stratify_error(rest, len(rest), n_val, "validation split", class_names)) from exc
+    return np.flatnonzero(label == 0), np.flatnonzero(label == 1), np.flatnonzero(label == 2)
 
 
 def stratify_error(
@@ -218,12 +207,10 @@ def _split_indices(
             f"val_size and test_size take {n_val}+{n_test} of {n} rows, leaving none to train on"
         )
     test_seed = seed if test_seed is None else int(test_seed)
-    with ThreadPoolExecutor(1) as pool:  # the validation pick drawn beside the test pick
-        ahead = None
-        if y_strat is not None and n_test and n_val:
-            ahead = draw_ahead(pool, y_strat, n_test, test_seed, n_val, seed)
-        rest, test_idx = _stratified_pick(all_idx, y_strat, n_test, test_seed, "test split", names)
-        train_idx, val_idx = _stratified_pick(rest, y_strat, n_val, seed, "validation split", names, ahead)
+    if y_strat is not None:
+        return stratified_test_val(y_strat, n_test, test_seed, n_val, seed, names)
+    rest, test_idx = _stratified_pick(all_idx, None, n_test, test_seed, "test split")
+    train_idx, val_idx = _stratified_pick(rest, None, n_val, seed, "validation split")
     return train_idx, val_idx, test_idx
 
 

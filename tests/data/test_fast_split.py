@@ -35,3 +35,24 @@ def test_split_rows_come_sorted(stratify: bool) -> None:
         assert (np.diff(rows) > 0).all()
     together = np.concatenate([ds.X_train[:, 0], ds.X_val[:, 0], ds.X_test[:, 0]])
     assert len(np.unique(together)) == len(together)
+
+
+@pytest.mark.parametrize(
+    "counts, n_test, n_val, test_seed, seed",
+    [([500, 500], 200, 200, 0, 0), ([300, 120, 577], 250, 180, 5, 9), ([2, 2, 40, 956], 900, 50, 1, 2)],
+)
+def test_test_then_validation_rows_as_two_train_test_splits(
+    counts: list[int], n_test: int, n_val: int, test_seed: int, seed: int
+) -> None:
+    """The one-pass three-way split picks the rows of scikit-learn's test split, then of its
+    validation split from the rest (the last case leaves a class out of the rest)."""
+    from nnexp.data.splits import stratified_test_val
+
+    y = np.random.default_rng(seed).permutation(np.repeat(np.arange(len(counts)), counts))
+    idx = np.arange(len(y))
+    rest, test = train_test_split(idx, test_size=n_test, random_state=test_seed, stratify=y)
+    rest = np.sort(rest)
+    train, val = train_test_split(rest, test_size=n_val, random_state=seed, stratify=y[rest])
+    got = stratified_test_val(y, n_test, test_seed, n_val, seed, None)
+    for ours, theirs in zip(got, (train, val, test)):
+        np.testing.assert_array_equal(ours, np.sort(theirs))
