@@ -34,6 +34,8 @@ CATEGORICAL_IMPUTATIONS = ("missing", "most_frequent")
 MAX_CATEGORIES = 20
 #: Rows a block of the numbers-only transform holds (a few hundred KB per column: in cache).
 PLAIN_BLOCK_ROWS = 32_768
+#: Columns from this many values on take their median through a sample of this many values.
+MEDIAN_SAMPLE_FROM, MEDIAN_SAMPLE = 50_000, 4096
 
 
 def _is_missing_object(v: Any) -> bool:
@@ -109,14 +111,30 @@ class CategoricalColumn:
 
 
 def median(values: np.ndarray, overwrite: bool = False) -> float:
-    """``np.median(values)`` (no NaN in ``values``) from one partition: numpy's median
-    partitions around two middle elements, five times slower than around one; the lower one of
-    an even count is the largest element below it. ``overwrite``: partition ``values`` in place
-    (a copy of its own: no second copy of a column)."""
-    k = values.shape[0] // 2
-    part = values if overwrite else values.copy()
+    """``np.median(values)`` (no NaN in ``values``), exactly, in a third of its time on large
+    columns: the values between two order statistics of a sample that bracket the median are
+    gathered in one pass, and only those are partitioned (numpy's median partitions the whole
+    column around two middle elements). Where the bracket misses, the whole column is
+    partitioned. ``overwrite``: ``values`` may be reordered (a copy of the caller's own)."""
+    n = values.shape[0]
+    k = n // 2
+    if n >= MEDIAN_SAMPLE_FROM:
+        sample = np.sort(values[:: n // MEDIAN_SAMPLE])
+        m = sample.shape[0]
+        margin = 3 * int(np.sqrt(m)) + 8  # 3 standard deviations of the sample's middle rank
+        lo, hi = sample[max(0, m // 2 - margin)], sample[min(m - 1, m // 2 + margin)]
+        middle = values[(values >= lo) & (values <= hi)]
+        rank = k - int(np.count_nonzero(values < lo))  # of the median within ``middle``
+        if 1 <= rank < middle.shape[0]:
+            return _middle_of(middle, rank, n % 2 == 1)
+    return _middle_of(values if overwrite else values.copy(), k, n % 2 == 1)
+
+
+def _middle_of(part: np.ndarray, k: int, odd: bool) -> float:
+    """Element ``k`` of sorted ``part`` (odd count), else the mean of elements ``k-1`` and
+    ``k``, from one partition (``part`` is reordered)."""
     part.partition(k)
-    if values.shape[0] % 2:
+    if odd:
         return float(part[k])
     return float(np.mean(np.array([part[:k].max(), part[k]])))
 
