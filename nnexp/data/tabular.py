@@ -118,8 +118,8 @@ def _target(
     codes = None  # (classes, codes) of whole-number labels, by counting
     y_text: list[str] = []
     if column.dtype.kind in "iu":
-        codes = class_codes(column.to_numpy())[:2]
-        y_num = column.to_numpy(dtype=np.float64)
+        y_num = column.to_numpy()  # whole numbers: no float copy (labels need none)
+        codes = class_codes(y_num)[:2]
     elif column.dtype.kind == "f":
         y_num = column.to_numpy(dtype=np.float64)
     else:
