@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +27,8 @@ class RawData:
     y: np.ndarray
     task: str
     source: str
-    files: dict[str, str] = field(default_factory=dict)  #: filename -> sha256 of decompressed content
+    #: filename -> sha256 of decompressed content (a ``Future`` of it while it is computed)
+    files: dict[str, str | Future[str]] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)  #: content-defining loader options
     class_names: tuple[str, ...] | None = None
     feature_names: tuple[str, ...] | None = None
@@ -126,9 +128,10 @@ def make_identity(raw: RawData, content_sha256: str | None = None) -> dict[str, 
     """
     if not raw.files and content_sha256 is None:
         content_sha256 = array_sha256(raw.X, raw.y)
+    files = {k: v.result() if isinstance(v, Future) else v for k, v in sorted(raw.files.items())}
     payload = {
         "name": raw.name,
-        "files": dict(sorted(raw.files.items())),
+        "files": files,
         "options": _jsonable(raw.options),
         "content": content_sha256,
     }
@@ -136,7 +139,7 @@ def make_identity(raw: RawData, content_sha256: str | None = None) -> dict[str, 
     return {
         "name": raw.name,
         "source": raw.source,
-        "files": dict(sorted(raw.files.items())),
+        "files": files,
         "sha256": combined,
         "options": _jsonable(raw.options),
     }

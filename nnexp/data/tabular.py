@@ -6,7 +6,6 @@ import functools
 import importlib.resources
 import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ import sklearn
 from sklearn.datasets import load_digits as _sk_load_digits
 
 from nnexp.data.columns import decide_roles
-from nnexp.data.csvfile import read_csv, sha256_of_file
+from nnexp.data.csvfile import read_csv, sha256_in_background
 from nnexp.data.dataset import TASKS, RawData
 from nnexp.data.idx import sha256_of_content
 from nnexp.data.paths import resolve_data_dir
@@ -197,22 +196,20 @@ def load_csv(
     if not target:
         raise ValueError("csv dataset: the 'target' option (label column name) is required")
     file = resolve_csv_path(path, data_dir)
-    with ThreadPoolExecutor(1) as pool:  # the checksum beside the parse and the roles (GIL released)
-        checksum = pool.submit(sha256_of_file, file)
-        df, sep = read_csv(file, sep if sep is not None else delimiter, encoding)
-        df, dropped = _present_target(df, target, file, sep)
-        roles = decide_roles(
-            df,
-            target,
-            features=features,
-            drop=drop,
-            max_categories=max_categories,
-            impute_numeric=impute_numeric,
-            impute_categorical=impute_categorical,
-        )
-        roles.dropped_target_rows = dropped
-        y, task, reason, class_names = _target(df[target], task, target, file)
-        files = {file.name: checksum.result()}
+    df, sep = read_csv(file, sep if sep is not None else delimiter, encoding)
+    files = {file.name: sha256_in_background(file)}  # the identity, beside the roles and the split
+    df, dropped = _present_target(df, target, file, sep)
+    roles = decide_roles(
+        df,
+        target,
+        features=features,
+        drop=drop,
+        max_categories=max_categories,
+        impute_numeric=impute_numeric,
+        impute_categorical=impute_categorical,
+    )
+    roles.dropped_target_rows = dropped
+    y, task, reason, class_names = _target(df[target], task, target, file)
     options: dict[str, Any] = {"target": target, "task": task, "delimiter": sep}
     options.update({k: list(v) for k, v in (("features", features), ("drop", drop)) if v})
     if encoding is not None:

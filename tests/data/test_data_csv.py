@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,8 @@ def test_string_labels_classification(tmp_path: Path) -> None:
     assert ds.y_train.dtype == np.int64 and ds.X_train.dtype == np.float32
     assert ds.sizes == {"train": 36, "val": 12, "test": 12}
     assert ds.identity["files"].keys() == {"iris.csv"} and ds.identity["options"]["target"] == "species"
+    # the file's checksum, computed beside the split, is the identity
+    assert ds.identity["files"]["iris.csv"] == hashlib.sha256(p.read_bytes()).hexdigest()
 
 
 def test_integer_labels_encoded_numerically(tmp_path: Path) -> None:
@@ -135,3 +138,10 @@ def test_split_too_small_for_every_class_says_so(tmp_path: Path) -> None:
     p = write_csv(tmp_path / "k.csv", ["x", "z", "y"], _rows(40, lambda i: i % 10))
     with pytest.raises(ValueError, match=r"each side needs at least one row of each of the 10 classes"):
         load_dataset("csv", path=p, target="y", test_size=5)
+
+
+def test_a_checksum_that_fails_raises_where_its_result_is_read(tmp_path: Path) -> None:
+    from nnexp.data.csvfile import sha256_in_background
+
+    with pytest.raises(FileNotFoundError):
+        sha256_in_background(tmp_path / "gone.csv").result(timeout=60)
