@@ -19,6 +19,7 @@ epochs, 30 trials, 2 workers; MNIST from ``$NNEXP_DATA_DIR/mnist``).
     .venv/bin/python scripts/bench_peer.py --workload digits --seeds 0 1 --rounds 1
     .venv/bin/python scripts/bench_peer.py --quick             # a smoke run, about a minute
     .venv/bin/python scripts/bench_peer.py --table /tmp/nnexp-bench-peer-*/mnist-runs.json  # again, from saved runs
+    (several files of one workload, e.g. seeds measured in two sittings, are pooled into one table)
 
 Rows: wall time; trials per minute; the best validation accuracy; the test accuracy of the trial
 with that best (the winner); seconds from launch until the best so far reaches the target
@@ -468,6 +469,21 @@ def _load(path: Path) -> Results:
     return res
 
 
+def _pooled(paths: Sequence[Path]) -> dict[str, tuple[list[str], Results]]:
+    """Saved runs by workload (``<workload>-runs.json``): the runs of several files of one
+    workload pooled into one table (for example more seeds measured later)."""
+    out: dict[str, tuple[list[str], Results]] = {}
+    for path in paths:
+        files, res = out.setdefault(path.name.removesuffix("-runs.json"), ([], Results()))
+        files.append(str(path))
+        saved = _load(path)
+        for key, runs in saved.runs.items():
+            res.runs.setdefault(key, []).extend(runs)
+        for key, walls in saved.probes.items():
+            res.probes.setdefault(key, []).extend(walls)
+    return out
+
+
 def plans(args: argparse.Namespace) -> list[Plan]:
     """The plans the arguments ask for (``--quick``: one tiny digits plan)."""
     if args.quick:
@@ -497,14 +513,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--peer-venv", type=Path, default=PEER_VENV, help=f"default {PEER_VENV}")
     ap.add_argument("--keep", type=Path, default=None, help="keep the sweep directories under this path")
     ap.add_argument(
-        "--table", type=Path, nargs="+", help="print the tables of saved <workload>-runs.json files"
+        "--table",
+        type=Path,
+        nargs="+",
+        help="print the tables of saved <workload>-runs.json files (files of one workload pooled)",
     )
     args = ap.parse_args(argv)
-    for saved in args.table or ():
-        res = _load(saved)
+    for name, (files, res) in _pooled(args.table or ()).items():
         probe = 5 if res.probes else 0
         print(
-            f"\n{saved}: {len(next(iter(res.runs.values())))} run(s) per cell, medians; ratio = nnexp / peer"
+            f"\n{name}: {len(next(iter(res.runs.values())))} run(s) per cell from {', '.join(files)}, "
+            "medians; ratio = nnexp / peer"
         )
         print(table(res, args.target if args.target is not None else default_target(res), probe))
     if args.table:

@@ -74,6 +74,25 @@ def test_time_to_the_peers_best_pairs_runs_and_counts_never(tmp_path: Path) -> N
     assert row in out
 
 
+def test_saved_runs_of_one_workload_are_pooled(tmp_path: Path) -> None:
+    """Seeds measured in two sittings make one table; pairs stay within each file."""
+    b = _bench()
+    for sitting, value in (("a", 0.9), ("b", 0.8)):
+        res = b.Results()
+        for side in ("nnexp", "peer"):
+            res.runs[(side, 2)] = [b.Run(side, 2, 0.0, 10.0, [b.Trial(0.0, 4.0, value, 0.7, 5, 1.0)])]
+        res.probes[(side, 2)] = [3.0]
+        (tmp_path / sitting).mkdir()
+        b._save(res, tmp_path / sitting / "mnist-runs.json")
+    pooled = b._pooled([tmp_path / "a" / "mnist-runs.json", tmp_path / "b" / "mnist-runs.json"])
+    assert list(pooled) == ["mnist"]
+    files, res = pooled["mnist"]
+    assert len(files) == 2 and len(res.runs[("nnexp", 2)]) == len(res.runs[("peer", 2)]) == 2
+    assert res.probes[("peer", 2)] == [3.0, 3.0]
+    row = "| time to the peer's best, paired by seed and round (s) (runs reached) | 4.0 (2/2) | 4.0 (2/2) |"
+    assert row in b.table(res, target=0.85, probe=5)
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_quick_prints_one_table_with_both_sides(tmp_path: Path) -> None:
