@@ -62,8 +62,8 @@ class SweeperSettings:
     #: `override hydra/sweeper/sampler: nsgaii` picks one as in Hydra's Optuna sweeper
     sampler: Any = field(default_factory=lambda: {"name": "tpe", "seed": None})
     #: median | hyperband | successive_halving | percentile | none, or {name: ..., keywords};
-    #: a config's mapping merges into this one, so switch pruners with pruner=<name> or a whole
-    #: mapping ('pruner={name: hyperband, min_resource: 2}'), not pruner.name=<name>
+    #: a command line's mapping merges into a preset's, so switch pruners with pruner=<name>,
+    #: or with keywords 'pruner=null' '++pruner={name: hyperband, min_resource: 2}'
     pruner: Any = field(default_factory=lambda: {"name": "median"})
     #: a RUNNING trial without heartbeat for this many seconds is marked FAIL (dead worker)
     stale_after: float = STALE_AFTER

@@ -79,3 +79,34 @@ def test_the_mnist_sweep_is_the_tuned_one_hour_search(compose_cfg):
     )
     assert sweeper["timeout"] == 2400 and sweeper["pruner"]["max_resource"] == cfg.trainer.epochs
     assert (sweeper["confirm"]["top_k"], sweeper["confirm"]["seeds"]) == (3, 2)
+
+
+def _digits_pruner(*overrides: str):
+    """The pruner the digits preset composes into with ``overrides`` (hydra.sweeper.*)."""
+    from hydra import compose, initialize_config_dir
+
+    from nnexp.cli.train import CONF_DIR
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(
+            config_name="config",
+            overrides=["hparams_search=digits", *overrides],
+            return_hydra_config=True,
+        )
+    return make_pruner(OmegaConf.to_container(cfg.hydra.sweeper, resolve=True)["pruner"])
+
+
+def test_the_readmes_ways_to_switch_a_presets_pruner_compose():
+    """A name replaces the preset's mapping; a name with keywords needs the mapping cleared
+    first (a command line's mapping merges into the preset's), as the README says."""
+    import optuna
+    import pytest
+    from hydra.errors import ConfigCompositionException
+
+    assert isinstance(_digits_pruner("hydra.sweeper.pruner=hyperband"), optuna.pruners.HyperbandPruner)
+    pruner = _digits_pruner(
+        "hydra.sweeper.pruner=null", "++hydra.sweeper.pruner={name: hyperband, min_resource: 2}"
+    )
+    assert isinstance(pruner, optuna.pruners.HyperbandPruner) and pruner._min_resource == 2
+    with pytest.raises(ConfigCompositionException, match="min_resource"):
+        _digits_pruner("hydra.sweeper.pruner={name: hyperband, min_resource: 2}")
