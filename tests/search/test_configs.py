@@ -21,20 +21,22 @@ REQUIRED = {
 }
 
 
-def _shipped(name, compose_cfg):
-    """The composed sweep ``name``: its sweeper settings and parsed space, checked as a sweep
-    checks them before any trial (settings, sampler, pruner, every bound gives a valid config)."""
+def _composed(*overrides: str):
+    """nnexp's config composed with ``overrides``, the hydra node included."""
     from hydra import compose, initialize_config_dir
 
     from nnexp.cli.train import CONF_DIR
-    from nnexp.config.validate import validate
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(
-            config_name="config",
-            overrides=[f"hparams_search={name}"],
-            return_hydra_config=True,
-        )
+        return compose(config_name="config", overrides=list(overrides), return_hydra_config=True)
+
+
+def _shipped(name, compose_cfg):
+    """The composed sweep ``name``: its sweeper settings and parsed space, checked as a sweep
+    checks them before any trial (settings, sampler, pruner, every bound gives a valid config)."""
+    from nnexp.config.validate import validate
+
+    cfg = _composed(f"hparams_search={name}")
     sweeper = OmegaConf.to_container(cfg.hydra.sweeper, resolve=True)
     assert sweeper["_target_"] == "hydra_plugins.nnexp_sweeper.nnexp_sweeper.NnexpSweeper"
     assert cfg.hydra.launcher._target_.endswith("nnexp_launcher.NnexpLauncher")
@@ -83,16 +85,7 @@ def test_the_mnist_sweep_is_the_tuned_one_hour_search(compose_cfg):
 
 def _digits_pruner(*overrides: str):
     """The pruner the digits preset composes into with ``overrides`` (hydra.sweeper.*)."""
-    from hydra import compose, initialize_config_dir
-
-    from nnexp.cli.train import CONF_DIR
-
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(
-            config_name="config",
-            overrides=["hparams_search=digits", *overrides],
-            return_hydra_config=True,
-        )
+    cfg = _composed("hparams_search=digits", *overrides)
     return make_pruner(OmegaConf.to_container(cfg.hydra.sweeper, resolve=True)["pruner"])
 
 
